@@ -339,7 +339,8 @@ def test_get_num_channels_to_keep():
 
 def test_channel_prune_0_3_reference_figures(full_vgg):
     """Uniform 0.3 on the full VGG: the lab's channels, 5,013,666 parameters, 305,097,920 MACs,
-    a state dict that vgg_from_state_dict loads, and the input model untouched."""
+    conv attributes (in/out_channels, num_features) that match the weights, a state dict that
+    vgg_from_state_dict loads, and the input model untouched."""
     pruned = channel_prune(full_vgg, 0.3)
     assert conv_channels_of(pruned) == PRUNED_0_3_CHANNELS
     assert get_num_parameters(pruned) == PRUNED_0_3_PARAMETERS
@@ -349,6 +350,9 @@ def test_channel_prune_0_3_reference_figures(full_vgg):
     assert conv_channels_of(reloaded) == PRUNED_0_3_CHANNELS
     for bn, n in zip(bns_of(pruned), PRUNED_0_3_CHANNELS):
         assert bn.num_features == n and bn.running_var.shape == (n,)
+    for conv, n_in, n_out in zip(convs_of(pruned), [3] + PRUNED_0_3_CHANNELS, PRUNED_0_3_CHANNELS):
+        assert (conv.in_channels, conv.out_channels) == (n_in, n_out)
+        assert conv.weight.shape == (n_out, n_in, 3, 3)
 
 
 def test_channel_prune_equals_manual_slicing():

@@ -1,0 +1,290 @@
+"""Runs a student's notebook code and the grader's probes inside a sandbox; writes plain data back.
+
+The grader (``autograder/sandbox.py``) copies this file into a fresh sandbox directory and starts it
+as ``python -I -B runner.py`` in a separate, limited process, as an unprivileged user where it can.
+It is self-contained on purpose: it imports only the standard library, torch, and the public files
+copied beside it, never the grader, so nothing secret has to be readable from the sandbox.
+
+Layout of the sandbox directory (this file's directory):
+
+    job.pt       what to run, written by the grader: {"cells": [source, ...], "requests": [{"probe",
+                 "kwargs", "seed"}, ...], "settings": {"threads", "max_result_bytes"}}
+    probes.py    the public probe scenarios
+    lib/         the public support package (prunekit)
+    home/        working directory and $HOME of the student code
+    out/         what this runner writes: progress.txt, cells.pt, req-<index>.pt, done.pt
+
+Everything in ``out/`` is untrusted by the grader: student code runs in this very process and can
+rewrite any of it. The grader validates what it loads and compares with its own reference.
+"""
+from __future__ import annotations
+
+import builtins
+import importlib.util
+import os
+import random
+import sys
+import traceback
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+MAX_MESSAGE_CHARS = 1000  # error messages are feedback, not logs
+MAX_STRING_CHARS = 100_000  # longer strings in results are cut (the grader caps them too)
+MAX_DEPTH = 32  # deeper results are described, not converted (also stops cycles)
+MEMORY_HINTS = ("can't allocate memory", "cannot allocate memory", "out of memory", "bad_alloc")
+
+
+def main() -> None:
+    """Run every cell, then every probe request; save each outcome as soon as it exists, so that a
+    crash in one probe keeps the earlier results."""
+    sys.path.insert(0, str(HERE / "lib"))  # -I ignores PYTHONPATH; the sandbox's prunekit copy
+    import torch
+
+    job = torch.load(HERE / "job.pt", weights_only=True)
+    settings = job["settings"]
+    torch.set_num_threads(int(settings["threads"]))
+    probes = _load_module("probes", HERE / "probes.py")
+    saver = _Saver(torch)
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    _run_cells(job["cells"], namespace, saver)
+    for index, request in enumerate(job["requests"]):
+        _progress(f"probe {index} ({request['probe']})")
+        record = _run_probe(probes, namespace, request, torch, int(settings["max_result_bytes"]))
+        saver.save(OUT / f"req-{index}.pt", record)
+    saver.save(OUT / "done.pt", {"finished": True})
+    _progress("finished")
+
+
+def _load_module(name: str, path: Path):
+    """Import the file at ``path`` as a module called ``name`` (not registered in sys.modules)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class _Saver:
+    """Writes result files atomically (write to a temporary name, then rename), with a small error
+    record in place of a result that cannot be saved (file-size limit, unpicklable data)."""
+
+    def __init__(self, torch):
+        self._save = torch.save  # bound now: student code may patch torch.save later
+
+    def save(self, path: Path, record: dict) -> None:
+        temporary = path.with_name(path.name + ".tmp")
+        try:
+            self._save(record, temporary)
+        except BaseException as error:  # noqa: BLE001 - whatever went wrong, say so in the record
+            failure = {"ok": False, "error": _describe_error(error, "could not save the result: ")}
+            try:
+                self._save(failure, temporary)
+            except BaseException:  # noqa: BLE001 - nothing more to do; the grader reports a gap
+                return
+        try:
+            os.replace(temporary, path)
+        except OSError:
+            pass
+
+
+def _progress(text: str) -> None:
+    """Record what runs now, so the grader can say where a process died (e.g. "cell 3")."""
+    try:
+        (OUT / "progress.txt").write_text(text[:200])
+    except OSError:
+        pass
+
+
+def _run_cells(cells: list[str], namespace: dict, saver: _Saver) -> None:
+    """Exec each cell in ``namespace``; a failing cell (syntax error, exception, sys.exit) is
+    recorded and the next cell still runs, as in a notebook run with "continue on error"."""
+    errors: dict[int, dict] = {}
+    saver.save(OUT / "cells.pt", {"count": len(cells), "done": 0, "errors": errors})
+    for index, source in enumerate(cells):
+        _progress(f"cell {index}")
+        try:
+            exec(compile(source, f"<cell {index}>", "exec"), namespace)  # noqa: S102 - the point
+        except BaseException as error:  # noqa: BLE001 - SystemExit/KeyboardInterrupt must not stop us
+            errors[index] = _describe_error(error)
+        saver.save(OUT / "cells.pt", {"count": len(cells), "done": index + 1, "errors": errors})
+
+
+def _run_probe(probes, namespace: dict, request: dict, torch, max_bytes: int) -> dict:
+    """Call one probe and return ``{"ok": True, "value": plain data}`` or ``{"ok": False, "error":
+    {...}}``; never raises."""
+    try:
+        name = str(request["probe"])
+        probe = getattr(probes, name, None)
+        if name.startswith("_") or not callable(probe):
+            return {"ok": False, "error": {"type": "ProbeError", "message": f"unknown probe {name!r}",
+                                           "where": "", "memory": False}}
+        _seed(request.get("seed"), torch)
+        value = probe(namespace, **dict(request.get("kwargs") or {}))
+        return {"ok": True, "value": to_plain(value, torch, _Budget(max_bytes))}
+    except BaseException as error:  # noqa: BLE001 - a probe failure is a result, not a crash
+        return {"ok": False, "error": _describe_error(error)}
+
+
+def _seed(seed, torch) -> None:
+    """Seed Python, torch and (if loaded) NumPy, so a probe with randomness is repeatable."""
+    if seed is None:
+        return
+    random.seed(int(seed))
+    torch.manual_seed(int(seed))
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(int(seed) % 2**32)
+
+
+def _describe_error(error: BaseException, prefix: str = "") -> dict:
+    """Type, message (truncated), location in the student's cells and memory flag of an exception;
+    never a traceback (paths of the sandbox are no one's business)."""
+    kind = _safe(lambda: type(error).__name__, "Exception")
+    if isinstance(error, SystemExit):
+        message = f"the code called sys.exit({_safe(lambda: repr(error.code), '')})"
+    else:
+        message = _safe(lambda: str(error), "<unprintable exception>")
+    message = prefix + message
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[:MAX_MESSAGE_CHARS] + " ..."
+    return {"type": kind[:100], "message": message, "where": _safe(lambda: _where(error), ""),
+            "memory": _is_memory_error(error, message)}
+
+
+def _safe(compute, default: str) -> str:
+    """``compute()`` as a string, or ``default`` when student objects make it fail."""
+    try:
+        return str(compute())
+    except BaseException:  # noqa: BLE001 - e.g. an exception class with a broken __str__
+        return default
+
+
+def _where(error: BaseException) -> str:
+    """"cell N, line L" of the innermost student frame of ``error``, or "" when there is none."""
+    if isinstance(error, SyntaxError) and str(error.filename or "").startswith("<cell "):
+        return f"{error.filename[1:-1]}, line {error.lineno}"
+    where = ""
+    for frame, line in traceback.walk_tb(error.__traceback__):
+        filename = frame.f_code.co_filename
+        if filename.startswith("<cell "):
+            where = f"{filename[1:-1]}, line {line}"
+    return where
+
+
+def _is_memory_error(error: BaseException, message: str) -> bool:
+    """Whether ``error`` says the process ran out of memory (MemoryError, or torch's allocator
+    failing, which raises RuntimeError)."""
+    if isinstance(error, MemoryError):
+        return True
+    return isinstance(error, RuntimeError) and any(h in message.lower() for h in MEMORY_HINTS)
+
+
+class _Budget:
+    """Bytes of tensor data a result may still hold."""
+
+    def __init__(self, max_bytes: int):
+        self.bytes_left = max_bytes
+
+
+def to_plain(value, torch, budget: _Budget, depth: int = 0):
+    """``value`` as plain data that ``torch.load(weights_only=True)`` accepts.
+
+    Tensors are detached and cloned to the CPU; an ``nn.Module`` becomes ``{"__kind__": "module",
+    "type": ..., "state_dict": ...}``; NumPy arrays become tensors and NumPy scalars Python numbers;
+    dicts, lists and tuples are converted item by item (sets become lists); anything else becomes
+    ``{"__kind__": "unsupported", "type": ..., "repr": ...}``.
+    """
+    if depth > MAX_DEPTH:
+        return _unsupported(value, "nested too deeply")
+    if value is None or type(value) in (bool, int, float):
+        return value
+    if isinstance(value, str):
+        return str(value)[:MAX_STRING_CHARS]
+    for plain_type in (bool, int, float):  # subclasses such as IntEnum
+        if isinstance(value, plain_type):
+            return plain_type(value)
+    if isinstance(value, torch.Tensor):
+        return _plain_tensor(value, torch, budget)
+    if isinstance(value, torch.nn.Module):
+        return {"__kind__": "module", "type": type(value).__name__,
+                "state_dict": to_plain(dict(value.state_dict()), torch, budget, depth + 1)}
+    if isinstance(value, (torch.dtype, torch.device)):
+        return str(value)
+    if type(value).__module__ == "numpy":
+        return _plain_numpy(value, torch, budget, depth)
+    if isinstance(value, dict):
+        return {_plain_key(key): to_plain(item, torch, budget, depth + 1)
+                for key, item in value.items()}
+    if isinstance(value, (list, set, frozenset)):
+        return [to_plain(item, torch, budget, depth + 1) for item in value]
+    if isinstance(value, tuple):  # torch.Size and named tuples too
+        return tuple(to_plain(item, torch, budget, depth + 1) for item in value)
+    return _unsupported(value, "type not supported")
+
+
+def _plain_tensor(tensor, torch, budget: _Budget):
+    """A detached, dense, CPU, plain ``torch.Tensor`` copy, or an unsupported marker."""
+    try:
+        copy = tensor.detach()
+        if copy.layout != torch.strided:
+            copy = copy.to_dense()
+        if copy.is_quantized:
+            copy = copy.dequantize()
+        copy = copy.cpu().resolve_conj().resolve_neg().clone()
+        if type(copy) is not torch.Tensor:
+            copy = copy.as_subclass(torch.Tensor)
+    except BaseException as error:  # noqa: BLE001 - e.g. meta tensors have no data
+        return _unsupported(tensor, f"tensor not convertible: {_safe(lambda: error, '')}"[:200])
+    budget.bytes_left -= copy.numel() * copy.element_size()
+    if budget.bytes_left < 0:
+        return _unsupported(tensor, "result too large")
+    return copy
+
+
+def _plain_numpy(value, torch, budget: _Budget, depth: int):
+    """NumPy array -> tensor, NumPy scalar -> Python number; other NumPy objects unsupported."""
+    try:
+        if hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "tolist"):
+            if getattr(value, "ndim", 0) == 0:
+                return to_plain(value.item(), torch, budget, depth + 1)
+            import numpy
+
+            return _plain_tensor(torch.from_numpy(numpy.ascontiguousarray(value)), torch, budget)
+    except BaseException as error:  # noqa: BLE001 - object arrays, odd dtypes
+        return _unsupported(value, f"numpy value not convertible: {_safe(lambda: error, '')}"[:200])
+    return _unsupported(value, "type not supported")
+
+
+def _plain_key(key):
+    """Dict keys stay str / int / bool; any other key becomes its repr."""
+    if type(key) in (str, int, bool):
+        return key
+    return _safe(lambda: repr(key), "<key>")[:200]
+
+
+def _unsupported(value, why: str) -> dict:
+    """Marker for a value that cannot cross back as plain data."""
+    return {"__kind__": "unsupported", "type": _safe(lambda: type(value).__name__, "?")[:100],
+            "repr": _safe(lambda: repr(value), "<unprintable>")[:200], "why": why}
+
+
+def _finish(code: int) -> None:
+    """Flush output and leave without running student atexit handlers or thread joins."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - a full disk or a closed stream must not matter now
+            pass
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException as failure:  # noqa: BLE001 - the runner itself failed (before student code?)
+        try:
+            sys.stderr.write(f"sandbox runner failed: {type(failure).__name__}: {failure}\n"[:2000])
+        except BaseException:  # noqa: BLE001
+            pass
+        _finish(2)
+    _finish(0)
