@@ -20,6 +20,7 @@ rewrite any of it. The grader validates what it loads and compares with its own 
 from __future__ import annotations
 
 import builtins
+import copy
 import importlib.util
 import os
 import random
@@ -118,8 +119,11 @@ def _run_probe(probes, namespace: dict, request: dict, torch, max_bytes: int) ->
         if name.startswith("_") or not callable(probe):
             return {"ok": False, "error": {"type": "ProbeError", "message": f"unknown probe {name!r}",
                                            "where": "", "memory": False}}
+        # A private copy: requests may share tensors (torch.save keeps sharing), and one probe's
+        # in-place change must not leak into the next.
+        kwargs = copy.deepcopy(dict(request.get("kwargs") or {}))
         _seed(request.get("seed"), torch)
-        value = probe(namespace, **dict(request.get("kwargs") or {}))
+        value = probe(namespace, **kwargs)
         return {"ok": True, "value": to_plain(value, torch, _Budget(max_bytes))}
     except BaseException as error:  # noqa: BLE001 - a probe failure is a result, not a crash
         return {"ok": False, "error": _describe_error(error)}
@@ -144,11 +148,21 @@ def _describe_error(error: BaseException, prefix: str = "") -> dict:
         message = f"the code called sys.exit({_safe(lambda: repr(error.code), '')})"
     else:
         message = _safe(lambda: str(error), "<unprintable exception>")
+    if isinstance(error, MemoryError) and not message:
+        message = f"out of memory ({_address_space_limit()})"
     message = prefix + message
     if len(message) > MAX_MESSAGE_CHARS:
         message = message[:MAX_MESSAGE_CHARS] + " ..."
     return {"type": kind[:100], "message": message, "where": _safe(lambda: _where(error), ""),
             "memory": _is_memory_error(error, message)}
+
+
+def _address_space_limit() -> str:
+    """The process's address-space limit in words, for out-of-memory messages."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    return "no address-space limit" if soft < 0 else f"address-space limit {soft / 2**30:g} GiB"
 
 
 def _safe(compute, default: str) -> str:

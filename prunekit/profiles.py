@@ -59,8 +59,8 @@ PROFILES: dict[str, Profile] = {
         finetune=Recipe(epochs=5, lr=0.01, weight_decay=1e-4),
     ),
     "offline": Profile(
-        name="offline", dataset="offline", width=0.25, batch_size=128,
-        train=Recipe(epochs=6, lr=0.1, weight_decay=5e-4, warmup_epochs=0.5),
+        name="offline", dataset="offline", width=0.125, batch_size=128,
+        train=Recipe(epochs=4, lr=0.1, weight_decay=5e-4, warmup_epochs=0.5),
         finetune=Recipe(epochs=2, lr=0.01, weight_decay=1e-4),
         augment=False,
         offline=OfflineData(num_train=10_000, num_test=2_000),

@@ -1,10 +1,11 @@
 """End-to-end check of the Otter Assign prototype: assign, fill in, check, export, otter run.
 
 Steps (each prints what it saw, so the log doubles as evidence for ../OTTER_NOTES.md):
-  1. python make_master.py; otter assign master.ipynb dist
-  2. build two student workspaces from dist/student/: ``solved`` (answer cells replaced by the
-     solutions taken from dist/autograder/master.ipynb, matched by cell id) and ``blank``
-     (the student notebook as distributed);
+  1. python make_master.py; otter assign master.ipynb dist; python normalise_dist.py master.ipynb dist
+  2. build three student workspaces from dist/student/: ``solved`` (answer cells replaced by the
+     solutions taken from dist/autograder/master.ipynb, matched by cell id), ``partial`` (solved,
+     but fine_grained_prune lacks the ``num_zeros == 0`` guard: public test passes, hidden test
+     fails) and ``blank`` (the student notebook as distributed);
   3. execute each with nbconvert's ExecutePreprocessor in its workspace, printing the output of
      every ``grader.check`` cell (what a student sees) and running the export cell;
   4. list the exported submission zip;
@@ -38,6 +39,7 @@ def run(cmd, cwd=HERE):
 def assign():
     run([sys.executable, "make_master.py"])
     run(["otter", "assign", "master.ipynb", "dist"])
+    run([sys.executable, "normalise_dist.py", "master.ipynb", "dist"])
 
 
 def solutions_by_id():
@@ -47,8 +49,12 @@ def solutions_by_id():
             if "otter_assign_solution_cell" in c.metadata.get("tags", [])}
 
 
-def make_workspace(name, solved):
-    """Copy dist/student to work/<name>; if ``solved``, fill every answer cell."""
+PARTIAL_BUG = ("    if num_zeros == 0:\n        return torch.ones_like(tensor, dtype=torch.bool)\n", "")
+
+
+def make_workspace(name, solved, bug=None):
+    """Copy dist/student to work/<name>; if ``solved``, fill every answer cell; ``bug`` is an
+    (old, new) source replacement applied to the filled cells."""
     ws = WORK / name
     shutil.rmtree(ws, ignore_errors=True)
     shutil.copytree(DIST / "student", ws)
@@ -61,6 +67,8 @@ def make_workspace(name, solved):
             if "otter_answer_cell" not in cell.metadata.get("tags", []):
                 continue
             cell.source = sols.get(cell.get("id"), md_solution if cell.cell_type == "markdown" else cell.source)
+            if bug:
+                cell.source = cell.source.replace(*bug)
     nbformat.write(nb, nb_path)
     return ws
 
@@ -100,7 +108,10 @@ def otter_run(submission, name):
     out.mkdir(parents=True)
     run(["otter", "run", "-a", ag_zip, "-o", str(out), "--no-logo", submission])
     results = json.loads((out / "results.json").read_text())
-    print(f"  score[{name}] = {results.get('score')}")
+    # no top-level "score" unless points_possible is set: Gradescope sums the per-test scores
+    total = sum(t.get("score") or 0 for t in results["tests"])
+    possible = sum(t.get("max_score") or 0 for t in results["tests"])
+    print(f"  score[{name}] = {total} / {possible}")
     for t in results["tests"]:
         print(f"    {t['name']}: {t.get('score')}/{t.get('max_score')} ({t.get('visibility')})")
     return results
@@ -109,9 +120,10 @@ def otter_run(submission, name):
 def main(argv):
     if "--no-assign" not in argv:
         assign()
-    for name, solved in [("solved", True), ("blank", False)]:
+    for name, solved, bug in [("solved", True, None), ("partial", True, PARTIAL_BUG),
+                              ("blank", False, None)]:
         print(f"== {name}")
-        ws = make_workspace(name, solved)
+        ws = make_workspace(name, solved, bug)
         zip_path = execute(ws)
         if zip_path is None:
             print("  no submission zip was exported")

@@ -1,0 +1,563 @@
+"""Tests of the grader's isolation layer: autograder/sandbox.py with runner.py and probes.py.
+
+Every test that calls ``run_in_sandbox`` starts real child processes (about 1.5 s each: Python and
+torch start-up). Attacks are written as student notebook cells; the grader must survive all of them
+and report what happened. Tests that need root (unprivileged user, secrets, network) skip with the
+reason elsewhere.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+import socket
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, Limits, ProbeRequest,
+                                SandboxError, SandboxResult, exposed_secrets, harden_permissions,
+                                load_untrusted, readable_by, run_in_sandbox)
+from prunekit.model import VGG, vgg_from_state_dict
+
+IS_ROOT = os.geteuid() == 0
+NOBODY = 65534
+FAST = Limits(wall_seconds=60, cpu_seconds=60)
+pytestmark = pytest.mark.timeout(120)
+needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs a root grader (privilege drop, "
+                                                    "namespaces)")
+
+
+def run(cells, requests=(), workdir=None, limits=FAST, **kwargs) -> SandboxResult:
+    """run_in_sandbox on dedented cells."""
+    return run_in_sandbox([textwrap.dedent(cell) for cell in cells], list(requests), limits,
+                          workdir, **kwargs)
+
+
+def call(request_id: str, name: str, *args, **kwargs) -> ProbeRequest:
+    """A call_function probe request."""
+    return ProbeRequest(request_id, "call_function", {"name": name, "args": list(args),
+                                                      "kwargs": kwargs})
+
+
+def processes_with_token(token: str) -> list[int]:
+    """Pids of live processes whose environment holds PRUNEKIT_SANDBOX_ID=token."""
+    needle = f"PRUNEKIT_SANDBOX_ID={token}".encode()
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            environment = Path(f"/proc/{entry}/environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environment.split(b"\0"):
+            found.append(int(entry))
+    return found
+
+
+@pytest.fixture
+def workdir(tmp_path) -> Path:
+    return tmp_path / "work"
+
+
+@pytest.fixture
+def open_dir():
+    """A fresh directory under /tmp that every user may traverse (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="prunekit-test-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+# --- honest code ------------------------------------------------------------------------------
+
+HONEST = """
+import copy
+import torch
+
+def get_sparsity(tensor):
+    return 1 - tensor.count_nonzero().item() / tensor.numel()
+
+def zero_classifier(model):
+    clone = copy.deepcopy(model)
+    clone.classifier.weight.data.zero_()
+    return clone
+
+def load_extra():
+    return torch.load("model.pt", weights_only=True)["classifier.bias"]
+"""
+
+
+def test_honest_code_returns_correct_values(workdir, tmp_path):
+    """Values, returned models (as state dicts that the grader can rebuild), the untouched input
+    model and extra files all come back as plain data; status ok, no reason."""
+    model = VGG(width=1 / 16)
+    state = model.state_dict()
+    torch.save(state, tmp_path / "model.pt")
+    requests = [
+        call("sparsity", "get_sparsity", torch.tensor([[0.0, 1.0], [2.0, 0.0]])),
+        ProbeRequest("copy", "call_on_vgg", {"name": "zero_classifier", "state_dict": state}),
+        ProbeRequest("names", "defined_names", {"names": ["get_sparsity", "missing"]}),
+        call("extra", "load_extra"),
+    ]
+    result = run([HONEST], requests, workdir, extra_files={"model.pt": tmp_path / "model.pt"})
+    assert (result.status, result.reason, result.cell_errors) == ("ok", "", {})
+    assert result.outcomes["sparsity"].value["result"] == 0.5
+    returned = result.outcomes["copy"].value
+    rebuilt = vgg_from_state_dict(returned["state_dict"])
+    assert torch.count_nonzero(rebuilt.classifier.weight) == 0
+    assert torch.equal(rebuilt.backbone.conv0.weight, state["backbone.conv0.weight"])
+    assert returned["same_object"] is False and returned["returned_type"] == "VGG"
+    assert all(torch.equal(returned["input_state_dict_after"][k], v) for k, v in state.items())
+    assert result.outcomes["names"].value == {"get_sparsity": "function", "missing": None}
+    assert torch.equal(result.outcomes["extra"].value["result"], state["classifier.bias"])
+
+
+def test_in_place_changes_are_seen(workdir):
+    """A function that changes its tensor argument in place shows it in args_after; one that
+    does not leaves args_after equal to the input."""
+    cell = """
+    def prune_in_place(tensor):
+        mask = tensor.abs() > 0.5
+        tensor.mul_(mask)
+        return mask
+
+    def pure(tensor):
+        return tensor * (tensor.abs() > 0.5)
+    """
+    tensor = torch.tensor([0.1, -0.9, 0.4, 2.0])
+    result = run([cell], [call("inplace", "prune_in_place", tensor), call("pure", "pure", tensor)],
+                 workdir)
+    inplace, pure = result.outcomes["inplace"].value, result.outcomes["pure"].value
+    assert torch.equal(inplace["args_after"][0], torch.tensor([0.0, -0.9, 0.0, 2.0]))
+    assert inplace["result"].dtype == torch.bool
+    assert torch.equal(pure["args_after"][0], tensor)
+
+
+# --- failing and exiting cells ----------------------------------------------------------------
+
+def test_failing_cells_do_not_stop_later_cells(workdir):
+    """A syntax error and an exception are reported per cell with their location; later cells
+    still run; a missing function is a ProbeError naming it."""
+    cells = ["def first():\n    return 1\n", "x = 1\ndef broken(:\n    pass\n", "y = 1 / 0\n",
+             "def last():\n    return 'last'\n"]
+    requests = [call("first", "first"), call("last", "last"), call("broken", "broken")]
+    result = run(cells, requests, workdir)
+    assert result.status == "ok" and result.cells_run == 4
+    assert sorted(result.cell_errors) == [1, 2]
+    assert result.cell_errors[1].kind == "SyntaxError"
+    assert result.cell_errors[1].where == "cell 1, line 2"
+    assert result.cell_errors[2].kind == "ZeroDivisionError"
+    assert result.cell_errors[2].where == "cell 2, line 1"
+    assert result.outcomes["first"].value["result"] == 1
+    assert result.outcomes["last"].value["result"] == "last"
+    assert result.outcomes["broken"].failure.kind == "ProbeError"
+    assert "broken" in result.outcomes["broken"].failure.message
+
+
+def test_sys_exit_only_stops_its_cell(workdir):
+    """sys.exit(), exit() and KeyboardInterrupt in cells are recorded per cell; the rest of the
+    notebook and the probes still run, and the status stays ok."""
+    cells = ["import sys\nsys.exit(3)\n", "exit()\n", "def f():\n    return 1\n",
+             "raise KeyboardInterrupt\n"]
+    result = run(cells, [call("f", "f")], workdir)
+    assert result.status == "ok"
+    assert [result.cell_errors[i].kind for i in (0, 1, 3)] == ["SystemExit", "SystemExit",
+                                                                "KeyboardInterrupt"]
+    assert "sys.exit(3)" in result.cell_errors[0].message
+    assert result.outcomes["f"].value["result"] == 1
+
+
+def test_os_exit_in_a_cell_gives_exit_status(workdir):
+    """os._exit(3) in a cell ends the student process: status "exit" with the code and the cell
+    in the reason, every request a NoResult failure, and the grader goes on."""
+    cells = ["def f():\n    return 1\n", "import os\nos._exit(3)\n"]
+    result = run(cells, [call("f", "f")], workdir)
+    assert result.status == "exit" and result.returncode == 3
+    assert "code 3" in result.reason and "cell 1" in result.reason
+    assert result.outcomes["f"].failure.kind == "NoResult"
+    assert result.cell_errors == {} and result.cells_run == 1
+
+
+def test_os_exit_in_a_probe_keeps_earlier_results(workdir):
+    """A student function that calls os._exit(0) while probed keeps the results of the probes
+    before it; the ones from it on are NoResult; status "exit" names the probe."""
+    cells = ["import os\ndef f():\n    return 1\ndef die():\n    os._exit(0)\n"]
+    result = run(cells, [call("before", "f"), call("die", "die"), call("after", "f")], workdir)
+    assert result.status == "exit" and "probe 1" in result.reason
+    assert result.outcomes["before"].value["result"] == 1
+    assert result.outcomes["die"].failure.kind == "NoResult"
+    assert result.outcomes["after"].failure.kind == "NoResult"
+
+
+# --- resource attacks -------------------------------------------------------------------------
+
+def test_infinite_loop_times_out(workdir):
+    """A busy loop is killed at the wall-time limit: status timeout, the cell named, no result,
+    no process left."""
+    limits = Limits(wall_seconds=5, cpu_seconds=60)
+    result = run(["def f():\n    return 1\n", "while True:\n    pass\n"], [call("f", "f")],
+                 workdir, limits)
+    assert result.status == "timeout"
+    assert "wall-time" in result.reason and "cell 1" in result.reason
+    assert result.wall_seconds < limits.wall_seconds + 10
+    assert result.outcomes["f"].failure.kind == "NoResult"
+    assert processes_with_token(result.sandbox_id) == []
+
+
+def test_cpu_limit_is_a_timeout(workdir):
+    """A busy loop that exceeds the CPU-time limit before the wall limit is a timeout too, and
+    the reason says CPU."""
+    result = run(["while True:\n    pass\n"], [], workdir, Limits(wall_seconds=60, cpu_seconds=3))
+    assert result.status == "timeout" and "CPU-time" in result.reason
+
+
+def test_memory_bomb_is_refused(workdir):
+    """Allocating 10 GiB (bytes, a torch tensor) or allocating until memory runs out gives
+    memory errors in those cells, status "memory", later cells and probes still work, and the
+    student process stays below its address-space limit."""
+    limits = Limits(wall_seconds=60, cpu_seconds=60, address_space_bytes=4 * 2**30)
+    cells = [
+        "data = bytearray(10 * 2**30)\n",
+        "import torch\nbig = torch.ones(10 * 2**30, dtype=torch.uint8)\n",
+        "chunks = []\ntry:\n    while True:\n        chunks.append(bytearray(64 * 2**20))\n"
+        "finally:\n    chunks.clear()\n",
+        "def f():\n    return 1\n",
+    ]
+    result = run(cells, [call("f", "f")], workdir, limits)
+    assert result.status == "memory" and "cell 0" in result.reason
+    assert [result.cell_errors[i].memory for i in (0, 1, 2)] == [True, True, True]
+    assert result.cell_errors[0].kind == "MemoryError"
+    assert result.outcomes["f"].value["result"] == 1
+    assert 0 < result.peak_memory_bytes < limits.address_space_bytes
+
+
+def test_fork_bomb_is_contained(workdir):
+    """Forking in a loop stops at the process limit with an error the student code sees, and no
+    forked process outlives the run."""
+    cell = """
+    import os, time
+    forked, failure = 0, None
+    for _ in range(2000):  # bounded, in case no limit applies
+        try:
+            pid = os.fork()
+        except OSError as error:
+            failure = repr(error)
+            break
+        if pid == 0:
+            time.sleep(60)
+            os._exit(0)
+        forked += 1
+
+    def report():
+        return {"forked": forked, "failure": failure}
+    """
+    limits = Limits(wall_seconds=60, cpu_seconds=60, max_processes=32)
+    result = run([cell], [call("report", "report")], workdir, limits)
+    report = result.outcomes["report"].value["result"]
+    assert result.status == "ok"
+    assert report["forked"] < limits.max_processes and "BlockingIOError" in report["failure"]
+    assert processes_with_token(result.sandbox_id) == []
+
+
+def test_huge_output_keeps_a_bounded_tail(workdir):
+    """Printing 200 MB keeps only the last output_tail_bytes in the result (with the end of the
+    output and a note of what was dropped)."""
+    cell = "import sys\nline = 'x' * 999 + '\\n'\nfor _ in range(200_000):\n" \
+           "    sys.stdout.write(line)\nprint('END')\n"
+    limits = Limits(wall_seconds=60, cpu_seconds=60, output_tail_bytes=8 * 1024)
+    result = run([cell], [], workdir, limits)
+    assert result.status == "ok"
+    assert len(result.stdout_tail.encode()) <= limits.output_tail_bytes + 100
+    assert result.stdout_tail.rstrip().endswith("END")
+    assert "earlier bytes dropped" in result.stdout_tail
+
+
+def test_output_beyond_the_file_size_limit_fails_in_the_cell(workdir):
+    """With a 16 MiB file-size limit, printing 200 MB fails inside the cell ("File too large")
+    instead of filling the disk; the rest still runs."""
+    cell = "import sys\nline = 'x' * 999 + '\\n'\nfor _ in range(200_000):\n" \
+           "    sys.stdout.write(line)\n"
+    limits = Limits(wall_seconds=60, cpu_seconds=60, file_size_bytes=16 * 2**20)
+    result = run([cell, "def f():\n    return 1\n"], [call("f", "f")], workdir, limits,
+                 keep_sandbox=True)
+    try:
+        assert result.cell_errors[0].kind == "OSError"
+        assert "too large" in result.cell_errors[0].message.lower()
+        assert result.outcomes["f"].value["result"] == 1
+        assert (result.sandbox_dir / "stdout.txt").stat().st_size <= limits.file_size_bytes
+    finally:
+        shutil.rmtree(result.sandbox_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("new_session", [False, True], ids=["same-group", "own-session"])
+def test_background_process_cannot_change_results(workdir, new_session):
+    """A process the student starts to rewrite a result file after the run is killed with the
+    run: the grader's value is the honest one and the file never changes afterwards. With its
+    own session the process leaves the process group; only a pid namespace catches it."""
+    cell = """
+    import subprocess, sys
+    TAMPER = "import time; time.sleep(1.5); open('../out/req-0.pt', 'wb').write(b'tampered')"
+
+    def honest():
+        return "honest"
+
+    def spawn(new_session):
+        subprocess.Popen([sys.executable, "-c", TAMPER], start_new_session=new_session)
+        return "spawned"
+    """
+    requests = [call("honest", "honest"), call("spawn", "spawn", new_session)]
+    result = run([cell], requests, workdir, keep_sandbox=True)
+    if new_session and not result.isolation.pid_namespace:
+        pytest.skip("no pid namespace here: a process in its own session may outlive the run")
+    assert result.outcomes["spawn"].value["result"] == "spawned"
+    assert result.outcomes["honest"].value["result"] == "honest"
+    written = (result.sandbox_dir / "out" / "req-0.pt").read_bytes()
+    time.sleep(2.5)
+    assert processes_with_token(result.sandbox_id) == []
+    assert (result.sandbox_dir / "out" / "req-0.pt").read_bytes() == written
+    shutil.rmtree(result.sandbox_dir, ignore_errors=True)
+
+
+# --- tampered result files --------------------------------------------------------------------
+
+TAMPER = """
+import builtins, io, os, pickle, zipfile
+import torch
+
+class Evil:
+    def __reduce__(self):  # unpickling calls open(MARKER, "w") -- in whoever unpickles it
+        return (builtins.open, (MARKER, "w"))
+
+def honest():
+    return "honest"
+
+def tamper():
+    torch.save({"ok": True, "value": Evil()}, "../out/req-0.pt")
+    with open("../out/req-1.pt", "wb") as raw:
+        pickle.dump({"ok": True, "value": Evil()}, raw)
+    os.remove("../out/req-2.pt")
+    os.symlink("/etc/passwd", "../out/req-2.pt")
+    nested = []
+    for _ in range(100):
+        nested = [nested]
+    torch.save({"ok": True, "value": nested}, "../out/req-3.pt")
+    os.remove("../out/req-4.pt")
+    os.mkfifo("../out/req-4.pt")
+    buffer = io.BytesIO()
+    torch.save({"ok": True, "value": "x" * 10_000}, buffer)
+    with zipfile.ZipFile(buffer) as source, \\
+            zipfile.ZipFile("../out/req-5.pt", "w", zipfile.ZIP_DEFLATED) as packed:
+        for name in source.namelist():
+            packed.writestr(name, source.read(name))
+    return "tampered"
+"""
+
+
+@pytest.fixture(scope="module")
+def tampered(tmp_path_factory):
+    """One run whose last probe replaces the earlier result files with hostile ones; returns
+    (result, marker path that the malicious pickles would create)."""
+    base = tmp_path_factory.mktemp("tampered")
+    marker = base / "pwned"
+    cells = [f"MARKER = {str(marker)!r}\n", TAMPER]
+    requests = [call(f"honest-{i}", "honest") for i in range(6)] + [call("tamper", "tamper")]
+    return run(cells, requests, base / "work"), marker
+
+
+def test_malicious_pickles_are_refused_and_never_run(tampered):
+    """A torch archive whose pickle calls a global on load (__reduce__) is refused by
+    weights_only loading with a clear error, a raw pickle is refused as no torch archive, and
+    the code in them never runs in the grader."""
+    result, marker = tampered
+    assert result.status == "ok" and result.outcomes["tamper"].value["result"] == "tampered"
+    zipped, raw = result.outcomes["honest-0"].failure, result.outcomes["honest-1"].failure
+    assert zipped.kind == "BadResult" and "weights_only" in zipped.message
+    assert raw.kind == "BadResult" and "not a torch archive" in raw.message
+    assert not marker.exists()
+
+
+def test_hostile_result_files_are_refused(tampered):
+    """Symlinks, FIFOs (which must not hang the grader), absurdly nested data and compressed
+    archives (zip bombs) in place of result files are each refused with the reason."""
+    result, _ = tampered
+    failures = {i: result.outcomes[f"honest-{i}"].failure for i in (2, 3, 4, 5)}
+    assert all(f is not None and f.kind == "BadResult" for f in failures.values())
+    assert "symlinks are refused" in failures[2].message
+    assert "nested too deeply" in failures[3].message
+    assert "not a regular file" in failures[4].message
+    assert "compressed" in failures[5].message
+
+
+def test_load_untrusted_refuses_code_running_pickles(tmp_path):
+    """load_untrusted on a torch archive with a code-running global raises BadResult and runs
+    nothing (checked in the grader's own process)."""
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    torch.save({"value": Evil()}, tmp_path / "evil.pt")
+    with pytest.raises(BadResult, match="weights_only"):
+        load_untrusted(tmp_path / "evil.pt", 2**20)
+    assert not marker.exists()
+
+
+def test_oversized_results_are_refused(workdir):
+    """Results beyond Limits.result_bytes do not come back: the runner replaces a too-large
+    value with a marker, and a forged too-large file is refused by the grader."""
+    cell = """
+    import torch
+
+    def big():
+        return torch.zeros(1_000_000)
+
+    def forge():
+        torch.save({"ok": True, "value": torch.zeros(1_000_000)}, "../out/req-1.pt")
+    """
+    limits = Limits(wall_seconds=60, cpu_seconds=60, result_bytes=2**20)
+    requests = [call("big", "big"), call("forged", "big"), call("forge", "forge")]
+    result = run([cell], requests, workdir, limits)
+    assert result.outcomes["forge"].ok
+    marker = result.outcomes["big"].value["result"]
+    assert marker["__kind__"] == "unsupported" and marker["why"] == "result too large"
+    failure = result.outcomes["forged"].failure
+    assert failure.kind == "BadResult" and "exceed" in failure.message
+
+
+# --- privileges, secrets, network (root only) -------------------------------------------------
+
+@needs_root
+def test_student_code_runs_unprivileged(workdir):
+    """As root, the student code runs as uid 65534 with no supplementary groups and cannot get
+    root back; the report says privileges were dropped."""
+    cell = """
+    import os
+    def who():
+        try:
+            os.setuid(0)
+            regained = True
+        except PermissionError:
+            regained = False
+        return {"uid": os.getuid(), "euid": os.geteuid(), "groups": os.getgroups(),
+                "regained": regained}
+    """
+    result = run([cell], [call("who", "who")], workdir)
+    assert result.outcomes["who"].value["result"] == {"uid": NOBODY, "euid": NOBODY,
+                                                      "groups": [], "regained": False}
+    assert result.isolation.privileges_dropped and result.isolation.uid == NOBODY
+
+
+READ_ATTEMPTS = """
+import os
+
+def try_read(paths):
+    outcome = {}
+    for path in paths:
+        try:
+            if os.path.isdir(path):
+                outcome[path] = "listed " + ",".join(sorted(os.listdir(path)))
+            else:
+                with open(path) as stream:
+                    outcome[path] = "read " + stream.read(100)
+        except OSError as error:
+            outcome[path] = type(error).__name__
+    return outcome
+"""
+
+
+@needs_root
+def test_secrets_are_unreadable(workdir, open_dir):
+    """The kit's repo (grader code, solutions) and a root-only directory hardened with
+    harden_permissions cannot be read by student code, while public files can."""
+    secret = open_dir / "secret"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    harden_permissions([secret])
+    targets = [str(REPO_ROOT / "autograder" / "sandbox.py"), str(REPO_ROOT / "solutions"),
+               str(secret / "answers.txt"), "/etc/hostname"]
+    result = run([READ_ATTEMPTS], [call("read", "try_read", targets)], workdir)
+    seen = result.outcomes["read"].value["result"]
+    assert all(not seen[path].startswith(("read", "listed")) for path in targets[:3]), seen
+    assert seen["/etc/hostname"].startswith("read"), seen
+    assert result.isolation.exposed_secrets == ()
+
+
+@needs_root
+def test_permissions_protect_secrets_without_mount_namespace(open_dir):
+    """Without namespaces only file permissions protect secrets: a hardened directory gives
+    PermissionError. Where the interpreter itself is unreachable for uid 65534 without a mount
+    namespace (e.g. pyenv under /root), the sandbox refuses to start (fails closed) instead."""
+    secret = open_dir / "secret"
+    secret.mkdir()
+    (secret / "answers.txt").write_text("42")
+    harden_permissions([secret])
+    workdir = open_dir / "work"
+    isolation = Isolation(use_namespaces=False)
+    if not readable_by(Path(os.path.realpath(sys.executable)), NOBODY, NOBODY):
+        with pytest.raises(SandboxError, match="cannot reach the interpreter"):
+            run([READ_ATTEMPTS], [], workdir, isolation=isolation)
+        pytest.skip("interpreter unreachable for uid 65534 without a mount namespace; "
+                    "checked that the sandbox fails closed")
+    result = run([READ_ATTEMPTS], [call("read", "try_read", [str(secret / "answers.txt")])],
+                 workdir, isolation=isolation)
+    assert result.outcomes["read"].value["result"][str(secret / "answers.txt")] == \
+        "PermissionError"
+
+
+@needs_root
+def test_network_is_unavailable(workdir):
+    """With a network namespace, connecting to a port the grader listens on (127.0.0.1) fails
+    in the sandbox; with the network allowed the same code connects (so the test is real)."""
+    cell = """
+    import socket
+    def connect(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return "connected"
+        except OSError as error:
+            return "failed: " + str(error)
+    """
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        isolated = run([cell], [call("c", "connect", port)], workdir)
+        if not isolated.isolation.network_isolated:
+            pytest.skip(f"no network namespace here: {isolated.isolation.notes}")
+        assert isolated.outcomes["c"].value["result"].startswith("failed")
+        allowed = run([cell], [call("c", "connect", port)], workdir,
+                      isolation=Isolation(allow_network=True))
+        assert allowed.outcomes["c"].value["result"] == "connected"
+
+
+def test_running_as_the_grader_user_is_reported_degraded(workdir):
+    """Without a privilege drop (uid None, or a grader that is not root) the run still works,
+    and the isolation report says it is degraded and why."""
+    isolation = Isolation(uid=None) if IS_ROOT else Isolation()
+    result = run(["def f():\n    return 1\n"], [call("f", "f")], workdir, isolation=isolation)
+    assert result.outcomes["f"].value["result"] == 1
+    assert result.isolation.degraded and not result.isolation.privileges_dropped
+    assert any("grader's own user" in note for note in result.isolation.notes)
+
+
+# --- permission helpers (no sandbox run) ------------------------------------------------------
+
+def test_harden_permissions_hides_a_directory(open_dir):
+    """readable_by / exposed_secrets see a world-readable secret; after harden_permissions
+    (mode 0700, root-owned when root) uid 65534 can read nothing in it."""
+    secret = open_dir / "secret"
+    secret.mkdir()
+    answers = secret / "answers.txt"
+    answers.write_text("42")
+    os.chmod(secret, 0o755)
+    os.chmod(answers, 0o644)
+    assert readable_by(answers, NOBODY, NOBODY)
+    assert answers in exposed_secrets([secret], NOBODY, NOBODY)
+    harden_permissions([secret])
+    assert (secret.stat().st_mode & 0o777) == 0o700
+    assert not readable_by(answers, NOBODY, NOBODY)
+    assert exposed_secrets([secret], NOBODY, NOBODY) == []
