@@ -1,10 +1,10 @@
 """Public probe scenarios: small functions that call a student's code on inputs the grader drew.
 
-The sandbox runner (``autograder/runner.py``) copies this file into every sandbox and calls one probe
-per ``ProbeRequest``. A probe only calls the student's functions and reports what came back (and what
-its inputs look like afterwards, so the grader can see in-place changes); it holds no reference
-answers, thresholds or hidden checks, because it runs inside the student's process, which can read
-it. The grader compares what comes back with its own reference, in its own process.
+The sandbox runner (``autograder/runner.py``) copies this file into every sandbox and calls one
+probe per ``ProbeRequest``. A probe only calls the student's functions and reports what came back
+(and what its inputs look like afterwards, so the grader can see in-place changes); it holds no
+reference answers, thresholds or hidden checks, because it runs inside the student's process,
+which can read it. The grader compares what comes back with its own reference, in its own process.
 
 Every probe takes the student's namespace ``ns`` (the globals that the notebook's cells defined)
 first, then the keyword arguments of the request. It may return anything: the runner converts the
@@ -34,7 +34,7 @@ def student_function(ns: Mapping[str, Any], name: str) -> Callable:
 
 
 def defined_names(ns: Mapping[str, Any], names: Sequence[str]) -> dict[str, str | None]:
-    """Which of ``names`` the notebook defines: name -> type name of the value, or None if absent."""
+    """Which of ``names`` the notebook defines: name -> type name of the value, or None."""
     return {name: (type(ns[name]).__name__ if name in ns else None) for name in names}
 
 
@@ -56,7 +56,8 @@ def call_function(ns: Mapping[str, Any], name: str, args: Sequence[Any] = (),
 
 
 def call_on_vgg(ns: Mapping[str, Any], name: str, state_dict: Mapping[str, Any],
-                args: Sequence[Any] = (), kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                args: Sequence[Any] = (),
+                kwargs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Build a VGG from ``state_dict`` (``prunekit.model.vgg_from_state_dict``), call
     ``ns[name](model, *args, **kwargs)`` and describe what came back.
 
@@ -70,7 +71,7 @@ def call_on_vgg(ns: Mapping[str, Any], name: str, state_dict: Mapping[str, Any],
         function that must return a copy changed its input; ``layers`` shows whether the module's
         ``in_channels`` / ``out_channels`` / ``num_features`` agree with its weights.
     """
-    from prunekit.model import vgg_from_state_dict  # public support package, copied into the sandbox
+    from prunekit.model import vgg_from_state_dict  # public; copied into the sandbox
 
     function = student_function(ns, name)
     model = vgg_from_state_dict(state_dict)
@@ -87,7 +88,7 @@ def call_on_vgg(ns: Mapping[str, Any], name: str, state_dict: Mapping[str, Any],
 
 
 def layer_attributes(model: nn.Module) -> list[dict[str, Any]]:
-    """Name, kind and size attributes of every Conv2d, BatchNorm2d and Linear in ``model``, in order."""
+    """Name, kind and size attributes of every Conv2d, BatchNorm2d and Linear of ``model``."""
     described = []
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d):

@@ -105,7 +105,7 @@ def _run_cells(cells: list[str], namespace: dict, saver: _Saver) -> None:
         _progress(f"cell {index}")
         try:
             exec(compile(source, f"<cell {index}>", "exec"), namespace)  # noqa: S102 - the point
-        except BaseException as error:  # noqa: BLE001 - SystemExit/KeyboardInterrupt must not stop us
+        except BaseException as error:  # noqa: BLE001 - SystemExit etc. must not stop the rest
             errors[index] = _describe_error(error)
         saver.save(OUT / "cells.pt", {"count": len(cells), "done": index + 1, "errors": errors})
 
@@ -117,8 +117,9 @@ def _run_probe(probes, namespace: dict, request: dict, torch, max_bytes: int) ->
         name = str(request["probe"])
         probe = getattr(probes, name, None)
         if name.startswith("_") or not callable(probe):
-            return {"ok": False, "error": {"type": "ProbeError", "message": f"unknown probe {name!r}",
-                                           "where": "", "memory": False}}
+            error = {"type": "ProbeError", "message": f"unknown probe {name!r}", "where": "",
+                     "memory": False}
+            return {"ok": False, "error": error}
         # A private copy: requests may share tensors (torch.save keeps sharing), and one probe's
         # in-place change must not leak into the next.
         kwargs = copy.deepcopy(dict(request.get("kwargs") or {}))
@@ -295,7 +296,7 @@ def _finish(code: int) -> None:
 if __name__ == "__main__":
     try:
         main()
-    except BaseException as failure:  # noqa: BLE001 - the runner itself failed (before student code?)
+    except BaseException as failure:  # noqa: BLE001 - the runner itself failed
         try:
             sys.stderr.write(f"sandbox runner failed: {type(failure).__name__}: {failure}\n"[:2000])
         except BaseException:  # noqa: BLE001

@@ -19,7 +19,8 @@ unprivileged uid (65534)       reading root-only secrets, signalling us     grad
 network namespace              network access (even 127.0.0.1)              root, kernel allows
 mount namespace                reading the kit repo (solutions, hidden      root, kernel allows
                                checks), other sandboxes, /root; private
-                               size-limited /tmp and /dev/shm
+                               size-limited home, /tmp, /dev/shm
+disk watch (grader polls)      filling the disk with many files             always
 pid namespace                  background processes outliving the run       root, kernel allows
 ============================  ===========================================  =====================
 
@@ -41,6 +42,7 @@ So the top level of this module imports only the standard library (torch is impo
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import select
@@ -66,13 +68,17 @@ RUNNER_FILE = AUTOGRADER_DIR / "runner.py"
 PROBES_FILE = AUTOGRADER_DIR / "probes.py"
 NOBODY = 65534
 SANDBOX_MOUNTPOINT = "/tmp/prunekit-sandbox"  # where the sandbox appears inside a mount namespace
-SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp")  # replaced by private tmpfs in a mount namespace
+# World-writable places, replaced by private size-limited tmpfs in a mount namespace.
+SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock")
 FATAL_EXIT = 125  # exit code of a launcher that could not set the sandbox up
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "exit")
 MAX_TEXT_CHARS = 1000  # error messages and reasons coming back from the sandbox
 MAX_PLAIN_NODES = 1_000_000  # values in one result (stops "billion laughs" pickles)
 MAX_PLAIN_DEPTH = 40
 MAX_REPORT_BYTES = 64 * KiB  # launcher report lines, total
+MAX_SANDBOX_FILES = 10_000  # files and directories the student may leave in the sandbox dir
+DISK_CHECK_SECONDS = 0.5  # how often the grader measures the sandbox dir while the child runs
+GONE_TIMEOUT_SECONDS = 5.0  # longest wait for killed processes to disappear
 
 # Linux constants (sched.h, sys/mount.h, sys/prctl.h); Python 3.11 has no os.unshare / os.mount.
 CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x20000000, 0x40000000
@@ -93,8 +99,9 @@ class SandboxError(RuntimeError):
 class ProbeRequest:
     """One probe call in the student's process: ``probes.<probe>(ns, **kwargs)``.
 
-    ``kwargs`` must be plain data (tensors, dicts, lists, tuples, numbers, strings, None);
-    ``seed`` seeds Python, torch and NumPy just before the call (None: leave them as they are).
+    ``kwargs`` must be plain data (tensors, dicts, lists, tuples, numbers, strings, None); the
+    student code can read them, so they must hold inputs only, never expected answers. ``seed``
+    seeds Python, torch and NumPy just before the call (None: leave them as they are).
     """
     id: str
     probe: str
@@ -114,7 +121,8 @@ class Limits:
     output_tail_bytes: int = 64 * KiB  # last bytes of stdout and of stderr kept in the result
     result_bytes: int = 512 * MiB  # result files loaded back, all together
     threads: int = 1  # torch / OpenMP / MKL threads in the child
-    scratch_bytes: int = 256 * MiB  # size of the private /tmp and /dev/shm (mount namespace)
+    scratch_bytes: int = 256 * MiB  # size of each private tmpfs: home, /tmp, /dev/shm, ...
+    disk_bytes: int = 1 * GiB  # on-disk bytes the child may write in the sandbox dir; more: killed
 
 
 @dataclass(frozen=True)
@@ -363,6 +371,11 @@ def _check_requests(requests: Sequence[ProbeRequest]) -> None:
     for request in requests:
         if not request.probe.isidentifier() or request.probe.startswith("_"):
             raise ValueError(f"not a probe name: {request.probe!r}")
+        try:  # the runner loads them with weights_only: catch a grader bug here, clearly
+            _plain(dict(request.kwargs), _Budget(2**62))
+        except BadResult as error:
+            raise ValueError(f"request {request.id!r}: kwargs must be plain data ({error})") \
+                from None
 
 
 def _support_package_dir() -> Path:
@@ -382,7 +395,8 @@ def _write_job(path: Path, cells: list[str], requests: Sequence[ProbeRequest],
 
     job = {
         "cells": [str(cell) for cell in cells],
-        "requests": [{"probe": r.probe, "kwargs": dict(r.kwargs), "seed": r.seed} for r in requests],
+        "requests": [{"probe": r.probe, "kwargs": dict(r.kwargs), "seed": r.seed}
+                     for r in requests],
         "settings": {"threads": int(limits.threads), "max_result_bytes": int(limits.result_bytes)},
     }
     torch.save(job, path)
@@ -546,6 +560,8 @@ class _Run:
     report: list[dict]
     stdout_tail: str
     stderr_tail: str
+    violation: str  # why the grader killed the child early (disk use), "" if it did not
+    leftovers: bool  # some killed process had not disappeared when results were loaded
 
 
 def _run_launcher(sandbox: _Sandbox, config: dict, limits: Limits) -> _Run:
@@ -567,7 +583,7 @@ def _run_launcher(sandbox: _Sandbox, config: dict, limits: Limits) -> _Run:
                 start_new_session=True, cwd=sandbox.root, env={"PATH": "/usr/bin:/bin"})
         finally:
             os.close(write_fd)
-        watcher = _Watcher(process.pid, read_fd)
+        watcher = _Watcher(process.pid, read_fd, [sandbox.home, sandbox.out], limits.disk_bytes)
         try:
             timed_out = watcher.wait_until(started + limits.wall_seconds)
         finally:
@@ -578,18 +594,24 @@ def _run_launcher(sandbox: _Sandbox, config: dict, limits: Limits) -> _Run:
         tails = _tail(out, limits.output_tail_bytes), _tail(err, limits.output_tail_bytes)
     cpu = usage.ru_utime + usage.ru_stime
     peak = max(usage.ru_maxrss * KiB, watcher.peak_bytes)  # ru_maxrss is in KiB on Linux
-    return _Run(timed_out, status, cpu, peak, wall, watcher.events, *tails)
+    return _Run(timed_out, status, cpu, peak, wall, watcher.events, *tails, watcher.violation,
+                watcher.leftovers)
 
 
 class _Watcher:
-    """Follows one launcher: reads its report pipe, watches the student process's memory, detects
-    its exit without reaping it (so its process group id stays valid for killpg), kills all."""
+    """Follows one launcher: reads its report pipe, watches the student process's memory and
+    disk use, detects its exit without reaping it (so its process group id stays valid for
+    killpg), kills all."""
 
-    def __init__(self, pid: int, report_fd: int):
+    def __init__(self, pid: int, report_fd: int, disk_dirs: list[Path], disk_bytes: int):
         self.pid = pid
         self.report_fd = report_fd
         self.events: list[dict] = []
         self.peak_bytes = 0
+        self.violation = ""
+        self.leftovers = False  # processes of the group still alive after the kill and wait
+        self._disk_dirs, self._disk_bytes = disk_dirs, disk_bytes
+        self._next_disk_check = 0.0
         self._buffer = b""
         self._received = 0
         self._worker_pid = pid  # the student process: the launcher, or as reported
@@ -598,7 +620,8 @@ class _Watcher:
         os.set_blocking(report_fd, False)
 
     def wait_until(self, deadline: float) -> bool:
-        """Poll until the launcher exits (True) or ``deadline`` (time.monotonic) passes (False)."""
+        """Poll until the launcher exits (False), ``deadline`` (time.monotonic) passes (True) or
+        the child uses too much disk (False, with ``violation`` set)."""
         while True:
             self._read_report()
             self._sample_memory()
@@ -606,6 +629,8 @@ class _Watcher:
                 return False
             if time.monotonic() >= deadline:
                 return True
+            if self._check_disk():
+                return False
             if self._report_open:  # wakes up early for report lines
                 select.select([self.report_fd], [], [], 0.05)
             else:  # at end of file the pipe is always "readable": sleep instead
@@ -613,9 +638,9 @@ class _Watcher:
 
     def kill_all(self) -> None:
         """SIGKILL the pid-namespace init (which takes every process in the namespace with it)
-        and the launcher's process group (everything, where there is no pid namespace, except
-        processes that left the group with setsid). Safe after exit: the pidfd and the unreaped launcher keep
-        the ids from being reused."""
+        and the launcher's process group (without a pid namespace: everything but processes
+        that left the group with setsid). Safe after exit: the pidfd and the unreaped launcher
+        keep the ids from being reused."""
         if self._init_pidfd is not None:
             try:
                 signal.pidfd_send_signal(self._init_pidfd, signal.SIGKILL)
@@ -627,15 +652,18 @@ class _Watcher:
             pass
 
     def reap(self) -> tuple[int, Any]:
-        """Reap the launcher; return its wait status and resource usage (children included).
-        Reads what is left of the report; closes the pipe and the pidfd."""
+        """Reap the launcher and wait until every process of the sandbox is gone (SIGKILL takes
+        effect asynchronously); return the launcher's wait status and resource usage (children
+        included). Reads what is left of the report; closes the pipe and the pidfd."""
         _, status, usage = os.wait4(self.pid, 0)
+        if self._init_pidfd is not None:  # init exits only once its namespace is empty
+            select.select([self._init_pidfd], [], [], GONE_TIMEOUT_SECONDS)
+            os.close(self._init_pidfd)
+        self.leftovers = not _wait_until_group_gone(self.pid, GONE_TIMEOUT_SECONDS)
         end = time.monotonic() + 1.0  # the report's writers are all dead or exec'd by now
         while time.monotonic() < end and self._read_report():
             select.select([self.report_fd], [], [], 0.05)
         os.close(self.report_fd)
-        if self._init_pidfd is not None:
-            os.close(self._init_pidfd)
         return status, usage
 
     def _read_report(self) -> bool:
@@ -674,6 +702,19 @@ class _Watcher:
             except OSError:
                 self._init_pidfd = None
 
+    def _check_disk(self) -> bool:
+        """Every DISK_CHECK_SECONDS: whether the sandbox dir holds more than allowed (RLIMIT_FSIZE
+        bounds single files only); sets ``violation``."""
+        if time.monotonic() < self._next_disk_check:
+            return False
+        self._next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
+        used, entries = _disk_usage(self._disk_dirs, MAX_SANDBOX_FILES)
+        if used > self._disk_bytes:
+            self.violation = f"wrote more than {self._disk_bytes / MiB:g} MiB to disk"
+        elif entries > MAX_SANDBOX_FILES:
+            self.violation = f"created more than {MAX_SANDBOX_FILES} files"
+        return bool(self.violation)
+
     def _sample_memory(self) -> None:
         """Track the student process's peak resident set (VmHWM); wait4's figure is lost when the
         launcher is killed before it reaps a pid-namespace worker."""
@@ -684,6 +725,53 @@ class _Watcher:
                         self.peak_bytes = max(self.peak_bytes, int(line.split()[1]) * KiB)
         except (OSError, ValueError, IndexError):
             pass
+
+
+def _wait_until_group_gone(pgid: int, timeout: float) -> bool:
+    """Wait until no live (non-zombie) process is in process group ``pgid``; False on timeout.
+    Only looks (no signals): once the group is empty its id may be reused by someone else."""
+    end = time.monotonic() + timeout
+    while _live_group_members(pgid):
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _live_group_members(pgid: int) -> list[int]:
+    """Pids of processes in group ``pgid`` that are not zombies (from /proc/<pid>/stat)."""
+    members = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat_file:
+                fields = stat_file.read().rsplit(b")", 1)[1].split()  # after "(comm)"
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
+            members.append(int(entry))
+    return members
+
+
+def _disk_usage(directories: list[Path], max_entries: int) -> tuple[int, int]:
+    """(bytes of disk blocks, number of entries) under ``directories``, without following
+    symlinks; stops counting after ``max_entries`` entries."""
+    used, entries, stack = 0, 0, [str(d) for d in directories]
+    while stack and entries <= max_entries:
+        try:
+            with os.scandir(stack.pop()) as scan:
+                listing = list(itertools.islice(scan, max_entries + 1 - entries))
+        except OSError:  # vanished or unreadable meanwhile: the next check sees it
+            continue
+        for entry in listing:
+            entries += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    used += entry.stat(follow_symlinks=False).st_blocks * 512
+            except OSError:
+                continue
+    return used, entries
 
 
 def _tail(stream, max_bytes: int) -> str:
@@ -726,8 +814,9 @@ def _collect(sandbox: _Sandbox, run: _Run, requests: Sequence[ProbeRequest], lim
         cells_run=cells_run, stdout_tail=run.stdout_tail, stderr_tail=run.stderr_tail,
         wall_seconds=run.wall_seconds, cpu_seconds=run.cpu_seconds,
         peak_memory_bytes=run.peak_bytes,
-        returncode=None if run.timed_out else os.waitstatus_to_exitcode(status_code),
-        isolation=_isolation_report(run.report, isolation, drop), sandbox_id=sandbox.sandbox_id)
+        returncode=None if run.timed_out or run.violation
+        else os.waitstatus_to_exitcode(status_code),
+        isolation=_isolation_report(run, isolation, drop), sandbox_id=sandbox.sandbox_id)
 
 
 class BadResult(ValueError):
@@ -939,6 +1028,8 @@ def _classify(run: _Run, status: int, finished: bool, progress: str, limits: Lim
     memory = f"out of memory (address-space limit {limits.address_space_bytes / GiB:g} GiB)"
     if run.timed_out:
         return "timeout", f"wall-time limit of {limits.wall_seconds:g} s exceeded{where}"
+    if run.violation:
+        return "killed", f"killed: the student code {run.violation}{where}"
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         name = _signal_name(number)
@@ -971,14 +1062,16 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _isolation_report(events: list[dict], isolation: Isolation, drop: bool) -> IsolationReport:
+def _isolation_report(run: _Run, isolation: Isolation, drop: bool) -> IsolationReport:
     """Combine the launcher's report with a permission check of the secrets."""
-    setup = next((e for e in events if e.get("event") == "setup"), {})
+    setup = next((e for e in run.report if e.get("event") == "setup"), {})
     mounts = setup.get("mounts_isolated") is True
     network = setup.get("network_isolated") is True
     uid = setup.get("uid") if isinstance(setup.get("uid"), int) else None
     dropped = drop and uid == isolation.uid
     notes = [str(n)[:300] for n in setup.get("notes", []) if isinstance(n, str)][:20]
+    if run.leftovers:
+        notes.append(f"killed processes were still alive {GONE_TIMEOUT_SECONDS:g} s later")
     if not drop:
         notes.append("student code ran as the grader's own user"
                      + (" (grader not root)" if os.geteuid() != 0 else " (Isolation.uid is None)"))
@@ -1057,7 +1150,8 @@ def _isolate(config: dict) -> dict:
     if config["mounts"] is None:
         notes.append("no mount namespace: the interpreter lives under /tmp")
     elif _try(lambda: _unshare(CLONE_NEWNS), notes, "mount namespace"):
-        _apply_mounts(config["mounts"], config["sandbox_real"], config["sandbox_ns"])
+        _apply_mounts(config["mounts"], config["sandbox_real"], config["sandbox_ns"],
+                      (config["uid"], config["gid"]))
         setup["mounts_isolated"] = True  # a half-applied mount plan raises: fatal, not degraded
     setup["pid_namespace"] = _try(lambda: _unshare(CLONE_NEWPID), notes, "pid namespace")
     return setup
@@ -1073,10 +1167,12 @@ def _try(action, notes: list[str], what: str) -> bool:
         return False
 
 
-def _apply_mounts(plan: dict, sandbox_real: str, sandbox_ns: str) -> None:
+def _apply_mounts(plan: dict, sandbox_real: str, sandbox_ns: str,
+                  owner: tuple[int, int]) -> None:
     """In a fresh mount namespace: mask directories with empty tmpfs (re-binding the kept
-    children), give /tmp, /dev/shm, /var/tmp private size-limited tmpfs, and bind the sandbox at
-    ``sandbox_ns``. Paths to keep are opened first (O_PATH), since the masks hide them."""
+    children), give the scratch dirs (/tmp, ...) private size-limited tmpfs, bind the sandbox at
+    ``sandbox_ns`` and give it a private home owned by ``owner`` (uid, gid). Paths to keep are
+    opened first (O_PATH), since the masks hide them."""
     _mount(None, "/", None, MS_REC | MS_PRIVATE)  # nothing done here may leak back to the host
     keep = {f"{mask}/{child}": os.open(f"{mask}/{child}", os.O_PATH | os.O_CLOEXEC)
             for mask, children in plan["masks"] for child in children}
@@ -1089,8 +1185,24 @@ def _apply_mounts(plan: dict, sandbox_real: str, sandbox_ns: str) -> None:
         _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV,
                f"mode=1777,size={plan['scratch_bytes']}")
     _bind(sandbox_fd, sandbox_ns)
+    _private_home(sandbox_fd, f"{sandbox_ns}/home", plan["scratch_bytes"], owner)
     for fd in [*keep.values(), sandbox_fd]:
         os.close(fd)
+
+
+def _private_home(sandbox_fd: int, home: str, size: int, owner: tuple[int, int]) -> None:
+    """Cover the sandbox's home/ with a tmpfs of ``size`` bytes (plus what the grader put there)
+    owned by ``owner``, and copy the grader's files (the extra files) in: what the student code
+    writes stays bounded in memory and vanishes with the namespace."""
+    real_home = f"/proc/self/fd/{sandbox_fd}/home"  # still the real directory under the tmpfs
+    given, _ = _disk_usage([Path(real_home)], MAX_SANDBOX_FILES)
+    uid, gid = owner
+    _mount("tmpfs", home, "tmpfs", MS_NOSUID | MS_NODEV,
+           f"mode=0700,uid={uid},gid={gid},size={size + given}")
+    shutil.copytree(real_home, home, dirs_exist_ok=True)
+    for directory, subdirs, _ in os.walk(home):
+        for name in subdirs:  # copied directories (home/tmp) must be the student's, as before
+            os.chown(os.path.join(directory, name), uid, gid)
 
 
 def _bind(source_fd: int, target: str) -> None:
@@ -1178,8 +1290,9 @@ def _set_rlimits(config: dict) -> None:
     for name, (soft, hard) in config["rlimits"].items():
         resource.setrlimit(getattr(resource, name), (soft, hard))
     # RLIMIT_NPROC counts every task of the real uid: for a non-root grader that includes its
-    # own processes, so the child gets that many more.
-    base = 0 if config["drop"] else _tasks_of_uid(os.getuid())
+    # own processes, so the child gets that many more (this process, the future student
+    # process, is part of its own budget, as with a dropped uid).
+    base = 0 if config["drop"] else _tasks_of_uid(os.getuid()) - 1
     nproc = base + config["max_processes"]
     resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
 

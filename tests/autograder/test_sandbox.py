@@ -8,7 +8,6 @@ reason elsewhere.
 from __future__ import annotations
 
 import os
-import pickle
 import shutil
 import socket
 import sys
@@ -260,7 +259,7 @@ def test_fork_bomb_is_contained(workdir):
     result = run([cell], [call("report", "report")], workdir, limits)
     report = result.outcomes["report"].value["result"]
     assert result.status == "ok"
-    assert report["forked"] < limits.max_processes and "BlockingIOError" in report["failure"]
+    assert report["forked"] <= limits.max_processes and "BlockingIOError" in report["failure"]
     assert processes_with_token(result.sandbox_id) == []
 
 
@@ -292,6 +291,45 @@ def test_output_beyond_the_file_size_limit_fails_in_the_cell(workdir):
         assert (result.sandbox_dir / "stdout.txt").stat().st_size <= limits.file_size_bytes
     finally:
         shutil.rmtree(result.sandbox_dir, ignore_errors=True)
+
+
+@pytest.mark.parametrize("what", ["bytes", "files"])
+def test_filling_the_disk_is_stopped(workdir, what):
+    """Writing many files into the results directory (on the real disk) is killed by the
+    grader's disk watch, beyond Limits.disk_bytes or MAX_SANDBOX_FILES, long before the cell's
+    own sleep ends."""
+    write = {"bytes": "open(f'../out/junk-{i}', 'wb').write(b'x' * 8 * 2**20)",
+             "files": "open(f'../out/junk-{i}', 'wb').close()"}[what]
+    count = {"bytes": 40, "files": 20_000}[what]  # bounded, in case nothing stops it
+    cell = f"import time\nfor i in range({count}):\n    {write}\ntime.sleep(30)\n"
+    limits = Limits(wall_seconds=60, cpu_seconds=60, disk_bytes=64 * 2**20)
+    result = run([cell], [], workdir, limits)
+    assert result.status == "killed" and result.wall_seconds < 30
+    assert ("to disk" if what == "bytes" else "files") in result.reason
+
+
+def test_home_directory_is_bounded(workdir):
+    """With a mount namespace the working directory is a private tmpfs of Limits.scratch_bytes:
+    writing past it fails in the cell with "No space left on device" while temporary files still
+    work; without one, the grader's disk watch kills the run instead."""
+    cell = """
+    import tempfile
+    with tempfile.NamedTemporaryFile() as scratch:  # TMPDIR is inside home
+        scratch.write(b"ok")
+    written = 0
+    for i in range(100):  # bounded: at most 800 MiB
+        with open(f"junk-{i}", "wb") as junk:
+            junk.write(b"x" * 8 * 2**20)
+        written += 1
+    """
+    limits = Limits(wall_seconds=60, cpu_seconds=60, scratch_bytes=32 * 2**20,
+                    disk_bytes=64 * 2**20)
+    result = run([cell], [], workdir, limits)
+    if result.isolation.mounts_isolated:
+        assert result.status == "ok"
+        assert "No space left" in result.cell_errors[0].message
+    else:
+        assert result.status == "killed" and "to disk" in result.reason
 
 
 @pytest.mark.parametrize("new_session", [False, True], ids=["same-group", "own-session"])
