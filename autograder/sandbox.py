@@ -455,20 +455,19 @@ def _interpreter_paths() -> list[str]:
 
 
 def _mount_plan(needed: list[str], mask_roots: Sequence[Path], uid: int, gid: int,
-                scratch_bytes: int) -> dict | None:
-    """Mounts for the child's private mount namespace, or None where a private /tmp is impossible
-    (the interpreter lives under it).
+                scratch_bytes: int) -> dict:
+    """Mounts for the child's private mount namespace.
 
     masks: directories covered by an empty tmpfs, keeping only the children that lead to
         ``needed`` paths: the secret roots, and the directories above the interpreter that the
         sandbox uid may not traverse (e.g. /root, mode 0700, above a pyenv interpreter).
     scratch: directories replaced by a private, size-limited tmpfs.
     """
-    scratch = [os.path.realpath(d) for d in SCRATCH_DIRS if os.path.isdir(d)]
-    scratch = [d for d in scratch if not any(_within(p, d) for p in needed)]
-    if "/tmp" not in scratch:
-        return None
-    masks: dict[str, set[str]] = {}
+    every_scratch = [os.path.realpath(d) for d in SCRATCH_DIRS if os.path.isdir(d)]
+    scratch = [d for d in every_scratch if not any(_within(p, d) for p in needed)]
+    # A scratch dir that holds the interpreter (a virtual environment in a clone under /tmp)
+    # cannot be replaced wholesale: it is masked instead, keeping only the way to the interpreter.
+    masks: dict[str, set[str]] = {d: set() for d in every_scratch if d not in scratch}
     for root in mask_roots:
         real = os.path.realpath(root)
         if os.path.isdir(real) and real != "/" and real not in needed:
@@ -1147,9 +1146,7 @@ def _isolate(config: dict) -> dict:
         return setup
     if config["isolate_network"]:
         setup["network_isolated"] = _try(lambda: _unshare(CLONE_NEWNET), notes, "network namespace")
-    if config["mounts"] is None:
-        notes.append("no mount namespace: the interpreter lives under /tmp")
-    elif _try(lambda: _unshare(CLONE_NEWNS), notes, "mount namespace"):
+    if _try(lambda: _unshare(CLONE_NEWNS), notes, "mount namespace"):
         _apply_mounts(config["mounts"], config["sandbox_real"], config["sandbox_ns"],
                       (config["uid"], config["gid"]))
         setup["mounts_isolated"] = True  # a half-applied mount plan raises: fatal, not degraded

@@ -1,0 +1,66 @@
+"""What grading one submission produces: plain records shared by the grading core, the batch
+runner, the gradebook / Gradescope writers and the reports."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class CheckResult:
+    """One hidden check of one question.
+
+    ``message`` says which property failed on which small input (never hidden-check source or
+    reference values beyond what the property needs); empty when the check passed.
+    """
+    question: str          # "q1" ... "q9"
+    name: str              # short stable id of the check, e.g. "mask_exact_tie_free"
+    points: float          # points earned
+    max_points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class SubmissionResult:
+    """The outcome of grading one submission; every submission gets one, whatever it did.
+
+    ``status`` is "graded" when the submission's code ran and was checked (even with failures),
+    else the reason grading could not look at it all: "unreadable" (corrupt notebook or zip),
+    "timeout", "crashed", "memory", "error" (the grader itself failed: a bug of ours).
+    """
+    submission: str                      # id: file name without extension, or folder name
+    status: str
+    reason: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+    question_max: dict[str, float] = field(default_factory=dict)  # every graded question
+    timings_s: dict[str, float] = field(default_factory=dict)     # stage -> seconds
+    peak_memory_bytes: int = 0
+    seed: int = 0
+
+    @property
+    def question_scores(self) -> dict[str, float]:
+        """Points per question (every question in ``question_max``, zero when nothing passed)."""
+        scores = {question: 0.0 for question in self.question_max}
+        for check in self.checks:
+            scores[check.question] = scores.get(check.question, 0.0) + check.points
+        return scores
+
+    @property
+    def total(self) -> float:
+        return sum(self.question_scores.values())
+
+    @property
+    def max_total(self) -> float:
+        return sum(self.question_max.values())
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready form (for resumable batch state and tests)."""
+        record = asdict(self)
+        record["question_scores"], record["total"] = self.question_scores, self.total
+        return record
+
+    @classmethod
+    def from_dict(cls, record: dict) -> "SubmissionResult":
+        fields = {k: v for k, v in record.items() if k not in ("question_scores", "total")}
+        fields["checks"] = [CheckResult(**c) for c in fields.get("checks", [])]
+        return cls(**fields)
