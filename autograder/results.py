@@ -36,6 +36,12 @@ class SubmissionResult:
     timings_s: dict[str, float] = field(default_factory=dict)     # stage -> seconds
     peak_memory_bytes: int = 0
     seed: int = 0
+    # Added by the grading core: what went wrong besides the checks (missing files, failing
+    # cells, grader tracebacks: for staff), figures the checks measured (accuracy in percent,
+    # MACs, speedups) and peak memory per process ("student", "grader"), bytes.
+    notes: list[str] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    memory_bytes: dict[str, int] = field(default_factory=dict)
 
     @property
     def question_scores(self) -> dict[str, float]:

@@ -43,6 +43,8 @@ class Profile:
     eval_batch_size: int = 500
     augment: bool = True            # random crop (padding 4) + horizontal flip when training
     offline: OfflineData | None = None
+    # Sparsities (fractions) of the notebook's per-layer sensitivity scan.
+    scan_sparsities: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     # Grading thresholds, calibrated by running the reference solution (autograder issue).
     thresholds: Mapping[str, float] = field(default_factory=dict)
 
@@ -84,15 +86,46 @@ def default_profile_name() -> str:
     return os.environ.get("PRUNEKIT_PROFILE") or ("cifar10" if cifar10_available() else "offline")
 
 
-def get_profile(name: str | None = None) -> Profile:
-    """The profile called ``name`` (default: :func:`default_profile_name`).
+# Reduced budgets for CI and quick smoke runs of the notebook, picked with $PRUNEKIT_BUDGET.
+# "full" (the default) changes nothing; "smoke" trains and fine-tunes for 1 epoch each and scans
+# two sparsities, so that every cell of the notebook still runs, only shorter (the models it
+# makes are worse and are not meant to meet the grading thresholds).
+SMOKE_SCAN_SPARSITIES: tuple[float, ...] = (0.5, 0.9)
+BUDGETS: tuple[str, ...] = ("full", "smoke")
+
+
+def budget_name() -> str:
+    """``$PRUNEKIT_BUDGET`` (``full`` or ``smoke``), default ``full``."""
+    return os.environ.get("PRUNEKIT_BUDGET") or "full"
+
+
+def apply_budget(profile: Profile, budget: str) -> Profile:
+    """``profile`` cut to ``budget``: unchanged for ``full``; for ``smoke`` 1 training epoch,
+    1 fine-tuning epoch and the scan sparsities :data:`SMOKE_SCAN_SPARSITIES`.
 
     Raises:
-        ValueError: unknown name; the message lists the known ones.
+        ValueError: unknown budget; the message lists the known ones.
+    """
+    if budget == "full":
+        return profile
+    if budget == "smoke":
+        return replace(profile.with_budget(train_epochs=1, finetune_epochs=1),
+                       scan_sparsities=SMOKE_SCAN_SPARSITIES)
+    raise ValueError(f"unknown budget {budget!r} (from $PRUNEKIT_BUDGET); known budgets: "
+                     f"{', '.join(BUDGETS)}")
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called ``name`` (default: :func:`default_profile_name`), cut to the budget
+    ``$PRUNEKIT_BUDGET`` when that is set (see :func:`apply_budget`; unset means ``full``).
+
+    Raises:
+        ValueError: unknown name or budget; the message lists the known ones.
     """
     name = name or default_profile_name()
     try:
-        return PROFILES[name]
+        profile = PROFILES[name]
     except KeyError:
         known = ", ".join(sorted(PROFILES))
         raise ValueError(f"unknown profile {name!r}; known profiles: {known}") from None
+    return apply_budget(profile, budget_name())

@@ -1,0 +1,322 @@
+"""Calibrate a profile's grading thresholds by running the reference pipeline on it.
+
+``python -m autograder calibrate --profile offline`` (the CLI calls :func:`calibrate`):
+
+1. load the dense base checkpoint (``assignment/checkpoints/vgg-<profile>.pt`` when present, else
+   ``checkpoints/``; trained with ``prunekit.base.train_base`` when missing);
+2. build the reference models with the reference choices (``solutions/choices.py``): the
+   fine-grained model (``SPARSITY_DICT``, fine-tuned with the masks re-applied after every step)
+   and the channel-pruned model (sorted, pruned at ``CHANNEL_PRUNE_RATIO``, fine-tuned), both with
+   the profile's fine-tuning recipe; cached in ``.cache/reference-models/`` (gitignored);
+3. evaluate everything on the hidden grading split (drawn from a secret seed; students never see
+   it) and on the public test split; count sizes and MACs; measure the paired latency speedup;
+4. write ``autograder/checks/calibration/<profile>.json``: the thresholds, the grading salt and
+   split seed (kept from an earlier calibration unless ``new_secrets``), the reference figures
+   and the base checkpoint's SHA-256 (grading refuses another base model).
+
+Accuracy thresholds (see :func:`accuracy_threshold`): the reference's hidden-split accuracy minus
+``ALLOWANCE_POINTS`` (honest students choose other sparsities and ratios than the reference)
+minus three standard errors of the difference between two splits' accuracy estimates (a student
+checks the target on the public split, grading measures the hidden one: a model exactly at the
+public target then fails grading with probability about 0.1 %); never above the target the
+notebook states minus the same noise term.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import platform
+import secrets
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from prunekit import __version__ as KIT_VERSION
+from prunekit.measure import compare_latency, count_macs, count_parameters
+from prunekit.model import VGG
+from prunekit.profiles import Profile, get_profile
+from prunekit.runtime import seed_everything
+from prunekit.submission import (ACCURACY_ALLOWANCE_POINTS, CHANNEL_PRUNED_FILE, FINEGRAINED_FILE,
+                                 MAX_MACS_FRACTION, MAX_SIZE_FRACTION, accuracy_targets,
+                                 save_model)
+
+from autograder.checks.resources import (CACHE_DIR, REPO_ROOT, base_checkpoint_path, file_sha256,
+                                         hidden_loader)
+from autograder.checks.settings import (HIDDEN_SPLIT_SIZE, SPEEDUP_GAIN_FRACTION,
+                                        calibration_path)
+
+ALLOWANCE_POINTS = 1.5       # percentage points: honest choices other than the reference's
+NOISE_SE = 3.0               # standard errors of the split-to-split difference
+CALIBRATION_LATENCY = {"batch": 32, "warmup": 10, "repeats": 100}  # more repeats than grading
+REFERENCE_CACHE = CACHE_DIR / "reference-models"
+
+
+# ---------------------------------------------------------------------------------------------
+# The reference models
+# ---------------------------------------------------------------------------------------------
+
+def load_base_model(profile: Profile, progress: bool = False) -> tuple[VGG, Path]:
+    """The dense base model of ``profile`` (CPU, eval mode) and its checkpoint path; trains and
+    saves one first when no checkpoint exists."""
+    from prunekit.checkpoint import load_checkpoint
+
+    path = base_checkpoint_path(profile.name)
+    if not path.is_file():
+        from prunekit.base import train_base
+
+        print(f"no base checkpoint at {path}: training one (profile {profile.name!r})")
+        train_base(profile, path, progress=progress)
+    model, _ = load_checkpoint(path, profile)
+    return model.eval(), path
+
+
+def _choices() -> dict:
+    from solutions import choices
+
+    return {"sparsity_dict": dict(choices.SPARSITY_DICT),
+            "channel_prune_ratio": choices.CHANNEL_PRUNE_RATIO}
+
+
+def _cache_key(profile: Profile, base_path: Path, choices: dict) -> str:
+    """Hash of everything the reference models depend on."""
+    digest = hashlib.sha256()
+    digest.update(file_sha256(base_path).encode())
+    digest.update(json.dumps([choices, asdict(profile.finetune), profile.name, profile.seed,
+                              profile.batch_size], sort_keys=True, default=str).encode())
+    for source in sorted((REPO_ROOT / "solutions").glob("*.py")):
+        if source.name != "choices.py":  # its values are in ``choices`` already
+            digest.update(source.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def reference_model_files(profile_name: str, progress: bool = False) -> dict[str, Path]:
+    """The reference ``finegrained.pt`` and ``channel_pruned.pt`` of a profile (file name ->
+    path), made on first use (about 45 s of fine-tuning each on the offline profile, 2 CPU cores)
+    and cached under ``.cache/reference-models/<profile>-<key>/``."""
+    profile = get_profile(profile_name)
+    base, base_path = load_base_model(profile, progress)
+    choices = _choices()
+    folder = REFERENCE_CACHE / f"{profile.name}-{_cache_key(profile, base_path, choices)}"
+    paths = {FINEGRAINED_FILE: folder / FINEGRAINED_FILE,
+             CHANNEL_PRUNED_FILE: folder / CHANNEL_PRUNED_FILE}
+    if all(path.is_file() for path in paths.values()):
+        return paths
+    folder.mkdir(parents=True, exist_ok=True)
+    finegrained, channel_pruned = _make_reference_models(profile, base, choices, progress)
+    save_model(finegrained, paths[FINEGRAINED_FILE])
+    save_model(channel_pruned, paths[CHANNEL_PRUNED_FILE])
+    return paths
+
+
+def reference_models(profile_name: str, progress: bool = False) -> dict[str, nn.Module]:
+    """The reference models of a profile (CPU, eval mode): ``dense`` (the base model),
+    ``finegrained`` and ``channel_pruned`` (fine-tuned), from the cache when possible."""
+    from prunekit.submission import load_model
+
+    profile = get_profile(profile_name)
+    files = reference_model_files(profile_name, progress)
+    dense, _ = load_base_model(profile)
+    return {"dense": dense, "finegrained": load_model(files[FINEGRAINED_FILE]),
+            "channel_pruned": load_model(files[CHANNEL_PRUNED_FILE])}
+
+
+def _make_reference_models(profile: Profile, base: VGG, choices: dict,
+                           progress: bool) -> tuple[nn.Module, nn.Module]:
+    """Prune and fine-tune the two reference models, as the solved notebook does (seeded)."""
+    import solutions
+    from prunekit.data import make_loaders
+    from prunekit.train import fine_tune
+
+    train_loader, _ = make_loaders(profile, REPO_ROOT / "data")
+    seed_everything(profile.seed)
+    finegrained = copy.deepcopy(base)
+    pruner = solutions.FineGrainedPruner(finegrained, choices["sparsity_dict"])
+    fine_tune(finegrained, train_loader, profile.finetune, device="cpu", progress=progress,
+              callbacks=[lambda: pruner.apply(finegrained)])
+    seed_everything(profile.seed)
+    channel_pruned = solutions.channel_prune(solutions.apply_channel_sorting(base),
+                                             choices["channel_prune_ratio"])
+    fine_tune(channel_pruned, train_loader, profile.finetune, device="cpu", progress=progress)
+    return finegrained.eval(), channel_pruned.eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# Calibration
+# ---------------------------------------------------------------------------------------------
+
+def split_noise_points(accuracy: float, hidden_size: int, public_size: int | None) -> float:
+    """Standard error (percentage points) of the difference between one model's accuracy on the
+    hidden split and on the public split (two independent samples; 0 from the public side when
+    the hidden split *is* the public split, ``public_size`` None)."""
+    p = min(max(accuracy / 100.0, 0.0), 1.0)
+    variance = p * (1 - p) / hidden_size
+    if public_size:
+        variance += p * (1 - p) / public_size
+    return 100.0 * math.sqrt(variance)
+
+
+def accuracy_threshold(reference_hidden: float, public_target: float, noise_points: float) -> dict:
+    """The graded accuracy threshold (percent, hidden split) and how it was made."""
+    noise = NOISE_SE * noise_points
+    from_reference = reference_hidden - ALLOWANCE_POINTS - noise
+    from_public = public_target - noise
+    return {"threshold": round(min(from_reference, from_public), 2),
+            "reference_hidden": round(reference_hidden, 2),
+            "allowance_points": ALLOWANCE_POINTS, "noise_points": round(noise, 2),
+            "public_target": round(public_target, 2),
+            "rule": "min(reference - allowance - 3 SE, public target - 3 SE)"}
+
+
+def _secrets(path: Path, new_secrets: bool, profile: Profile) -> tuple[str, int]:
+    """The salt and split seed: kept from an existing calibration file unless ``new_secrets``."""
+    if path.is_file() and not new_secrets:
+        try:
+            old = json.loads(path.read_text())
+            return str(old["salt"]), int(old["grading_split"]["seed"])
+        except (KeyError, ValueError, TypeError):
+            pass
+    public_seeds = {profile.offline.train_seed, profile.offline.test_seed} if profile.offline \
+        else set()
+    seed = secrets.randbelow(2**31 - 1000) + 1000
+    while seed in public_seeds:
+        seed += 1
+    return secrets.token_hex(16), seed
+
+
+def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
+              new_secrets: bool = False, progress: bool = True) -> dict:
+    """Run the reference pipeline on ``profile_name`` and write its calibration file.
+
+    Args:
+        profile_name: the profile to calibrate.
+        out_path: where to write (default ``autograder/checks/calibration/<profile>.json``).
+        new_secrets: draw a new salt and hidden-split seed even if the file has them (changes
+            every submission's inputs and the hidden split; old grades are then not reproducible).
+        progress: show progress bars and one line per stage.
+
+    Returns:
+        A short summary (reference accuracies, thresholds, speedup, where it was written); the
+        file holds everything.
+    """
+    started = time.perf_counter()
+    profile = get_profile(profile_name)
+    path = Path(out_path) if out_path is not None else calibration_path(profile.name)
+    salt, split_seed = _secrets(path, new_secrets, profile)
+    say = print if progress else (lambda *args, **kwargs: None)
+    base, base_path = load_base_model(profile, progress)
+    say(f"base checkpoint: {base_path}")
+    say("reference models (fine-tuning, cached after the first run) ...")
+    models = reference_models(profile.name, progress)
+    choices = _choices()
+
+    hidden_size = HIDDEN_SPLIT_SIZE if profile.dataset == "offline" else None
+    hidden = hidden_loader(profile.name, split_seed, hidden_size or 0)
+    from prunekit.data import make_loaders
+    from prunekit.train import evaluate
+
+    public = make_loaders(profile, REPO_ROOT / "data")[1]
+    say("evaluating on the hidden and public splits ...")
+    accuracy = {name: {"hidden": evaluate(model, hidden, device="cpu"),
+                       "public": evaluate(model, public, device="cpu")}
+                for name, model in models.items()}
+    dense_params = count_parameters(base)
+    dense_macs, channel_macs = count_macs(base), count_macs(models["channel_pruned"])
+    say("measuring latency ...")
+    latency = _latency(base, models["channel_pruned"])
+
+    public_targets = accuracy_targets(profile, accuracy["dense"]["public"])
+    public_size = profile.offline.num_test if profile.dataset == "offline" else None
+    thresholds_detail = {}
+    for key, model_name, target_key in (("finegrained_accuracy", "finegrained", "finegrained"),
+                                        ("channel_accuracy", "channel_pruned", "channel")):
+        hidden_accuracy = accuracy[model_name]["hidden"]
+        noise = split_noise_points(hidden_accuracy, len(hidden.dataset),
+                                   public_size if profile.dataset == "offline" else None)
+        thresholds_detail[key] = accuracy_threshold(hidden_accuracy, public_targets[target_key],
+                                                    noise)
+    record = {
+        "profile": profile.name,
+        "kit_version": KIT_VERSION,
+        "torch_version": torch.__version__,
+        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads",
+        "base_checkpoint": base_path.relative_to(REPO_ROOT).as_posix()
+        if base_path.is_relative_to(REPO_ROOT) else str(base_path),
+        "base_checkpoint_sha256": file_sha256(base_path),
+        "salt": salt,
+        "grading_split": {"dataset": profile.dataset, "seed": split_seed,
+                          "size": len(hidden.dataset)},
+        "choices": choices,
+        "reference": {
+            "dense_accuracy": _round(accuracy["dense"]),
+            "finegrained_accuracy": _round(accuracy["finegrained"]),
+            "channel_accuracy": _round(accuracy["channel_pruned"]),
+            "dense_parameters": dense_params,
+            "finegrained_nonzero_parameters": count_parameters(models["finegrained"], True),
+            "finegrained_size_fraction": round(
+                count_parameters(models["finegrained"], True) / dense_params, 4),
+            "channel_parameters": count_parameters(models["channel_pruned"]),
+            "dense_macs": dense_macs,
+            "channel_macs": channel_macs,
+            "channel_macs_fraction": round(channel_macs / dense_macs, 4),
+            "latency": latency,
+        },
+        "thresholds": {
+            "finegrained_accuracy": thresholds_detail["finegrained_accuracy"]["threshold"],
+            "channel_accuracy": thresholds_detail["channel_accuracy"]["threshold"],
+            "max_size_fraction": MAX_SIZE_FRACTION,
+            "max_macs_fraction": MAX_MACS_FRACTION,
+            "speedup_gain_fraction": SPEEDUP_GAIN_FRACTION,
+        },
+        "threshold_derivation": thresholds_detail,
+        "suggested_public_targets": {
+            "finegrained_accuracy": round(accuracy["finegrained"]["public"] - ALLOWANCE_POINTS, 2),
+            "channel_accuracy": round(accuracy["channel_pruned"]["public"] - ALLOWANCE_POINTS, 2),
+            "note": "reference accuracy on the public test split minus the allowance; what "
+                    "Profile.thresholds could state to students (the notebook currently states "
+                    f"dense - {ACCURACY_ALLOWANCE_POINTS:g} points where the profile has none)",
+        },
+        "calibration_seconds": round(time.perf_counter() - started, 1),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.replace(path)
+    return {"written": str(path),
+            "dense_accuracy_hidden": record["reference"]["dense_accuracy"]["hidden"],
+            "finegrained_accuracy_hidden": record["reference"]["finegrained_accuracy"]["hidden"],
+            "channel_accuracy_hidden": record["reference"]["channel_accuracy"]["hidden"],
+            "finegrained_threshold": record["thresholds"]["finegrained_accuracy"],
+            "channel_threshold": record["thresholds"]["channel_accuracy"],
+            "finegrained_size_fraction": record["reference"]["finegrained_size_fraction"],
+            "channel_macs_fraction": record["reference"]["channel_macs_fraction"],
+            "speedup": latency["speedup"],
+            "seconds": record["calibration_seconds"]}
+
+
+def _round(accuracies: dict) -> dict:
+    return {split: round(value, 2) for split, value in accuracies.items()}
+
+
+def _latency(dense: nn.Module, pruned: nn.Module) -> dict:
+    """Paired latency of the reference channel-pruned model against the dense one (one torch
+    thread, as grading measures)."""
+    inputs = torch.rand(CALIBRATION_LATENCY["batch"], 3, 32, 32,
+                        generator=torch.Generator().manual_seed(0))
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = compare_latency(dense, pruned, inputs, CALIBRATION_LATENCY["warmup"],
+                                 CALIBRATION_LATENCY["repeats"])
+    finally:
+        torch.set_num_threads(threads)
+    return {"speedup": round(result.speedup, 3),
+            "median_pair_ratio": round(result.median_pair_ratio, 3),
+            "ratio_q25": round(result.ratio_q25, 3), "ratio_q75": round(result.ratio_q75, 3),
+            "dense_ms": round(1e3 * result.median_a_s, 3),
+            "pruned_ms": round(1e3 * result.median_b_s, 3), **CALIBRATION_LATENCY,
+            "threads": 1}

@@ -1,0 +1,99 @@
+"""The hidden checks (SECRET: never copied into a sandbox or shipped to students).
+
+One plan builder per graded question; each draws fresh inputs from the submission's seed,
+declares the probe calls the sandbox must make and registers weighted checks that judge the
+outcomes against the reference (``solutions/``) in the grader's own process.
+
+==========  ===================================================  =======================
+question    what it grades                                       module
+==========  ===================================================  =======================
+q1          get_sparsity, get_model_sparsity                     ``q_sparsity``
+q2          get_num_parameters, get_model_size                   ``q_sparsity``
+q3          fine_grained_prune                                   ``q_fine_grained``
+q4          target_sparsity                                      ``q_fine_grained``
+q5          FineGrainedPruner                                    ``q_fine_grained``
+q6          sparsity_dict + finegrained.pt                       ``q_models``
+q7          get_num_channels_to_keep, channel_prune              ``q_channel``
+q8          get_input_channel_importance, apply_channel_sorting  ``q_channel``
+q9          channel_pruned.pt (accuracy, MACs, speedup)          ``q_models``
+==========  ===================================================  =======================
+
+Point values come from the master notebook (``points.py``); within a question every check has a
+relative weight, and a passed check earns ``points * weight / sum of the question's weights``.
+"""
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any, Callable, Mapping
+
+from autograder.results import CheckResult
+
+from .base import Context, Fail, Outputs, Plan
+from .points import GRADED_QUESTIONS, question_points
+from .q_channel import plan_q7, plan_q8
+from .q_fine_grained import plan_q3, plan_q4, plan_q5
+from .q_models import plan_q6, plan_q9
+from .q_sparsity import plan_q1, plan_q2
+
+PLAN_BUILDERS: dict[str, Callable[[Context], Plan]] = {
+    "q1": plan_q1, "q2": plan_q2, "q3": plan_q3, "q4": plan_q4, "q5": plan_q5,
+    "q6": plan_q6, "q7": plan_q7, "q8": plan_q8, "q9": plan_q9,
+}
+assert tuple(PLAN_BUILDERS) == GRADED_QUESTIONS
+
+__all__ = ["PLAN_BUILDERS", "GRADED_QUESTIONS", "Context", "Fail", "Outputs", "Plan",
+           "build_plan", "judge_plan", "question_points", "check_shares"]
+
+
+def build_plan(question: str, ctx: Context) -> Plan:
+    """The plan of one question for the submission described by ``ctx``."""
+    return PLAN_BUILDERS[question](ctx)
+
+
+def check_shares(plan: Plan, points: float) -> list[float]:
+    """Maximum points of each check of ``plan``: ``points`` split by weight, the last share
+    adjusted so that the shares, added in order, give exactly ``points``."""
+    total = sum(check.weight for check in plan.checks)
+    shares = [round(points * check.weight / total, 6) for check in plan.checks]
+    if shares:
+        running = 0.0
+        for share in shares[:-1]:
+            running += share
+        last = points - running
+        while running + last < points:
+            last = math.nextafter(last, math.inf)
+        while running + last > points:
+            last = math.nextafter(last, -math.inf)
+        shares[-1] = last
+    return shares
+
+
+def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
+               explain_missing: Callable[[str], str] | None = None,
+               locate: Callable[[str], str] | None = None
+               ) -> tuple[list[CheckResult], list[str]]:
+    """Judge every check of ``plan`` on the probe ``outcomes`` (request id -> Outcome).
+
+    Returns:
+        (one CheckResult per check, internal errors). A judge that raises :class:`Fail` fails its
+        check with that message; any other exception is a grader bug: the check gets 0 with a
+        neutral message and the error (with traceback) is returned for the log.
+    """
+    outputs = Outputs(plan, outcomes, explain_missing, locate)
+    results, errors = [], []
+    for check, share in zip(plan.checks, check_shares(plan, points)):
+        try:
+            check.judge(outputs)
+            passed, message = True, ""
+        except Fail as failure:
+            passed, message = False, str(failure)[:2000]
+        except Exception as error:  # noqa: BLE001 - a grader bug must not lose the submission
+            passed = False
+            message = "the grader could not judge this check (internal error; staff notified)"
+            errors.append(f"{plan.question}/{check.name}: {type(error).__name__}: {error}\n"
+                          + traceback.format_exc(limit=8))
+        results.append(CheckResult(question=plan.question, name=check.name,
+                                   points=share if passed else 0.0, max_points=share,
+                                   passed=passed, message=message))
+    return results, errors

@@ -1,0 +1,299 @@
+"""Building blocks of the hidden checks: a question's plan (probe calls and the checks that judge
+them), the ``Fail`` verdict, and validators that turn untrusted plain data into clear messages.
+
+A question module builds a :class:`Plan` from a :class:`Context` (the per-submission seed, the
+grading settings and resources): it draws inputs, declares the probe calls the sandbox must make
+(inputs only, never expected answers) and registers checks. A check's judge runs in the grader's
+process after the sandbox is gone; it reads the outcomes through :class:`Outputs`, compares them
+with the reference and raises :class:`Fail` with a message for the student, or returns to pass.
+
+Messages say which property failed on which small input ("fine_grained_prune(tensor of shape
+(4, 5), sparsity=0.35) kept an entry tied with the threshold"); they never quote check source or
+the reference's code.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+
+
+class Fail(Exception):
+    """A check failed; ``str(fail)`` is the feedback message."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Plans: probe calls + checks of one question
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Call:
+    """One probe call: ``probes.<probe>(ns, **kwargs)`` in the sandbox.
+
+    ``describe`` names the call in feedback ("get_sparsity(tensor of shape (4, 5))");
+    ``function`` is the student name it exercises (to explain a missing definition).
+    """
+    key: str
+    probe: str
+    kwargs: Mapping[str, Any]
+    describe: str
+    function: str
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One hidden check: ``weight`` is relative within its question; ``judge(outputs)`` raises
+    :class:`Fail` or returns (pass)."""
+    question: str
+    name: str
+    weight: float
+    summary: str
+    judge: Callable[["Outputs"], None]
+
+
+class Plan:
+    """The probe calls and the checks of one question for one submission."""
+
+    def __init__(self, question: str, functions: tuple[str, ...]):
+        self.question = question
+        self.functions = functions  # the student names the question grades
+        self.calls: dict[str, Call] = {}
+        self.checks: list[CheckSpec] = []
+
+    def call(self, key: str, probe: str, describe: str, function: str, **kwargs: Any) -> str:
+        """Declare a probe call (``kwargs`` are its plain-data arguments); returns ``key``."""
+        if key in self.calls:
+            raise ValueError(f"{self.question}: duplicate call key {key!r}")
+        self.calls[key] = Call(key, probe, kwargs, describe, function)
+        return key
+
+    def check(self, name: str, weight: float, summary: str):
+        """Decorator registering ``judge(outputs)`` as the check ``name``."""
+        def register(judge: Callable[[Outputs], None]) -> Callable[[Outputs], None]:
+            if any(c.name == name for c in self.checks):
+                raise ValueError(f"{self.question}: duplicate check {name!r}")
+            self.checks.append(CheckSpec(self.question, name, float(weight), summary, judge))
+            return judge
+        return register
+
+    def request_id(self, key: str) -> str:
+        """Globally unique id of a call's probe request."""
+        return f"{self.question}.{key}"
+
+
+class Outputs:
+    """What the probe calls of one question gave, as judges read it.
+
+    ``outcomes`` maps request ids to objects with ``value`` and ``failure`` (the sandbox's
+    ``Outcome``); ``explain_missing(name)`` adds why a name is undefined (e.g. its cell failed);
+    ``locate(where)`` rewrites a location such as "cell 7, line 3" for students.
+    """
+
+    def __init__(self, plan: Plan, outcomes: Mapping[str, Any],
+                 explain_missing: Callable[[str], str] | None = None,
+                 locate: Callable[[str], str] | None = None):
+        self.plan = plan
+        self._outcomes = outcomes
+        self._explain = explain_missing or (lambda name: "")
+        self._locate = locate or (lambda where: where)
+
+    def value(self, key: str) -> Any:
+        """The plain value the call returned; :class:`Fail` saying what went wrong otherwise."""
+        call = self.plan.calls[key]
+        outcome = self._outcomes.get(self.plan.request_id(key))
+        if outcome is None:
+            raise Fail(f"{call.describe}: no result came back")
+        if outcome.failure is not None:
+            raise Fail(self._failure_message(call, outcome.failure))
+        return outcome.value
+
+    def field(self, key: str, name: str = "result") -> Any:
+        """``value(key)[name]`` for probes that return a dict of fields (``call_function``:
+        "result", "args_after"; ``call_on_vgg``: "state_dict", "layers", ...); :class:`Fail` if the
+        call failed or its record is malformed (student code can tamper with its own process)."""
+        value = self.value(key)
+        if not isinstance(value, dict) or name not in value:
+            raise Fail(f"{self.plan.calls[key].describe}: the probe's record came back malformed")
+        return value[name]
+
+    def raised(self, key: str) -> str | None:
+        """The student exception a call raised ("ValueError: ..."), or None if it returned;
+        :class:`Fail` when the call could not run at all (undefined name, no result)."""
+        outcome = self._outcomes.get(self.plan.request_id(key))
+        if outcome is None or outcome.failure is None:
+            return None
+        if outcome.failure.kind in ("ProbeError", "NoResult", "BadResult"):
+            raise Fail(self._failure_message(self.plan.calls[key], outcome.failure))
+        return f"{outcome.failure.kind}: {outcome.failure.message}"
+
+    def failed(self, key: str) -> str | None:
+        """The failure message of a call, or None when it returned."""
+        try:
+            self.value(key)
+        except Fail as failure:
+            return str(failure)
+        return None
+
+    def _failure_message(self, call: Call, failure: Any) -> str:
+        kind, message, where = failure.kind, failure.message, failure.where
+        if kind == "ProbeError":
+            return message + self._explain(call.function)
+        if kind == "NoResult":
+            return f"{call.describe}: {message}"
+        if kind == "BadResult":
+            return f"{call.describe}: the result could not be read back ({message})"
+        location = f" ({self._locate(where)})" if where else ""
+        text = f": {message}" if message else ""
+        return f"{call.describe} raised {kind}{text}{location}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Context: what plan builders and judges need besides the probes' outcomes
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class Context:
+    """Per-submission grading context.
+
+    ``seed``: the submission's seed (inputs are drawn from it); ``settings``: the profile's
+    grading settings (thresholds, split, latency protocol; see ``settings.py``); ``files``:
+    submitted model files by name (missing ones absent); ``problems``: what went wrong reading
+    them; ``resources``: lazily loaded grader-side data (base model, hidden split, ...);
+    ``timings``: seconds per stage, added to by judges that time themselves; ``metrics``:
+    figures judges measured (accuracies in percent, MACs, speedups) for reports.
+    """
+    seed: int
+    settings: Any
+    resources: Any
+    files: dict[str, Path] = field(default_factory=dict)
+    file_problems: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)  # measured figures (accuracy, ...)
+
+    def generator(self, label: str) -> torch.Generator:
+        """A torch generator seeded from the submission seed and ``label`` (e.g. "q3"), so
+        each question draws independently of the others."""
+        return torch.Generator().manual_seed(derive_seed(self.seed, label))
+
+    @contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Add the block's wall time to ``timings[stage]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[stage] = self.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+def derive_seed(seed: int | str, label: str) -> int:
+    """A 63-bit seed from ``seed`` and ``label`` (SHA-256, stable across runs and machines)."""
+    digest = hashlib.sha256(f"{seed}/{label}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Validators of untrusted plain data (raise Fail with a message for the student)
+# ---------------------------------------------------------------------------------------------
+
+def describe_value(value: Any) -> str:
+    """A short description of a returned value for feedback ("a float32 tensor of shape (4,)")."""
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).replace('torch.', '')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, dict) and value.get("__kind__") == "unsupported":
+        if value.get("type") == "ellipsis":
+            return "... (not filled in yet)"
+        return f"a {value.get('type', 'value')} (not plain data)"
+    if isinstance(value, dict) and value.get("__kind__") == "module":
+        return f"a {value.get('type', 'module')} module"
+    if value is None:
+        return "None"
+    if isinstance(value, bool):
+        return f"the bool {value}"
+    if isinstance(value, (int, float)):
+        return f"the {type(value).__name__} {value!r}"
+    if isinstance(value, str):
+        text = value if len(value) <= 40 else value[:40] + "..."
+        return f"the str {text!r}"
+    return f"a {type(value).__name__}"
+
+
+def shape_text(shape) -> str:
+    """``(4, 5)`` / ``(7,)`` for a shape."""
+    return str(tuple(int(s) for s in shape))
+
+
+def as_number(value: Any, what: str, verb: str = "returned") -> float:
+    """``value`` as a finite float: a Python number or a one-element tensor. Fail otherwise
+    (``what`` / ``verb`` start the message: "get_sparsity(...) returned", "target_sparsity is")."""
+    if isinstance(value, bool):
+        raise Fail(f"{what} {verb} {describe_value(value)}, not a number")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
+        number = float(value.reshape(-1)[0].item())
+    else:
+        raise Fail(f"{what} {verb} {describe_value(value)}, not a number")
+    if math.isnan(number) or math.isinf(number):
+        raise Fail(f"{what} {verb} {number}")
+    return number
+
+
+def require_type(value: Any, kind: type, what: str) -> None:
+    """Fail unless ``value`` is exactly a Python ``kind`` (bool is not an int)."""
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise Fail(f"{what} returned {describe_value(value)}; the contract asks for a Python "
+                   f"{kind.__name__}")
+
+
+def as_tensor(value: Any, what: str, shape=None) -> torch.Tensor:
+    """``value`` as a tensor (optionally of ``shape``); Fail otherwise."""
+    if not isinstance(value, torch.Tensor):
+        raise Fail(f"{what} returned {describe_value(value)}, not a tensor")
+    if shape is not None and tuple(value.shape) != tuple(shape):
+        raise Fail(f"{what} returned a tensor of shape {shape_text(value.shape)}, expected "
+                   f"shape {shape_text(shape)}")
+    return value
+
+
+def as_mask(value: Any, what: str, shape) -> torch.Tensor:
+    """A keep-mask of ``shape`` as bool (a 0/1 tensor of another dtype is accepted here; the
+    dtype has its own check). Fail for anything else."""
+    mask = as_tensor(value, what, shape)
+    if mask.dtype == torch.bool:
+        return mask
+    if mask.is_complex() or mask.is_floating_point() and not torch.isfinite(mask).all():
+        raise Fail(f"{what} returned a mask with non-finite entries")
+    if not ((mask == 0) | (mask == 1)).all():
+        raise Fail(f"{what} returned a {str(mask.dtype).replace('torch.', '')} mask with "
+                   f"values other than 0 and 1")
+    return mask != 0
+
+
+def as_state_dict(value: Any, what: str) -> dict[str, torch.Tensor]:
+    """A plain ``{name: tensor}`` dict; Fail otherwise."""
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in value.items()):
+        raise Fail(f"{what} is not a state dict of tensors")
+    return value
+
+
+def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
+    """Same shape and ``allclose`` (NaN never close), in float64."""
+    if tuple(a.shape) != tuple(b.shape):
+        return False
+    if a.is_complex() or b.is_complex():
+        return False
+    return bool(torch.allclose(a.double(), b.double(), rtol=rtol, atol=atol))
+
+
+def fmt(number: float, digits: int = 4) -> str:
+    """A number for feedback: ints as ints, floats with ``digits`` significant digits."""
+    if float(number).is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:.{digits}g}"

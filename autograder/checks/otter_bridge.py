@@ -1,0 +1,182 @@
+"""The same hidden checks on the stock Otter path (``otter run`` / Gradescope's Otter image).
+
+Stock Otter runs hidden tests inside the student's own kernel, so this path has none of the
+kit's isolation (see DESIGN.md's threat model): it exists for instructors who want Otter's
+pipeline, and gives the same scores as the kit's grader on honest submissions. Each question's
+hidden test cell (``hidden_test_cell``) calls :func:`assert_question`, which runs the question's
+probes in-process on the notebook's globals (``env``), judges them with the very same checks and
+fails with the checks' feedback messages.
+
+Differences from the kit's grader, by design: inputs are drawn from the grading salt alone
+(Otter does not tell a test which submission it grades), model files are read from the current
+folder (Otter runs the notebook in the submission's folder), and a check that needs a missing
+reference (no calibration, no base checkpoint) fails its question with the reason.
+"""
+from __future__ import annotations
+
+import copy
+import random
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from autograder.results import CheckResult
+
+from . import build_plan, judge_plan, question_points
+from .base import Context, derive_seed
+from .resources import Resources
+from .settings import load_settings
+
+MAX_RESULT_BYTES = 512 * 2**20
+MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
+
+
+class _Failure:
+    """Same fields as the sandbox's Failure (kind, message, where, memory)."""
+
+    def __init__(self, kind: str, message: str, where: str = ""):
+        self.kind, self.message, self.where, self.memory = kind, message, where, False
+
+
+class _Outcome:
+    def __init__(self, value: Any = None, failure: _Failure | None = None):
+        self.value, self.failure = value, failure
+
+
+def _profile_name(env: Mapping[str, Any], profile: str | None) -> str:
+    """The profile to grade with: given, else the notebook's ``PROFILE``, else the default."""
+    if profile:
+        return profile
+    notebook_profile = env.get("PROFILE")
+    name = getattr(notebook_profile, "name", None)
+    if isinstance(name, str):
+        return name
+    from prunekit.profiles import default_profile_name
+
+    return default_profile_name()
+
+
+def run_question_inprocess(question: str, env: Mapping[str, Any], files_dir: str | Path = ".",
+                           profile: str | None = None) -> list[CheckResult]:
+    """Run ``question``'s probes on the notebook globals ``env`` in this process and judge them.
+
+    Args:
+        question: "q1" ... "q9".
+        env: the notebook's globals (Otter passes them to a test parameter named ``env``).
+        files_dir: where ``finegrained.pt`` / ``channel_pruned.pt`` are (the submission folder).
+        profile: profile name; default: the notebook's ``PROFILE``, else the default profile.
+
+    Returns:
+        One CheckResult per check of the question (points out of the master's point value).
+
+    Raises:
+        RuntimeError: a check failed internally (a grader bug, or a broken grading set-up).
+    """
+    settings = load_settings(_profile_name(env, profile))
+    files = {name: Path(files_dir) / name for name in MODEL_FILES
+             if (Path(files_dir) / name).is_file()}
+    ctx = Context(seed=derive_seed(settings.salt, "otter"), settings=settings,
+                  resources=Resources(settings), files=files)
+    results, errors = judge_inprocess(question, env, ctx, question_points()[question])
+    if errors:
+        raise RuntimeError("the hidden checks failed internally:\n" + "\n".join(errors))
+    return results
+
+
+def judge_inprocess(question: str, env: Mapping[str, Any], ctx: Context,
+                    points: float) -> tuple[list[CheckResult], list[str]]:
+    """Build ``question``'s plan from ``ctx``, call every probe on ``env`` in this process (each
+    seeded like in the sandbox; the global generators are restored afterwards) and judge.
+
+    Returns:
+        (CheckResults, internal errors), as :func:`autograder.checks.judge_plan`.
+    """
+    from autograder import probes
+    from autograder.runner import _Budget, _describe_error, to_plain
+
+    with _kept_random_state():
+        plan = build_plan(question, ctx)
+        outcomes = {}
+        for call in plan.calls.values():
+            request_id = plan.request_id(call.key)
+            _seed_all(derive_seed(ctx.seed, request_id) % 2**31)
+            try:
+                value = getattr(probes, call.probe)(env, **copy.deepcopy(dict(call.kwargs)))
+                outcomes[request_id] = _Outcome(value=to_plain(value, torch,
+                                                               _Budget(MAX_RESULT_BYTES)))
+            except Exception as error:  # noqa: BLE001 - the student's error is the outcome
+                described = _describe_error(error)
+                kind = "ProbeError" if isinstance(error, probes.ProbeError) else described["type"]
+                outcomes[request_id] = _Outcome(failure=_Failure(kind, described["message"]))
+        return judge_plan(plan, outcomes, points)
+
+
+def failure_report(results: list[CheckResult]) -> str:
+    """The feedback of the failed checks, one line each ("name: message")."""
+    failed = [f"{r.name}: {r.message}" for r in results if not r.passed]
+    return "\n".join(failed) if failed else "all hidden checks passed"
+
+
+def assert_question(question: str, env: Mapping[str, Any], files_dir: str | Path = ".") -> None:
+    """Raise AssertionError with the feedback unless every hidden check of ``question`` passes
+    (what a hidden Otter test case calls)."""
+    results = run_question_inprocess(question, env, files_dir)
+    if not all(r.passed for r in results):
+        earned = sum(r.points for r in results)
+        total = sum(r.max_points for r in results)
+        raise AssertionError(f"{question}: hidden checks passed for {earned:.2f} of {total:.2f} "
+                             f"points\n{failure_report(results)}")
+
+
+def hidden_test_cell(question: str, points: float | None = None) -> str:
+    """Source of the hidden exception-based test cell of ``question`` for the master notebook
+    (between its ``# BEGIN TESTS`` / ``# END TESTS`` raw cells).
+
+    The cell only defines the test: Otter calls it with the notebook's globals while grading; in
+    the master run it does nothing (the model files do not exist yet when q6's cell runs). With
+    ``points`` the cell carries a TEST CONFIG (``hidden: true``, ``points``); else it starts with
+    ``# HIDDEN`` and shares the question's points with the public cases. The grading environment
+    must be able to import the kit (``autograder``, ``solutions``, the calibration file and, for
+    q6 / q9, the base checkpoint): list them in the assignment config's ``autograder_files``.
+    """
+    if points is None:
+        header = "# HIDDEN\n"
+    else:
+        header = ('""" # BEGIN TEST CONFIG\nhidden: true\n'
+                  f'points: {points:g}\n""" # END TEST CONFIG\n')
+    return (f"{header}def test_{question}_hidden(env):\n"
+            f"    from autograder.checks.otter_bridge import assert_question\n"
+            f"    assert_question({question!r}, env)\n")
+
+
+def hidden_test_cells() -> dict[str, str]:
+    """The hidden test cell source of every graded question."""
+    return {question: hidden_test_cell(question) for question in question_points()}
+
+
+class _kept_random_state:
+    """Save and restore Python's, NumPy's and torch's global generators: the probes seed them, and
+    the student's kernel must not notice."""
+
+    def __enter__(self):
+        import numpy
+
+        self.states = (random.getstate(), numpy.random.get_state(), torch.get_rng_state())
+
+    def __exit__(self, *exc):
+        import numpy
+
+        python, numpy_state, torch_state = self.states
+        random.setstate(python)
+        numpy.random.set_state(numpy_state)
+        torch.set_rng_state(torch_state)
+        return False
+
+
+def _seed_all(seed: int) -> None:
+    import numpy
+
+    random.seed(seed)
+    numpy.random.seed(seed % 2**32)
+    torch.manual_seed(seed)

@@ -1,0 +1,396 @@
+"""q7 (get_num_channels_to_keep, channel_prune) and q8 (get_input_channel_importance,
+apply_channel_sorting).
+
+Models come back from the sandbox as state dicts plus a plain description of their modules; the
+grader rebuilds them with ``prunekit.model.vgg_from_state_dict`` (the contract: a pruned model's
+state dict loads into a VGG built from its channel counts) and compares tensors, parameter
+counts, MACs and outputs with the reference's. The test VGGs have random BatchNorm parameters
+and running statistics, so slicing or permuting any of them wrongly changes the outputs.
+"""
+from __future__ import annotations
+
+import torch
+
+from prunekit.measure import count_macs, count_parameters
+from prunekit.model import NUM_CONVS, vgg_from_state_dict
+
+from . import reference as ref
+from .base import (Context, Fail, Plan, as_number, as_state_dict, as_tensor, close,
+                   describe_value, fmt, require_type, shape_text)
+from .inputs import images, randint, small_vgg_state, uniform
+
+OUTPUT_RTOL, OUTPUT_ATOL = 1e-4, 1e-4  # logits of rebuilt models vs the reference's
+BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+def _rebuild(out, key: str, describe: str) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    """The model a ``call_on_vgg`` call returned, rebuilt in the grader (eval mode)."""
+    state = out.field(key, "state_dict")
+    if state is None:
+        returned = out.field(key, "returned_type")
+        raise Fail(f"{describe} returned a {returned}, not an nn.Module")
+    state = as_state_dict(state, f"{describe}: the returned model's state dict")
+    try:
+        model = vgg_from_state_dict(state).eval()
+    except (ValueError, RuntimeError) as error:
+        raise Fail(f"{describe}: the returned model's state dict does not load into a VGG built "
+                   f"from its channel counts ({str(error)[:300]})") from None
+    return model, state
+
+
+def _conv_channels(state: dict[str, torch.Tensor]) -> list[int]:
+    return [int(state[f"backbone.conv{i}.weight"].shape[0]) for i in range(NUM_CONVS)]
+
+
+def _first_difference(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor],
+                      names=None) -> str | None:
+    """The first tensor name (of ``names``, default all) whose values differ, or None."""
+    for name in names or expected:
+        if name.endswith("num_batches_tracked"):
+            continue
+        got = state.get(name)
+        if got is None or not close(got, expected[name], rtol=1e-5, atol=1e-6):
+            return name
+    return None
+
+
+def _input_untouched(out, key: str, describe: str, state: dict[str, torch.Tensor]) -> None:
+    after = as_state_dict(out.field(key, "input_state_dict_after"), f"{describe}: the input model")
+    if out.field(key, "same_object") is True:
+        raise Fail(f"{describe} returned the model it was given; it must return a modified copy "
+                   f"(copy.deepcopy) and leave the input untouched")
+    for name, tensor in state.items():
+        got = after.get(name)
+        if got is None or tuple(got.shape) != tuple(tensor.shape) or not torch.equal(got, tensor):
+            raise Fail(f"{describe} changed the input model ({name}); work on a copy "
+                       f"(copy.deepcopy) and leave the input untouched")
+
+
+def _outputs_equal(model, expected_model, inputs) -> bool:
+    got, expected = ref.outputs(model, inputs), ref.outputs(expected_model, inputs)
+    return close(got, expected, rtol=OUTPUT_RTOL, atol=OUTPUT_ATOL)
+
+
+# --- q7 ------------------------------------------------------------------------------------------
+
+def _keep_cases(g: torch.Generator) -> list[tuple[int, float]]:
+    """(channels, ratio) pairs: the lab's (64, 0.3), a ratio of 0, one pair where truncation and
+    rounding disagree, and random pairs; never an exact half (where rounding conventions differ)."""
+    cases = [(64, 0.3), (16, 0.0)]
+    while len(cases) < 7:
+        channels, ratio = randint(g, 8, 512), round(uniform(g, 0.05, 0.95), 2)
+        fraction = (channels * (1 - ratio)) % 1
+        if abs(fraction - 0.5) < 0.05:
+            continue
+        if len(cases) == 2 and not 0.55 < fraction < 0.95:
+            continue  # the third case must tell int() from round()
+        cases.append((channels, ratio))
+    return cases
+
+
+def plan_q7(ctx: Context) -> Plan:
+    """q7: channels to keep and channel pruning (layer surgery)."""
+    g = ctx.generator("q7")
+    plan = Plan("q7", ("get_num_channels_to_keep", "channel_prune"))
+    keep_cases = []
+    for index, (channels, ratio) in enumerate(_keep_cases(g)):
+        describe = f"get_num_channels_to_keep({channels}, {fmt(ratio)})"
+        key = plan.call(f"keep{index}", "call_function", describe, "get_num_channels_to_keep",
+                        name="get_num_channels_to_keep", args=[channels, ratio])
+        keep_cases.append((key, describe, ref.call("get_num_channels_to_keep", channels, ratio),
+                           int(channels * (1 - ratio))))
+    inputs = images(4, g)
+    plain, biased = small_vgg_state(g), small_vgg_state(g, conv_bias=True)
+    float_ratio = round(uniform(g, 0.2, 0.6), 2)
+    list_ratios = [round(uniform(g, 0.0, 0.7), 2) for _ in range(NUM_CONVS - 1)]
+    bias_ratio = round(uniform(g, 0.2, 0.6), 2)
+    cases = {}
+    for label, state, ratio, text in [
+            ("float", plain, float_ratio, f"channel_prune(small VGG, {fmt(float_ratio)})"),
+            ("list", plain, list_ratios, f"channel_prune(small VGG, {list_ratios})"),
+            ("bias", biased, bias_ratio, f"channel_prune(small VGG with conv biases, "
+                                         f"{fmt(bias_ratio)})")]:
+        plan.call(label, "call_on_vgg", text, "channel_prune", name="channel_prune",
+                  state_dict=state, args=[ratio])
+        expected = ref.call("channel_prune", ref.model(state), ratio).eval()
+        cases[label] = {"key": label, "describe": text, "state": state, "model": expected,
+                        "expected": {k: v for k, v in expected.state_dict().items()}}
+    wrong = list_ratios[:-1]
+    wrong_text = f"channel_prune(small VGG, a list of {len(wrong)} ratios)"
+    plan.call("wrong_length", "call_on_vgg", wrong_text, "channel_prune", name="channel_prune",
+              state_dict=plain, args=[wrong])
+
+    @plan.check("num_channels_values", 2, "get_num_channels_to_keep rounds channels * (1 - ratio) "
+                                          "to the nearest integer")
+    def _(out):
+        for key, describe, expected, truncated in keep_cases:
+            got = as_number(out.field(key), describe)
+            if got != expected:
+                hint = (" (that truncates; the contract rounds to the nearest integer)"
+                        if got == truncated else "")
+                raise Fail(f"{describe} returned {fmt(got)}, expected {expected}{hint}")
+
+    @plan.check("num_channels_int", 1, "get_num_channels_to_keep returns a Python int")
+    def _(out):
+        for key, describe, *_ in keep_cases:
+            require_type(out.field(key), int, describe)
+
+    def counts_match(out, case) -> tuple[torch.nn.Module, dict]:
+        model, state = _rebuild(out, case["key"], case["describe"])
+        got, expected = _conv_channels(state), _conv_channels(case["expected"])
+        if got != expected:
+            raise Fail(f"{case['describe']} gives conv output channels {got}; expected {expected}")
+        return model, state
+
+    @plan.check("prune_channel_counts", 1, "a float ratio keeps round(channels * (1 - ratio)) "
+                                           "channels at every conv-to-conv boundary, all of the "
+                                           "last conv's")
+    def _(out):
+        counts_match(out, cases["float"])
+
+    @plan.check("prune_state_dict_loads", 1, "the pruned model's state dict loads into a VGG built "
+                                             "from its channel counts")
+    def _(out):
+        _rebuild(out, "float", cases["float"]["describe"])
+
+    @plan.check("prune_modules_consistent", 1, "in_channels / out_channels / num_features / "
+                                               "in_features agree with the pruned tensors")
+    def _(out):
+        case = cases["float"]
+        layers = out.field("float", "layers")
+        if layers is None:
+            raise Fail(f"{case['describe']} did not return an nn.Module")
+        _check_layers(layers, case["describe"])
+
+    @plan.check("prune_bn_sliced", 2, "BatchNorm weight, bias, running_mean and running_var are "
+                                      "sliced with the channels")
+    def _(out):
+        case = cases["float"]
+        _, state = _rebuild(out, "float", case["describe"])
+        for index in range(NUM_CONVS):
+            for tensor in BN_TENSORS:
+                name = f"backbone.bn{index}.{tensor}"
+                got, expected = state.get(name), case["expected"][name]
+                if got is None or tuple(got.shape) != tuple(expected.shape):
+                    size = "missing" if got is None else f"{got.numel()} entries"
+                    raise Fail(f"{case['describe']}: {name} has {size}, but conv{index} keeps "
+                               f"{expected.numel()} channels (slice BatchNorm {tensor} too)")
+                if not close(got, expected, rtol=1e-5, atol=1e-6):
+                    raise Fail(f"{case['describe']}: {name} is not the kept channels' entries of "
+                               f"the original {tensor}")
+
+    @plan.check("prune_outputs", 2, "the pruned model's weights and outputs equal those of the "
+                                    "contract's pruned model (first channels kept)")
+    def _(out):
+        case = cases["float"]
+        model, state = counts_match(out, case)
+        differs = _first_difference(state, case["expected"])
+        if differs:
+            raise Fail(f"{case['describe']}: {differs} is not the original's entries for the kept "
+                       f"channels (keep the first n output channels of each conv and the same "
+                       f"input channels of the next conv)")
+        if not _outputs_equal(model, case["model"], inputs):
+            raise Fail(f"{case['describe']}: the pruned model's outputs differ from the expected "
+                       f"pruned model's on random images")
+
+    @plan.check("prune_params_macs", 1, "parameter count and MACs equal those of the contract's "
+                                        "pruned model")
+    def _(out):
+        case = cases["float"]
+        model, _ = _rebuild(out, "float", case["describe"])
+        got_params, expected_params = count_parameters(model), count_parameters(case["model"])
+        if got_params != expected_params:
+            raise Fail(f"{case['describe']}: the pruned model has {got_params} parameters, "
+                       f"expected {expected_params}")
+        got_macs, expected_macs = count_macs(model), count_macs(case["model"])
+        if got_macs != expected_macs:
+            raise Fail(f"{case['describe']}: the pruned model has {got_macs} MACs, expected "
+                       f"{expected_macs}")
+
+    @plan.check("prune_list_ratios", 2, "a list of ratios prunes each boundary by its own ratio")
+    def _(out):
+        case = cases["list"]
+        model, state = counts_match(out, case)
+        if _first_difference(state, case["expected"]) or not _outputs_equal(model, case["model"],
+                                                                           inputs):
+            raise Fail(f"{case['describe']}: the pruned model's tensors or outputs differ from "
+                       f"the expected pruned model's")
+
+    @plan.check("prune_conv_bias", 1, "convs with a bias: the bias is sliced with the output "
+                                      "channels")
+    def _(out):
+        case = cases["bias"]
+        model, state = counts_match(out, case)
+        differs = _first_difference(state, case["expected"])
+        if differs:
+            raise Fail(f"{case['describe']}: {differs} is not the original's entries for the kept "
+                       f"channels")
+        if not _outputs_equal(model, case["model"], inputs):
+            raise Fail(f"{case['describe']}: the outputs differ from the expected pruned model's")
+
+    @plan.check("prune_input_untouched", 1, "channel_prune returns a copy and leaves its input "
+                                            "model untouched")
+    def _(out):
+        for case in cases.values():
+            _input_untouched(out, case["key"], case["describe"], case["state"])
+
+    @plan.check("prune_wrong_length_rejected", 1, "a list of ratios of the wrong length is an "
+                                                  "error")
+    def _(out):
+        _rebuild(out, "float", cases["float"]["describe"])  # it must work on valid ratios first
+        if out.raised("wrong_length") is None:
+            raise Fail(f"{wrong_text} returned without an error; a list must hold one ratio per "
+                       f"conv-to-conv boundary ({NUM_CONVS - 1}), anything else is an error")
+
+    return plan
+
+
+def _check_layers(layers, describe: str) -> None:
+    """Fail unless every module's size attributes agree with its tensors."""
+    if not isinstance(layers, list):
+        raise Fail(f"{describe}: the module description came back malformed")
+    for layer in layers:
+        if not isinstance(layer, dict):
+            raise Fail(f"{describe}: the module description came back malformed")
+        name, kind = layer.get("name"), layer.get("kind")
+        shape = layer.get("weight_shape")
+        if kind == "Conv2d" and isinstance(shape, list) and len(shape) == 4:
+            for attribute, size in (("out_channels", shape[0]), ("in_channels", shape[1])):
+                if layer.get(attribute) != size:
+                    raise Fail(f"{describe}: {name} has {attribute} = {layer.get(attribute)} but "
+                               f"its weight has shape {shape_text(shape)}")
+        elif kind == "BatchNorm2d":
+            sizes = {t: layer.get(f"{t}_shape") for t in BN_TENSORS}
+            for tensor, tensor_shape in sizes.items():
+                if tensor_shape is not None and tensor_shape != [layer.get("num_features")]:
+                    raise Fail(f"{describe}: {name} has num_features = "
+                               f"{layer.get('num_features')} but its {tensor} has "
+                               f"{shape_text(tensor_shape)} entries")
+        elif kind == "Linear" and isinstance(shape, list) and len(shape) == 2:
+            if layer.get("in_features") != shape[1]:
+                raise Fail(f"{describe}: {name} has in_features = {layer.get('in_features')} but "
+                           f"its weight has shape {shape_text(shape)}")
+
+
+# --- q8 ------------------------------------------------------------------------------------------
+
+IMPORTANCE_SHAPES = [(8, 4, 3, 3), (16, 8, 3, 3), (5, 7, 1, 1), (6, 3, 3, 3)]
+
+
+def plan_q8(ctx: Context) -> Plan:
+    """q8: input-channel importance and channel sorting."""
+    g = ctx.generator("q8")
+    plan = Plan("q8", ("get_input_channel_importance", "apply_channel_sorting"))
+    importance_cases = []
+    for index, shape in enumerate(IMPORTANCE_SHAPES):
+        weight = torch.randn(shape, generator=g)
+        describe = f"get_input_channel_importance(weight of shape {shape_text(shape)})"
+        key = plan.call(f"importance{index}", "call_function", describe,
+                        "get_input_channel_importance", name="get_input_channel_importance",
+                        args=[weight])
+        importance_cases.append((key, describe, weight,
+                                 ref.call("get_input_channel_importance", weight)))
+    inputs = images(4, g)
+    cases = {}
+    for label, conv_bias in (("plain", False), ("bias", True)):
+        state = small_vgg_state(g, conv_bias=conv_bias)
+        text = ("apply_channel_sorting(small VGG" + (" with conv biases)" if conv_bias else ")"))
+        plan.call(label, "call_on_vgg", text, "apply_channel_sorting",
+                  name="apply_channel_sorting", state_dict=state)
+        expected = ref.call("apply_channel_sorting", ref.model(state)).eval()
+        cases[label] = {"key": label, "describe": text, "state": state, "model": expected,
+                        "original": ref.model(state),
+                        "expected": {k: v for k, v in expected.state_dict().items()}}
+
+    @plan.check("importance_values", 3, "the L2 norm of weight[:, i] for every input channel i")
+    def _(out):
+        for key, describe, weight, expected in importance_cases:
+            got = as_tensor(out.field(key), describe)
+            if tuple(got.shape) != tuple(expected.shape):
+                hint = (" (that is one value per output channel; importance is per input "
+                        "channel, dim 1)" if tuple(got.shape) == (weight.shape[0],) else "")
+                raise Fail(f"{describe} returned a tensor of shape {shape_text(got.shape)}, "
+                           f"expected one value per input channel, shape "
+                           f"{shape_text(expected.shape)}{hint}")
+            if not got.is_floating_point() or not close(got, expected, rtol=1e-4, atol=1e-5):
+                l1 = weight.abs().sum(dim=(0, 2, 3))
+                hint = (" (that is the L1 norm; the contract uses the L2 norm)"
+                        if got.is_floating_point() and close(got, l1, rtol=1e-4, atol=1e-5)
+                        else "")
+                raise Fail(f"{describe} returned wrong values{hint}")
+
+    def sorted_model(out, case):
+        model, state = _rebuild(out, case["key"], case["describe"])
+        got, expected = _conv_channels(state), _conv_channels(case["expected"])
+        if got != expected:
+            raise Fail(f"{case['describe']} changed the channel counts to {got}")
+        return model, state
+
+    @plan.check("sorting_descending", 2, "the channels between consecutive convs are in "
+                                         "descending order of the next conv's input-channel "
+                                         "importance")
+    def _(out):
+        case = cases["plain"]
+        _, state = sorted_model(out, case)
+        importance = ref.solutions().get_input_channel_importance
+        for index in range(1, NUM_CONVS):
+            values = importance(state[f"backbone.conv{index}.weight"])
+            steps = values[1:] - values[:-1]
+            if bool((steps > 1e-6).any()):
+                ascending = bool((steps >= -1e-6).all())
+                hint = " (they are ascending; sort in descending order)" if ascending else ""
+                raise Fail(f"{case['describe']}: the input channels of backbone.conv{index} are "
+                           f"not in descending order of importance{hint}")
+
+    @plan.check("sorting_matches_reference", 2, "conv weights and BatchNorm weight / bias are "
+                                                "permuted consistently (previous conv's outputs, "
+                                                "BatchNorm, next conv's inputs)")
+    def _(out):
+        case = cases["plain"]
+        _, state = sorted_model(out, case)
+        names = [n for n in case["expected"] if "running" not in n]
+        differs = _first_difference(state, case["expected"], names)
+        if differs:
+            raise Fail(f"{case['describe']}: {differs} is not permuted like the sorted channels")
+
+    @plan.check("sorting_bn_running_stats", 1, "BatchNorm running_mean and running_var are "
+                                               "permuted with the channels")
+    def _(out):
+        case = cases["plain"]
+        _, state = sorted_model(out, case)
+        names = [n for n in case["expected"] if "running" in n]
+        differs = _first_difference(state, case["expected"], names)
+        if differs:
+            raise Fail(f"{case['describe']}: {differs} is not permuted like the channels "
+                       f"(permute BatchNorm running statistics too)")
+
+    @plan.check("sorting_preserves_outputs", 2, "the sorted model computes the same outputs as "
+                                                "the original")
+    def _(out):
+        case = cases["plain"]
+        model, _ = sorted_model(out, case)
+        if not _outputs_equal(model, case["original"], inputs):
+            raise Fail(f"{case['describe']}: the sorted model's outputs differ from the original "
+                       f"model's on random images (every permutation must be applied "
+                       f"consistently)")
+
+    @plan.check("sorting_input_untouched", 1, "apply_channel_sorting returns a copy and leaves its "
+                                              "input model untouched")
+    def _(out):
+        for case in cases.values():
+            _input_untouched(out, case["key"], case["describe"], case["state"])
+
+    @plan.check("sorting_conv_bias", 1, "convs with a bias: the bias is permuted with the output "
+                                        "channels")
+    def _(out):
+        case = cases["bias"]
+        model, state = sorted_model(out, case)
+        differs = _first_difference(state, case["expected"])
+        if differs or not _outputs_equal(model, case["original"], inputs):
+            where = f" ({differs} is not permuted like the channels)" if differs else ""
+            raise Fail(f"{case['describe']}: the sorted model differs from the expected sorted "
+                       f"model{where}")
+
+    return plan

@@ -1,0 +1,358 @@
+"""q3 (fine_grained_prune), q4 (target_sparsity) and q5 (FineGrainedPruner).
+
+fine_grained_prune is judged on tie-free tensors (exactly one correct mask per sparsity) of
+several shapes and sparsities, at the edges (0, 1, values that round to no zero or to every
+entry) and on one tensor with ties at the threshold (the contract prunes every tied entry).
+FineGrainedPruner is judged on its own: its masks may equal the reference's or the notebook's own
+fine_grained_prune (so a bug there costs q3 only); then a few SGD steps with ``apply`` after each
+must keep the pruned entries at zero and change nothing else.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import reference as ref
+from .base import (Context, Fail, Plan, as_mask, as_number, as_state_dict, close, describe_value,
+                   fmt, shape_text)
+from .inputs import (images, labels, model_from_state, prunable_names, randint, small_vgg_state,
+                     tie_free_tensor, tied_tensor, uniform)
+
+# --- q3 ----------------------------------------------------------------------------------------
+
+EXACT_SHAPES = [(7,), (4, 5), (3, 4, 3, 3), (8, 4, 3, 3), (10, 6)]
+
+
+def _fgp_text(shape, sparsity: float) -> str:
+    return f"fine_grained_prune(tensor of shape {shape_text(shape)}, sparsity={fmt(sparsity)})"
+
+
+def _num_zeros(numel: int, sparsity: float) -> int:
+    return round(numel * min(max(sparsity, 0.0), 1.0))
+
+
+def plan_q3(ctx: Context) -> Plan:
+    """q3: the keep-mask and the in-place pruning of fine_grained_prune."""
+    g = ctx.generator("q3")
+    plan = Plan("q3", ("fine_grained_prune",))
+
+    def case(key: str, tensor: torch.Tensor, sparsity: float) -> dict:
+        describe = _fgp_text(tensor.shape, sparsity)
+        plan.call(key, "call_function", describe, "fine_grained_prune",
+                  name="fine_grained_prune", args=[tensor, sparsity])
+        expected = ref.call("fine_grained_prune", tensor, sparsity)
+        return {"key": key, "describe": describe, "input": tensor, "sparsity": sparsity,
+                "expected": expected}
+
+    exact = []
+    for index, shape in enumerate(EXACT_SHAPES):
+        numel = math.prod(shape)
+        if shape == (4, 5):  # a fractional part where truncation and rounding disagree
+            sparsity = round((randint(g, 3, 14) + 0.7) / numel, 4)
+        else:
+            sparsity = round(uniform(g, 0.1, 0.9), 3)
+        exact.append(case(f"exact{index}", tie_free_tensor(shape, g), sparsity))
+    zero = case("sparsity0", tie_free_tensor((4, 5), g), 0.0)
+    one = case("sparsity1", tie_free_tensor((4, 5), g), 1.0)
+    edges = [case("round_to_none", tie_free_tensor((7,), g), 0.05),   # round(0.35) = 0 zeros
+             case("round_to_all", tie_free_tensor((7,), g), 0.95)]    # round(6.65) = 7 zeros
+    tied, tied_sparsity = tied_tensor(g)
+    ties = case("ties", tied, tied_sparsity)
+    every = exact + [zero, one] + edges + [ties]
+
+    def mask_of(out, item) -> torch.Tensor:
+        return as_mask(out.field(item["key"]), item["describe"], item["input"].shape)
+
+    def judge_mask(out, item) -> None:
+        mask, expected = mask_of(out, item), item["expected"]
+        if torch.equal(mask, expected):
+            return
+        raise Fail(_mask_message(item, mask))
+
+    @plan.check("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the input's "
+                                        "shape")
+    def _(out):
+        for item in every:
+            result = out.field(item["key"])
+            if not isinstance(result, torch.Tensor) or result.dtype != torch.bool:
+                raise Fail(f"{item['describe']} returned {describe_value(result)}; the keep-mask "
+                           f"must be a torch.bool tensor")
+            if tuple(result.shape) != tuple(item["input"].shape):
+                raise Fail(f"{item['describe']} returned a mask of shape "
+                           f"{shape_text(result.shape)}, not the tensor's shape")
+
+    @plan.check("mask_exact_tie_free", 4, "the exact keep-mask on tie-free tensors of several "
+                                          "shapes and sparsities")
+    def _(out):
+        for item in exact:
+            judge_mask(out, item)
+
+    @plan.check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
+                                      "where the mask is False)")
+    def _(out):
+        for item in exact + [one]:
+            after = out.field(item["key"], "args_after")
+            if not isinstance(after, list) or not after or not isinstance(after[0], torch.Tensor):
+                raise Fail(f"{item['describe']}: the tensor argument could not be read back")
+            after = after[0]
+            try:
+                mask = mask_of(out, item)
+            except Fail:
+                mask = item["expected"]
+            if torch.equal(after, item["input"]):
+                raise Fail(f"{item['describe']} left the tensor passed in unchanged; it must be "
+                           f"pruned in place (e.g. tensor.mul_(mask))")
+            if not close(after, item["input"] * mask, rtol=0, atol=0):
+                raise Fail(f"{item['describe']}: afterwards the tensor passed in is not the "
+                           f"original with exactly the pruned entries set to zero")
+
+    @plan.check("sparsity_zero", 1, "sparsity 0 prunes nothing")
+    def _(out):
+        judge_mask(out, zero)
+        after = out.field(zero["key"], "args_after")
+        if not (isinstance(after, list) and after and isinstance(after[0], torch.Tensor)
+                and torch.equal(after[0], zero["input"])):
+            raise Fail(f"{zero['describe']} changed the tensor; sparsity 0 prunes nothing")
+
+    @plan.check("sparsity_one", 1, "sparsity 1 prunes every entry")
+    def _(out):
+        judge_mask(out, one)
+
+    @plan.check("rounding_edges", 1, "sparsities whose num_zeros rounds to 0 or to every entry "
+                                     "work without a crash")
+    def _(out):
+        for item in edges:
+            judge_mask(out, item)
+
+    @plan.check("ties_pruned", 1, "entries tied with the threshold magnitude are pruned too")
+    def _(out):
+        judge_mask(out, ties)
+
+    return plan
+
+
+def _mask_message(item: dict, mask: torch.Tensor) -> str:
+    """Why a keep-mask differs from the contract's, in terms of the input."""
+    describe, tensor, expected = item["describe"], item["input"], item["expected"]
+    numel, sparsity = tensor.numel(), item["sparsity"]
+    kept, expected_kept = int(mask.sum()), int(expected.sum())
+    zeros = _num_zeros(numel, sparsity)
+    rule = f"num_zeros = round({numel} * {fmt(sparsity)}) = {zeros}"
+    if torch.equal(mask, ~expected):
+        return (f"{describe} returned the mask of the pruned entries; the keep-mask is True where "
+                f"the entry is kept")
+    if kept != expected_kept:
+        truncated = numel - int(numel * min(max(sparsity, 0.0), 1.0))
+        if kept == truncated:
+            return (f"{describe} kept {kept} of {numel} entries; the contract keeps "
+                    f"{expected_kept} ({rule}, with Python's round, not int())")
+        magnitudes = tensor.abs().reshape(-1)
+        if zeros > 0:
+            threshold = magnitudes.kthvalue(zeros).values
+            tied = magnitudes == threshold
+            if bool((mask.reshape(-1) & tied).any()):
+                what = "the entry equal to" if int(tied.sum()) == 1 else "entries tied with"
+                return (f"{describe} kept {what} the threshold (the {_ordinal(zeros)} smallest "
+                        f"magnitude); the contract keeps only entries strictly greater than it")
+        return (f"{describe} kept {kept} of {numel} entries; the contract keeps {expected_kept} "
+                f"({rule}; entries tied with the threshold are pruned too)")
+    return (f"{describe} kept the right number of entries but not the ones of largest magnitude "
+            f"(prune by absolute value)")
+
+
+def _ordinal(number: int) -> str:
+    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    return f"{number}{suffix}"
+
+
+# --- q4 ----------------------------------------------------------------------------------------
+
+# The notebook's worked example for the target-sparsity exercise (q4): a 5 x 5 tensor with 25
+# different magnitudes, and how many entries the exercise asks fine_grained_prune to keep.
+DEMO_TENSOR = torch.tensor([[0.41, -0.12, 0.05, -0.33, 0.27],
+                            [-0.08, 0.46, -0.21, 0.02, -0.39],
+                            [0.14, -0.29, 0.35, -0.04, 0.19],
+                            [-0.44, 0.09, -0.16, 0.31, -0.01],
+                            [0.23, -0.37, 0.11, -0.26, 0.48]])
+NONZEROS_ASKED = 10
+
+
+def plan_q4(ctx: Context) -> Plan:
+    """q4: the value of ``target_sparsity``."""
+    plan = Plan("q4", ("target_sparsity",))
+    plan.call("value", "read_variable", "target_sparsity", "target_sparsity",
+              name="target_sparsity")
+
+    @plan.check("target_sparsity_value", 1, "fine_grained_prune on the notebook's example with "
+                                            "target_sparsity keeps exactly the number of entries asked")
+    def _(out):
+        value = out.field("value", "value")
+        sparsity = as_number(value, "target_sparsity", verb="is")
+        if isinstance(value, torch.Tensor):
+            raise Fail(f"target_sparsity is {describe_value(value)}; make it a Python float")
+        if not 0.0 <= sparsity <= 1.0:
+            raise Fail(f"target_sparsity = {fmt(sparsity)} is not a fraction in [0, 1]")
+        pruned = DEMO_TENSOR.clone()
+        ref.solutions().fine_grained_prune(pruned, sparsity)
+        left = int(pruned.count_nonzero())
+        if left != NONZEROS_ASKED:
+            raise Fail(f"with target_sparsity = {fmt(sparsity)}, fine_grained_prune keeps {left} of "
+                       f"the 25 entries of example; the exercise asks for exactly "
+                       f"{NONZEROS_ASKED}")
+
+    return plan
+
+
+# --- q5 ----------------------------------------------------------------------------------------
+
+SCENARIO_STEPS = 3
+SCENARIO_LR = 0.05
+SCENARIO_BATCH = 8
+
+
+def plan_q5(ctx: Context) -> Plan:
+    """q5: FineGrainedPruner's masks, pruning at construction, and apply during SGD steps."""
+    g = ctx.generator("q5")
+    plan = Plan("q5", ("FineGrainedPruner",))
+    state = small_vgg_state(g)
+    names = prunable_names(state)
+    chosen = sorted(torch.randperm(len(names), generator=g)[:4].tolist())
+    sparsity_dict = {names[i]: round(uniform(g, 0.3, 0.9), 2) for i in chosen}
+    inputs, targets = images(SCENARIO_BATCH, g), labels(SCENARIO_BATCH, g)
+    describe = f"FineGrainedPruner(small VGG, {sparsity_dict})"
+    plan.call("scenario", "fine_grained_pruner_scenario", describe, "FineGrainedPruner",
+              state_dict=state, sparsity_dict=sparsity_dict, inputs=inputs, labels=targets,
+              steps=SCENARIO_STEPS, lr=SCENARIO_LR)
+    reference_masks = ref.solutions().FineGrainedPruner(ref.model(state), sparsity_dict).masks
+    steps_text = f"{SCENARIO_STEPS} SGD steps, each followed by pruner.apply(model)"
+
+    def student_masks(out, strict: bool) -> dict[str, torch.Tensor]:
+        masks = out.field("scenario", "masks")
+        own = out.field("scenario", "own_masks")
+        own = own if isinstance(own, dict) else {}
+        if masks is None:
+            raise Fail(f"{describe} has no attribute masks (a dict: parameter name -> keep-mask)")
+        if not isinstance(masks, dict):
+            raise Fail(f"{describe}: pruner.masks is {describe_value(masks)}, not a dict")
+        if set(masks) != set(sparsity_dict):
+            extra = sorted(set(masks) - set(sparsity_dict))
+            missing = sorted(set(sparsity_dict) - set(masks))
+            detail = (f"masks for parameters not in sparsity_dict: {extra}" if extra
+                      else f"no masks for {missing}")
+            raise Fail(f"{describe}: pruner.masks must have one mask per listed parameter "
+                       f"({detail})")
+        checked = {}
+        for name, mask in masks.items():
+            what = f"{describe}: pruner.masks[{name!r}]"
+            own_dtype = getattr(own.get(name), "dtype", None)
+            if strict and isinstance(mask, torch.Tensor) and mask.dtype != torch.bool \
+                    and mask.dtype != own_dtype:  # fine_grained_prune's own dtype is judged in q3
+                raise Fail(f"{what} is {describe_value(mask)}; keep-masks are torch.bool")
+            if not isinstance(mask, torch.Tensor):
+                raise Fail(f"{what} is {describe_value(mask)}, not a tensor")
+            checked[name] = as_mask(mask, what, state[name].shape)
+        return checked
+
+    def pruned_state(out) -> dict[str, torch.Tensor]:
+        return as_state_dict(out.field("scenario", "pruned_state"), f"{describe}: the model")
+
+    @plan.check("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter "
+                                              "listed in sparsity_dict, of its shape")
+    def _(out):
+        student_masks(out, strict=True)
+
+    @plan.check("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its parameter "
+                                    "at the listed sparsity")
+    def _(out):
+        masks = student_masks(out, strict=False)
+        own = out.field("scenario", "own_masks")
+        own = own if isinstance(own, dict) else {}
+        for name, mask in masks.items():
+            if torch.equal(mask, reference_masks[name]):
+                continue
+            own_mask = own.get(name)
+            if (isinstance(own_mask, torch.Tensor) and tuple(own_mask.shape) == tuple(mask.shape)
+                    and torch.equal(own_mask != 0, mask)):
+                continue  # consistent with the notebook's own fine_grained_prune (judged in q3)
+            raise Fail(f"{describe}: the mask of {name} keeps {int(mask.sum())} of "
+                       f"{mask.numel()} entries, but is not the keep-mask fine_grained_prune "
+                       f"gives at sparsity {sparsity_dict[name]} (expected "
+                       f"{int(reference_masks[name].sum())} kept)")
+
+    @plan.check("prunes_at_construction", 2, "constructing the pruner zeroes the masked entries "
+                                             "of the listed parameters and changes nothing else")
+    def _(out):
+        masks = student_masks(out, strict=False)
+        after = pruned_state(out)
+        for name, original in state.items():
+            got = after.get(name)
+            if got is None or tuple(got.shape) != tuple(original.shape):
+                raise Fail(f"{describe}: the model's {name} is missing or changed shape")
+            if name in masks:
+                if not close(got, original * masks[name], rtol=0, atol=0):
+                    raise Fail(f"{describe}: right after construction, {name} is not the original "
+                               f"weight with its masked entries zeroed (prune in place at "
+                               f"construction)")
+            elif not torch.equal(got, original):
+                raise Fail(f"{describe} changed {name}, which sparsity_dict does not list")
+
+    @plan.check("zeros_stay_after_steps", 3, f"after {steps_text}, pruned weights are still zero")
+    def _(out):
+        apply_error = out.field("scenario", "apply_error")
+        if apply_error:
+            raise Fail(f"{describe}: during {steps_text}, an error was raised: "
+                       f"{str(apply_error)[:300]}")
+        try:
+            masks = student_masks(out, strict=False)
+        except Fail:
+            masks = reference_masks
+        final = as_state_dict(out.field("scenario", "final_state"), f"{describe}: the model")
+        for name, mask in masks.items():
+            weight = final.get(name)
+            if weight is None or tuple(weight.shape) != tuple(mask.shape):
+                raise Fail(f"{describe}: after {steps_text}, {name} is missing or changed shape")
+            regrown = int((weight[~mask] != 0).sum())
+            if regrown:
+                raise Fail(f"{describe}: after {steps_text}, {regrown} pruned entries of {name} "
+                           f"are non-zero again (apply must re-apply the masks in place)")
+
+    @plan.check("apply_changes_nothing_else", 1, f"{steps_text} train exactly like SGD with the "
+                                                 f"masks re-applied (apply touches nothing else)")
+    def _(out):
+        if out.field("scenario", "apply_error"):
+            raise Fail(f"{describe}: pruner.apply raised during {steps_text}")
+        masks = student_masks(out, strict=False)
+        start = pruned_state(out)
+        final = as_state_dict(out.field("scenario", "final_state"), f"{describe}: the model")
+        expected = _replay(start, masks, inputs, targets)
+        for name, tensor in expected.items():
+            got = final.get(name)
+            if got is None or not close(got, tensor, rtol=1e-3, atol=1e-5):
+                raise Fail(f"{describe}: after {steps_text}, {name} differs from plain SGD with "
+                           f"the masks re-applied (apply should only zero the masked entries, in "
+                           f"place, on the model it is given)")
+
+    return plan
+
+
+def _replay(start: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
+            inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What the scenario's SGD steps give when ``apply`` re-applies ``masks`` in place (the
+    probes' own ``sgd_steps``, run here in the grader)."""
+    from autograder.probes import sgd_steps
+
+    try:
+        model = model_from_state({k: v.clone() for k, v in start.items()})
+    except (ValueError, RuntimeError) as error:
+        raise Fail(f"the pruned model's state dict is not a VGG any more: {str(error)[:200]}") \
+            from None
+    params = dict(model.named_parameters())
+
+    @torch.no_grad()
+    def apply() -> None:
+        for name, mask in masks.items():
+            params[name].mul_(mask)
+
+    sgd_steps(model, inputs, targets, SCENARIO_STEPS, SCENARIO_LR, after_step=apply)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}

@@ -1,0 +1,203 @@
+"""Grader-side data of the model-file checks: the base model, the hidden test split, reading a
+submitted model file safely, accuracy and paired latency.
+
+Loaded lazily and cached per process (a batch worker loads the base model and the hidden split
+once for all its submissions).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+from functools import lru_cache
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from prunekit.measure import compare_latency, count_macs, count_parameters
+from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
+from prunekit.profiles import get_profile
+
+from .base import Fail, derive_seed
+from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_WARMUP,
+                       MAX_MODEL_FILE_BYTES, GradingSettings)
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CACHE_DIR = REPO_ROOT / ".cache"  # gitignored: hidden-split arrays, reference models
+
+
+def base_checkpoint_path(profile_name: str) -> Path:
+    """The dense base checkpoint of a profile: ``assignment/checkpoints/vgg-<profile>.pt`` (the
+    one shipped with the assignment) when present, else ``$PRUNEKIT_CHECKPOINTS`` or the repo's
+    ``checkpoints/`` folder."""
+    name = f"vgg-{profile_name}.pt"
+    shipped = REPO_ROOT / "assignment" / "checkpoints" / name
+    if shipped.is_file():
+        return shipped
+    env = os.environ.get("PRUNEKIT_CHECKPOINTS")
+    if env and (Path(env) / name).is_file():
+        return Path(env) / name
+    return REPO_ROOT / "checkpoints" / name
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Resources:
+    """Lazily loaded, per-process cached grader data for one profile's settings."""
+
+    def __init__(self, settings: GradingSettings):
+        self.settings = settings
+        self.profile = get_profile(settings.profile)
+
+    # --- the base model ------------------------------------------------------------------------
+    def base_model(self) -> VGG:
+        """The dense base model (eval mode); RuntimeError if it is not the calibrated one."""
+        return _base_model(self.settings.profile, self.settings.base_checkpoint_sha256)
+
+    def dense_channels(self) -> list[int]:
+        return scaled_channels(self.profile.width)
+
+    def dense_parameters(self) -> int:
+        return count_parameters(self.base_model())
+
+    def dense_macs(self) -> int:
+        return _macs_of(self.settings.profile, self.settings.base_checkpoint_sha256, "dense")
+
+    def reference_channel_model(self) -> nn.Module:
+        """The reference channel-pruned architecture (ratio of the calibration) built from the
+        base model; used only for its latency, so it is not fine-tuned."""
+        return _reference_channel_model(self.settings.profile,
+                                         self.settings.base_checkpoint_sha256,
+                                         float(self.settings.choices.get("channel_prune_ratio", 0.3)))
+
+    # --- hidden split --------------------------------------------------------------------------
+    def accuracy(self, model: nn.Module) -> float:
+        """Top-1 accuracy (percent) on the hidden test split, on the CPU, in eval mode."""
+        from prunekit.train import evaluate
+
+        loader = _hidden_loader(self.settings.profile, self.settings.split_seed,
+                                int(self.settings.split["size"]))
+        with torch.no_grad():
+            return float(evaluate(model, loader, device="cpu"))
+
+    # --- latency -------------------------------------------------------------------------------
+    def speedups(self, model: nn.Module, seed: int) -> tuple[float, float, dict]:
+        """Paired latency speedups over the dense base model: (submitted model, reference
+        channel-pruned model, details), each from ``compare_latency`` (interleaved rounds,
+        medians) with torch pinned to ``LATENCY_THREADS`` threads."""
+        dense, reference = self.base_model(), self.reference_channel_model()
+        inputs = torch.rand(LATENCY_BATCH, 3, 32, 32,
+                            generator=torch.Generator().manual_seed(derive_seed(seed, "latency")))
+        threads = torch.get_num_threads()
+        torch.set_num_threads(LATENCY_THREADS)
+        try:
+            student = compare_latency(dense, model, inputs, LATENCY_WARMUP, LATENCY_REPEATS)
+            ref = compare_latency(dense, reference, inputs, LATENCY_WARMUP, LATENCY_REPEATS)
+        finally:
+            torch.set_num_threads(threads)
+        details = {"student_speedup": student.speedup, "reference_speedup": ref.speedup,
+                   "student_ratio_iqr": [student.ratio_q25, student.ratio_q75],
+                   "reference_ratio_iqr": [ref.ratio_q25, ref.ratio_q75]}
+        return student.speedup, ref.speedup, details
+
+
+# --- cached loaders (per process) ---------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def _base_model(profile_name: str, expected_sha256: str) -> VGG:
+    from prunekit.checkpoint import load_checkpoint
+
+    path = base_checkpoint_path(profile_name)
+    if expected_sha256 and path.is_file() and file_sha256(path) != expected_sha256:
+        raise RuntimeError(f"the base checkpoint {path} is not the one the {profile_name!r} "
+                           f"calibration used; re-run `python -m autograder calibrate "
+                           f"--profile {profile_name}`")
+    model, _ = load_checkpoint(path, get_profile(profile_name))
+    return model.eval()
+
+
+@lru_cache(maxsize=8)
+def _macs_of(profile_name: str, sha: str, which: str) -> int:
+    return count_macs(_base_model(profile_name, sha))
+
+
+@lru_cache(maxsize=4)
+def _reference_channel_model(profile_name: str, sha: str, ratio: float) -> nn.Module:
+    import solutions
+
+    base = _base_model(profile_name, sha)
+    return solutions.channel_prune(solutions.apply_channel_sorting(base), ratio).eval()
+
+
+@lru_cache(maxsize=4)
+def _hidden_loader(profile_name: str, seed: int, size: int):
+    return hidden_loader(profile_name, seed, size)
+
+
+def hidden_loader(profile_name: str, seed: int, size: int):
+    """DataLoader of the hidden grading split: for the offline profile ``size`` images drawn from
+    the secret ``seed`` (cached under ``.cache/grading-data``); for CIFAR-10 its test set (a real
+    data set has no unseen split to draw; ``seed`` and ``size`` are unused)."""
+    from prunekit.data import load_datasets, make_loader, offline_split
+
+    profile = get_profile(profile_name)
+    if profile.dataset == "offline":
+        dataset = offline_split(size, seed, cache_dir=CACHE_DIR / "grading-data")
+    else:
+        dataset = load_datasets(profile)[1]
+    return make_loader(dataset, profile.eval_batch_size, shuffle=False)
+
+
+# --- submitted model files ----------------------------------------------------------------------
+
+def load_submitted_model(path: Path | None, what: str, max_channels: list[int],
+                         problem: str = "") -> VGG:
+    """Read a submitted model file with ``weights_only`` loading (via the sandbox's untrusted
+    loader: size cap, no symlinks, no compressed members) and rebuild its VGG in eval mode.
+
+    Raises:
+        Fail: the file is missing, unreadable, not a state dict of float tensors, not a VGG of
+            this kit, or wider than the base model (``max_channels``).
+    """
+    from autograder.sandbox import BadResult, load_untrusted
+
+    if path is None:
+        raise Fail(problem or f"{what} is missing from the submission")
+    try:
+        state = load_untrusted(Path(path), MAX_MODEL_FILE_BYTES)
+    except BadResult as error:
+        raise Fail(f"{what} could not be read with weights_only loading: {error}") from None
+    if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]  # a checkpoint-style file {"state_dict": ..., "meta": ...}
+    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                                              for k, v in state.items()):
+        raise Fail(f"{what} does not hold a state dict (name -> tensor); save it with "
+                   f"torch.save(model.state_dict(), ...)")
+    state = {k: v for k, v in state.items()}
+    _check_widths(state, what, max_channels)
+    try:
+        model = vgg_from_state_dict(state)
+    except ValueError as error:
+        raise Fail(f"{what} is not a consistent VGG of this kit: {str(error)[:300]}") from None
+    for name, param in model.state_dict().items():
+        if param.is_floating_point() and not torch.isfinite(param).all():
+            raise Fail(f"{what}: {name} holds NaN or infinite values")
+    return model.float().eval()
+
+
+def _check_widths(state: dict, what: str, max_channels: list[int]) -> None:
+    """Fail if a conv of the file is wider than the base model's (a pruned model never is; a huge
+    one would only waste grading time)."""
+    for index, limit in enumerate(max_channels):
+        weight = state.get(f"backbone.conv{index}.weight")
+        if isinstance(weight, torch.Tensor) and weight.dim() == 4 and weight.shape[0] > limit:
+            raise Fail(f"{what}: conv{index} has {weight.shape[0]} output channels, more than "
+                       f"the base model's {limit}")
+        if isinstance(weight, torch.Tensor) and weight.dim() == 4 and weight.shape[2:] != (3, 3):
+            raise Fail(f"{what}: conv{index} has kernel size {tuple(weight.shape[2:])}, not 3x3")

@@ -1,0 +1,299 @@
+"""Command line of the hardened grader: python -m autograder <command>.
+
+Commands:
+  grade PATH... --out DIR   grade notebooks, Otter export zips or folders of them
+  calibrate                 run the reference on a profile and store its grading thresholds
+  examples                  generate the example submissions from the master notebook
+  demo                      generate the examples (cached) and grade them into runs/demo/
+  gradescope-zip            build the Gradescope autograder zip (this grader as entry point)
+  gradescope-run            grade a submission in Gradescope's layout (the zip's entry point)
+
+Which paths are submissions: a .ipynb or .zip file is one; a folder that directly holds
+exactly one notebook, no zip and no subfolder with a notebook or zip is one (the notebook and
+the files beside it); any other folder holds submissions: each notebook, each zip and each
+subfolder in it (see autograder/batch.py for the details).
+
+What grade writes under --out DIR:
+  gradebook.csv                 one row per submission: id, q1..qN, total, max, status, reason
+  results/<id>/results.json     Gradescope's results format
+  feedback/<id>.txt             the student's feedback: score per question, failed checks
+  class_report.png / .md        score histogram, failed checks per check, statuses
+  records/<id>.json             one record per submission; a re-run skips what is recorded
+                                (same file contents, same settings) unless --redo
+Errors in the command line (no such path, nothing to grade) print one line and exit with 2.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from autograder import batch, report
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_OUT = REPO_ROOT / "runs" / "demo"
+DEMO_PROFILE = "offline"
+# The batch's hard limit per submission is the student-code time limit plus this much, for the
+# grader's own work (starting up, loading models, the checks, measuring latency).
+DEADLINE_GRACE_SECONDS = 120.0
+MAX_ROWS_PRINTED = 40  # the summary lists each submission up to this many
+
+
+class CliError(Exception):
+    """A usage or set-up problem: printed as one line, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit status 2)."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's signature
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (0 ok, 2 usage or set-up error)."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CliError, batch.DiscoveryError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished submissions are recorded; run the same command again to "
+              "resume", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m autograder", description=__doc__,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(required=True, metavar="command", parser_class=_Parser)
+
+    grade = commands.add_parser("grade", help="grade notebooks, zips or folders of them")
+    grade.add_argument("paths", nargs="+", type=Path, metavar="PATH",
+                       help="a notebook, an Otter export zip, or a folder (one submission or "
+                            "a folder of submissions)")
+    grade.add_argument("--out", type=Path, required=True, metavar="DIR",
+                       help="output folder (gradebook, results, feedback, report, records)")
+    _add_grading_options(grade)
+    grade.set_defaults(run=_grade)
+
+    calibrate = commands.add_parser("calibrate", help="run the reference on a profile and "
+                                                      "store its grading thresholds")
+    calibrate.add_argument("--profile", default=None, help="offline or cifar10 (default: "
+                                                           "cifar10 where its data is on disk, "
+                                                           "else offline)")
+    calibrate.add_argument("--out", type=Path, default=None, metavar="FILE",
+                           help="where to write the calibration (default: the core's place)")
+    calibrate.set_defaults(run=_calibrate)
+
+    examples = commands.add_parser("examples", help="generate the example submissions")
+    examples.add_argument("--out", type=Path, default=None, metavar="DIR",
+                          help="default: runs/examples")
+    examples.add_argument("--profile", default=DEMO_PROFILE, help="profile of the reference "
+                                                                  "models (default: offline)")
+    examples.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    examples.set_defaults(run=_examples)
+
+    demo = commands.add_parser("demo", help="generate the examples (cached) and grade them "
+                                            "offline into runs/demo/")
+    demo.add_argument("--out", type=Path, default=DEMO_OUT, metavar="DIR",
+                      help="default: runs/demo")
+    demo.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                      help="parallel grading workers (default: the CPU count)")
+    demo.add_argument("--timeout", type=float, default=None, metavar="S",
+                      help="seconds per submission for the student's code (default: the core's)")
+    demo.add_argument("--redo", action="store_true", help="grade again what is recorded")
+    demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    demo.set_defaults(run=_demo)
+
+    gs_zip = commands.add_parser("gradescope-zip", help="build the Gradescope autograder zip")
+    gs_zip.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help="default: runs/gradescope/prunekit-autograder.zip")
+    gs_zip.add_argument("--profile", default=DEMO_PROFILE,
+                        help="profile the zip grades with (default: offline)")
+    gs_zip.set_defaults(run=_gradescope_zip)
+
+    gs_run = commands.add_parser("gradescope-run", help="grade ROOT/submission into "
+                                                        "ROOT/results/results.json")
+    gs_run.add_argument("--root", type=Path, default=Path("/autograder"),
+                        help="Gradescope's folder (default: /autograder)")
+    gs_run.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="seconds for the student's code (default: the core's)")
+    gs_run.set_defaults(run=_gradescope_run)
+    return parser
+
+
+def _add_grading_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                         help="parallel grading workers, one process each (default: the CPU "
+                              "count)")
+    command.add_argument("--timeout", type=float, default=None, metavar="S",
+                         help="seconds per submission for the student's code (default: the "
+                              "core's limit); the batch stops a worker still busy "
+                              f"{DEADLINE_GRACE_SECONDS:.0f} s after that and records "
+                              "status timeout")
+    command.add_argument("--redo", action="store_true",
+                         help="grade again the submissions that have a record")
+    command.add_argument("--profile", default=None,
+                         help="offline or cifar10 (default: cifar10 where its data is on disk, "
+                              "else offline)")
+    command.add_argument("--visibility", default=report.DEFAULT_VISIBILITY,
+                         choices=report.GRADESCOPE_VISIBILITIES,
+                         help="Gradescope visibility of the question rows in results.json")
+    command.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# ---------------------------------------------------------------------------------------------
+# grade / demo
+# ---------------------------------------------------------------------------------------------
+
+def _grade(args) -> int:
+    submissions = batch.discover(args.paths)
+    if args.workers < 1:
+        raise CliError(f"--workers must be at least 1, got {args.workers}")
+    if args.timeout is not None and args.timeout <= 0:
+        raise CliError(f"--timeout must be positive, got {args.timeout}")
+    grader = _core_grader(args.profile, args.timeout)
+    run = grade_batch(submissions, grader, args.out, workers=args.workers, redo=args.redo,
+                      progress=not args.quiet, visibility=args.visibility)
+    return 0 if run.results else 2
+
+
+def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
+                workers: int = 1, redo: bool = False, progress: bool = True,
+                visibility: str = report.DEFAULT_VISIBILITY) -> batch.BatchRun:
+    """Grade ``submissions`` with ``grader`` (a :class:`batch.CoreGrader`, or any picklable
+    grading function with the same attributes: ``deadline_s``, ``settings``, ``preload``,
+    ``question_max()``), write every report under ``out_dir`` and print the summary; returns the
+    batch run."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = batch.run_batch(submissions, grader, out_dir, workers=workers,
+                          deadline_s=grader.deadline_s, redo=redo, settings=grader.settings,
+                          question_max=grader.question_max(), progress=progress,
+                          preload=grader.preload)
+    question_max = report.question_maxima(run.results, grader.question_max())
+    report.write_all(run.results, out_dir, question_max, visibility=visibility)
+    print(report.summary_table(run.results, question_max,
+                               per_submission=len(run.results) <= MAX_ROWS_PRINTED))
+    print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
+          f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
+    print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
+          f"feedback: {out_dir / 'feedback'}/")
+    return run
+
+
+def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed: bool = False):
+    """The hardened grader for ``profile``; with ``calibrate_if_needed`` a profile without a
+    calibration is calibrated first (the reference run: a few minutes on the offline profile)."""
+    try:
+        return batch.CoreGrader(profile=profile, timeout_s=timeout,
+                                grace_s=DEADLINE_GRACE_SECONDS)
+    except batch.CoreMissing as error:
+        if not (calibrate_if_needed and error.not_calibrated):
+            raise CliError(str(error)) from None
+    except ValueError as error:  # unknown profile and the like
+        raise CliError(str(error)) from None
+    print(f"profile {profile!r} is not calibrated yet: running the reference once to set its "
+          f"thresholds (`python -m autograder calibrate --profile {profile}`)")
+    from autograder.calibrate import calibrate
+
+    calibrate(profile)
+    return _core_grader(profile, timeout)
+
+
+def _demo(args) -> int:
+    from autograder import examples
+
+    start = time.monotonic()
+    print(f"== example submissions (profile {DEMO_PROFILE}; cached in "
+          f"{_shown(examples.DEFAULT_OUT)})")
+    made = _make_examples(examples.DEFAULT_OUT, DEMO_PROFILE, force=False)
+    for example in made:
+        print(f"  {example.zip_path.name:<28} {example.description}")
+    print(f"\n== grading them into {_shown(args.out)}")
+    grader = _core_grader(DEMO_PROFILE, args.timeout, calibrate_if_needed=True)
+    submissions = batch.discover([example.zip_path for example in made])
+    grade_batch(submissions, grader, args.out, workers=max(1, args.workers), redo=args.redo,
+                progress=not args.quiet)
+    print(f"\ndemo done in {time.monotonic() - start:.0f} s")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# calibrate / examples / gradescope
+# ---------------------------------------------------------------------------------------------
+
+def _calibrate(args) -> int:
+    try:
+        from autograder.calibrate import calibrate
+    except ImportError as error:
+        raise CliError(f"the calibration (autograder/calibrate.py) is not available: {error}") \
+            from None
+    from prunekit.profiles import default_profile_name
+
+    profile = args.profile or default_profile_name()
+    try:
+        values = calibrate(profile, args.out)
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    print(f"calibrated profile {profile!r}:")
+    for key, value in (values or {}).items():
+        print(f"  {key}: {value}")
+    return 0
+
+
+def _examples(args) -> int:
+    from autograder import examples
+
+    out = args.out or examples.DEFAULT_OUT
+    made = _make_examples(out, args.profile, force=args.force)
+    print(f"{len(made)} example submissions in {_shown(out)}:")
+    for example in made:
+        loses = ", ".join(example.loses) if example.loses else "nothing"
+        print(f"  {example.zip_path.name:<28} {example.description} (should lose: {loses})")
+    return 0
+
+
+def _make_examples(out: Path, profile: str, force: bool):
+    from autograder import examples
+
+    try:
+        return examples.make_examples(out, profile, force=force, progress=True)
+    except examples.ExampleError as error:
+        raise CliError(str(error)) from None
+
+
+def _gradescope_zip(args) -> int:
+    from autograder import gradescope
+
+    try:
+        path = gradescope.build_zip(args.out, profile=args.profile)
+    except gradescope.GradescopeError as error:
+        raise CliError(str(error)) from None
+    print(f"Gradescope autograder zip: {path} ({path.stat().st_size / 2**20:.1f} MiB); upload "
+          "it as the assignment's autograder (Ubuntu 22.04 base image)")
+    return 0
+
+
+def _gradescope_run(args) -> int:
+    from autograder import gradescope
+
+    try:
+        result = gradescope.run(args.root, timeout_s=args.timeout)
+    except gradescope.GradescopeError as error:
+        raise CliError(str(error)) from None
+    print(report.feedback_text(result))
+    return 0
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current folder when it is inside it."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,290 @@
+"""Gradescope: the autograder zip, and its entry point that runs this hardened grader.
+
+``python -m autograder gradescope-zip [--out FILE] [--profile NAME]`` builds a zip to upload as a
+Gradescope programming assignment's autograder. Gradescope unpacks it into
+``/autograder/source``, runs ``setup.sh`` once to build the image, and for every submission
+copies ``run_autograder`` to ``/autograder/run_autograder`` and runs it, with the student's
+upload in ``/autograder/submission`` (a notebook, or the zip ``grader.export`` makes; Gradescope
+unpacks uploaded zips) and ``/autograder/results/results.json`` expected back.
+
+The zip holds:
+
+=========================  =====================================================================
+``setup.sh``                installs Python and ``requirements.txt`` (torch from the CPU wheel
+                            index) into ``/autograder/venv``
+``run_autograder``          ``python -m autograder gradescope-run --root /autograder``
+``requirements.txt``        the kit's requirements
+``gradescope_config.json``  the profile to grade with
+``prunekit/``               the support package
+``autograder/``             this grader, its checks and the profile's calibration
+``solutions/``              the reference implementation (the checks compare with it)
+``checkpoints/``            the profile's dense base checkpoint
+=========================  =====================================================================
+
+Student code never sees any of it: the grader runs it in a sandbox as an unprivileged user with
+the kit's folder hidden (mount namespace) or, where the container allows no namespaces, made
+unreadable (``sandbox.harden_permissions``, done here before grading).
+
+``python -m autograder gradescope-run [--root ROOT]`` is the entry point: it finds the submission
+in ``ROOT/submission``, grades it like ``grade`` does (one worker, the same hard deadline) and
+writes ``ROOT/results/results.json``, whatever happens (a grader failure gives a zero score and an
+output that says to contact the course staff). The root is configurable so that tests run it on a
+temporary folder with Gradescope's layout (``ROOT/source``, ``ROOT/submission``, ``ROOT/results``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import traceback
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from autograder import batch, report
+from autograder.results import SubmissionResult
+
+KIT_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
+CONFIG_FILE = "gradescope_config.json"
+PACKAGES = ("prunekit", "autograder", "solutions")
+SKIPPED = ("__pycache__", "*.pyc", ".DS_Store", "*.partial")
+FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SUBMISSION_ID = "submission"
+
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope image set-up (runs once, as root, from /autograder/source): a virtual environment
+# with the kit's requirements; torch comes from the CPU wheel index (Gradescope has no GPU).
+set -euo pipefail
+cd "$(dirname "$0")"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q python3 python3-venv python3-pip
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install -q --upgrade pip
+/autograder/venv/bin/pip install -q --extra-index-url https://download.pytorch.org/whl/cpu \\
+    -r requirements.txt
+"""
+
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this once per submission as /autograder/run_autograder (a copy of
+# source/run_autograder). It grades /autograder/submission with the kit's hardened grader and
+# writes /autograder/results/results.json. PRUNEKIT_PYTHON overrides the interpreter (tests).
+set -uo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+if [ -d "$HERE/source" ]; then ROOT="$HERE"; else ROOT="$(dirname "$HERE")"; fi
+PYTHON="${PRUNEKIT_PYTHON:-$ROOT/venv/bin/python}"
+[ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
+cd "$ROOT/source"
+exec "$PYTHON" -m autograder gradescope-run --root "$ROOT"
+"""
+
+
+class GradescopeError(RuntimeError):
+    """The zip cannot be built, or the Gradescope folder is not there (one line)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the zip
+# ---------------------------------------------------------------------------------------------
+
+def build_zip(out: Path | None = None, profile: str = "offline",
+              checkpoint: Path | None = None, calibration: Path | None = None) -> Path:
+    """Write the Gradescope autograder zip (contents: see the module docstring) to ``out``.
+
+    Args:
+        checkpoint: the dense base checkpoint to ship (default: the one the grader uses for
+            ``profile``).
+        calibration: the profile's calibration file (default: the core's; it must exist, since
+            grading without thresholds is impossible).
+
+    Returns:
+        The zip's path. Entries are sorted and dated 1980-01-01, so the same kit gives the same
+        bytes.
+
+    Raises:
+        GradescopeError: the checkpoint or the calibration is missing.
+    """
+    out = Path(out or DEFAULT_ZIP)
+    checkpoint = Path(checkpoint) if checkpoint else _base_checkpoint(profile)
+    if not checkpoint.is_file():
+        raise GradescopeError(f"no base checkpoint for profile {profile!r} at {checkpoint}; "
+                              f"train it with `python -m prunekit train-base --profile {profile}`")
+    calibration = Path(calibration) if calibration else _calibration_file(profile)
+    if not calibration.is_file():
+        raise GradescopeError(f"profile {profile!r} is not calibrated (no {calibration}); run "
+                              f"`python -m autograder calibrate --profile {profile}`")
+    entries: dict[str, tuple[bytes, int]] = {
+        "setup.sh": (SETUP_SH.encode(), 0o755),
+        "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
+        "requirements.txt": ((KIT_ROOT / "requirements.txt").read_bytes(), 0o644),
+        CONFIG_FILE: (json.dumps({"profile": profile}, indent=2).encode() + b"\n", 0o644),
+        f"checkpoints/{checkpoint.name}": (checkpoint.read_bytes(), 0o644),
+    }
+    for package in PACKAGES:
+        for path in _package_files(KIT_ROOT / package):
+            entries[path.relative_to(KIT_ROOT).as_posix()] = (path.read_bytes(), 0o644)
+    shipped_calibration = _relative_to_kit(calibration)
+    if shipped_calibration is None:  # a calibration from elsewhere goes where the core reads it
+        shipped_calibration = _relative_to_kit(_calibration_file(profile))
+        entries[shipped_calibration] = (calibration.read_bytes(), 0o644)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name in sorted(entries):
+            data, mode = entries[name]
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (0o100000 | mode) << 16
+            archive.writestr(info, data)
+    partial.replace(out)
+    return out
+
+
+def _package_files(folder: Path) -> list[Path]:
+    import fnmatch
+
+    return sorted(path for path in folder.rglob("*") if path.is_file() and not any(
+        fnmatch.fnmatch(part, pattern) for part in path.relative_to(folder).parts
+        for pattern in SKIPPED))
+
+
+def _relative_to_kit(path: Path) -> str | None:
+    try:
+        return Path(path).resolve().relative_to(KIT_ROOT).as_posix()
+    except ValueError:
+        return None
+
+
+def _base_checkpoint(profile: str) -> Path:
+    """The base checkpoint the grading core uses for ``profile``."""
+    try:
+        from autograder.checks.resources import base_checkpoint_path
+    except ImportError:
+        return KIT_ROOT / "assignment" / "checkpoints" / f"vgg-{profile}.pt"
+    return base_checkpoint_path(profile)
+
+
+def _calibration_file(profile: str) -> Path:
+    """Where the grading core keeps the calibration of ``profile``."""
+    try:
+        from autograder.checks.settings import calibration_path
+    except ImportError:
+        return KIT_ROOT / "autograder" / "checks" / "calibration" / f"{profile}.json"
+    return calibration_path(profile)
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+# ---------------------------------------------------------------------------------------------
+
+def find_submission(folder: Path) -> batch.Submission:
+    """The one submission in Gradescope's submission folder: the folder itself when it holds one
+    notebook, else the one zip in it; a submission with a ``problem`` (graded as unreadable)
+    when it holds neither or several."""
+    folder = Path(folder)
+    notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+                       and "__MACOSX" not in p.parts)
+    zips = sorted(folder.glob("*.zip"))
+    if len(notebooks) == 1:
+        return batch.Submission(SUBMISSION_ID, notebooks[0].parent)
+    if not notebooks and len(zips) == 1:
+        return batch.Submission(SUBMISSION_ID, zips[0])
+    if not notebooks and not zips:
+        return batch.Submission(SUBMISSION_ID, folder, "the submission holds no notebook "
+                                "(.ipynb): upload the zip that grader.export() made, or your "
+                                "notebook with finegrained.pt and channel_pruned.pt")
+    names = ", ".join(p.relative_to(folder).as_posix() for p in notebooks or zips)
+    return batch.Submission(SUBMISSION_ID, folder, f"the submission holds several notebooks or "
+                            f"zips ({names}); upload exactly one")
+
+
+def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
+        grade_fn: Callable | None = None, profile: str | None = None) -> SubmissionResult:
+    """Grade ``root/submission`` and write ``root/results/results.json``; returns the result.
+
+    Args:
+        timeout_s: seconds for the student's code (default: the core's limit).
+        grade_fn: the grader (default: the hardened grader of the zip's profile); tests pass a
+            fake one.
+        profile: default: ``gradescope_config.json`` beside the kit, else offline.
+
+    Raises:
+        GradescopeError: ``root/submission`` does not exist (nothing is written then).
+    """
+    root = Path(root)
+    submission_dir = root / "submission"
+    if not submission_dir.is_dir():
+        raise GradescopeError(f"no submission folder at {submission_dir} (Gradescope's layout: "
+                              "ROOT/submission, ROOT/results)")
+    results_path = root / "results" / "results.json"
+    question_max: dict[str, float] = {}
+    try:
+        if grade_fn is None:
+            from autograder.batch import CoreGrader
+
+            _harden_kit(root)
+            grade_fn = CoreGrader(profile=profile or _configured_profile(), timeout_s=timeout_s)
+        question_max = _question_max(grade_fn)
+        submission = find_submission(submission_dir)
+        with tempfile.TemporaryDirectory(prefix="prunekit-gradescope-") as records:
+            outcome = batch.run_batch(
+                [submission], grade_fn, Path(records), workers=1,
+                deadline_s=getattr(grade_fn, "deadline_s", None),
+                settings=getattr(grade_fn, "settings", {}), question_max=question_max,
+                progress=False, preload=getattr(grade_fn, "preload", ()))
+        result = outcome.results[0]
+    except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
+        traceback.print_exc()
+        result = SubmissionResult(SUBMISSION_ID, "error", f"the autograder failed ({type(error).__name__}: "
+                                  f"{error}); please contact the course staff",
+                                  question_max=question_max)
+    report.write_gradescope_results(result, results_path, question_max=question_max)
+    return result
+
+
+def _question_max(grade_fn) -> dict[str, float]:
+    getter = getattr(grade_fn, "question_max", None)
+    return dict(getter()) if callable(getter) else {}
+
+
+def _configured_profile() -> str:
+    try:
+        return json.loads((KIT_ROOT / CONFIG_FILE).read_text())["profile"]
+    except (OSError, ValueError, KeyError):
+        return "offline"
+
+
+def _harden_kit(root: Path) -> None:
+    """Make the secret parts of the kit unreadable to the sandbox user, when the kit running is
+    the one unpacked into ``root/source`` (never the developer's checkout) and we are root."""
+    if os.geteuid() != 0:
+        return
+    try:
+        KIT_ROOT.relative_to((root / "source").resolve())
+    except ValueError:
+        return
+    from autograder.sandbox import harden_permissions
+
+    harden_permissions([KIT_ROOT / "solutions", KIT_ROOT / "autograder" / "checks",
+                        KIT_ROOT / "assignment"])
+
+
+def unpack(zip_path: Path, root: Path) -> Path:
+    """Unpack an autograder zip into ``root/source`` the way Gradescope does (with the file
+    modes) and copy ``run_autograder`` to ``root``; returns ``root/source``. For tests and for
+    trying a zip locally."""
+    source = Path(root) / "source"
+    source.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path) as archive:
+        for info in archive.infolist():
+            target = source / info.filename
+            archive.extract(info, source)
+            mode = (info.external_attr >> 16) & 0o777
+            if mode and not info.is_dir():
+                os.chmod(target, mode)
+    shutil.copy2(source / "run_autograder", Path(root) / "run_autograder")
+    for folder in ("submission", "results"):
+        (Path(root) / folder).mkdir(exist_ok=True)
+    return source

@@ -1,0 +1,421 @@
+"""What the instructor and the students read after a batch: gradebook, Gradescope results,
+feedback, class report and the summary table.
+
+Every function here is a pure function of a list of :class:`~autograder.results.SubmissionResult`
+(the writers only add the file they are named after), so they are tested on fake results and
+never see student code, hidden checks or the reference. Feedback repeats the checks' messages
+(written by the checks to say which property failed on which small input) and nothing else: no
+check source, no reference values, no student output.
+
+Units: scores are points (floats); percentages are said to be percentages.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import re
+import statistics
+from collections import Counter
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from autograder.results import CheckResult, SubmissionResult
+
+GRADEBOOK_FIXED_COLUMNS = ("id",)
+GRADEBOOK_TAIL_COLUMNS = ("total", "max", "status", "reason")
+MAX_MESSAGE_CHARS = 600  # one check's message in feedback / results.json (checks keep them short)
+MAX_REASON_CHARS = 300  # a submission's reason in the gradebook (one line)
+TOP_FAILED_CHECKS = 25  # bars in the failure chart
+# Gradescope visibility of each question's row: "visible", "hidden", "after_due_date" or
+# "after_published" (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
+DEFAULT_VISIBILITY = "visible"
+GRADESCOPE_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared helpers
+# ---------------------------------------------------------------------------------------------
+
+def question_key(question: str) -> tuple:
+    """Sort key that puts "q2" before "q10" (digits compare as numbers)."""
+    return tuple(int(part) if part.isdigit() else part
+                 for part in re.split(r"(\d+)", question))
+
+
+def questions_of(results: Iterable[SubmissionResult],
+                 question_max: Mapping[str, float] | None = None) -> list[str]:
+    """Every question seen in ``question_max`` or in any result (its max or its checks), in
+    natural order ("q1", "q2", ..., "q10")."""
+    names = set(question_max or {})
+    for result in results:
+        names.update(result.question_max)
+        names.update(check.question for check in result.checks)
+    return sorted(names, key=question_key)
+
+
+def question_maxima(results: Sequence[SubmissionResult],
+                    question_max: Mapping[str, float] | None = None) -> dict[str, float]:
+    """Points possible per question: ``question_max`` where given, else the largest any result
+    reports (a row that died early may report none)."""
+    maxima: dict[str, float] = {}
+    for result in results:
+        for question, points in result.question_max.items():
+            maxima[question] = max(maxima.get(question, 0.0), float(points))
+    maxima.update({q: float(p) for q, p in (question_max or {}).items()})
+    return {q: maxima.get(q, 0.0) for q in questions_of(results, question_max)}
+
+
+def one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
+    """``text`` on one line (whitespace runs become one space), cut to ``limit`` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    text = str(text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _points(value: float) -> str:
+    """Points as short text: 2 -> "2", 2.5 -> "2.5", 1/3 -> "0.3333"."""
+    return f"{round(float(value), 4):g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradebook CSV
+# ---------------------------------------------------------------------------------------------
+
+def gradebook_columns(results: Sequence[SubmissionResult],
+                      question_max: Mapping[str, float] | None = None) -> list[str]:
+    """``id``, one column per question (natural order), ``total``, ``max``, ``status``,
+    ``reason``."""
+    return [*GRADEBOOK_FIXED_COLUMNS, *questions_of(results, question_max),
+            *GRADEBOOK_TAIL_COLUMNS]
+
+
+def gradebook_rows(results: Sequence[SubmissionResult],
+                   question_max: Mapping[str, float] | None = None) -> list[dict[str, str]]:
+    """One row per result, in the given order, as strings keyed by :func:`gradebook_columns`.
+
+    A question a result has no score for (it died before any check) reads 0; ``max`` is the
+    points possible of the whole assignment (the same on every row), so that a timed-out row
+    is comparable with the graded ones.
+    """
+    maxima = question_maxima(results, question_max)
+    possible = sum(maxima.values())
+    rows = []
+    for result in results:
+        scores = result.question_scores
+        row = {"id": result.submission}
+        row.update({q: _points(scores.get(q, 0.0)) for q in maxima})
+        row.update(total=_points(result.total), max=_points(possible), status=result.status,
+                   reason=one_line(result.reason))
+        rows.append(row)
+    return rows
+
+
+def write_gradebook(results: Sequence[SubmissionResult], path: Path,
+                    question_max: Mapping[str, float] | None = None) -> Path:
+    """Write the gradebook CSV (see :func:`gradebook_rows`) to ``path``; returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=gradebook_columns(results, question_max))
+        writer.writeheader()
+        writer.writerows(gradebook_rows(results, question_max))
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Gradescope results.json
+# ---------------------------------------------------------------------------------------------
+
+def gradescope_results(result: SubmissionResult,
+                       question_max: Mapping[str, float] | None = None,
+                       visibility: str = DEFAULT_VISIBILITY,
+                       question_titles: Mapping[str, str] | None = None) -> dict:
+    """The Gradescope ``results.json`` of one submission (format:
+    https://gradescope-autograders.readthedocs.io/en/latest/specs/#output-format).
+
+    One test row per question (``name``, ``score``, ``max_score``, ``status``, ``output``: each
+    check passed or failed with its message, ``visibility``), a top-level ``score`` (so
+    Gradescope does not have to add the rows up), a top-level ``output`` saying how grading went,
+    and ``stdout_visibility: hidden`` (the grader's log is for the instructor).
+
+    Args:
+        question_max: points possible per question, for questions this result lacks.
+        visibility: of the question rows; one of :data:`GRADESCOPE_VISIBILITIES`.
+        question_titles: optional "q1" -> "Sparsity of a tensor" for the row names.
+    """
+    if visibility not in GRADESCOPE_VISIBILITIES:
+        raise ValueError(f"visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, "
+                         f"got {visibility!r}")
+    maxima = question_maxima([result], question_max)
+    scores = result.question_scores
+    tests = []
+    for number, question in enumerate(maxima, start=1):
+        checks = [check for check in result.checks if check.question == question]
+        score, possible = scores.get(question, 0.0), maxima[question]
+        title = (question_titles or {}).get(question)
+        tests.append({
+            "name": f"{question}: {title}" if title else question,
+            "number": str(number),
+            "score": round(score, 4),
+            "max_score": round(possible, 4),
+            "status": "passed" if score >= possible else "failed",
+            "output": _question_output(checks, result),
+            "visibility": visibility,
+        })
+    return {
+        "score": round(result.total, 4),
+        "execution_time": round(sum(result.timings_s.values()), 1),
+        "output": _overall_output(result, sum(maxima.values())),
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str:
+    """What a question's row says: every check with its points, failed ones with the message."""
+    if not checks:
+        why = result.reason or "no check of this question ran"
+        return f"Not checked: {one_line(why)}"
+    lines = []
+    for check in checks:
+        mark = "passed" if check.passed else "FAILED"
+        lines.append(f"{mark} {check.name} ({_points(check.points)}/{_points(check.max_points)})")
+        if not check.passed and check.message:
+            lines.append("    " + _clip(check.message).replace("\n", "\n    "))
+    return "\n".join(lines)
+
+
+def _overall_output(result: SubmissionResult, possible: float) -> str:
+    head = f"Score {_points(result.total)} / {_points(possible)}."
+    if result.status == "graded":
+        return head
+    return (f"{head} Grading could not finish ({result.status}): {one_line(result.reason)}. "
+            "Questions that could not be checked score 0.")
+
+
+def write_gradescope_results(result: SubmissionResult, path: Path, **options) -> Path:
+    """Write :func:`gradescope_results` as JSON to ``path`` (options passed on); returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(gradescope_results(result, **options), indent=2) + "\n",
+                    encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback text
+# ---------------------------------------------------------------------------------------------
+
+def feedback_text(result: SubmissionResult,
+                  question_max: Mapping[str, float] | None = None) -> str:
+    """A student's readable feedback: status, total, then per question its score and each
+    failed check's name and message. Never more than the checks' own messages."""
+    maxima = question_maxima([result], question_max)
+    scores = result.question_scores
+    lines = [f"Feedback for submission {result.submission}",
+             f"Score: {_points(result.total)} / {_points(sum(maxima.values()))}"]
+    if result.status != "graded":
+        lines.append(f"Grading could not finish ({result.status}): {one_line(result.reason)}")
+        lines.append("Questions that could not be checked score 0.")
+    elif result.reason:
+        lines.append(f"Note: {one_line(result.reason)}")
+    width = max((len(q) for q in maxima), default=2)
+    for question in maxima:
+        checks = [check for check in result.checks if check.question == question]
+        failed = [check for check in checks if not check.passed]
+        score = f"{_points(scores.get(question, 0.0))} / {_points(maxima[question])}"
+        if not checks:
+            state = "not checked"
+        elif failed:
+            state = f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+        else:
+            state = f"all {len(checks)} checks passed"
+        lines.append("")
+        lines.append(f"{question:<{width}}  {score:>11}  {state}")
+        for check in failed:
+            lines.append(f"  - {check.name} ({_points(check.points)}/"
+                         f"{_points(check.max_points)}): "
+                         + _clip(check.message or "failed").replace("\n", "\n    "))
+    return "\n".join(lines) + "\n"
+
+
+def write_feedback(result: SubmissionResult, path: Path, **options) -> Path:
+    """Write :func:`feedback_text` to ``path``; returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(feedback_text(result, **options), encoding="utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Class statistics, report (markdown + PNG) and the printed summary
+# ---------------------------------------------------------------------------------------------
+
+def class_stats(results: Sequence[SubmissionResult],
+                question_max: Mapping[str, float] | None = None) -> dict:
+    """Numbers about the class: count, total mean / median / min / max (points, over every row,
+    ungraded ones included at their score), points possible, per-question mean and full-marks
+    count, status counts, failure count per check ("q2/mask_exact" -> n)."""
+    maxima = question_maxima(results, question_max)
+    totals = [result.total for result in results]
+    per_question = {}
+    for question, possible in maxima.items():
+        scores = [result.question_scores.get(question, 0.0) for result in results]
+        per_question[question] = {
+            "max": possible,
+            "mean": statistics.fmean(scores) if scores else 0.0,
+            "full_marks": sum(score >= possible for score in scores) if possible else 0,
+        }
+    failures = Counter(f"{check.question}/{check.name}" for result in results
+                       for check in result.checks if not check.passed)
+    return {
+        "submissions": len(results),
+        "possible": sum(maxima.values()),
+        "mean": statistics.fmean(totals) if totals else 0.0,
+        "median": statistics.median(totals) if totals else 0.0,
+        "min": min(totals, default=0.0),
+        "max": max(totals, default=0.0),
+        "per_question": per_question,
+        "statuses": dict(sorted(Counter(result.status for result in results).items())),
+        "check_failures": dict(sorted(failures.items(),
+                                      key=lambda item: (-item[1], question_key(item[0])))),
+    }
+
+
+def summary_table(results: Sequence[SubmissionResult],
+                  question_max: Mapping[str, float] | None = None,
+                  per_submission: bool = False) -> str:
+    """The plain-text summary printed after a batch: submissions, mean / median total, mean per
+    question, status counts; with ``per_submission`` also one line per submission."""
+    stats = class_stats(results, question_max)
+    possible = _points(stats["possible"])
+    lines = [f"submissions: {stats['submissions']}   "
+             f"total: mean {stats['mean']:.2f} / {possible}, median {_points(stats['median'])}, "
+             f"min {_points(stats['min'])}, max {_points(stats['max'])}"]
+    statuses = ", ".join(f"{status} {count}" for status, count in stats["statuses"].items())
+    lines.append(f"statuses: {statuses or 'none'}")
+    lines.append("")
+    lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}")
+    for question, numbers in stats["per_question"].items():
+        lines.append(f"{question:<10}{_points(numbers['max']):>6}{numbers['mean']:>8.2f}"
+                     f"{numbers['full_marks']:>12}")
+    if per_submission and results:
+        width = max(10, *(len(result.submission) for result in results)) + 2
+        lines.append("")
+        lines.append(f"{'submission':<{width}}{'total':>8}  status      reason")
+        for result in results:
+            total = f"{_points(result.total)}/{possible}"
+            lines.append(f"{result.submission:<{width}}{total:>8}  {result.status:<10}  "
+                         f"{one_line(result.reason, 70)}".rstrip())
+    return "\n".join(lines)
+
+
+def class_report_markdown(results: Sequence[SubmissionResult],
+                          question_max: Mapping[str, float] | None = None,
+                          png_name: str = "class_report.png") -> str:
+    """The class report as Markdown: summary, per-question table, statuses, failed checks and
+    the submissions that could not be graded, with the PNG embedded."""
+    stats = class_stats(results, question_max)
+    graded = stats["statuses"].get("graded", 0)
+    out = ["# Class report", "",
+           f"{stats['submissions']} submissions ({graded} graded). Total: mean "
+           f"{stats['mean']:.2f}, median {_points(stats['median'])}, min {_points(stats['min'])},"
+           f" max {_points(stats['max'])} of {_points(stats['possible'])} points "
+           "(over every submission; ones that could not be graded count at their score).", "",
+           f"![score histogram and failed checks]({png_name})", "",
+           "## Questions", "", "| question | max | mean | full marks |", "|---|---:|---:|---:|"]
+    for question, numbers in stats["per_question"].items():
+        out.append(f"| {question} | {_points(numbers['max'])} | {numbers['mean']:.2f} | "
+                   f"{numbers['full_marks']} |")
+    out += ["", "## Statuses", "", "| status | submissions |", "|---|---:|"]
+    out += [f"| {status} | {count} |" for status, count in stats["statuses"].items()]
+    out += ["", "## Failed checks", ""]
+    if stats["check_failures"]:
+        out += ["| check | failed in |", "|---|---:|"]
+        out += [f"| {name} | {count} |" for name, count in stats["check_failures"].items()]
+    else:
+        out.append("No check failed.")
+    ungraded = [result for result in results if result.status != "graded"]
+    if ungraded:
+        out += ["", "## Not (fully) graded", "", "| submission | status | reason |", "|---|---|---|"]
+        out += [f"| {r.submission} | {r.status} | {one_line(r.reason).replace('|', '/')} |"
+                for r in ungraded]
+    return "\n".join(out) + "\n"
+
+
+def write_class_report_png(results: Sequence[SubmissionResult], path: Path,
+                           question_max: Mapping[str, float] | None = None) -> Path:
+    """Draw the score histogram (left) and the failure count of each check (right, the
+    :data:`TOP_FAILED_CHECKS` most failed) into a PNG at ``path``; returns it.
+
+    Uses matplotlib's object API with the Agg canvas (no global pyplot state, no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    stats = class_stats(results, question_max)
+    failures = list(stats["check_failures"].items())[:TOP_FAILED_CHECKS]
+    figure = Figure(figsize=(12, max(4.0, 0.3 * len(failures) + 1.5)), layout="constrained")
+    FigureCanvasAgg(figure)
+    scores_axes, checks_axes = figure.subplots(1, 2, width_ratios=(1, 1.3))
+    possible = stats["possible"] or 1.0
+    totals = [result.total for result in results]
+    scores_axes.hist(totals, bins=min(20, max(5, len(totals))), range=(0, possible),
+                     color="tab:blue", edgecolor="white")
+    scores_axes.set(title=f"Total scores ({len(totals)} submissions)",
+                    xlabel=f"points (of {_points(possible)})", ylabel="submissions")
+    scores_axes.axvline(stats["mean"], color="tab:red", linestyle="--",
+                        label=f"mean {stats['mean']:.1f}")
+    scores_axes.yaxis.get_major_locator().set_params(integer=True)
+    scores_axes.legend()
+    if failures:
+        names = [name for name, _ in failures][::-1]
+        checks_axes.barh(names, [count for _, count in failures][::-1], color="tab:orange")
+        checks_axes.set(title="Failed checks (submissions failing each)", xlabel="submissions")
+        checks_axes.xaxis.get_major_locator().set_params(integer=True)
+    else:
+        checks_axes.text(0.5, 0.5, "no check failed", ha="center", va="center")
+        checks_axes.set(title="Failed checks", xticks=[], yticks=[])
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=100)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Everything at once (what `python -m autograder grade` writes)
+# ---------------------------------------------------------------------------------------------
+
+def write_all(results: Sequence[SubmissionResult], out_dir: Path,
+              question_max: Mapping[str, float] | None = None,
+              visibility: str = DEFAULT_VISIBILITY,
+              question_titles: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """Write every report of a batch under ``out_dir``:
+
+    - ``gradebook.csv``;
+    - ``results/<id>/results.json`` (Gradescope format) and ``feedback/<id>.txt`` per submission;
+    - ``class_report.png`` and ``class_report.md``.
+
+    ``question_max`` (points possible per question) makes rows that died before any check show
+    every question. Returns the paths written, by name ("gradebook", "class_report_png", ...).
+    """
+    out_dir = Path(out_dir)
+    maxima = question_maxima(results, question_max)
+    for result in results:
+        write_gradescope_results(result, out_dir / "results" / result.submission / "results.json",
+                                 question_max=maxima, visibility=visibility,
+                                 question_titles=question_titles)
+        write_feedback(result, out_dir / "feedback" / f"{result.submission}.txt",
+                       question_max=maxima)
+    markdown = out_dir / "class_report.md"
+    markdown.write_text(class_report_markdown(results, maxima), encoding="utf-8")
+    return {
+        "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima),
+        "results": out_dir / "results",
+        "feedback": out_dir / "feedback",
+        "class_report_png": write_class_report_png(results, out_dir / "class_report.png", maxima),
+        "class_report_md": markdown,
+    }

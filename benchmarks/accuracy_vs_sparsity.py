@@ -1,0 +1,87 @@
+"""Accuracy against sparsity: the per-layer sensitivity scan, and uniform fine-grained pruning
+with and without fine-tuning.
+
+Run: ``python benchmarks/accuracy_vs_sparsity.py [--profile offline]``.
+Writes ``benchmarks/results/sensitivity_<profile>.png``, ``uniform_<profile>.png`` and
+``accuracy_vs_sparsity_<profile>.md``. Uses the reference ``fine_grained_prune`` and the
+profile's base checkpoint and fine-tuning recipe (pruned weights kept at zero during
+fine-tuning by re-applying the masks after every step).
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import time
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks.speedup import base_model  # noqa: E402
+from prunekit.data import make_loaders  # noqa: E402
+from prunekit.plots import plot_accuracy_vs_sparsity, plot_sensitivity  # noqa: E402
+from prunekit.profiles import get_profile  # noqa: E402
+from prunekit.runtime import seed_everything  # noqa: E402
+from prunekit.sensitivity import prunable_weights, sensitivity_scan  # noqa: E402
+from prunekit.train import evaluate, fine_tune  # noqa: E402
+from solutions import FineGrainedPruner, fine_grained_prune  # noqa: E402
+
+SCAN_SPARSITIES = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+UNIFORM_SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def uniform_curves(model, profile, train_loader, test_loader):
+    """Accuracy (percent) at each uniform sparsity, before and after fine-tuning."""
+    before, after = [], []
+    for sparsity in UNIFORM_SPARSITIES:
+        pruned = copy.deepcopy(model)
+        pruner = FineGrainedPruner(pruned, {name: sparsity for name in prunable_weights(pruned)})
+        before.append(evaluate(pruned, test_loader))
+        fine_tune(pruned, train_loader, profile.finetune, callbacks=[lambda: pruner.apply(pruned)],
+                  progress=False)
+        after.append(evaluate(pruned, test_loader))
+    return before, after
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="offline")
+    args = parser.parse_args()
+    profile = get_profile(args.profile)
+    seed_everything(profile.seed)
+    model = base_model(profile)
+    train_loader, test_loader = make_loaders(profile)
+    start = time.perf_counter()
+    scan = sensitivity_scan(model, lambda m: evaluate(m, test_loader), fine_grained_prune,
+                            SCAN_SPARSITIES, progress=False)
+    before, after = uniform_curves(model, profile, train_loader, test_loader)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plot_sensitivity(scan).savefig(RESULTS / f"sensitivity_{profile.name}.png", dpi=110)
+    plot_accuracy_vs_sparsity({"uniform, no fine-tuning": (UNIFORM_SPARSITIES, before),
+                               "uniform, fine-tuned": (UNIFORM_SPARSITIES, after)},
+                              dense_accuracy=scan.dense_accuracy
+                              ).savefig(RESULTS / f"uniform_{profile.name}.png", dpi=110)
+    lines = [f"# Accuracy vs sparsity ({profile.name} profile)", "",
+             f"Dense accuracy {scan.dense_accuracy:.2f}%. Fine-tuning: {profile.finetune.epochs} "
+             f"epochs per point. Took {time.perf_counter() - start:.0f} s.", "",
+             "Per-layer sensitivity (accuracy %, one layer pruned at a time):", "",
+             "| layer | " + " | ".join(f"{s:.1f}" for s in SCAN_SPARSITIES) + " |",
+             "|---|" + "---|" * len(SCAN_SPARSITIES)]
+    lines += [f"| {name} | " + " | ".join(f"{a:.1f}" for a in accs) + " |"
+              for name, accs in scan.accuracies.items()]
+    lines += ["", "Uniform sparsity on every layer (accuracy %):", "",
+              "| sparsity | no fine-tuning | fine-tuned |", "|---|---|---|"]
+    lines += [f"| {s:.2f} | {b:.1f} | {a:.1f} |" for s, b, a in zip(UNIFORM_SPARSITIES, before, after)]
+    text = "\n".join(lines) + "\n"
+    (RESULTS / f"accuracy_vs_sparsity_{profile.name}.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Data sets of the kit behind one entry point that takes a profile.
+
+- ``offline``: the embedded synthetic data set (:mod:`prunekit.data.offline`), no network.
+- ``cifar10``: real CIFAR-10, from an array file or torchvision (:mod:`prunekit.data.cifar10`).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from prunekit.data import offline
+from prunekit.data.arrays import ImageArrayDataset
+from prunekit.profiles import Profile, data_root, get_profile
+
+
+def offline_split(num_samples: int, seed: int, augment: bool = False,
+                  cache_dir: Path | None = None) -> ImageArrayDataset:
+    """One split of the offline data set: ``num_samples`` images drawn from ``seed``."""
+    images, labels = offline.load_or_generate(num_samples, seed, cache_dir)
+    return ImageArrayDataset(images, labels, augment=augment, classes=list(offline.CLASS_NAMES))
+
+
+def load_datasets(profile: Profile | str | None = None, root: Path | None = None,
+                  download: bool = False) -> tuple[Dataset, Dataset]:
+    """The (train, test) data sets of a profile; train is augmented when the profile says so.
+
+    Args:
+        profile: a :class:`Profile`, its name, or None for the default profile.
+        root: data directory (default ``$PRUNEKIT_DATA`` or ``./data``); the offline data set is
+            cached there too.
+        download: let torchvision download CIFAR-10 when it is not on disk.
+
+    Raises:
+        prunekit.data.cifar10.DataUnavailableError: CIFAR-10 asked for but not to be had.
+    """
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    root = Path(root) if root is not None else data_root()
+    if profile.dataset == "offline":
+        spec = profile.offline
+        return (offline_split(spec.num_train, spec.train_seed, profile.augment, root),
+                offline_split(spec.num_test, spec.test_seed, False, root))
+    if profile.dataset == "cifar10":
+        from prunekit.data.cifar10 import cifar10_datasets  # torchvision imported only when needed
+        return cifar10_datasets(root, augment=profile.augment, download=download)
+    raise ValueError(f"profile {profile.name!r} names an unknown data set {profile.dataset!r}")
+
+
+def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
+                num_workers: int = 0) -> DataLoader:
+    """A DataLoader whose shuffling order is fixed by ``seed`` (its own generator, so other
+    uses of torch's global RNG do not change the order)."""
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
+                      num_workers=num_workers, pin_memory=torch.cuda.is_available())
+
+
+def make_loaders(profile: Profile | str | None = None, root: Path | None = None,
+                 download: bool = False) -> tuple[DataLoader, DataLoader]:
+    """(train, test) loaders of a profile: train shuffled with the profile's seed and batch size."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    train_set, test_set = load_datasets(profile, root, download)
+    return (make_loader(train_set, profile.batch_size, shuffle=True, seed=profile.seed),
+            make_loader(test_set, profile.eval_batch_size, shuffle=False))

@@ -1,0 +1,131 @@
+"""Profiles: everything that differs between a GPU course on CIFAR-10 and an offline CPU run.
+
+A profile fixes the data, the model width, the training and fine-tuning recipes and the
+grading thresholds. This file is the one place where those numbers live.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """An SGD recipe with a linear warm-up and a cosine decay stepped once per batch."""
+    epochs: int
+    lr: float                       # peak learning rate
+    momentum: float = 0.9
+    weight_decay: float = 5e-4      # L2 penalty on every parameter
+    warmup_epochs: float = 0.0      # linear warm-up from 0 to ``lr``, in epochs
+    label_smoothing: float = 0.0
+
+
+@dataclass(frozen=True)
+class OfflineData:
+    """Sizes and seeds of the embedded synthetic data set (see ``prunekit.data.offline``)."""
+    num_train: int
+    num_test: int
+    train_seed: int = 1
+    test_seed: int = 2
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    dataset: str                    # "cifar10" or "offline"
+    width: float                    # multiplier of the VGG channel plan
+    batch_size: int
+    train: Recipe                   # training the dense base model
+    finetune: Recipe                # fine-tuning after pruning
+    seed: int = 0
+    eval_batch_size: int = 500
+    augment: bool = True            # random crop (padding 4) + horizontal flip when training
+    offline: OfflineData | None = None
+    # Sparsities (fractions) of the notebook's per-layer sensitivity scan.
+    scan_sparsities: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    # Grading thresholds, calibrated by running the reference solution (autograder issue).
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+
+    def with_budget(self, train_epochs: int, finetune_epochs: int) -> "Profile":
+        """A copy with shorter (or longer) training and fine-tuning, same everything else."""
+        return replace(self, train=replace(self.train, epochs=train_epochs),
+                       finetune=replace(self.finetune, epochs=finetune_epochs))
+
+
+PROFILES: dict[str, Profile] = {
+    "cifar10": Profile(
+        name="cifar10", dataset="cifar10", width=1.0, batch_size=512,
+        train=Recipe(epochs=30, lr=0.4, weight_decay=5e-4, warmup_epochs=2),
+        finetune=Recipe(epochs=5, lr=0.01, weight_decay=1e-4),
+    ),
+    "offline": Profile(
+        name="offline", dataset="offline", width=0.125, batch_size=128,
+        train=Recipe(epochs=4, lr=0.1, weight_decay=5e-4, warmup_epochs=0.5),
+        finetune=Recipe(epochs=2, lr=0.01, weight_decay=1e-4),
+        augment=False,
+        offline=OfflineData(num_train=10_000, num_test=2_000),
+    ),
+}
+
+
+def data_root() -> Path:
+    """Where data sets live: ``$PRUNEKIT_DATA`` or ``./data``."""
+    return Path(os.environ.get("PRUNEKIT_DATA", "data"))
+
+
+def cifar10_available(root: Path | None = None) -> bool:
+    """True when CIFAR-10 is on disk: torchvision's extracted batches or an array file."""
+    root = root or data_root()
+    return (root / "cifar-10-batches-py").is_dir() or (root / "cifar10.npz").is_file()
+
+
+def default_profile_name() -> str:
+    """``$PRUNEKIT_PROFILE`` if set, else ``cifar10`` where its data is on disk, else ``offline``."""
+    return os.environ.get("PRUNEKIT_PROFILE") or ("cifar10" if cifar10_available() else "offline")
+
+
+# Reduced budgets for CI and quick smoke runs of the notebook, picked with $PRUNEKIT_BUDGET.
+# "full" (the default) changes nothing; "smoke" trains and fine-tunes for 1 epoch each and scans
+# two sparsities, so that every cell of the notebook still runs, only shorter (the models it
+# makes are worse and are not meant to meet the grading thresholds).
+SMOKE_SCAN_SPARSITIES: tuple[float, ...] = (0.5, 0.9)
+BUDGETS: tuple[str, ...] = ("full", "smoke")
+
+
+def budget_name() -> str:
+    """``$PRUNEKIT_BUDGET`` (``full`` or ``smoke``), default ``full``."""
+    return os.environ.get("PRUNEKIT_BUDGET") or "full"
+
+
+def apply_budget(profile: Profile, budget: str) -> Profile:
+    """``profile`` cut to ``budget``: unchanged for ``full``; for ``smoke`` 1 training epoch,
+    1 fine-tuning epoch and the scan sparsities :data:`SMOKE_SCAN_SPARSITIES`.
+
+    Raises:
+        ValueError: unknown budget; the message lists the known ones.
+    """
+    if budget == "full":
+        return profile
+    if budget == "smoke":
+        return replace(profile.with_budget(train_epochs=1, finetune_epochs=1),
+                       scan_sparsities=SMOKE_SCAN_SPARSITIES)
+    raise ValueError(f"unknown budget {budget!r} (from $PRUNEKIT_BUDGET); known budgets: "
+                     f"{', '.join(BUDGETS)}")
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called ``name`` (default: :func:`default_profile_name`), cut to the budget
+    ``$PRUNEKIT_BUDGET`` when that is set (see :func:`apply_budget`; unset means ``full``).
+
+    Raises:
+        ValueError: unknown name or budget; the message lists the known ones.
+    """
+    name = name or default_profile_name()
+    try:
+        profile = PROFILES[name]
+    except KeyError:
+        known = ", ".join(sorted(PROFILES))
+        raise ValueError(f"unknown profile {name!r}; known profiles: {known}") from None
+    return apply_budget(profile, budget_name())

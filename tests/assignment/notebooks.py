@@ -1,0 +1,114 @@
+"""Helpers of the assignment tests: build the lab once, copy a notebook folder, run notebooks
+the way Otter grades them, and read back what ``grader.check`` said for every question."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from assignment.build import MASTER, question_points
+
+NOTEBOOK = MASTER.name
+IGNORE_TAG = "otter_ignore"
+ANSWER_TAG = "otter_answer_cell"
+SOLUTION_TAG = "otter_assign_solution_cell"
+RESULTS_FILE = "check_results.json"
+
+# Appended to a notebook: runs grader.check for every autograded question and writes, per test
+# case, whether it passed, its message and its points (plain JSON, read by the tests).
+REPORT_CELL = """
+import json as _json
+_report = {}
+for _question in %r:
+    _result = grader.check(_question)
+    _report[_question] = [{"passed": bool(t.passed), "message": t.message or "",
+                           "points": t.test_case.points, "hidden": bool(t.test_case.hidden)}
+                          for t in _result.test_case_results]
+with open(%r, "w") as _file:
+    _json.dump(_report, _file)
+"""
+
+
+def autograded_questions() -> list[str]:
+    """Names of the master's autograded (not manual) questions, in order."""
+    return [name for name, (_, manual) in question_points().items() if not manual]
+
+
+def copy_folder(source: Path, target: Path) -> Path:
+    """Copy a built notebook folder (notebook, prunekit/, checkpoints/) to ``target``."""
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def read(path: Path) -> nbformat.NotebookNode:
+    return nbformat.read(path, as_version=4)
+
+
+def tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def code_cells(nb) -> list:
+    return [cell for cell in nb.cells if cell.cell_type == "code"]
+
+
+def grading_view(nb) -> nbformat.NotebookNode:
+    """The cells Otter executes when it grades: ``otter_ignore`` cells are dropped; the export
+    cell is dropped too (a no-op in grading mode, it needs the model files)."""
+    nb = nbformat.from_dict(nb)
+    nb.cells = [cell for cell in nb.cells
+                if IGNORE_TAG not in tags(cell) and "grader.export(" not in cell.source]
+    return nb
+
+
+def execute(nb, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
+    """Execute ``nb`` in a fresh kernel whose working directory is ``folder``, going on after
+    errors (as a student's "run all" with errors, or Otter's grading, would)."""
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}})
+    client.execute()
+    return nb
+
+
+def run_checks(nb, folder: Path) -> dict[str, list[dict]]:
+    """Execute the grading view of ``nb`` in ``folder`` (saved there as the lab's notebook, which
+    ``grader`` reads its tests from), then every ``grader.check``; return per question the list
+    of test-case results ``{"passed", "message", "points", "hidden"}``."""
+    nbformat.write(nb, str(folder / NOTEBOOK))
+    view = grading_view(nb)
+    view.cells.append(nbformat.v4.new_code_cell(REPORT_CELL % (autograded_questions(), RESULTS_FILE)))
+    executed = execute(view, folder)
+    report_path = folder / RESULTS_FILE
+    if not report_path.is_file():
+        raise AssertionError("the report cell did not run; errors:\n" + "\n".join(error_outputs(executed)))
+    return json.loads(report_path.read_text())
+
+
+def error_outputs(nb) -> list[str]:
+    """``"<cell id>: <ename>: <evalue>"`` for every error output of an executed notebook."""
+    return [f"{cell.get('id')}: {out.ename}: {out.evalue}"
+            for cell in code_cells(nb) for out in cell.get("outputs", [])
+            if out.output_type == "error"]
+
+
+def exception_type(message: str) -> str | None:
+    """The exception type named in a failed test case's message (Otter's format: a header, the
+    line of the test that raised, then ``Type: message``), or None."""
+    match = re.search(r"^(\w+(?:Error|Exception|Interrupt|Exit)|\w+Warning): ", message, re.MULTILINE)
+    return match.group(1) if match else None
+
+
+def fill_answers(student_nb, solved_nb) -> nbformat.NotebookNode:
+    """The student notebook with every answer cell replaced by the master's solution cell of the
+    same id (what a student who solved everything would have)."""
+    solutions = {cell.get("id"): cell.source for cell in solved_nb.cells
+                 if SOLUTION_TAG in tags(cell)}
+    filled = nbformat.from_dict(student_nb)
+    for cell in filled.cells:
+        if ANSWER_TAG in tags(cell) and cell.get("id") in solutions:
+            cell.source = solutions[cell.get("id")]
+    return filled

@@ -1,0 +1,103 @@
+"""The build command: points and self-test, reproducible output, no drift from the committed
+student template, and what the autograder zip ships."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import zipfile
+
+from assignment.build import (DEFAULT_STUDENT_DIR, HERE, REPO, build, drift, expected_autograded_points,
+                              question_points)
+
+# The question list the autograder (a separate package) matches by name; points per question.
+QUESTIONS = {"q1": 2, "q2": 2, "q3": 4, "q4": 1, "q5": 3, "q6": 3, "q7": 4, "q8": 4, "q9": 3}
+WRITTEN = {"w1": 2, "w2": 2, "w3": 2}
+
+
+def sha256(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_question_names_and_points():
+    """The master has exactly the agreed questions, in order, with these points; the written
+    ones are graded by hand."""
+    points = question_points()
+    assert list(points) == list(QUESTIONS) + list(WRITTEN)
+    assert {name: p for name, (p, manual) in points.items() if not manual} == QUESTIONS
+    assert {name: p for name, (p, manual) in points.items() if manual} == WRITTEN
+    assert expected_autograded_points() == sum(QUESTIONS.values()) == 26
+
+
+def test_self_test_gives_the_solved_notebook_every_point(built):
+    """The build graded the solved notebook with the generated zip: 26 / 26, not the 0 / 0 of a
+    broken test file."""
+    assert built.self_test_points == (26.0, 26.0)
+
+
+def test_output_layout(built):
+    """The student folder holds the notebook, the support package, the offline base checkpoint
+    and a README; the autograder folder holds the solved notebook and the stable-named zip."""
+    student = {str(p.relative_to(built.student_dir)) for p in built.student_dir.rglob("*") if p.is_file()}
+    assert {"pruning_lab.ipynb", "README.md", "checkpoints/vgg-offline.pt",
+            "prunekit/__init__.py", "prunekit/submission.py", "prunekit/data/offline.py"} <= student
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in student)
+    assert sha256(built.student_dir / "checkpoints" / "vgg-offline.pt") == \
+        sha256(HERE / "checkpoints" / "vgg-offline.pt")
+    for name in ["pruning_lab.ipynb", "pruning_lab-autograder.zip", "otter_config.json", "requirements.txt"]:
+        assert (built.autograder_dir / name).is_file(), name
+
+
+def test_autograder_zip_contents(built):
+    """The zip has one test file per autograded question, the shipped files without caches,
+    Otter's pinned environment with the grading requirements, sorted entries and fixed dates."""
+    with zipfile.ZipFile(built.autograder_zip) as archive:
+        names = archive.namelist()
+        environment = archive.read("environment.yml").decode()
+        infos = archive.infolist()
+    assert names == sorted(names)
+    assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
+    assert {f"tests/{q}.py" for q in QUESTIONS} == {n for n in names if n.startswith("tests/")}
+    assert "files/checkpoints/vgg-offline.pt" in names and "files/prunekit/submission.py" in names
+    assert not any("__pycache__" in name for name in names)
+    assert "otter-grader" in environment and "torch==2.14" in environment
+
+
+def test_build_is_reproducible(built, tmp_path):
+    """A second build in another folder writes byte-identical notebooks and zip."""
+    again = build(tmp_path / "student_template", tmp_path / "autograder", run_self_test=False)
+    assert drift(again.student_dir, built.student_dir) == []
+    assert drift(again.autograder_dir, built.autograder_dir) == []
+    assert sha256(again.autograder_zip) == sha256(built.autograder_zip)
+
+
+def test_committed_student_template_is_in_sync(built):
+    """The committed student_template/ is what the master generates today."""
+    differences = drift(built.student_dir, DEFAULT_STUDENT_DIR)
+    assert differences == [], "run `python -m assignment.build`:\n" + "\n".join(differences)
+
+
+def test_check_command_reports_no_drift():
+    """`python -m assignment.build --check` exits 0 and says the template is in sync."""
+    run = subprocess.run([sys.executable, "-m", "assignment.build", "--check", "--skip-self-test"],
+                         cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "in sync" in run.stdout
+
+
+def test_drift_lists_changed_missing_and_extra_files(tmp_path):
+    """drift() names every kind of difference, and ignores Python caches."""
+    built, committed = tmp_path / "built", tmp_path / "committed"
+    for folder in (built, committed):
+        (folder / "pkg" / "__pycache__").mkdir(parents=True)
+        (folder / "same.txt").write_text("same")
+    (built / "changed.txt").write_text("new")
+    (committed / "changed.txt").write_text("old")
+    (built / "only_built.txt").write_text("x")
+    (committed / "only_committed.txt").write_text("x")
+    (committed / "pkg" / "__pycache__" / "m.pyc").write_bytes(b"cache")
+    assert drift(built, committed) == [
+        "changed: changed.txt",
+        "missing from committed/ (not committed): only_built.txt",
+        "extra in committed/ (not generated): only_committed.txt",
+    ]

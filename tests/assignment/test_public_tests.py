@@ -1,0 +1,71 @@
+"""The public tests, run as a student runs them (``grader.check`` in a Jupyter kernel, long
+cells skipped): the reference passes every one; the blank template and stubs that return
+``None`` fail every one with a helpful message, never with an error of the test itself."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from .notebooks import (ANSWER_TAG, autograded_questions, copy_folder, exception_type, read,
+                        run_checks, tags)
+
+# Exceptions a failing public test may show: its own assertion, or the stub's hint.
+HELPFUL = {"AssertionError", "NotImplementedError"}
+
+
+def cases(report):
+    return [(question, index + 1, case) for question, results in report.items()
+            for index, case in enumerate(results)]
+
+
+def test_reference_passes_every_public_test(built, solved_nb, workspace):
+    """The solved notebook passes every public test case of q1-q9, worth 26 points in all."""
+    folder = copy_folder(built.autograder_dir, workspace)
+    report = run_checks(solved_nb, folder)
+    assert sorted(report) == sorted(autograded_questions())
+    failed = [f"{q} - {i}: {c['message']}" for q, i, c in cases(report) if not c["passed"]]
+    assert not failed, "\n".join(failed)
+    assert all(len(results) >= 1 for results in report.values())
+    points = sum(sum(c["points"] for c in results) for results in report.values())
+    assert points == pytest.approx(26)
+
+
+def test_blank_template_fails_every_public_test_helpfully(built, student_nb, workspace):
+    """On the notebook as distributed, every public test case fails, with an assertion message
+    or the stub's NotImplementedError hint; function stubs show their hint."""
+    folder = copy_folder(built.student_dir, workspace)
+    report = run_checks(student_nb, folder)
+    assert sorted(report) == sorted(autograded_questions())
+    for question, index, case in cases(report):
+        name = f"{question} - {index}"
+        assert not case["passed"], f"{name} passes on the blank template"
+        kind = exception_type(case["message"])
+        assert kind in HELPFUL, f"{name} fails with {kind} instead of a helpful message:\n{case['message']}"
+        if kind == "NotImplementedError":
+            assert re.search(r"NotImplementedError: \w+(\.\w+)?: \w+", case["message"]), case["message"]
+        else:
+            assert len(case["message"].split("AssertionError: ", 1)[1]) > 30, case["message"]
+
+
+def returning_none(student_nb):
+    """The student notebook with every ``raise NotImplementedError(...)`` stub replaced by
+    ``return None``: a student who forgot the return statement."""
+    nb = student_nb.copy()
+    nb.cells = [cell.copy() for cell in student_nb.cells]
+    for cell in nb.cells:
+        if ANSWER_TAG in tags(cell):
+            cell.source = re.sub(r"raise NotImplementedError\(.*\)", "return None", cell.source)
+    return nb
+
+
+def test_stubs_returning_none_get_assertion_messages(built, student_nb, workspace):
+    """Functions that return None fail every public test with an assertion message (what is
+    wrong on which input), not a TypeError or AttributeError inside the test."""
+    folder = copy_folder(built.student_dir, workspace)
+    report = run_checks(returning_none(student_nb), folder)
+    for question, index, case in cases(report):
+        name = f"{question} - {index}"
+        assert not case["passed"], f"{name} passes when every function returns None"
+        kind = exception_type(case["message"])
+        assert kind == "AssertionError", f"{name} fails with {kind}:\n{case['message']}"

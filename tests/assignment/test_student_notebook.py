@@ -1,0 +1,172 @@
+"""The generated student notebook: valid Python, stubs instead of solutions, public tests only,
+long cells skipped when grading, and the export of both model files."""
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+from assignment.build import MASTER
+
+from .notebooks import ANSWER_TAG, IGNORE_TAG, code_cells, copy_folder, read, tags
+
+# Solution-only API calls: none of these may appear anywhere in the student notebook.
+REFERENCE_ONLY = ["kthvalue", "argsort", "reindex_out_channels", "ratios_per_boundary",
+                  ".transpose(0, 1).reshape(in_channels"]
+FUNCTION_QUESTIONS = ["q1", "q2", "q3", "q5", "q7", "q8"]
+
+
+def student_code(nb) -> str:
+    return "\n".join(cell.source for cell in code_cells(nb))
+
+
+def solution_lines(master) -> set[str]:
+    """Stripped lines inside the master's solution blocks (``# BEGIN SOLUTION`` ... ``# END
+    SOLUTION`` in code, ``# SOLUTION`` line ends), minus the ones its prompts give to students
+    too, blank lines, comments and lines too short to tell anything."""
+    solution, prompt = set(), set()
+    for cell in code_cells(master):
+        mode = None
+        for line in cell.source.split("\n"):
+            stripped = line.strip()
+            if stripped.startswith("# BEGIN SOLUTION"):
+                mode = "solution"
+            elif stripped.endswith("# BEGIN PROMPT"):
+                mode = "prompt"
+            elif stripped.startswith("# END SOLUTION") or stripped.endswith("# END PROMPT"):
+                mode = None
+            elif stripped.endswith("# SOLUTION"):
+                solution.add(stripped.removesuffix("# SOLUTION").strip())
+            elif mode == "solution":
+                solution.add(stripped)
+            elif mode == "prompt":
+                prompt.add(stripped)
+    solution, prompt = {code_line(line) for line in solution}, {code_line(line) for line in prompt}
+    return {line for line in solution - prompt
+            if len(line) > 12 and not line.startswith(('"""', "return model", "def "))}
+
+
+def code_line(line: str) -> str:
+    """A line of code without indentation and trailing comment (hint comments are allowed)."""
+    return line.split("  #")[0].strip() if not line.lstrip().startswith("#") else ""
+
+
+def test_every_code_cell_compiles(student_nb):
+    """Every code cell of the student notebook is valid Python (IPython ``%`` / ``!`` lines
+    left out)."""
+    for cell in code_cells(student_nb):
+        source = "\n".join(line for line in cell.source.split("\n")
+                           if not line.lstrip().startswith(("%", "!")))
+        ast.parse(source, filename=f"cell {cell.get('id')}")
+
+
+def test_no_solution_code(student_nb):
+    """No line of a reference solution survives in the student notebook's code, and no
+    solution-only call appears anywhere in it (markdown included)."""
+    master = read(MASTER)
+    text = "\n".join(cell.source for cell in student_nb.cells)
+    student_lines = {code_line(line) for cell in code_cells(student_nb) for line in cell.source.split("\n")}
+    leaked = sorted(solution_lines(master) & student_lines)
+    assert not leaked, f"solution lines in the student notebook: {leaked}"
+    for token in REFERENCE_ONLY:
+        assert token not in text, f"{token!r} appears in the student notebook"
+    assert "SOLUTION" not in student_code(student_nb)
+
+
+def test_stubs_raise_not_implemented_with_a_hint(student_nb):
+    """Each function question's answer cell raises NotImplementedError with a message that
+    names the function; the value questions (q4, q6, q9) hold ``...`` placeholders."""
+    answers = {cell.get("id"): cell.source for cell in student_nb.cells if ANSWER_TAG in tags(cell)}
+    for question in FUNCTION_QUESTIONS:
+        source = answers[f"{question}-solution"]
+        hints = re.findall(r'raise NotImplementedError\("(\w+(?:\.\w+)?): [^"]+"\)', source)
+        defined = re.findall(r"^\s*def (\w+)", source, re.MULTILINE)
+        assert hints, f"{question}: no NotImplementedError stub with a hint"
+        for name in defined:
+            if name != "__init__":
+                assert any(hint.split(".")[-1] == name for hint in hints), f"{question}: {name} has no stub"
+    assert answers["q4-solution"].strip() == "target_sparsity = ..."
+    assert answers["q9-solution"].strip() == "channel_prune_ratio = ..."
+    assert re.findall(r"\": (\S+),", answers["q6-solution"]) == ["..."] * 9
+
+
+def test_written_questions_have_answer_cells(student_nb):
+    """Each written question gets an empty Markdown answer cell, not the reference answer."""
+    answers = [cell for cell in student_nb.cells
+               if ANSWER_TAG in tags(cell) and cell.cell_type == "markdown"]
+    assert len(answers) == 3
+    assert all(cell.source == "_Type your answer here, replacing this text._" for cell in answers)
+
+
+def test_public_tests_only(student_nb, solved_nb):
+    """The student notebook carries the public test cases of every autograded question in its
+    metadata, none hidden, and no instructor note; the test files are those of the autograder."""
+    student_tests = student_nb.metadata["otter"]["tests"]
+    assert sorted(student_tests) == [f"q{i}" for i in range(1, 10)]
+    for name, text in student_tests.items():
+        assert "hidden=True" not in text, f"{name} ships a hidden test"
+        assert text.count("@test_case(") >= 1
+    assert "Instructor note" not in "\n".join(cell.source for cell in student_nb.cells)
+    assert "Instructor note" not in "\n".join(cell.source for cell in solved_nb.cells)
+
+
+def test_long_cells_are_skipped_when_grading(student_nb):
+    """Cells that train, scan, fine-tune, measure latency, plot models or save the model files
+    carry the otter_ignore tag; question and check cells do not."""
+    long_work = re.compile(r"\b(make_loaders|train_base|sensitivity_scan|fine_tune|compare_latency|"
+                           r"save_model|evaluate|plot_\w+)\(")
+    for cell in code_cells(student_nb):
+        if long_work.search(cell.source) and "def " not in cell.source:
+            assert IGNORE_TAG in tags(cell), f"cell {cell.get('id')} is long but not otter_ignore"
+        if ANSWER_TAG in tags(cell) or cell.source.startswith("grader."):
+            assert IGNORE_TAG not in tags(cell), cell.get("id")
+    saving = [cell for cell in code_cells(student_nb) if "save_model(" in cell.source]
+    assert len(saving) == 1 and "FINEGRAINED_FILE" in saving[0].source and "CHANNEL_PRUNED_FILE" in saving[0].source
+
+
+def test_export_cell_zips_the_notebook_and_both_models(built, workspace):
+    """The notebook's own init and export cells, run beside two model files, write a zip with
+    the notebook and both files."""
+    folder = copy_folder(built.student_dir, workspace)
+    for name in ("finegrained.pt", "channel_pruned.pt"):
+        (folder / name).write_bytes(b"model")
+    nb = read(folder / "pruning_lab.ipynb")
+    init = next(c.source for c in code_cells(nb) if "otter.Notebook(" in c.source)
+    export = next(c.source for c in code_cells(nb) if "grader.export(" in c.source)
+    assert "files=['finegrained.pt', 'channel_pruned.pt']" in export
+    subprocess.run([sys.executable, "-c", init + "\n" + export], cwd=folder, check=True,
+                   capture_output=True, timeout=300)
+    zips = sorted(folder.glob("pruning_lab_*.zip"))
+    assert len(zips) == 1
+    with zipfile.ZipFile(zips[0]) as archive:
+        names = set(archive.namelist())
+    assert {"pruning_lab.ipynb", "finegrained.pt", "channel_pruned.pt"} <= names
+
+
+def test_export_without_model_files_says_which_is_missing(built, workspace):
+    """Exporting before the models are saved fails naming the missing file (the export
+    instructions tell students to run the saving cell first)."""
+    folder = copy_folder(built.student_dir, workspace)
+    nb = read(folder / "pruning_lab.ipynb")
+    init = next(c.source for c in code_cells(nb) if "otter.Notebook(" in c.source)
+    export = next(c.source for c in code_cells(nb) if "grader.export(" in c.source)
+    run = subprocess.run([sys.executable, "-c", init + "\n" + export], cwd=folder,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode != 0 and "finegrained.pt" in run.stderr
+    instructions = [c.source for c in student_notebook_markdown(nb) if "finegrained.pt" in c.source]
+    assert any("before exporting" in text for text in instructions)
+
+
+def student_notebook_markdown(nb):
+    return [cell for cell in nb.cells if cell.cell_type == "markdown"]
+
+
+@pytest.mark.parametrize("name", ["kernelspec", "language_info"])
+def test_notebook_metadata_is_fixed(student_nb, name):
+    """Kernel metadata comes from the master unchanged (it would otherwise drift per machine)."""
+    assert student_nb.metadata[name] == nbformat.read(MASTER, as_version=4).metadata[name]

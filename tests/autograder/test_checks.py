@@ -1,0 +1,361 @@
+"""Tests of the hidden checks (autograder/checks/) on the code questions q1-q5, q7, q8.
+
+The checks run in-process here (``otter_bridge.judge_inprocess``: the same probes, the same
+judges, no sandbox), on namespaces built from source: the reference solutions get full marks,
+the blank template (every function raising NotImplementedError) gets zero with clear reasons,
+and each typical bug loses points on its own question only. The sandboxed path is covered by
+test_grade.py. Each graded namespace is graded once per module (fixtures) to keep this fast.
+"""
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from autograder.checks import GRADED_QUESTIONS, build_plan, check_shares
+from autograder.checks.base import Context, Plan
+from autograder.checks.otter_bridge import judge_inprocess
+from autograder.checks.settings import NotCalibrated, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CODE_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q7", "q8")
+FUNCTIONS = ("get_sparsity", "get_model_sparsity", "get_num_parameters", "get_model_size",
+             "fine_grained_prune", "get_input_channel_importance", "apply_channel_sorting",
+             "get_num_channels_to_keep", "channel_prune")
+SEED = 20240601
+
+
+def reference_cells() -> list[str]:
+    """The reference solutions as notebook cells (solutions/*.py, no package imports) plus the
+    reference choices as notebook variables."""
+    cells = []
+    for name in ("sparsity.py", "fine_grained.py", "channel.py"):
+        source = (REPO_ROOT / "solutions" / name).read_text()
+        cells.append(re.sub(r"^from __future__ import annotations\n", "", source, flags=re.M))
+    cells.append("from solutions.choices import CHANNEL_PRUNE_RATIO, SPARSITY_DICT, TARGET_SPARSITY\n"
+                 "sparsity_dict = dict(SPARSITY_DICT)\n"
+                 "channel_prune_ratio = CHANNEL_PRUNE_RATIO\n"
+                 "target_sparsity = TARGET_SPARSITY\n")
+    return cells
+
+
+BLANK_CELL = "\n".join(
+    [f"def {name}(*args, **kwargs):\n    raise NotImplementedError('{name}: your code here')\n"
+     for name in FUNCTIONS]
+    + ["class FineGrainedPruner:\n    def __init__(self, model, sparsity_dict):\n"
+       "        raise NotImplementedError('FineGrainedPruner: your code here')\n",
+       "target_sparsity = ...\nsparsity_dict = {'backbone.conv0.weight': ...}\n"
+       "channel_prune_ratio = ...\n"])
+
+# Typical bugs: a cell appended to the reference that redefines one thing. Each must lose points
+# on its question (and, where named, exactly these checks) and keep full marks elsewhere.
+MUTANTS = {
+    "fgp_greater_equal": ("q3", """
+        def fine_grained_prune(tensor, sparsity):
+            sparsity = min(max(float(sparsity), 0.0), 1.0)
+            num_zeros = round(tensor.numel() * sparsity)
+            if num_zeros == 0:
+                return torch.ones_like(tensor, dtype=torch.bool)
+            importance = tensor.detach().abs()
+            threshold = importance.reshape(-1).kthvalue(num_zeros).values
+            mask = importance >= threshold  # BUG: keeps the entries tied with the threshold
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "fgp_truncates": ("q3", """
+        def fine_grained_prune(tensor, sparsity):
+            sparsity = min(max(float(sparsity), 0.0), 1.0)
+            num_zeros = int(tensor.numel() * sparsity)  # BUG: int() instead of round()
+            if num_zeros == 0:
+                return torch.ones_like(tensor, dtype=torch.bool)
+            importance = tensor.detach().abs()
+            threshold = importance.reshape(-1).kthvalue(num_zeros).values
+            mask = importance > threshold
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "fgp_float_mask": ("q3", """
+        _reference_fgp = fine_grained_prune
+        def fine_grained_prune(tensor, sparsity):
+            return _reference_fgp(tensor, sparsity).float()  # BUG: float mask
+        """),
+    "fgp_not_in_place": ("q3", """
+        _reference_fgp = fine_grained_prune
+        def fine_grained_prune(tensor, sparsity):
+            return _reference_fgp(tensor.clone(), sparsity)  # BUG: prunes a copy
+        """),
+    "fgp_crash_at_zero": ("q3", """
+        def fine_grained_prune(tensor, sparsity):
+            num_zeros = round(tensor.numel() * sparsity)
+            importance = tensor.detach().abs()
+            threshold = importance.reshape(-1).kthvalue(num_zeros).values  # BUG: k = 0 crashes
+            mask = importance > threshold
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "sparsity_percent": ("q1", """
+        def get_sparsity(tensor):
+            return 100.0 * (1.0 - float(tensor.count_nonzero()) / tensor.numel())  # BUG: percent
+        """),
+    "sparsity_nan": ("q1", """
+        def get_sparsity(tensor):
+            return float('nan')  # BUG: NaN
+        """),
+    "model_sparsity_state_dict": ("q1", """
+        def get_model_sparsity(model):
+            tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
+            zeros = sum(t.numel() - int(t.count_nonzero()) for t in tensors)  # BUG: buffers
+            return zeros / sum(t.numel() for t in tensors)
+        """),
+    "size_in_bytes": ("q2", """
+        def get_model_size(model, data_width=32, count_nonzero_only=False):
+            return get_num_parameters(model, count_nonzero_only) * data_width // 8  # BUG: bytes
+        """),
+    "num_parameters_tensor": ("q2", """
+        def get_num_parameters(model, count_nonzero_only=False):
+            total = torch.tensor(0)  # BUG: returns a tensor, not an int
+            for p in model.parameters():
+                total = total + (p.count_nonzero() if count_nonzero_only else p.numel())
+            return total
+        """),
+    "target_sparsity_wrong": ("q4", "target_sparsity = 0.5\n"),
+    "pruner_apply_noop": ("q5", """
+        class FineGrainedPruner(FineGrainedPruner):
+            def apply(self, model):
+                pass  # BUG: pruned weights grow back
+        """),
+    "num_channels_int": ("q7", """
+        def get_num_channels_to_keep(channels, prune_ratio):
+            return int(channels * (1 - prune_ratio))  # BUG: truncates
+        """),
+    "prune_bn_stats_not_sliced": ("q7", """
+        def channel_prune(model, prune_ratio):
+            model = copy.deepcopy(model)
+            convs, bns = _convs_and_bns(model)
+            ratios = _ratios_per_boundary(prune_ratio, num_boundaries=len(convs) - 1)
+            with torch.no_grad():
+                for i, ratio in enumerate(ratios):
+                    conv, bn, next_conv = convs[i], bns[i], convs[i + 1]
+                    keep = torch.arange(get_num_channels_to_keep(conv.out_channels, ratio))
+                    conv.weight = _reindexed(conv.weight, keep, dim=0)
+                    if conv.bias is not None:
+                        conv.bias = _reindexed(conv.bias, keep, dim=0)
+                    conv.out_channels = len(keep)
+                    bn.weight = _reindexed(bn.weight, keep, dim=0)
+                    bn.bias = _reindexed(bn.bias, keep, dim=0)
+                    bn.num_features = len(keep)  # BUG: running_mean / running_var not sliced
+                    next_conv.weight = _reindexed(next_conv.weight, keep, dim=1)
+                    next_conv.in_channels = len(keep)
+            return model
+        """),
+    "prune_modifies_input": ("q7", """
+        _reference_prune = channel_prune
+        def channel_prune(model, prune_ratio):
+            pruned = _reference_prune(model, prune_ratio)
+            model.load_state_dict({k: v.clone() for k, v in model.state_dict().items()})
+            with torch.no_grad():
+                model.classifier.bias.zero_()  # BUG: changes the input model
+            return pruned
+        """),
+    "sorting_ascending": ("q8", """
+        def apply_channel_sorting(model):
+            model = copy.deepcopy(model)
+            convs, bns = _convs_and_bns(model)
+            with torch.no_grad():
+                for prev_conv, prev_bn, next_conv in zip(convs[:-1], bns[:-1], convs[1:]):
+                    importance = get_input_channel_importance(next_conv.weight)
+                    order = torch.argsort(importance, descending=False)  # BUG: ascending
+                    _reindex_out_channels(prev_conv, prev_bn, order)
+                    next_conv.weight = _reindexed(next_conv.weight, order, dim=1)
+            return model
+        """),
+    "importance_l1": ("q8", """
+        def get_input_channel_importance(weight):
+            return weight.detach().abs().sum(dim=(0, 2, 3))  # BUG: L1 norm
+        """),
+}
+
+
+@pytest.fixture(scope="module")
+def settings():
+    """The offline profile's grading settings (the code questions do not read them; None where
+    the profile is not calibrated)."""
+    try:
+        return load_settings("offline")
+    except NotCalibrated:
+        return None
+
+
+def namespace(cells: list[str]) -> dict:
+    """Execute cells as a notebook would, in a fresh namespace."""
+    env = {"__name__": "__main__"}
+    for index, cell in enumerate(cells):
+        exec(compile(textwrap.dedent(cell), f"<cell {index}>", "exec"), env)  # noqa: S102
+    return env
+
+
+def grade_inprocess(env: dict, settings, questions=CODE_QUESTIONS, seed: int = SEED) -> dict:
+    """{question: [CheckResult, ...]} for ``env``; fails the test on an internal grader error."""
+    ctx = Context(seed=seed, settings=settings, resources=None)
+    graded = {}
+    for question in questions:
+        results, errors = judge_inprocess(question, env, ctx, 1.0)
+        assert not errors, errors
+        graded[question] = results
+    return graded
+
+
+def score(results) -> float:
+    return sum(r.points for r in results)
+
+
+@pytest.fixture(scope="module")
+def reference_graded(settings):
+    return grade_inprocess(namespace(reference_cells()), settings)
+
+
+@pytest.fixture(scope="module")
+def blank_graded(settings):
+    return grade_inprocess(namespace([BLANK_CELL]), settings)
+
+
+# --- the reference and the blank template ------------------------------------------------------
+
+def test_reference_gets_full_marks(reference_graded):
+    """The reference solutions pass every check of q1-q5, q7 and q8."""
+    for question, results in reference_graded.items():
+        failed = [(r.name, r.message) for r in results if not r.passed]
+        assert not failed, f"{question}: {failed}"
+        assert score(results) == pytest.approx(1.0)
+
+
+def test_blank_template_gets_zero_with_reasons(blank_graded):
+    """Every check of the blank template fails, and every message says why in student terms
+    (NotImplementedError with the stub's hint, or the unfilled variable)."""
+    for question, results in blank_graded.items():
+        assert score(results) == 0.0, question
+        for result in results:
+            assert result.message, (question, result.name)
+            assert ("NotImplementedError" in result.message
+                    or "not filled in yet" in result.message), (question, result.message)
+
+
+def test_messages_name_the_input_not_the_check_source(blank_graded, reference_graded):
+    """Feedback describes calls on small inputs; it never contains check or reference source."""
+    messages = [r.message for results in blank_graded.values() for r in results]
+    assert any("fine_grained_prune(tensor of shape" in m for m in messages)
+    forbidden = ("def ", "solutions", "assert ", "kthvalue", "autograder", "Traceback")
+    for message in messages:
+        assert not any(word in message for word in forbidden), message
+
+
+# --- typical bugs lose points on their question only -------------------------------------------
+
+@pytest.fixture(scope="module")
+def mutant_graded(settings):
+    """Every mutant graded once (the reference plus one redefining cell)."""
+    base = reference_cells()
+    return {name: grade_inprocess(namespace(base + [textwrap.dedent(source)]), settings)
+            for name, (_, source) in MUTANTS.items()}
+
+
+@pytest.mark.parametrize("mutant", sorted(MUTANTS))
+def test_mutant_loses_points_on_its_question_only(mutant, mutant_graded):
+    """The bug costs points on its question (with a message) and nothing elsewhere."""
+    question = MUTANTS[mutant][0]
+    graded = mutant_graded[mutant]
+    assert score(graded[question]) < 1.0 - 1e-9, f"{mutant} kept full marks on {question}"
+    failed = [r for r in graded[question] if not r.passed]
+    assert all(r.message for r in failed)
+    for other, results in graded.items():
+        if other != question:
+            lost = [(r.name, r.message) for r in results if not r.passed]
+            assert not lost, f"{mutant} lost points on {other}: {lost}"
+
+
+def test_mutant_messages_name_the_property(mutant_graded):
+    """Feedback of a few bugs names what is wrong."""
+    def messages(mutant, question):
+        return " ".join(r.message for r in mutant_graded[mutant][question] if not r.passed)
+
+    assert "strictly greater" in messages("fgp_greater_equal", "q3")
+    assert "Python's round, not int()" in messages("fgp_truncates", "q3")
+    assert "torch.bool" in messages("fgp_float_mask", "q3")
+    assert "in place" in messages("fgp_not_in_place", "q3")
+    assert "percent" in messages("sparsity_percent", "q1")
+    assert "nan" in messages("sparsity_nan", "q1")
+    assert "buffers" in messages("model_sparsity_state_dict", "q1")
+    assert "bytes" in messages("size_in_bytes", "q2")
+    assert "Python int" in messages("num_parameters_tensor", "q2")
+    assert "keeps 13 of the 25 entries" in messages("target_sparsity_wrong", "q4")
+    assert "non-zero again" in messages("pruner_apply_noop", "q5")
+    assert "truncates" in messages("num_channels_int", "q7")
+    assert "running" in messages("prune_bn_stats_not_sliced", "q7")
+    assert "changed the input model" in messages("prune_modifies_input", "q7")
+    assert "ascending" in messages("sorting_ascending", "q8")
+    assert "L1" in messages("importance_l1", "q8")
+
+
+# --- missing definitions, wrong types, determinism ---------------------------------------------
+
+def test_missing_function_costs_its_questions_with_the_reason(settings):
+    """Without get_sparsity, q1's get_sparsity checks fail with "get_sparsity is not defined";
+    get_model_sparsity's checks and other questions are unaffected."""
+    env = namespace(reference_cells() + ["del get_sparsity\n"])
+    graded = grade_inprocess(env, settings, questions=("q1", "q3"))
+    by_name = {r.name: r for r in graded["q1"]}
+    assert not by_name["get_sparsity_values"].passed
+    assert by_name["get_sparsity_values"].message.startswith("get_sparsity is not defined")
+    assert by_name["get_model_sparsity_values"].passed
+    assert score(graded["q3"]) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("cell, question, needle", [
+    ("def get_num_channels_to_keep(c, r):\n    return 'many'\n", "q7", "not a number"),
+    ("def get_input_channel_importance(w):\n    return w.norm(dim=(0, 2, 3)).tolist()\n", "q8",
+     "not a tensor"),
+    ("def fine_grained_prune(t, s):\n    return None\n", "q3", "returned None"),
+    ("def channel_prune(model, ratio):\n    return model.state_dict()\n", "q7", "not an nn.Module"),
+    ("class FineGrainedPruner:\n    def __init__(self, model, d):\n        pass\n"
+     "    def apply(self, model):\n        pass\n", "q5", "no attribute masks"),
+    ("def get_sparsity(t):\n    return torch.tensor(float('nan'))\n", "q1", "nan"),
+])
+def test_wrong_types_fail_with_clear_messages(settings, cell, question, needle):
+    """Wrong return types and NaNs fail their checks with a message, never crash the grader."""
+    graded = grade_inprocess(namespace(reference_cells() + [cell]), settings,
+                             questions=(question,))
+    messages = " ".join(r.message for r in graded[question] if not r.passed)
+    assert score(graded[question]) < 1.0 and needle in messages, messages
+
+
+def test_same_seed_same_inputs_other_seed_other_inputs(settings):
+    """Plans drawn from one seed are identical (a re-grade sees the same inputs); another
+    submission's seed draws other inputs."""
+    def first_input(seed):
+        plan = build_plan("q3", Context(seed=seed, settings=settings, resources=None))
+        return plan.calls["exact1"].kwargs["args"][0]
+
+    assert first_input(5).equal(first_input(5))
+    assert not first_input(5).equal(first_input(6))
+
+
+def test_check_shares_add_up_exactly():
+    """A question's check shares add up (in grading order) to exactly its points."""
+    for points in (1.0, 2.0, 3.0, 4.0, 7.0):
+        plan = Plan("qx", ())
+        for index, weight in enumerate((1, 4, 2, 1, 1, 1, 3)):
+            plan.check(f"c{index}", weight, "")(lambda out: None)
+        total = 0.0
+        for share in check_shares(plan, points):
+            total += share
+        assert total == points
+
+
+def test_every_question_has_a_plan():
+    """The registry covers q1-q9 in order."""
+    assert GRADED_QUESTIONS == ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9")

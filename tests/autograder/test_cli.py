@@ -1,0 +1,164 @@
+"""Tests of the command line ``python -m autograder``: usage errors are one line with exit
+status 2, and ``grade`` writes every output (with a fake grader standing in for the core)."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autograder import cli
+from tests.autograder.fakes import FakeGrader, write_notebooks
+from tests.conftest import REPO_ROOT
+
+
+@pytest.fixture
+def fake_core(monkeypatch):
+    """Make the command line grade with FakeGrader instead of the grading core."""
+    made = []
+
+    def factory(profile, timeout):
+        made.append((profile, timeout))
+        return FakeGrader(profile or "offline", timeout)
+
+    monkeypatch.setattr(cli, "_core_grader", factory)
+    return made
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: "), err
+    return err
+
+
+def test_missing_path_is_one_line_and_exit_2(tmp_path, capsys, fake_core):
+    """A path that does not exist: one line naming it, exit status 2."""
+    assert cli.main(["grade", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
+    assert "no such file or folder" in _one_line_error(capsys)
+
+
+def test_empty_folder_is_one_line_and_exit_2(tmp_path, capsys, fake_core):
+    """An empty folder: one line saying it holds no submission, exit status 2."""
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["grade", str(tmp_path / "empty"), "--out", str(tmp_path / "out")]) == 2
+    assert "holds no submission" in _one_line_error(capsys)
+
+
+def test_bad_option_values_are_one_line_and_exit_2(tmp_path, capsys, fake_core):
+    """--workers 0 and --timeout 0 are refused with one line."""
+    write_notebooks(tmp_path, ["a"])
+    for option in (["--workers", "0"], ["--timeout", "0"]):
+        code = cli.main(["grade", str(tmp_path / "a.ipynb"), "--out", str(tmp_path / "o"),
+                         *option])
+        assert code == 2
+        _one_line_error(capsys)
+
+
+@pytest.mark.parametrize("argv", [["grade", "x.ipynb"], ["frobnicate"], [],
+                                  ["grade", "--out", "o"]])
+def test_usage_errors_are_one_line_and_exit_2(argv, capsys):
+    """argparse's usage errors (missing --out, unknown command, ...) are one line, exit 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2
+    _one_line_error(capsys)
+
+
+def test_unknown_profile_is_one_line_and_exit_2(tmp_path, capsys):
+    """An unknown --profile is refused before any grading (the real grader is asked)."""
+    write_notebooks(tmp_path, ["a"])
+    code = cli.main(["grade", str(tmp_path / "a.ipynb"), "--out", str(tmp_path / "o"),
+                     "--profile", "imagenet"])
+    assert code == 2
+    assert "imagenet" in _one_line_error(capsys)
+
+
+def test_grade_writes_every_output_and_resumes(tmp_path, capsys, fake_core):
+    """grade writes the gradebook, results.json and feedback per submission, the class report
+    (PNG + Markdown) and the records, prints the summary; a second run reuses the records."""
+    write_notebooks(tmp_path / "class", ["alice", "bob", "raise-carol"])
+    out = tmp_path / "out"
+    argv = ["grade", str(tmp_path / "class"), "--out", str(out), "--workers", "2", "--quiet",
+            "--timeout", "50", "--profile", "offline"]
+    assert cli.main(argv) == 0
+    assert fake_core == [("offline", 50.0)]
+    printed = capsys.readouterr().out
+    assert "submissions: 3" in printed and "graded 3, reused 0" in printed
+    assert "raise-carol" in printed and "error" in printed
+    with open(out / "gradebook.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["id"] for row in rows] == ["alice", "bob", "raise-carol"]
+    assert rows[2]["status"] == "error" and "grader broke" in rows[2]["reason"]
+    for name in ("alice", "bob", "raise-carol"):
+        results = json.loads((out / "results" / name / "results.json").read_text())
+        assert "score" in results and results["tests"]
+        assert (out / "feedback" / f"{name}.txt").is_file()
+        assert (out / "records" / f"{name}.json").is_file()
+    assert (out / "class_report.png").read_bytes().startswith(b"\x89PNG")
+    assert "# Class report" in (out / "class_report.md").read_text()
+    assert cli.main(argv) == 0
+    assert "graded 1, reused 2" in capsys.readouterr().out  # the error row is retried
+    assert cli.main(argv + ["--redo"]) == 0
+    assert "graded 3, reused 0" in capsys.readouterr().out
+
+
+def test_gradescope_run_without_submission_folder_is_exit_2(tmp_path, capsys):
+    """gradescope-run on a root without submission/ says so in one line, exit 2."""
+    assert cli.main(["gradescope-run", "--root", str(tmp_path)]) == 2
+    assert "no submission folder" in _one_line_error(capsys)
+
+
+def test_python_dash_m_autograder_help():
+    """`python -m autograder --help` works and lists every command."""
+    done = subprocess.run([sys.executable, "-m", "autograder", "--help"], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0
+    for command in ("grade", "calibrate", "examples", "demo", "gradescope-zip",
+                    "gradescope-run"):
+        assert command in done.stdout
+
+
+def test_python_dash_m_autograder_error_exit_code(tmp_path):
+    """The module entry point returns the exit status: 2 and one line for a missing path."""
+    done = subprocess.run([sys.executable, "-m", "autograder", "grade", str(tmp_path / "nope"),
+                           "--out", str(tmp_path / "out")], cwd=REPO_ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "no such file or folder" in done.stderr
+
+
+def _core_ready() -> str:
+    """Why the real grader cannot run here ("" when it can)."""
+    try:
+        from autograder import grade  # noqa: F401
+        from autograder.checks.settings import calibration_path
+    except ImportError as error:
+        return f"the grading core is not there yet ({error})"
+    if not calibration_path("offline").is_file():
+        return "the offline profile is not calibrated (python -m autograder calibrate)"
+    return ""
+
+
+@pytest.mark.slow
+def test_demo_end_to_end(tmp_path):
+    """`python -m autograder demo` (the README's main command) generates the examples and grades
+    them: exit 0, a gradebook row per example, the solved one at full marks, the summary
+    printed; a second run reuses every record."""
+    reason = _core_ready()
+    if reason:
+        pytest.skip(reason)
+    out = tmp_path / "demo"
+    command = [sys.executable, "-m", "autograder", "demo", "--out", str(out), "--quiet"]
+    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "submissions:" in done.stdout and "gradebook:" in done.stdout
+    with open(out / "gradebook.csv", newline="") as handle:
+        rows = {row["id"]: row for row in csv.DictReader(handle)}
+    manifest = json.loads((REPO_ROOT / "runs" / "examples" / "manifest.json").read_text())
+    assert set(rows) == {entry["name"] for entry in manifest["examples"]}
+    assert rows["solved"]["total"] == rows["solved"]["max"] and rows["solved"]["status"] == "graded"
+    assert rows["blank"]["total"] == "0"
+    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and f"graded 0, reused {len(rows)}" in again.stdout

@@ -1,0 +1,135 @@
+"""Tests of the report writers (gradebook, Gradescope results.json, feedback, class report,
+summary) on fake results: they are pure functions of a list of SubmissionResult."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from autograder import report
+from autograder.results import CheckResult, SubmissionResult
+from tests.autograder.fakes import QUESTION_MAX, fake_result
+
+
+@pytest.fixture
+def results() -> list[SubmissionResult]:
+    return [fake_result("alice"),
+            fake_result("bob", failed=("q2/mask_exact", "q10/speedup")),
+            fake_result("carol", status="timeout", reason="the notebook ran past 60 s\n(cell 7)")]
+
+
+def test_question_order_is_natural():
+    """q2 sorts before q10 (numbers compare as numbers), everywhere columns are listed."""
+    assert sorted(["q10", "q2", "q1", "w1"], key=report.question_key) == ["q1", "q2", "q10", "w1"]
+    result = fake_result()
+    assert report.gradebook_columns([result]) == ["id", "q1", "q2", "q10", "total", "max",
+                                                  "status", "reason"]
+
+
+def test_gradebook_csv_columns_and_rows(tmp_path, results):
+    """One row per result with per-question points, total, max (the same on every row), status
+    and a one-line reason; a row with no checks reads 0 on every question."""
+    path = report.write_gradebook(results, tmp_path / "gradebook.csv")
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["id", "q1", "q2", "q10", "total", "max", "status", "reason"]
+    assert [row["id"] for row in rows] == ["alice", "bob", "carol"]
+    assert rows[0] | {} == {"id": "alice", "q1": "2", "q2": "3", "q10": "1", "total": "6",
+                            "max": "6", "status": "graded", "reason": ""}
+    assert (rows[1]["q2"], rows[1]["q10"], rows[1]["total"]) == ("1", "0", "3")
+    assert rows[2]["status"] == "timeout" and rows[2]["total"] == "0" and rows[2]["max"] == "6"
+    assert rows[2]["reason"] == "the notebook ran past 60 s (cell 7)"  # one line
+
+
+def test_gradebook_uses_question_max_for_rows_without_questions(tmp_path):
+    """A row the batch made itself (no question_max) still gets every question's column."""
+    bare = SubmissionResult("dave", "error", "grader error: boom")
+    rows = report.gradebook_rows([bare], QUESTION_MAX)
+    assert rows[0] == {"id": "dave", "q1": "0", "q2": "0", "q10": "0", "total": "0", "max": "6",
+                       "status": "error", "reason": "grader error: boom"}
+
+
+def test_gradescope_results_schema(results):
+    """results.json has a top-level score, stdout_visibility, output, and one test row per
+    question with name, score, max_score, output and visibility; scores add up."""
+    data = report.gradescope_results(results[1])
+    json.dumps(data)  # plain JSON
+    assert data["score"] == 3.0 and data["stdout_visibility"] == "hidden"
+    assert isinstance(data["output"], str)
+    assert [t["name"] for t in data["tests"]] == ["q1", "q2", "q10"]
+    for test in data["tests"]:
+        assert set(test) >= {"name", "score", "max_score", "output", "visibility", "status"}
+        assert test["visibility"] == "visible"
+        assert 0 <= test["score"] <= test["max_score"]
+    assert sum(t["score"] for t in data["tests"]) == data["score"]
+    q2 = data["tests"][1]
+    assert q2["status"] == "failed" and "mask_exact failed on a (3, 4) tensor" in q2["output"]
+    assert "passed in_place" in q2["output"]
+
+
+def test_gradescope_results_for_an_ungraded_submission(results):
+    """A timeout gets zero on every question and an output that says why."""
+    data = report.gradescope_results(results[2], visibility="after_published")
+    assert data["score"] == 0 and "timeout" in data["output"]
+    assert all(t["score"] == 0 and t["visibility"] == "after_published" for t in data["tests"])
+    assert "Not checked" in data["tests"][0]["output"]
+    with pytest.raises(ValueError):
+        report.gradescope_results(results[0], visibility="sometimes")
+
+
+def test_feedback_lists_failed_checks_and_nothing_else(results):
+    """Feedback names each question's score and each failed check with its message; passed
+    checks are counted, not detailed."""
+    text = report.feedback_text(results[1])
+    assert "Score: 3 / 6" in text
+    assert "q2" in text and "1 of 2 checks passed" in text
+    assert "- mask_exact (0/2): mask_exact failed on a (3, 4) tensor" in text
+    assert "- speedup (0/1)" in text
+    assert "in_place" not in text  # passed checks are not listed one by one
+    timeout = report.feedback_text(results[2])
+    assert "Grading could not finish (timeout)" in timeout and "not checked" in timeout
+
+
+def test_feedback_clips_long_messages():
+    """A runaway check message is cut, so feedback stays readable."""
+    check = CheckResult("q1", "a", 0.0, 1.0, False, "x" * 5000)
+    text = report.feedback_text(SubmissionResult("eve", "graded", checks=[check],
+                                                 question_max={"q1": 1.0}))
+    assert len(text) < 1000 and "…" in text
+
+
+def test_class_stats_and_summary(results):
+    """Class numbers: mean / median over every row, per-question means, status counts and the
+    failure count of each check (most failed first)."""
+    stats = report.class_stats(results)
+    assert stats["submissions"] == 3 and stats["possible"] == 6
+    assert stats["mean"] == pytest.approx(3.0) and stats["median"] == 3.0
+    assert stats["per_question"]["q2"]["mean"] == pytest.approx(4 / 3)
+    assert stats["statuses"] == {"graded": 2, "timeout": 1}
+    assert stats["check_failures"] == {"q2/mask_exact": 1, "q10/speedup": 1}
+    table = report.summary_table(results, per_submission=True)
+    assert "submissions: 3" in table and "median 3" in table and "timeout 1" in table
+    assert "carol" in table and "q10" in table
+
+
+def test_class_report_png_and_markdown(tmp_path, results):
+    """write_all writes the gradebook, results.json and feedback per submission, a PNG and the
+    Markdown report that embeds it."""
+    paths = report.write_all(results, tmp_path)
+    png = paths["class_report_png"].read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 5000
+    markdown = paths["class_report_md"].read_text()
+    assert "![score histogram and failed checks](class_report.png)" in markdown
+    assert "| q2/mask_exact | 1 |" in markdown and "| carol | timeout |" in markdown
+    for name in ("alice", "bob", "carol"):
+        assert json.loads((tmp_path / "results" / name / "results.json").read_text())["tests"]
+        assert (tmp_path / "feedback" / f"{name}.txt").read_text().startswith("Feedback for")
+    assert (tmp_path / "gradebook.csv").is_file()
+
+
+def test_png_with_no_failures_and_no_results(tmp_path):
+    """The chart copes with a class where nothing failed, and with an empty list."""
+    report.write_class_report_png([fake_result("a")], tmp_path / "one.png")
+    report.write_class_report_png([], tmp_path / "none.png")
+    assert (tmp_path / "one.png").stat().st_size > 0 and (tmp_path / "none.png").stat().st_size > 0
