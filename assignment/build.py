@@ -5,7 +5,7 @@
                                            # files of student_template/ that differ (drift)
     python -m assignment.build --out DIR   # writes DIR/student_template/ and DIR/autograder/
 
-Steps (about 30 s on 2 CPU cores, most of it the self-test):
+Steps (about 15 s on 2 idle CPU cores, most of it the self-test):
 
 1. stage the master ``assignment/pruning_lab.ipynb`` in a temporary folder together with what
    Otter's ``files:`` ship beside it (a clean copy of ``prunekit/`` without ``__pycache__``, and
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         with tempfile.TemporaryDirectory(prefix="prunekit-check-") as tmp:
             report = build(Path(tmp) / "student_template", Path(tmp) / "autograder", run_self_test)
-            _print_report(report)
+            _print_report(report, paths=False)
             differences = drift(report.student_dir, DEFAULT_STUDENT_DIR)
         if differences:
             print(f"student_template/ is out of date with {MASTER.relative_to(REPO)} "
@@ -248,15 +248,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _print_report(report: BuildReport) -> None:
+def _print_report(report: BuildReport, paths: bool = True) -> None:
     if report.self_test_points:
         total, possible = report.self_test_points
         print(f"self-test: the solved notebook scores {total:g} / {possible:g} "
               f"(expected {report.expected_points:g})")
     else:
         print("self-test skipped")
-    print(f"student notebook: {report.student_dir}")
-    print(f"autograder:       {report.autograder_dir} (zip: {report.autograder_zip.name})")
+    if paths:
+        print(f"student notebook: {report.student_dir}")
+        print(f"autograder:       {report.autograder_dir} (zip: {report.autograder_zip.name})")
 
 
 if __name__ == "__main__":

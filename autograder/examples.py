@@ -32,7 +32,6 @@ import copy
 import hashlib
 import json
 import re
-import shutil
 import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field

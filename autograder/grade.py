@@ -18,7 +18,6 @@ is judged with a wide margin (``checks/settings.py``).
 """
 from __future__ import annotations
 
-import os
 import re
 import resource
 import time
@@ -106,6 +105,7 @@ def grade_submission(path: str | Path, config: GradingConfig, workdir: str | Pat
     result = SubmissionResult(submission=submission_id(Path(path)), status="error",
                               question_max=question_max)
     timings: dict[str, float] = {}
+    threads = torch.get_num_threads()
     try:
         with _timed(timings, "load"):
             submission = load_submission(path, scratch_dir=workdir,
@@ -123,6 +123,7 @@ def grade_submission(path: str | Path, config: GradingConfig, workdir: str | Pat
         result.reason = f"grader error: {type(error).__name__}: {str(error)[:500]}"
         result.notes.append(traceback.format_exc(limit=12))
     finally:
+        torch.set_num_threads(threads)
         timings["total"] = time.perf_counter() - started
         result.timings_s = {k: round(v, 3) for k, v in timings.items()}
         grader_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -189,7 +190,9 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
         result.notes.extend(errors)
     else:
         result.status = SANDBOX_STATUS.get(sandbox.status, "crashed")
-        result.reason = sandbox.reason
+        result.reason = re.sub(r"\bcell (\d+)\b",
+                               lambda m: _cell_label(submission.cells, int(m.group(1))),
+                               sandbox.reason)
 
 
 def _note_sandbox(result: SubmissionResult, sandbox, cells: list[str]) -> None:

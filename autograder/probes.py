@@ -174,7 +174,8 @@ def fine_grained_pruner_scenario(ns: Mapping[str, Any], state_dict: Mapping[str,
     Returns:
         ``{"masks": pruner.masks (None if the pruner has no such attribute), "own_masks": the
         notebook's own ``fine_grained_prune`` applied to a copy of each listed weight (name -> mask,
-        None where it failed or is missing), "pruned_state": the model's state dict right after
+        None where it failed or is missing), "own_in_place": whether it changed that copy (name ->
+        bool), "pruned_state": the model's state dict right after
         construction, "final_state": after the steps, "apply_error": the error text if a step or
         ``apply`` raised, else None}``. Construction errors propagate (the probe fails).
     """
@@ -182,7 +183,7 @@ def fine_grained_pruner_scenario(ns: Mapping[str, Any], state_dict: Mapping[str,
 
     pruner_class = student_function(ns, "FineGrainedPruner")
     model = vgg_from_state_dict(state_dict).train()
-    own_masks = _own_masks(ns, model, sparsity_dict)
+    own_masks, own_in_place = _own_masks(ns, model, sparsity_dict)
     pruner = pruner_class(model, dict(sparsity_dict))
     masks = getattr(pruner, "masks", None)
     pruned_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -191,26 +192,31 @@ def fine_grained_pruner_scenario(ns: Mapping[str, Any], state_dict: Mapping[str,
         sgd_steps(model, inputs, labels, steps, lr, after_step=lambda: pruner.apply(model))
     except Exception as error:  # noqa: BLE001 - the grader reports it; the rest is still judged
         apply_error = error_text(error)
-    return {"masks": masks, "own_masks": own_masks, "pruned_state": pruned_state,
-            "final_state": dict(model.state_dict()), "apply_error": apply_error}
+    return {"masks": masks, "own_masks": own_masks, "own_in_place": own_in_place,
+            "pruned_state": pruned_state, "final_state": dict(model.state_dict()),
+            "apply_error": apply_error}
 
 
 def _own_masks(ns: Mapping[str, Any], model: nn.Module,
-               sparsity_dict: Mapping[str, float]) -> dict[str, Any]:
+               sparsity_dict: Mapping[str, float]) -> tuple[dict[str, Any], dict[str, bool]]:
     """The notebook's ``fine_grained_prune`` mask of a copy of each listed parameter (None where
-    the function is missing or fails), so that a pruner built on it can be judged on its own."""
+    the function is missing or fails) and whether it changed that copy (pruned in place), so
+    that a pruner built on it can be judged on its own."""
     function = ns.get("fine_grained_prune")
     params = dict(model.named_parameters())
     masks: dict[str, Any] = {}
+    in_place: dict[str, bool] = {}
     for name, sparsity in sparsity_dict.items():
-        masks[name] = None
+        masks[name], in_place[name] = None, True
         if not callable(function) or name not in params:
             continue
+        copy_ = params[name].detach().clone()
         try:
-            masks[name] = function(params[name].detach().clone(), sparsity)
+            masks[name] = function(copy_, sparsity)
+            in_place[name] = not torch.equal(copy_, params[name].detach())
         except Exception:  # noqa: BLE001 - judged in its own question
             pass
-    return masks
+    return masks, in_place
 
 
 def sgd_steps(model: nn.Module, inputs: torch.Tensor, labels: torch.Tensor, steps: int, lr: float,

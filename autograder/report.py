@@ -76,9 +76,15 @@ def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _points(value: float) -> str:
-    """Points as short text: 2 -> "2", 2.5 -> "2.5", 1/3 -> "0.3333"."""
-    return f"{round(float(value), 4):g}"
+def _points(value: float, digits: int = 4) -> str:
+    """Points as short text: 2 -> "2", 2.5 -> "2.5", 1/3 -> "0.3333" (``digits`` decimals at
+    most; the gradebook keeps 4, text for people 2)."""
+    return f"{round(float(value), digits):g}"
+
+
+def _shown(value: float) -> str:
+    """Points for people to read: at most 2 decimals."""
+    return _points(value, 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,7 +223,7 @@ def feedback_text(result: SubmissionResult,
     maxima = question_maxima([result], question_max)
     scores = result.question_scores
     lines = [f"Feedback for submission {result.submission}",
-             f"Score: {_points(result.total)} / {_points(sum(maxima.values()))}"]
+             f"Score: {_shown(result.total)} / {_shown(sum(maxima.values()))}"]
     if result.status != "graded":
         lines.append(f"Grading could not finish ({result.status}): {one_line(result.reason)}")
         lines.append("Questions that could not be checked score 0.")
@@ -227,18 +233,20 @@ def feedback_text(result: SubmissionResult,
     for question in maxima:
         checks = [check for check in result.checks if check.question == question]
         failed = [check for check in checks if not check.passed]
-        score = f"{_points(scores.get(question, 0.0))} / {_points(maxima[question])}"
+        score = f"{_shown(scores.get(question, 0.0))} / {_shown(maxima[question])}"
         if not checks:
             state = "not checked"
         elif failed:
             state = f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+            if len(checks) == 1:
+                state = "the check failed"
         else:
-            state = f"all {len(checks)} checks passed"
+            state = "the check passed" if len(checks) == 1 else f"all {len(checks)} checks passed"
         lines.append("")
         lines.append(f"{question:<{width}}  {score:>11}  {state}")
         for check in failed:
-            lines.append(f"  - {check.name} ({_points(check.points)}/"
-                         f"{_points(check.max_points)}): "
+            lines.append(f"  - {check.name} ({_shown(check.points)}/"
+                         f"{_shown(check.max_points)}): "
                          + _clip(check.message or "failed").replace("\n", "\n    "))
     return "\n".join(lines) + "\n"
 
@@ -292,25 +300,26 @@ def summary_table(results: Sequence[SubmissionResult],
     """The plain-text summary printed after a batch: submissions, mean / median total, mean per
     question, status counts; with ``per_submission`` also one line per submission."""
     stats = class_stats(results, question_max)
-    possible = _points(stats["possible"])
+    possible = _shown(stats["possible"])
     lines = [f"submissions: {stats['submissions']}   "
-             f"total: mean {stats['mean']:.2f} / {possible}, median {_points(stats['median'])}, "
-             f"min {_points(stats['min'])}, max {_points(stats['max'])}"]
+             f"total: mean {stats['mean']:.2f} / {possible}, median {_shown(stats['median'])}, "
+             f"min {_shown(stats['min'])}, max {_shown(stats['max'])}"]
     statuses = ", ".join(f"{status} {count}" for status, count in stats["statuses"].items())
     lines.append(f"statuses: {statuses or 'none'}")
     lines.append("")
     lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}")
     for question, numbers in stats["per_question"].items():
-        lines.append(f"{question:<10}{_points(numbers['max']):>6}{numbers['mean']:>8.2f}"
+        lines.append(f"{question:<10}{_shown(numbers['max']):>6}{numbers['mean']:>8.2f}"
                      f"{numbers['full_marks']:>12}")
     if per_submission and results:
         width = max(10, *(len(result.submission) for result in results)) + 2
+        totals = [f"{_shown(result.total)}/{possible}" for result in results]
+        total_width = max(len("total"), *map(len, totals))
         lines.append("")
-        lines.append(f"{'submission':<{width}}{'total':>8}  status      reason")
-        for result in results:
-            total = f"{_points(result.total)}/{possible}"
-            lines.append(f"{result.submission:<{width}}{total:>8}  {result.status:<10}  "
-                         f"{one_line(result.reason, 70)}".rstrip())
+        lines.append(f"{'submission':<{width}}{'total':>{total_width}}  status      reason")
+        for result, total in zip(results, totals):
+            lines.append(f"{result.submission:<{width}}{total:>{total_width}}  "
+                         f"{result.status:<10}  {one_line(result.reason, 70)}".rstrip())
     return "\n".join(lines)
 
 
@@ -323,13 +332,13 @@ def class_report_markdown(results: Sequence[SubmissionResult],
     graded = stats["statuses"].get("graded", 0)
     out = ["# Class report", "",
            f"{stats['submissions']} submissions ({graded} graded). Total: mean "
-           f"{stats['mean']:.2f}, median {_points(stats['median'])}, min {_points(stats['min'])},"
-           f" max {_points(stats['max'])} of {_points(stats['possible'])} points "
+           f"{stats['mean']:.2f}, median {_shown(stats['median'])}, min {_shown(stats['min'])},"
+           f" max {_shown(stats['max'])} of {_shown(stats['possible'])} points "
            "(over every submission; ones that could not be graded count at their score).", "",
            f"![score histogram and failed checks]({png_name})", "",
            "## Questions", "", "| question | max | mean | full marks |", "|---|---:|---:|---:|"]
     for question, numbers in stats["per_question"].items():
-        out.append(f"| {question} | {_points(numbers['max'])} | {numbers['mean']:.2f} | "
+        out.append(f"| {question} | {_shown(numbers['max'])} | {numbers['mean']:.2f} | "
                    f"{numbers['full_marks']} |")
     out += ["", "## Statuses", "", "| status | submissions |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in stats["statuses"].items()]

@@ -267,7 +267,9 @@ def as_mask(value: Any, what: str, shape) -> torch.Tensor:
     mask = as_tensor(value, what, shape)
     if mask.dtype == torch.bool:
         return mask
-    if mask.is_complex() or mask.is_floating_point() and not torch.isfinite(mask).all():
+    if mask.is_complex():
+        raise Fail(f"{what} returned a complex tensor, not a mask")
+    if mask.is_floating_point() and not bool(torch.isfinite(mask).all()):
         raise Fail(f"{what} returned a mask with non-finite entries")
     if not ((mask == 0) | (mask == 1)).all():
         raise Fail(f"{what} returned a {str(mask.dtype).replace('torch.', '')} mask with "

@@ -15,8 +15,8 @@ from prunekit.measure import count_macs, count_parameters
 from prunekit.model import NUM_CONVS, vgg_from_state_dict
 
 from . import reference as ref
-from .base import (Context, Fail, Plan, as_number, as_state_dict, as_tensor, close,
-                   describe_value, fmt, require_type, shape_text)
+from .base import (Context, Fail, Plan, as_number, as_state_dict, as_tensor, close, fmt,
+                   require_type, shape_text)
 from .inputs import images, randint, small_vgg_state, uniform
 
 OUTPUT_RTOL, OUTPUT_ATOL = 1e-4, 1e-4  # logits of rebuilt models vs the reference's

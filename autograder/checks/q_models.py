@@ -243,7 +243,7 @@ def plan_q9(ctx: Context) -> Plan:
         needed = 1.0 + gain_fraction * max(0.0, reference - 1.0)
         if speedup < needed:
             raise Fail(f"{CHANNEL_PRUNED_FILE} runs {speedup:.2f}x as fast as the dense model "
-                       f"(median of paired timings); at least {needed:.2f}x is required here "
+                       f"(medians of paired timings); at least {needed:.2f}x is required here "
                        f"({100 * gain_fraction:g}% of the gain of pruning every boundary by 0.3, "
                        f"measured at the same time: {reference:.2f}x)")
 

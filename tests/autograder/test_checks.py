@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import torch
 
 from autograder.checks import GRADED_QUESTIONS, build_plan, check_shares
 from autograder.checks.base import Context, Plan
@@ -181,6 +182,16 @@ MUTANTS = {
 }
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """One torch thread, as the grader runs: small models are faster so, and on a loaded machine
+    several OpenMP threads per process slow the tiny checks down tenfold."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def settings():
     """The offline profile's grading settings (the code questions do not read them; None where
@@ -317,7 +328,7 @@ def test_missing_function_costs_its_questions_with_the_reason(settings):
 
 @pytest.mark.parametrize("cell, question, needle", [
     ("def get_num_channels_to_keep(c, r):\n    return 'many'\n", "q7", "not a number"),
-    ("def get_input_channel_importance(w):\n    return w.norm(dim=(0, 2, 3)).tolist()\n", "q8",
+    ("def get_input_channel_importance(w):\n    return w.pow(2).sum(dim=(0, 2, 3)).sqrt().tolist()\n", "q8",
      "not a tensor"),
     ("def fine_grained_prune(t, s):\n    return None\n", "q3", "returned None"),
     ("def channel_prune(model, ratio):\n    return model.state_dict()\n", "q7", "not an nn.Module"),

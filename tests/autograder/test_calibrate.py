@@ -1,0 +1,93 @@
+"""Tests of the calibration (autograder/calibrate.py) and of the committed calibration of the
+offline profile: threshold arithmetic, secrets kept across re-calibrations, and the committed
+figures being consistent with the reference run."""
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from autograder import calibrate as calibration
+from autograder.checks.resources import base_checkpoint_path, file_sha256
+from autograder.checks.settings import calibration_path, load_settings
+from prunekit.profiles import get_profile
+from solutions import choices
+
+
+def test_split_noise_is_the_binomial_standard_error():
+    """Two independent splits of n images: the difference of one model's accuracies has standard
+    error sqrt(p(1-p)/n1 + p(1-p)/n2), in percentage points; one split only: the first term."""
+    assert calibration.split_noise_points(95.0, 2000, 2000) == pytest.approx(
+        100 * math.sqrt(2 * 0.95 * 0.05 / 2000))
+    assert calibration.split_noise_points(95.0, 10000, None) == pytest.approx(
+        100 * math.sqrt(0.95 * 0.05 / 10000))
+    assert calibration.split_noise_points(100.0, 2000, 2000) == 0.0
+
+
+def test_threshold_is_never_above_what_students_are_told():
+    """threshold = min(reference - allowance - 3 SE, public target - 3 SE)."""
+    high_reference = calibration.accuracy_threshold(96.0, 94.0, 0.7)
+    assert high_reference["threshold"] == pytest.approx(94.0 - 2.1)
+    low_reference = calibration.accuracy_threshold(94.0, 94.0, 0.7)
+    assert low_reference["threshold"] == pytest.approx(94.0 - calibration.ALLOWANCE_POINTS - 2.1)
+
+
+def test_secrets_are_kept_unless_renewed(tmp_path):
+    """Re-calibrating keeps the salt and the hidden-split seed (old grades stay reproducible);
+    new_secrets draws new ones, never a public data seed."""
+    profile = get_profile("offline")
+    path = tmp_path / "offline.json"
+    path.write_text(json.dumps({"salt": "abc", "grading_split": {"seed": 1234}}))
+    assert calibration._secrets(path, False, profile) == ("abc", 1234)
+    salt, seed = calibration._secrets(path, True, profile)
+    assert salt != "abc" and len(salt) == 32
+    assert seed not in (profile.offline.train_seed, profile.offline.test_seed)
+
+
+@pytest.fixture(scope="module")
+def committed():
+    path = calibration_path("offline")
+    if not path.is_file():
+        pytest.skip("the offline profile is not calibrated")
+    return json.loads(path.read_text())
+
+
+def test_committed_calibration_is_consistent(committed):
+    """The committed offline calibration: made from the base checkpoint in use and the current
+    reference choices; a secret hidden split; thresholds below the reference's accuracies by at
+    least the allowance; the reference model meets the size and MACs targets."""
+    assert committed["base_checkpoint_sha256"] == file_sha256(base_checkpoint_path("offline"))
+    assert committed["choices"] == {"sparsity_dict": choices.SPARSITY_DICT,
+                                    "channel_prune_ratio": choices.CHANNEL_PRUNE_RATIO}
+    profile = get_profile("offline")
+    assert committed["grading_split"]["seed"] not in (profile.offline.train_seed,
+                                                      profile.offline.test_seed)
+    reference, thresholds = committed["reference"], committed["thresholds"]
+    for key in ("finegrained_accuracy", "channel_accuracy"):
+        assert thresholds[key] <= reference[key]["hidden"] - calibration.ALLOWANCE_POINTS
+        assert thresholds[key] >= 50.0  # a real bar: far above chance (10 %)
+    assert reference["finegrained_size_fraction"] <= thresholds["max_size_fraction"]
+    assert reference["channel_macs_fraction"] <= thresholds["max_macs_fraction"]
+    assert reference["latency"]["speedup"] > 1.0
+    settings = load_settings("offline")
+    assert settings.thresholds == thresholds and settings.salt == committed["salt"]
+
+
+@pytest.mark.slow
+def test_calibrate_end_to_end(tmp_path, committed):
+    """calibrate() on the offline profile (reference models from the cache, else fine-tuned)
+    writes a complete file, keeps the secrets of the file it replaces and reproduces the
+    committed accuracies (seeded fine-tuning, same hidden split)."""
+    out = tmp_path / "offline.json"
+    out.write_text(json.dumps(committed))
+    summary = calibration.calibrate("offline", out, progress=False)
+    written = json.loads(out.read_text())
+    assert summary["written"] == str(out)
+    assert written["salt"] == committed["salt"]
+    assert written["grading_split"] == committed["grading_split"]
+    for key in ("dense_accuracy", "finegrained_accuracy", "channel_accuracy"):
+        assert written["reference"][key]["hidden"] == pytest.approx(
+            committed["reference"][key]["hidden"], abs=0.5)
+    assert written["thresholds"]["finegrained_accuracy"] == pytest.approx(
+        committed["thresholds"]["finegrained_accuracy"], abs=0.5)
