@@ -173,13 +173,16 @@ def accuracy_threshold(reference_hidden: float, public_target: float, noise_poin
 
 
 def _secrets(path: Path, new_secrets: bool, profile: Profile) -> tuple[str, int]:
-    """The salt and split seed: kept from an existing calibration file unless ``new_secrets``."""
-    if path.is_file() and not new_secrets:
+    """The salt and split seed: kept from the file being replaced, else from the profile's
+    calibration file, unless ``new_secrets`` (then, or when neither exists, drawn anew)."""
+    for existing in (path, calibration_path(profile.name)):
+        if not existing.is_file() or new_secrets:
+            continue
         try:
-            old = json.loads(path.read_text())
+            old = json.loads(existing.read_text())
             return str(old["salt"]), int(old["grading_split"]["seed"])
         except (KeyError, ValueError, TypeError):
-            pass
+            continue
     public_seeds = {profile.offline.train_seed, profile.offline.test_seed} if profile.offline \
         else set()
     seed = secrets.randbelow(2**31 - 1000) + 1000

@@ -190,16 +190,14 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
         result.notes.extend(errors)
     else:
         result.status = SANDBOX_STATUS.get(sandbox.status, "crashed")
-        result.reason = re.sub(r"\bcell (\d+)\b",
-                               lambda m: _cell_label(submission.cells, int(m.group(1))),
-                               sandbox.reason)
+        result.reason = _locator(submission.cells)(sandbox.reason)
 
 
 def _note_sandbox(result: SubmissionResult, sandbox, cells: list[str]) -> None:
     """Cell errors and isolation shortfalls, for the log and the feedback."""
     for index, failure in sorted(sandbox.cell_errors.items()):
         result.notes.append(f"{_cell_label(cells, index)} raised {failure.kind}: "
-                            f"{failure.message[:200]}")
+                            f"{_locator(cells)(failure.message[:200])}")
     if sandbox.isolation.degraded:
         result.notes.append("isolation degraded: " + "; ".join(sandbox.isolation.notes)[:500])
 
@@ -226,21 +224,29 @@ def _explainer(cells: list[str], cell_errors: dict):
                 failure = cell_errors[index]
                 line = failure.where.split("line", 1)[-1].strip() if "line" in failure.where else ""
                 at = f" at line {line}" if line else ""
-                return (f" ({_cell_label(cells, index)} failed{at}: {failure.kind}: "
-                        f"{failure.message[:200]})")
+                message = _locator(cells)(failure.message[:200])
+                return f" ({_cell_label(cells, index)} failed{at}: {failure.kind}: {message})"
         if not defining:
             return " (no cell of the notebook defines it)"
         return ""
     return explain
 
 
+_CELL_REFERENCE = re.compile(r"\s*\(<cell (\d+)>, line (\d+)\)|<?cell (\d+)>?(?:, line (\d+))?")
+
+
 def _locator(cells: list[str]):
-    """``locate("cell 7, line 3")`` -> "line 3 of the cell starting 'def channel_prune(...'"."""
-    def locate(where: str) -> str:
-        match = re.fullmatch(r"cell (\d+), line (\d+)", where.strip())
-        if not match:
-            return where
-        return f"line {match.group(2)} of {_cell_label(cells, int(match.group(1)))}"
+    """``locate(text)``: the sandbox's cell numbers in ``text`` ("cell 7, line 3", "(<cell 7>,
+    line 3)" in a SyntaxError) rewritten as "line 3 of the cell starting 'def ...'" (students do
+    not see our numbering: skipped cells shift it)."""
+    def replace_one(match: re.Match) -> str:
+        if match.group(1) is not None:  # "(<cell N>, line L)" inside a SyntaxError message
+            return ""
+        label = _cell_label(cells, int(match.group(3)))
+        return f"line {match.group(4)} of {label}" if match.group(4) else label
+
+    def locate(text: str) -> str:
+        return _CELL_REFERENCE.sub(replace_one, text)
     return locate
 
 

@@ -92,7 +92,8 @@ class Outputs:
 
     ``outcomes`` maps request ids to objects with ``value`` and ``failure`` (the sandbox's
     ``Outcome``); ``explain_missing(name)`` adds why a name is undefined (e.g. its cell failed);
-    ``locate(where)`` rewrites a location such as "cell 7, line 3" for students.
+    ``locate(text)`` rewrites the grader's cell numbers in a message ("cell 7, line 3") into
+    words students recognise.
     """
 
     def __init__(self, plan: Plan, outcomes: Mapping[str, Any],
@@ -145,12 +146,12 @@ class Outputs:
         if kind == "ProbeError":
             return message + self._explain(call.function)
         if kind == "NoResult":
-            return f"{call.describe}: {message}"
+            return self._locate(f"{call.describe}: {message}")
         if kind == "BadResult":
             return f"{call.describe}: the result could not be read back ({message})"
-        location = f" ({self._locate(where)})" if where else ""
+        location = f" ({where})" if where else ""
         text = f": {message}" if message else ""
-        return f"{call.describe} raised {kind}{text}{location}"
+        return self._locate(f"{call.describe} raised {kind}{text}{location}")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -167,19 +167,29 @@ def plan_q7(ctx: Context) -> Plan:
     @plan.check("prune_bn_sliced", 2, "BatchNorm weight, bias, running_mean and running_var are "
                                       "sliced with the channels")
     def _(out):
+        # Judged against the submission's own conv channel counts (their rounding is judged by
+        # the other checks): BatchNorm i must hold the first n_i entries of the original.
         case = cases["float"]
-        _, state = _rebuild(out, "float", case["describe"])
+        state = out.field("float", "state_dict")
+        if state is None:
+            raise Fail(f"{case['describe']} returned a {out.field('float', 'returned_type')}, "
+                       f"not an nn.Module")
+        state = as_state_dict(state, f"{case['describe']}: the returned model's state dict")
         for index in range(NUM_CONVS):
+            conv = state.get(f"backbone.conv{index}.weight")
+            if conv is None or conv.dim() != 4:
+                raise Fail(f"{case['describe']}: backbone.conv{index}.weight is missing")
+            kept = int(conv.shape[0])
             for tensor in BN_TENSORS:
                 name = f"backbone.bn{index}.{tensor}"
-                got, expected = state.get(name), case["expected"][name]
-                if got is None or tuple(got.shape) != tuple(expected.shape):
-                    size = "missing" if got is None else f"{got.numel()} entries"
-                    raise Fail(f"{case['describe']}: {name} has {size}, but conv{index} keeps "
-                               f"{expected.numel()} channels (slice BatchNorm {tensor} too)")
-                if not close(got, expected, rtol=1e-5, atol=1e-6):
-                    raise Fail(f"{case['describe']}: {name} is not the kept channels' entries of "
-                               f"the original {tensor}")
+                got, original = state.get(name), case["state"][name]
+                if got is None or tuple(got.shape) != (kept,):
+                    size = "is missing" if got is None else f"has {got.numel()} entries"
+                    raise Fail(f"{case['describe']}: {name} {size}, but conv{index} keeps {kept} "
+                               f"channels (slice BatchNorm {tensor} too)")
+                if not close(got, original[:kept], rtol=1e-5, atol=1e-6):
+                    raise Fail(f"{case['describe']}: {name} is not the original {tensor} of the "
+                               f"kept channels")
 
     @plan.check("prune_outputs", 2, "the pruned model's weights and outputs equal those of the "
                                     "contract's pruned model (first channels kept)")

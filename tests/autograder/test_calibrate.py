@@ -40,6 +40,11 @@ def test_secrets_are_kept_unless_renewed(tmp_path):
     path = tmp_path / "offline.json"
     path.write_text(json.dumps({"salt": "abc", "grading_split": {"seed": 1234}}))
     assert calibration._secrets(path, False, profile) == ("abc", 1234)
+    committed = calibration_path("offline")
+    if committed.is_file():  # a new file takes the profile's committed secrets
+        record = json.loads(committed.read_text())
+        assert calibration._secrets(tmp_path / "new.json", False, profile) == (
+            record["salt"], record["grading_split"]["seed"])
     salt, seed = calibration._secrets(path, True, profile)
     assert salt != "abc" and len(salt) == 32
     assert seed not in (profile.offline.train_seed, profile.offline.test_seed)
