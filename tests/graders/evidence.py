@@ -1,0 +1,245 @@
+"""Grading every case once and judging the outcome against what each case file declares.
+
+:func:`collect` builds the submissions (``harness``), snapshots what must not change, grades
+everything in one batch through the real grader (two workers, sandboxes, records, reports),
+snapshots again and returns an :class:`Evidence`. :func:`problems` says, for one case, what is
+wrong with its outcome (empty: the grader behaved as the case requires); the tests assert it
+is empty and the report (``report.py``) prints it.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from tests.graders import harness
+from tests.graders.harness import Case, Graded
+
+EPSILON = 1e-6  # points: float sums of check shares
+# Kit folders no submission may change (the grader's own code, the reference, the support
+# package, the checkpoints, this evidence's data); __pycache__ folders are ignored.
+PROTECTED = ("autograder", "solutions", "prunekit", "assignment/checkpoints", "checkpoints",
+             "tests/graders/mutants", "tests/graders/alternatives", "tests/graders/attacks")
+ATTACK_PROCESS_NAME = "pkattack"  # attacks that leave processes behind rename them so
+
+
+@dataclass
+class Evidence:
+    """Everything one evidence run produced."""
+    cases: list[Case]
+    graded: dict[str, Graded]
+    maxima: dict[str, float]
+    root: Path
+    seconds: float
+    changed_outside: list[str] = field(default_factory=list)  # paths changed outside the output
+    markers: list[str] = field(default_factory=list)  # files attacks managed to create
+    leftovers: list[str] = field(default_factory=list)  # attack processes still alive
+    secrets: list[str] = field(default_factory=list)
+
+    def case(self, name: str) -> Case:
+        return next(c for c in self.cases if c.name == name)
+
+
+def collect(root: Path, cases: Sequence[Case] | None = None, workers: int = harness.WORKERS,
+            timeout_s: float = harness.TIMEOUT_S, progress: bool = False) -> Evidence:
+    """Build and grade ``cases`` (default: every case file) plus the solved and blank
+    submissions under ``root``; see the module docstring."""
+    cases = list(cases if cases is not None else harness.load_cases())
+    root = Path(root)
+    outside = root / "outside"  # attacks aim at it; nothing may appear or change there
+    outside.mkdir(parents=True, exist_ok=True)
+    (outside / "canary.txt").write_text("nothing may change this file\n")
+    submissions = root / "submissions"
+    paths = harness.build_submissions(submissions, cases, outside)
+    watched = [outside, submissions, *(harness.REPO_ROOT / p for p in PROTECTED)]
+    before = harness.tree_snapshot(watched)
+    started = time.monotonic()
+    graded = harness.grade_all(paths, root / "out", workers=workers, timeout_s=timeout_s,
+                               progress=progress)
+    seconds = time.monotonic() - started
+    time.sleep(1.0)  # anything that escaped the sandbox gets a moment to act
+    after = harness.tree_snapshot(watched)
+    changed = sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
+    return Evidence(cases=cases, graded=graded, maxima=harness.question_max(), root=root,
+                    seconds=seconds, changed_outside=changed,
+                    markers=find_markers(root, cases), leftovers=attack_processes(),
+                    secrets=harness.secret_strings())
+
+
+def find_markers(root: Path, cases: Iterable[Case]) -> list[str]:
+    """Files that attacks try to create outside the grader's output (none may exist)."""
+    found = []
+    for case in cases:
+        for path in (root / "outside" / f"pwned-{case.name}", root / f"outside-{case.name}.txt",
+                     Path(f"/tmp/prunekit-pwned-{case.name}.txt")):
+            if path.exists():
+                found.append(str(path))
+    found += [str(p) for p in (root / "outside").glob("pwned-*")]
+    return sorted(set(found))
+
+
+def attack_processes() -> list[str]:
+    """Live processes named like the attacks' own (``pkattack``): a sandbox that let a process
+    outlive it."""
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            name = Path(f"/proc/{entry}/comm").read_text().strip()
+            state = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if name.startswith(ATTACK_PROCESS_NAME) and state != "Z":
+            found.append(f"{entry} ({name})")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Judging one case
+# ---------------------------------------------------------------------------------------------
+
+def lost_questions(graded: Graded, maxima: Mapping[str, float]) -> list[str]:
+    return [q for q in maxima if graded.scores.get(q, 0.0) < maxima[q] - EPSILON]
+
+
+def failed_checks(graded: Graded, questions: Iterable[str] | None = None) -> list[str]:
+    wanted = set(questions) if questions is not None else None
+    return [f"{c.question}/{c.name}" for c in graded.failed()
+            if wanted is None or c.question in wanted]
+
+
+def problems(case: Case, evidence: Evidence) -> list[str]:
+    """What is wrong with the grading of ``case`` (empty when it behaved as declared)."""
+    graded = evidence.graded.get(case.id)
+    if graded is None:
+        return [f"{case.id}: no result in the batch"]
+    if case.kind == "mutant":
+        return _mutant_problems(case, graded, evidence)
+    if case.kind == "alternative":
+        return _alternative_problems(graded, evidence)
+    return _attack_problems(case, graded, evidence)
+
+
+def _mutant_problems(case: Case, graded: Graded, evidence: Evidence) -> list[str]:
+    found = []
+    if graded.result.status != "graded":
+        found.append(f"status {graded.result.status}: {graded.result.reason}")
+    lost = lost_questions(graded, evidence.maxima)
+    for question in case.loses:
+        if question not in lost:
+            found.append(f"kept full marks on {question}")
+    for question in lost:
+        if question not in case.loses:
+            found.append(f"lost points on {question} too: {failed_checks(graded, [question])} "
+                         f"{graded.messages(question)[:300]}")
+    messages = "\n".join(graded.messages(q) for q in case.loses).lower()
+    for phrase in case.feedback:
+        if phrase.lower() not in messages:
+            found.append(f"feedback on {', '.join(case.loses)} does not say {phrase!r}: "
+                         f"{messages[:400]!r}")
+    return found
+
+
+def _alternative_problems(graded: Graded, evidence: Evidence) -> list[str]:
+    found = []
+    if graded.result.status != "graded":
+        found.append(f"status {graded.result.status}: {graded.result.reason}")
+    for question in lost_questions(graded, evidence.maxima):
+        found.append(f"lost points on {question}: {graded.messages(question)[:300]}")
+    return found
+
+
+def allowed_gain(case: Case, graded: Graded) -> dict[str, float]:
+    """Points per question the attack may earn beyond its base by policy (``earns:``)."""
+    gain: dict[str, float] = {}
+    for check in graded.result.checks:
+        if f"{check.question}/{check.name}" in case.earns:
+            gain[check.question] = gain.get(check.question, 0.0) + check.max_points
+    return gain
+
+
+def _attack_problems(case: Case, graded: Graded, evidence: Evidence) -> list[str]:
+    found = []
+    base = evidence.graded.get(case.base_id)
+    if base is None:
+        return [f"no result for its base {case.base_id}"]
+    if graded.result.status not in case.statuses:
+        found.append(f"status {graded.result.status} ({graded.result.reason}), expected "
+                     f"{' or '.join(case.statuses)}")
+    gain = allowed_gain(case, graded)
+    for question, maximum in evidence.maxima.items():
+        got, honest = graded.scores.get(question, 0.0), base.scores.get(question, 0.0)
+        if got > honest + gain.get(question, 0.0) + EPSILON:
+            extra = [f"{c.question}/{c.name}" for c in graded.result.checks
+                     if c.question == question and c.passed
+                     and f"{c.question}/{c.name}" not in case.earns]
+            found.append(f"gained points on {question}: {got:.4g} > {honest:.4g} (its honest "
+                         f"part); passed {extra}")
+        if case.keeps_all and abs(got - honest) > EPSILON:
+            found.append(f"{question}: {got:.4g} instead of its base's {honest:.4g} "
+                         f"({graded.messages(question)[:200]})")
+    for check in case.earns:
+        if check not in {f"{c.question}/{c.name}" for c in graded.result.checks if c.passed}:
+            found.append(f"the policy row {check} no longer passes; drop it from 'earns:'")
+    texts = (graded.feedback, graded.results_json)
+    for phrase in case.lacks:
+        if any(phrase.lower() in text.lower() for text in texts):
+            found.append(f"its feedback says {phrase!r}: the attack worked")
+    leaks = harness.leaked(texts, evidence.secrets)
+    if leaks:
+        found.append(f"feedback leaks hidden source or secrets: {leaks[:3]}")
+    markers = [m for m in evidence.markers if case.name in m]
+    if markers:
+        found.append(f"created files outside the sandbox: {markers}")
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Determinism: the same submissions graded again, optionally on a loaded machine
+# ---------------------------------------------------------------------------------------------
+
+class CpuBurner:
+    """Context manager running ``count`` busy-looping processes (default: one per core), so that
+    grading happens on a loaded machine. Only the processes it started are stopped."""
+
+    def __init__(self, count: int | None = None):
+        self.count = count or os.cpu_count() or 2
+        self.processes: list[subprocess.Popen] = []
+
+    def __enter__(self) -> "CpuBurner":
+        for _ in range(self.count):
+            self.processes.append(subprocess.Popen(
+                [sys.executable, "-c", "while True: pass"], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGKILL)
+        for process in self.processes:
+            process.wait()
+
+
+def fingerprint(graded: Graded) -> list[tuple]:
+    """What must be identical between gradings: every check's question, name, points and
+    message, and the status."""
+    return [(graded.result.status,)] + [(c.question, c.name, round(c.points, 9), c.message)
+                                         for c in graded.result.checks]
+
+
+def regrade(paths: Mapping[str, Path], root: Path, runs: int, loaded: bool,
+            workers: int = harness.WORKERS) -> list[dict[str, Graded]]:
+    """Grade ``paths`` ``runs`` times (each a separate batch), under CPU load when ``loaded``."""
+    results = []
+    for run in range(runs):
+        out = Path(root) / f"{'loaded' if loaded else 'idle'}-{run}"
+        if loaded:
+            with CpuBurner():
+                results.append(harness.grade_all(paths, out, workers=workers))
+        else:
+            results.append(harness.grade_all(paths, out, workers=workers))
+    return results

@@ -1,0 +1,18 @@
+# about: channel_prune slices the next conv's output channels (dim 0) instead of its input
+#   channels (dim 1)
+# replaces: channel_prune
+# loses: q7
+# feedback: does not load into a VGG
+def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
+    model = copy.deepcopy(model)
+    convs, bns = get_convs_and_bns(model)
+    ratios = ratios_per_boundary(prune_ratio, num_boundaries=len(convs) - 1)
+    with torch.no_grad():
+        for i, ratio in enumerate(ratios):
+            conv, bn, next_conv = convs[i], bns[i], convs[i + 1]
+            n = get_num_channels_to_keep(conv.out_channels, ratio)
+            keep = torch.arange(n)
+            reindex_out_channels(conv, bn, keep)
+            next_conv.weight = reindexed(next_conv.weight, keep, dim=0)
+            next_conv.in_channels = n
+    return model

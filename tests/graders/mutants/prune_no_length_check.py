@@ -1,0 +1,17 @@
+# about: channel_prune accepts a list of ratios of the wrong length (zip silently stops)
+# replaces: channel_prune
+# loses: q7
+# feedback: returned without an error
+def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
+    model = copy.deepcopy(model)
+    convs, bns = get_convs_and_bns(model)
+    if isinstance(prune_ratio, numbers.Real):
+        prune_ratio = [prune_ratio] * (len(convs) - 1)
+    with torch.no_grad():
+        for conv, bn, next_conv, ratio in zip(convs[:-1], bns[:-1], convs[1:], prune_ratio):
+            n = get_num_channels_to_keep(conv.out_channels, ratio)
+            keep = torch.arange(n)
+            reindex_out_channels(conv, bn, keep)
+            next_conv.weight = reindexed(next_conv.weight, keep, dim=1)
+            next_conv.in_channels = n
+    return model
