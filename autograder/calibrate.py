@@ -41,7 +41,7 @@ from prunekit.measure import compare_latency, count_macs, count_parameters
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
 from prunekit.runtime import seed_everything
-from prunekit.submission import (ACCURACY_ALLOWANCE_POINTS, CHANNEL_PRUNED_FILE, FINEGRAINED_FILE,
+from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE,
                                  MAX_MACS_FRACTION, MAX_SIZE_FRACTION, accuracy_targets,
                                  save_model)
 
@@ -232,7 +232,7 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
     say("measuring latency ...")
     latency = _latency(base, models["channel_pruned"])
 
-    public_targets = accuracy_targets(profile, accuracy["dense"]["public"])
+    public_targets = accuracy_targets(accuracy["dense"]["public"])
     public_size = profile.offline.num_test if profile.dataset == "offline" else None
     thresholds_detail = {}
     for key, model_name, target_key in (("finegrained_accuracy", "finegrained", "finegrained"),
@@ -276,13 +276,6 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
             "speedup_gain_fraction": SPEEDUP_GAIN_FRACTION,
         },
         "threshold_derivation": thresholds_detail,
-        "suggested_public_targets": {
-            "finegrained_accuracy": round(accuracy["finegrained"]["public"] - ALLOWANCE_POINTS, 2),
-            "channel_accuracy": round(accuracy["channel_pruned"]["public"] - ALLOWANCE_POINTS, 2),
-            "note": "reference accuracy on the public test split minus the allowance; what "
-                    "Profile.thresholds could state to students (the notebook currently states "
-                    f"dense - {ACCURACY_ALLOWANCE_POINTS:g} points where the profile has none)",
-        },
         "calibration_seconds": round(time.perf_counter() - started, 1),
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -54,6 +54,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
+MASTER_NOTEBOOK = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
 KINDS = {"mutant": HERE / "mutants", "alternative": HERE / "alternatives",
          "attack": HERE / "attacks"}
 ID_PREFIX = {"mutant": "mutant", "alternative": "alt", "attack": "attack"}
