@@ -15,11 +15,8 @@ Where each comes from:
 
 Where the student template has not been generated (``python -m assignment.build``), it is built
 into a temporary folder from the master. The reference models (``finegrained.pt``,
-``channel_pruned.pt``) are the core's (``autograder.calibrate``, the ones the calibration
-measured) when its reference choices fit the master's answers; else they are made here the way
-the notebook makes them (the master's ``sparsity_dict`` and ``channel_prune_ratio``, the
-reference solutions, ``prunekit.train.fine_tune``; about 45 s each on 2 CPU cores) and cached in
-``runs/cache/``.
+``channel_pruned.pt``) are the ones the calibration measures (``autograder.calibrate``; about
+45 s of fine-tuning each on 2 CPU cores the first time, then cached in ``.cache/``).
 
 Each example is an Otter-style export zip ``<name>.zip`` holding ``pruning_lab.ipynb`` and the
 model files; ``manifest.json`` beside them says what each one is and which questions it should
@@ -34,15 +31,13 @@ import json
 import re
 import tempfile
 import zipfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MASTER = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
 STUDENT_TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"
-ASSIGNMENT_CHECKPOINTS = REPO_ROOT / "assignment" / "checkpoints"
-CACHE_DIR = REPO_ROOT / "runs" / "cache"
 DEFAULT_OUT = REPO_ROOT / "runs" / "examples"
 MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
 ANSWER_TAG = "otter_answer_cell"
@@ -347,102 +342,15 @@ BUGS: tuple[Bug, ...] = (
 # Reference models
 # ---------------------------------------------------------------------------------------------
 
-def base_checkpoint(profile) -> Path:
-    """The dense base checkpoint students start from: ``assignment/checkpoints/vgg-<profile>.pt``
-    (what the student folder ships) or else the profile's default path; trains one when
-    neither exists (offline profile: about 2.5 minutes on 2 CPU cores)."""
-    from prunekit.checkpoint import default_checkpoint_path
-
-    for path in (ASSIGNMENT_CHECKPOINTS / f"vgg-{profile.name}.pt",
-                 default_checkpoint_path(profile)):
-        if path.is_file():
-            return path
-    from prunekit.base import train_base
-
-    print(f"no base checkpoint for profile {profile.name!r}: training one "
-          f"(`python -m prunekit train-base --profile {profile.name}`)")
-    return train_base(profile, default_checkpoint_path(profile), progress=False).path
-
-
-def reference_models(profile_name: str, cache_dir: Path = CACHE_DIR,
-                     progress: bool = False) -> dict[str, Path]:
+def reference_models(profile_name: str, progress: bool = False) -> dict[str, Path]:
     """The reference ``finegrained.pt`` and ``channel_pruned.pt`` of a profile (file name ->
-    path).
+    path): the models the calibration measures (:func:`autograder.calibrate.reference_model_files`,
+    made from ``solutions/choices.py``, which a test keeps equal to the master's answers; cached
+    in ``.cache/reference-models/``)."""
+    from autograder.calibrate import reference_model_files
 
-    Taken from the core (``autograder.calibrate.reference_model_files``: the models the
-    calibration measured, cached in ``.cache/reference-models/``) when they fit the solved
-    notebook (see :func:`_core_reference_models`); else made here as the solved notebook makes
-    them and cached under
-    ``cache_dir/reference-<profile>-<key>/`` (the key hashes the base checkpoint, the master's
-    answers and the reference solutions, so a change of any of them makes new models).
-    """
-    core = _core_reference_models(profile_name, progress)
-    if core is not None:
-        return core
-    from prunekit.profiles import get_profile
-
-    profile = get_profile(profile_name)
-    base = base_checkpoint(profile)
-    answers = master_answers()
-    key = _hash_files([base, *sorted((REPO_ROOT / "solutions").glob("*.py"))],
-                      extra=json.dumps([answers, asdict(profile.finetune), profile.name],
-                                       sort_keys=True, default=str))
-    folder = Path(cache_dir) / f"reference-{profile.name}-{key[:16]}"
-    paths = {name: folder / name for name in MODEL_FILES}
-    if all(path.is_file() for path in paths.values()):
-        return paths
-    folder.mkdir(parents=True, exist_ok=True)
-    _make_reference_models(profile, base, answers, paths, progress)
-    return paths
-
-
-def _core_reference_models(profile_name: str, progress: bool = False) -> dict[str, Path] | None:
-    """The core's reference model files, when the core has them and they fit the solved
-    notebook: made with the same channel ratio, and with at least the zeros the master's
-    ``sparsity_dict`` asks of every weight (the grader checks the submitted file against the
-    notebook's dict). None otherwise."""
-    try:
-        from autograder import calibrate
-        from solutions import choices
-    except ImportError:
-        return None
-    helper = getattr(calibrate, "reference_model_files", None)
-    if helper is None or not _choices_fit_master(choices):
-        return None
-    files = helper(profile_name, progress=progress)
+    files = reference_model_files(profile_name, progress=progress)
     return {name: Path(files[name]) for name in MODEL_FILES}
-
-
-def _choices_fit_master(choices) -> bool:
-    answers = master_answers()
-    reference = dict(getattr(choices, "SPARSITY_DICT", {}))
-    return (getattr(choices, "CHANNEL_PRUNE_RATIO", None) == answers["channel_prune_ratio"]
-            and all(reference.get(name, 0.0) >= sparsity
-                    for name, sparsity in answers["sparsity_dict"].items()))
-
-
-def _make_reference_models(profile, base: Path, answers: dict, paths: dict[str, Path],
-                           progress: bool) -> None:
-    """Prune the base model as the solved notebook does, fine-tune, save both model files."""
-    from prunekit.checkpoint import load_checkpoint
-    from prunekit.data import make_loaders
-    from prunekit.runtime import seed_everything
-    from prunekit.submission import save_model
-    from prunekit.train import fine_tune
-    from solutions import FineGrainedPruner, apply_channel_sorting, channel_prune
-
-    model, _ = load_checkpoint(base, profile)
-    train_loader, _ = make_loaders(profile)
-    seed_everything(profile.seed)
-    finegrained = copy.deepcopy(model)
-    pruner = FineGrainedPruner(finegrained, answers["sparsity_dict"])
-    fine_tune(finegrained, train_loader, profile.finetune, device="cpu", progress=progress,
-              callbacks=[lambda: pruner.apply(finegrained)])
-    save_model(finegrained, paths["finegrained.pt"])
-    seed_everything(profile.seed)
-    channel = channel_prune(apply_channel_sorting(model), answers["channel_prune_ratio"])
-    fine_tune(channel, train_loader, profile.finetune, device="cpu", progress=progress)
-    save_model(channel, paths["channel_pruned.pt"])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -208,35 +208,3 @@ def test_examples_score_as_their_manifest_says(tmp_path):
     again = cli.grade_batch(subset, grader, tmp_path / "again", workers=1, progress=False)
     assert {r.submission: r.question_scores for r in again.results} == \
         {s.id: results[s.id].question_scores for s in subset}
-
-
-@needs_master
-def test_reference_models_come_from_the_core_when_its_choices_fit(tmp_path, monkeypatch):
-    """The core's reference model files are used when its choices give at least the zeros of
-    the master's sparsity_dict and the same channel ratio; otherwise the models are made here
-    (from the master's answers) and cached."""
-    from autograder import calibrate
-    from solutions import choices
-
-    core_files = {name: tmp_path / f"core-{name}" for name in examples.MODEL_FILES}
-    monkeypatch.setattr(calibrate, "reference_model_files", lambda profile, progress=False:
-                        core_files)
-    made_here = []
-
-    def fake_make(profile, base, answers, paths, progress):
-        made_here.append(answers)
-        for path in paths.values():
-            path.write_bytes(b"made here")
-
-    monkeypatch.setattr(examples, "_make_reference_models", fake_make)
-    fits = examples._choices_fit_master(choices)
-    got = examples.reference_models("offline", cache_dir=tmp_path / "cache")
-    if fits:
-        assert got == core_files and not made_here
-    monkeypatch.setattr(choices, "CHANNEL_PRUNE_RATIO", 0.5)
-    got = examples.reference_models("offline", cache_dir=tmp_path / "cache")
-    assert made_here and made_here[-1] == examples.master_answers()
-    assert all(path.read_bytes() == b"made here" for path in got.values())
-    count = len(made_here)
-    examples.reference_models("offline", cache_dir=tmp_path / "cache")  # cached now
-    assert len(made_here) == count
