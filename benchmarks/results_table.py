@@ -1,0 +1,115 @@
+"""The lab's results table for a profile: dense, fine-grained and channel-pruned models.
+
+Run: ``python benchmarks/results_table.py [--profile offline] [--repeats 30]``.
+Writes ``benchmarks/results/results_table_<profile>.md`` and ``results_models_<profile>.png``.
+
+Models: the profile's dense base checkpoint; the reference fine-grained model (the master's
+``sparsity_dict``, ``solutions/choices.py``) and channel-pruned model (ratio 0.3 after channel
+sorting), each fine-tuned with the profile's recipe (the calibration's cached models,
+``autograder.calibrate.reference_models``). Accuracy before fine-tuning is measured by pruning the
+dense model again without fine-tuning. Latency: paired, interleaved runs against the dense model
+(median of each, speedup = ratio of medians, with the interquartile range of per-round ratios),
+on the CPU at batch 1 and at a larger batch.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import platform
+import sys
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import torch  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from autograder.calibrate import reference_models  # noqa: E402
+from prunekit.data import make_loaders  # noqa: E402
+from prunekit.measure import bits_to_mib, compare_latency, count_macs, count_parameters, model_size_bits  # noqa: E402
+from prunekit.plots import plot_model_comparison  # noqa: E402
+from prunekit.profiles import get_profile  # noqa: E402
+from prunekit.train import evaluate  # noqa: E402
+from solutions import FineGrainedPruner, apply_channel_sorting, channel_prune  # noqa: E402
+from solutions.choices import CHANNEL_PRUNE_RATIO, SPARSITY_DICT  # noqa: E402
+
+RESULTS = REPO / "benchmarks" / "results"
+
+
+def before_fine_tuning(dense):
+    """The two pruned models straight after pruning (no fine-tuning)."""
+    finegrained = copy.deepcopy(dense)
+    FineGrainedPruner(finegrained, SPARSITY_DICT)
+    return finegrained, channel_prune(apply_channel_sorting(dense), CHANNEL_PRUNE_RATIO)
+
+
+def describe(name, model, dense, accuracy_before, accuracy_after, batches, repeats):
+    """One row: accuracy (percent), size (MiB of non-zero fp32 weights), parameters, MACs and
+    paired CPU speedups against ``dense`` per batch size."""
+    row = {"name": name, "accuracy_before": accuracy_before, "accuracy_after": accuracy_after,
+           "params": count_parameters(model, count_nonzero_only=True),
+           "size_mib": bits_to_mib(model_size_bits(model, count_nonzero_only=True)),
+           "macs": count_macs(model)}
+    for batch in batches:
+        inputs = torch.rand(batch, 3, 32, 32)
+        paired = compare_latency(dense, model, inputs, warmup=5, repeats=repeats)
+        row[batch] = paired
+    row["latency_ms"] = row[batches[0]].median_b_s * 1000
+    return row
+
+
+def markdown(rows, batches, profile, threads) -> str:
+    dense = rows[0]
+    head = ("| model | accuracy before FT | accuracy after FT | size (MiB) | parameters | MACs | "
+            + " | ".join(f"latency b={b} (ms) | speedup b={b} (IQR)" for b in batches) + " |")
+    lines = [f"# Results table ({profile} profile)", "",
+             f"Machine: {platform.machine()} CPU, {threads} torch threads, torch {torch.__version__}. "
+             "Size counts non-zero fp32 parameters; MACs by torch.utils.flop_counter (conv + linear); "
+             "latency = median of paired interleaved runs.", "", head,
+             "|" + "---|" * (6 + 2 * len(batches))]
+    for r in rows:
+        cells = [r["name"], f"{r['accuracy_before']:.2f}%", f"{r['accuracy_after']:.2f}%",
+                 f"{r['size_mib']:.3f} ({dense['size_mib'] / r['size_mib']:.1f}x smaller)",
+                 f"{r['params']:,}", f"{r['macs'] / 1e6:.2f} M ({dense['macs'] / r['macs']:.2f}x fewer)"]
+        for b in batches:
+            p = r[b]
+            cells += [f"{p.median_b_s * 1000:.2f}",
+                      f"{p.speedup:.2f}x ({p.ratio_q25:.2f}-{p.ratio_q75:.2f})"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="offline")
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--repeats", type=int, default=30)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    profile = get_profile(args.profile)
+    models = reference_models(profile.name)
+    _, test_loader = make_loaders(profile)
+    dense = models["dense"].eval()
+    finegrained_raw, channel_raw = before_fine_tuning(dense)
+    dense_accuracy = evaluate(dense, test_loader, device="cpu")
+    rows = [describe("dense", dense, dense, dense_accuracy, dense_accuracy, args.batches, args.repeats),
+            describe(f"fine-grained (reference sparsity_dict)", models["finegrained"], dense,
+                     evaluate(finegrained_raw, test_loader, device="cpu"),
+                     evaluate(models["finegrained"], test_loader, device="cpu"), args.batches, args.repeats),
+            describe(f"channel-pruned {CHANNEL_PRUNE_RATIO} (sorted)", models["channel_pruned"], dense,
+                     evaluate(channel_raw, test_loader, device="cpu"),
+                     evaluate(models["channel_pruned"], test_loader, device="cpu"), args.batches, args.repeats)]
+    text = markdown(rows, args.batches, profile.name, torch.get_num_threads())
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"results_table_{profile.name}.md").write_text(text)
+    plot_model_comparison([{"name": r["name"].split(" (")[0], "size_mib": r["size_mib"],
+                            "macs": r["macs"], "latency_ms": r["latency_ms"]} for r in rows]
+                          ).savefig(RESULTS / f"results_models_{profile.name}.png", dpi=110)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
