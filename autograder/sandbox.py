@@ -800,11 +800,16 @@ def _collect(sandbox: _Sandbox, run: _Run, requests: Sequence[ProbeRequest], lim
     budget = _Budget(limits.result_bytes)
     progress = _read_progress(sandbox.out)
     cells_run, cell_errors = _load_cells(sandbox.out, budget)
-    finished = _load_record(sandbox.out / "done.pt", budget, _check_done) is True
+    try:
+        finished, tampered = _load_record(sandbox.out / "done.pt", budget, _check_done) is True, ""
+    except BadResult as error:  # written by student code: its verdict, not a grader error
+        finished, tampered = False, str(error).split(" (", 1)[0][:100]
     loaded = [_load_outcome(sandbox.out / f"req-{i}.pt", budget) for i in range(len(requests))]
     status_code = _worker_status(run)
     status, reason = _classify(run, status_code, finished, progress, limits,
                                _memory_where(cell_errors, loaded, requests), run.stderr_tail)
+    if tampered and status == "exit":
+        reason = f"the student code tampered with the sandbox's completion record ({tampered})"
     missing = Failure("NoResult", f"no result came back: {reason or 'the probe did not run'}")
     outcomes = {r.id: (o if o is not None else Outcome(failure=missing))
                 for r, o in zip(requests, loaded)}

@@ -82,10 +82,17 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
     """
     outputs = Outputs(plan, outcomes, explain_missing, locate)
     results, errors = [], []
+    passed_names: set[str] = set()
+    summaries = {check.name: check.summary for check in plan.checks}
     for check, share in zip(plan.checks, check_shares(plan, points)):
         try:
             check.judge(outputs)
             passed, message = True, ""
+            missing = [name for name in check.requires if name not in passed_names]
+            if missing:  # its own property holds, but only trivially: the values are wrong
+                passed = False
+                message = (f"counts only once {missing[0]} passes ({summaries[missing[0]]}), "
+                           f"which failed")
         except Fail as failure:
             passed, message = False, str(failure)[:2000]
         except Exception as error:  # noqa: BLE001 - a grader bug must not lose the submission
@@ -93,6 +100,8 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
             message = "the grader could not judge this check (internal error; staff notified)"
             errors.append(f"{plan.question}/{check.name}: {type(error).__name__}: {error}\n"
                           + traceback.format_exc(limit=8))
+        if passed:
+            passed_names.add(check.name)
         results.append(CheckResult(question=plan.question, name=check.name,
                                    points=share if passed else 0.0, max_points=share,
                                    passed=passed, message=message))

@@ -49,12 +49,16 @@ class Call:
 @dataclass(frozen=True)
 class CheckSpec:
     """One hidden check: ``weight`` is relative within its question; ``judge(outputs)`` raises
-    :class:`Fail` or returns (pass)."""
+    :class:`Fail` or returns (pass). ``requires``: names of earlier checks of the question that
+    must pass for this one to earn its points (a property that a constant or do-nothing
+    function satisfies trivially, e.g. "returns a Python float", counts only with right
+    values)."""
     question: str
     name: str
     weight: float
     summary: str
     judge: Callable[["Outputs"], None]
+    requires: tuple[str, ...] = ()
 
 
 class Plan:
@@ -73,12 +77,18 @@ class Plan:
         self.calls[key] = Call(key, probe, kwargs, describe, function)
         return key
 
-    def check(self, name: str, weight: float, summary: str):
-        """Decorator registering ``judge(outputs)`` as the check ``name``."""
+    def check(self, name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
+        """Decorator registering ``judge(outputs)`` as the check ``name`` (``requires``: see
+        :class:`CheckSpec`; the required checks must be registered before it)."""
         def register(judge: Callable[[Outputs], None]) -> Callable[[Outputs], None]:
             if any(c.name == name for c in self.checks):
                 raise ValueError(f"{self.question}: duplicate check {name!r}")
-            self.checks.append(CheckSpec(self.question, name, float(weight), summary, judge))
+            known = {c.name for c in self.checks}
+            if not set(requires) <= known:
+                raise ValueError(f"{self.question}/{name}: requires unknown or later checks "
+                                 f"{sorted(set(requires) - known)}")
+            self.checks.append(CheckSpec(self.question, name, float(weight), summary, judge,
+                                         tuple(requires)))
             return judge
         return register
 

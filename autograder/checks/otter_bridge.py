@@ -155,6 +155,77 @@ def hidden_test_cells() -> dict[str, str]:
     return {question: hidden_test_cell(question) for question in question_points()}
 
 
+# --- one hidden Otter test case per check: the same partial credit as the kit's grader ---------
+
+_RESULTS_CACHE: dict[str, tuple[tuple, list[CheckResult], list[str]]] = {}
+
+
+def check_names_and_shares(question: str, profile: str | None = None) -> list[tuple[str, float]]:
+    """``[(check name, maximum points)]`` of ``question``, in plan order (the shares
+    :func:`autograder.checks.check_shares` gives; names and weights do not depend on the seed)."""
+    from . import check_shares
+
+    settings = load_settings(_profile_name({}, profile))
+    ctx = Context(seed=0, settings=settings, resources=Resources(settings), files={})
+    plan = build_plan(question, ctx)
+    shares = check_shares(plan, question_points()[question])
+    return [(check.name, share) for check, share in zip(plan.checks, shares)]
+
+
+def hidden_check_cell(question: str, check: str, points: float) -> str:
+    """Source of the hidden test cell of one check of ``question`` (TEST CONFIG ``hidden: true``
+    and the check's share of the question's points, written exactly with ``repr``)."""
+    return ('""" # BEGIN TEST CONFIG\nhidden: true\n'
+            f'points: {points!r}\n""" # END TEST CONFIG\n'
+            f"def test_{question}_{check}(env):\n"
+            f"    from autograder.checks.otter_bridge import assert_check\n"
+            f"    assert_check({question!r}, {check!r}, env)\n")
+
+
+def hidden_check_cells(profile: str | None = None) -> dict[str, list[str]]:
+    """The hidden test cells of every graded question, one per check (question -> sources)."""
+    return {question: [hidden_check_cell(question, name, share)
+                       for name, share in check_names_and_shares(question, profile)]
+            for question in question_points()}
+
+
+def _fingerprint(env: Mapping[str, Any], files_dir: str | Path) -> tuple:
+    names = tuple(sorted((k, id(v)) for k, v in env.items() if not k.startswith("_")))
+    stats = []
+    for name in MODEL_FILES:
+        path = Path(files_dir) / name
+        stats.append((name, path.stat().st_mtime_ns, path.stat().st_size) if path.is_file()
+                     else (name,))
+    return names, tuple(stats)
+
+
+def assert_check(question: str, check: str, env: Mapping[str, Any],
+                 files_dir: str | Path = ".") -> None:
+    """Raise AssertionError with the check's feedback unless ``check`` of ``question`` passes
+    (what a per-check hidden Otter test case calls). The question's probes run once, for its
+    first check (Otter runs a test file's cases in order); later checks reuse those results
+    while the notebook's names and the model files are unchanged."""
+    first = check_names_and_shares(question)[0][0] == check
+    key = _fingerprint(env, files_dir)
+    cached = _RESULTS_CACHE.get(question)
+    if first or cached is None or cached[0] != key:
+        settings = load_settings(_profile_name(env, None))
+        files = {name: Path(files_dir) / name for name in MODEL_FILES
+                 if (Path(files_dir) / name).is_file()}
+        ctx = Context(seed=derive_seed(settings.salt, "otter"), settings=settings,
+                      resources=Resources(settings), files=files)
+        results, errors = judge_inprocess(question, env, ctx, question_points()[question])
+        cached = _RESULTS_CACHE[question] = (key, results, errors)
+    _, results, errors = cached
+    matching = [r for r in results if r.name == check]
+    if not matching:
+        raise AssertionError(f"{question}: no hidden check named {check!r}")
+    if not matching[0].passed:
+        internal = [e for e in errors if e.startswith(f"{question}/{check}:")]
+        raise AssertionError(f"{question} {check}: {matching[0].message}"
+                             + ("\n" + "\n".join(internal) if internal else ""))
+
+
 class _kept_random_state:
     """Save and restore Python's, NumPy's and torch's global generators: the probes seed them, and
     the student's kernel must not notice."""

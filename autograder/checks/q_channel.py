@@ -68,6 +68,28 @@ def _input_untouched(out, key: str, describe: str, state: dict[str, torch.Tensor
                        f"(copy.deepcopy) and leave the input untouched")
 
 
+def _require_change(out, key: str, describe: str, state: dict[str, torch.Tensor],
+                    what: str) -> None:
+    """Fail when the model a call returned has the very tensors of its input: returning an
+    unchanged copy satisfies "loads", "consistent", "same outputs" and "input untouched"
+    trivially, so those properties count only once the function changes something. ``what``
+    says what should have changed ("pruned", "sorted"). A call that failed or returned no
+    module is left to the check's own judgement."""
+    try:
+        returned = out.field(key, "state_dict")
+    except Fail:
+        return
+    if not isinstance(returned, dict):
+        return
+    for name, tensor in state.items():
+        got = returned.get(name)
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape) \
+                or not torch.equal(got, tensor):
+            return
+    raise Fail(f"{describe} returned a model identical to its input: nothing was {what} (this "
+               f"property counts once the function does its work)")
+
+
 def _outputs_equal(model, expected_model, inputs) -> bool:
     got, expected = ref.outputs(model, inputs), ref.outputs(expected_model, inputs)
     return close(got, expected, rtol=OUTPUT_RTOL, atol=OUTPUT_ATOL)
@@ -132,7 +154,8 @@ def plan_q7(ctx: Context) -> Plan:
                         if got == truncated else "")
                 raise Fail(f"{describe} returned {fmt(got)}, expected {expected}{hint}")
 
-    @plan.check("num_channels_int", 1, "get_num_channels_to_keep returns a Python int")
+    @plan.check("num_channels_int", 1, "get_num_channels_to_keep returns a Python int",
+                requires=("num_channels_values",))
     def _(out):
         for key, describe, *_ in keep_cases:
             require_type(out.field(key), int, describe)
@@ -150,10 +173,15 @@ def plan_q7(ctx: Context) -> Plan:
     def _(out):
         counts_match(out, cases["float"])
 
+    def require_pruned(out) -> None:
+        case = cases["float"]
+        _require_change(out, "float", case["describe"], case["state"], "pruned")
+
     @plan.check("prune_state_dict_loads", 1, "the pruned model's state dict loads into a VGG built "
                                              "from its channel counts")
     def _(out):
         _rebuild(out, "float", cases["float"]["describe"])
+        require_pruned(out)
 
     @plan.check("prune_modules_consistent", 1, "in_channels / out_channels / num_features / "
                                                "in_features agree with the pruned tensors")
@@ -163,6 +191,7 @@ def plan_q7(ctx: Context) -> Plan:
         if layers is None:
             raise Fail(f"{case['describe']} did not return an nn.Module")
         _check_layers(layers, case["describe"])
+        require_pruned(out)
 
     @plan.check("prune_bn_sliced", 2, "BatchNorm weight, bias, running_mean and running_var are "
                                       "sliced with the channels")
@@ -190,6 +219,7 @@ def plan_q7(ctx: Context) -> Plan:
                 if not close(got, original[:kept], rtol=1e-5, atol=1e-6):
                     raise Fail(f"{case['describe']}: {name} is not the original {tensor} of the "
                                f"kept channels")
+        require_pruned(out)
 
     @plan.check("prune_outputs", 2, "the pruned model's weights and outputs equal those of the "
                                     "contract's pruned model (first channels kept)")
@@ -245,6 +275,7 @@ def plan_q7(ctx: Context) -> Plan:
     def _(out):
         for case in cases.values():
             _input_untouched(out, case["key"], case["describe"], case["state"])
+        require_pruned(out)
 
     @plan.check("prune_wrong_length_rejected", 1, "a list of ratios of the wrong length is an "
                                                   "error")
@@ -381,6 +412,7 @@ def plan_q8(ctx: Context) -> Plan:
     def _(out):
         case = cases["plain"]
         model, _ = sorted_model(out, case)
+        _require_change(out, case["key"], case["describe"], case["state"], "sorted")
         if not _outputs_equal(model, case["original"], inputs):
             raise Fail(f"{case['describe']}: the sorted model's outputs differ from the original "
                        f"model's on random images (every permutation must be applied "
@@ -391,6 +423,8 @@ def plan_q8(ctx: Context) -> Plan:
     def _(out):
         for case in cases.values():
             _input_untouched(out, case["key"], case["describe"], case["state"])
+        _require_change(out, "plain", cases["plain"]["describe"], cases["plain"]["state"],
+                        "sorted")
 
     @plan.check("sorting_conv_bias", 1, "convs with a bias: the bias is permuted with the output "
                                         "channels")

@@ -73,9 +73,25 @@ def plan_q3(ctx: Context) -> Plan:
         if wrong:
             raise Fail(_mask_message(*wrong[0], _explaining_mistake(items, masks)))
 
+    def require_pruning(out) -> None:
+        """Fail unless some exact case's mask prunes an entry: keeping everything (a function
+        that does nothing) satisfies "a bool mask" and "sparsity 0 prunes nothing" trivially."""
+        first_failure = None
+        for item in exact:
+            try:
+                if not bool(mask_of(out, item).all()):
+                    return
+            except Fail as failure:
+                first_failure = first_failure or failure
+        if first_failure is not None:
+            raise first_failure
+        raise Fail(f"{exact[0]['describe']} and the other sparsities of 0.1-0.9 kept every "
+                   f"entry: nothing is pruned (this property counts once the function prunes)")
+
     @plan.check("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the input's "
                                         "shape")
     def _(out):
+        require_pruning(out)
         for item in every:
             result = out.field(item["key"])
             if not isinstance(result, torch.Tensor) or result.dtype != torch.bool:
@@ -112,6 +128,7 @@ def plan_q3(ctx: Context) -> Plan:
     @plan.check("sparsity_zero", 1, "sparsity 0 prunes nothing")
     def _(out):
         judge_masks(out, [zero])
+        require_pruning(out)
         after = out.field(zero["key"], "args_after")
         if not (isinstance(after, list) and after and isinstance(after[0], torch.Tensor)
                 and torch.equal(after[0], zero["input"])):
@@ -282,6 +299,11 @@ def plan_q5(ctx: Context) -> Plan:
             if not isinstance(mask, torch.Tensor):
                 raise Fail(f"{what} is {describe_value(mask)}, not a tensor")
             checked[name] = as_mask(mask, what, state[name].shape)
+        if all(bool(mask.all()) for mask in checked.values()) \
+                and not all(bool(mask.all()) for mask in reference_masks.values()):
+            # Masks that keep everything make pruning, apply and training trivially right.
+            raise Fail(f"{describe}: every mask in pruner.masks keeps every entry, so nothing is "
+                       f"pruned at these sparsities (the pruner counts once its masks prune)")
         return checked
 
     def pruned_state(out) -> dict[str, torch.Tensor]:

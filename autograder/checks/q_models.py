@@ -18,7 +18,7 @@ from prunekit.model import VGG, conv_channels_of
 from . import reference as ref
 from .base import Context, Fail, Plan, as_number, describe_value, fmt
 from .resources import load_submitted_model
-from .settings import MAX_SIZE_FRACTION
+from .settings import MAX_SIZE_FRACTION, SPEEDUP_ATTEMPTS
 
 FINEGRAINED_FILE = "finegrained.pt"
 CHANNEL_PRUNED_FILE = "channel_pruned.pt"
@@ -237,10 +237,21 @@ def plan_q9(ctx: Context) -> Plan:
                                              f"dense model (paired median latency)")
     def _(out):
         submitted = model()
+
+        def needed_for(reference: float) -> float:
+            return 1.0 + gain_fraction * max(0.0, reference - 1.0)
+
+        best = None
         with ctx.timed("latency"):
-            speedup, reference, _ = ctx.resources.speedups(submitted, ctx.seed)
+            for _ in range(SPEEDUP_ATTEMPTS):  # a failing measurement must be confirmed
+                speedup, reference, _ = ctx.resources.speedups(submitted, ctx.seed)
+                if best is None or speedup - needed_for(reference) > best[0] - needed_for(best[1]):
+                    best = (speedup, reference)
+                if speedup >= needed_for(reference):
+                    break
+        speedup, reference = best
         ctx.metrics.update({"speedup": speedup, "reference_speedup": reference})
-        needed = 1.0 + gain_fraction * max(0.0, reference - 1.0)
+        needed = needed_for(reference)
         if speedup < needed:
             raise Fail(f"{CHANNEL_PRUNED_FILE} runs {speedup:.2f}x as fast as the dense model "
                        f"(medians of paired timings); at least {needed:.2f}x is required here "

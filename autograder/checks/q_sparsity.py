@@ -66,7 +66,8 @@ def plan_q1(ctx: Context) -> Plan:
                         if abs(got - 100 * expected) < 1e-4 and expected else "")
                 raise Fail(f"{describe} returned {fmt(got)}, expected {fmt(expected)}{hint}")
 
-    @plan.check("get_sparsity_returns_float", 1, "get_sparsity returns a Python float")
+    @plan.check("get_sparsity_returns_float", 1, "get_sparsity returns a Python float",
+                requires=("get_sparsity_values",))
     def _(out):
         for key, describe, _ in tensor_cases:
             require_type(out.field(key), float, describe)
@@ -81,7 +82,8 @@ def plan_q1(ctx: Context) -> Plan:
                         "model.parameters() count)" if abs(got - with_buffers) < TOLERANCE else "")
                 raise Fail(f"{describe} returned {fmt(got)}, expected {fmt(expected)}{hint}")
 
-    @plan.check("get_model_sparsity_returns_float", 1, "get_model_sparsity returns a Python float")
+    @plan.check("get_model_sparsity_returns_float", 1, "get_model_sparsity returns a Python float",
+                requires=("get_model_sparsity_values",))
     def _(out):
         for key, describe, _, _ in model_cases:
             require_type(out.field(key), float, describe)
@@ -138,7 +140,8 @@ def plan_q2(ctx: Context) -> Plan:
     def _(out):
         judge_counts(out, nonzero=True)
 
-    @plan.check("num_parameters_int", 1, "get_num_parameters returns a Python int")
+    @plan.check("num_parameters_int", 1, "get_num_parameters returns a Python int",
+                requires=("num_parameters_all",))
     def _(out):
         for key, describe, *_ in counts:
             require_type(out.field(key), int, describe)
@@ -165,7 +168,8 @@ def plan_q2(ctx: Context) -> Plan:
     def _(out):
         judge_sizes(out, nonzero=True)
 
-    @plan.check("model_size_int", 1, "get_model_size returns a Python int")
+    @plan.check("model_size_int", 1, "get_model_size returns a Python int",
+                requires=("model_size_bits",))
     def _(out):
         for key, describe, *_ in sizes:
             require_type(out.field(key), int, describe)

@@ -32,6 +32,12 @@ LATENCY_WARMUP = 3             # untimed interleaved rounds
 LATENCY_REPEATS = 25           # timed interleaved rounds (median of each model's times); the
                                # threshold is far from honest models' speedups, so 25 suffice
 LATENCY_THREADS = 1            # torch threads while timing (pinned; restored afterwards)
+SPEEDUP_ATTEMPTS = 3           # a speedup below the threshold is measured again, up to this many
+                               # times in all, and the best attempt counts: under load (two
+                               # grading workers and other jobs on 2 cores) one measurement of the
+                               # reference architecture against itself came out at 0.86x, which
+                               # failed an honest model; a model that is not really pruned fails
+                               # every attempt by far (the dense model: ~0.55x the reference)
 HIDDEN_SPLIT_SIZE = 2000       # images of the hidden offline test split
 MAX_MODEL_FILE_BYTES = 50 * 2**20  # a submitted model file larger than this is refused
 

@@ -59,6 +59,13 @@ def test_autograder_zip_contents(built):
     assert {info.date_time for info in infos} == {(1980, 1, 1, 0, 0, 0)}
     assert {f"tests/{q}.py" for q in QUESTIONS} == {n for n in names if n.startswith("tests/")}
     assert "files/checkpoints/vgg-offline.pt" in names and "files/prunekit/submission.py" in names
+    # what the hidden test cells import (autograder_files): the checks with their calibration,
+    # the probes, the reference solutions
+    for shipped in ["files/autograder/checks/otter_bridge.py",
+                    "files/autograder/checks/calibration/offline.json", "files/autograder/probes.py",
+                    "files/autograder/results.py", "files/autograder/runner.py",
+                    "files/solutions/__init__.py"]:
+        assert shipped in names, shipped
     assert not any("__pycache__" in name for name in names)
     assert "otter-grader" in environment and "torch==2.14" in environment
 

@@ -115,6 +115,23 @@ def test_public_tests_only(student_nb, solved_nb):
     assert "Instructor note" not in "\n".join(cell.source for cell in solved_nb.cells)
 
 
+@pytest.mark.parametrize("which", ["built", "committed"])
+def test_no_grader_code_reaches_students(built, which):
+    """The student folder holds neither the kit's grader (``autograder/``: hidden checks,
+    calibration) nor ``solutions/``, which the master ships in the autograder zip only
+    (``autograder_files``), and no hidden test cell's source (the bridge calls)."""
+    from assignment.build import DEFAULT_STUDENT_DIR
+
+    folder = built.student_dir if which == "built" else DEFAULT_STUDENT_DIR
+    names = {p.relative_to(folder).parts[0] for p in folder.rglob("*")}
+    assert not names & {"autograder", "solutions", "tests"}, sorted(names)
+    assert not list(folder.rglob("*.json")), "no calibration file for students"
+    text = (folder / "pruning_lab.ipynb").read_text()
+    for token in ["otter_bridge", "assert_check", "assert_question", "hidden: true",
+                  "hidden=True", "autograder_files"]:
+        assert token not in text, f"{token!r} appears in the student notebook"
+
+
 def test_long_cells_are_skipped_when_grading(student_nb):
     """Cells that train, scan, fine-tune, measure latency, plot models or save the model files
     carry the otter_ignore tag; question and check cells do not."""

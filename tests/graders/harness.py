@@ -22,7 +22,10 @@ Header keys:
                attack changes nothing);
 ``status``     (attacks) the grading statuses allowed, comma separated (default ``graded``);
 ``lacks``      (attacks) phrases, separated by `` | ``, that its feedback must not contain
-               (what the attack reports through exception messages when it succeeds).
+               (what the attack reports through exception messages when it succeeds);
+``defence``    (attacks) what in the grader should stop it (shown in the report);
+``earns``      (attacks) ``question/check`` names it may pass beyond its honest part by a
+               grading policy, which ``why`` states (shown in the report).
 
 Body: for mutants and alternatives, the source that replaces the ``replaces`` definition (it may
 define helpers before it). Attacks (and cases needing several parts) use sections, each started by
@@ -133,6 +136,10 @@ class Case:
     @property
     def statuses(self) -> tuple[str, ...]:
         return _split(self.header.get("status", "graded"), ",")
+
+    @property
+    def defence(self) -> str:
+        return self.header.get("defence", "")
 
     @property
     def earns(self) -> tuple[str, ...]:

@@ -2,8 +2,11 @@
 #   ignored) and a thread that keep rewriting the sandbox's result files with forged records
 #   claiming every probe passed, during the run and after the student process exits
 # base: blank
+# defence: results are read only after every sandbox process is dead (pid namespace), and
+#   forged records are plain values judged against the reference
 # status: graded, crashed, exit
 # --- cell
+import ctypes
 import os
 import signal
 import threading
@@ -16,7 +19,7 @@ out = os.path.join(os.path.dirname(os.getcwd()), "out")
 
 def forge_forever(duration):
     forged = {"ok": True, "value": {"result": 0.5, "args_after": [], "kwargs_after": {},
-                                    "value": 0.6, "type": "float"}}
+                                    "value": "forged", "type": "str"}}
     end = time.time() + duration
     while time.time() < end:
         try:
@@ -32,6 +35,7 @@ threading.Thread(target=forge_forever, args=(600,), daemon=True).start()
 if os.fork() == 0:
     os.setsid()
     if os.fork() == 0:
+        ctypes.CDLL(None).prctl(15, b"pkattack-bg", 0, 0, 0)  # PR_SET_NAME: findable later
         for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
             signal.signal(sig, signal.SIG_IGN)
         forge_forever(120)

@@ -2,6 +2,8 @@
 #   pruning, a pruner with all-keep masks, importance 1, identity sorting and pruning (deep
 #   copies), every channel kept; each passes the properties that a no-op satisfies trivially
 # base: blank
+# defence: value checks; properties a no-op satisfies trivially count only once the function
+#   works
 # --- cell
 import copy
 

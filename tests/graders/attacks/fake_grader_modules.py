@@ -2,6 +2,8 @@
 #   sys.modules (a judge that passes everything, a "reference" that returns what the student
 #   returns) and monkeypatches prunekit.measure / prunekit.model
 # base: blank
+# defence: the checks and the reference run in the grader's process, which imports nothing
+#   from the sandbox
 # --- cell
 import sys
 import types

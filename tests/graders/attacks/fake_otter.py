@@ -1,6 +1,7 @@
 # about: replaces Otter in sys.modules with a checker that passes everything, makes
 #   grader.check pass, and writes a results.json claiming full marks where it can
 # base: blank
+# defence: Otter's cells are dropped; scores come only from the grader's own process
 # --- cell
 import json
 import os

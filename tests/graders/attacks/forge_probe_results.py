@@ -2,6 +2,8 @@
 #   "returns" a forged record (plain values of the right types) and the error path is
 #   silenced
 # base: blank
+# defence: forged records are plain values judged against the reference; trivial properties
+#   need working functions
 # --- cell
 import sys
 

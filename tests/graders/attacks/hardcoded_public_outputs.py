@@ -1,6 +1,7 @@
 # about: every function hard-codes the answers of the notebook's public tests (looked up by
 #   the input) and does nothing on any other input
 # base: blank
+# defence: hidden inputs drawn fresh per submission
 # --- cell
 import copy
 

@@ -1,6 +1,7 @@
 # about: the solved notebook, then a cell that ignores SIGTERM, SIGXCPU, SIGINT and SIGALRM and
 #   loops forever (time.sleep and busy work alternately)
 # base: solved
+# defence: the wall-time limit, enforced with SIGKILL on the whole sandbox
 # status: timeout
 # --- cell
 import signal

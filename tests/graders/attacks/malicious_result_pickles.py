@@ -2,6 +2,8 @@
 #   makes every later result file (req-N.pt, done.pt) a pickle that runs code when loaded;
 #   torch.save is patched the same way
 # base: solved
+# defence: result files are loaded with weights_only; a refused completion record ends the
+#   run as crashed
 # status: graded, crashed, exit
 # --- cell
 import gc

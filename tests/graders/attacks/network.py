@@ -1,6 +1,7 @@
 # about: tries the network: DNS, TCP to public hosts and to every local address (the grader,
 #   other sandboxes), UDP, and an abstract Unix socket; reports any success in feedback
 # base: blank
+# defence: the network namespace (no interface but loopback)
 # lacks: connected to
 # --- cell
 import socket

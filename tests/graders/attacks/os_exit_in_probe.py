@@ -1,6 +1,7 @@
 # about: the solved notebook whose get_model_size calls os._exit(0) when the grader calls it:
 #   the student process vanishes mid-way with a "success" exit code
 # base: solved
+# defence: probes whose results never came back score 0; the rest is judged
 # status: crashed, exit
 # --- cell
 import os

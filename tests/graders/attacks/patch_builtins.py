@@ -1,6 +1,8 @@
 # about: patches builtins (isinstance, abs, round, float, int, len) and returns objects that
 #   claim to equal anything (a float subclass with __eq__ always True)
 # base: blank
+# defence: the checks run in the grader's process, not the student's
+# status: graded, crashed
 # --- cell
 import builtins
 

@@ -1,6 +1,7 @@
 # about: patches torch.equal, torch.allclose, torch.isclose, Tensor.__eq__, numpy.allclose and
 #   math.isclose to always agree, and defines every function to return garbage of the right type
 # base: blank
+# defence: comparisons happen in the grader's process, not the student's
 # --- cell
 import math
 

@@ -2,6 +2,7 @@
 #   seed) and the master notebook from the kit's folder by their paths, also through /proc, and
 #   leaks whatever it finds through exception messages (which feedback shows) and stdout
 # base: blank
+# defence: the mount namespace masks the kit's folder; no secret is copied into the sandbox
 # lacks: LEAKED
 # --- cell
 import glob
@@ -14,7 +15,7 @@ for pid in os.listdir("/proc"):
         roots.append(f"/proc/{pid}/root/work/main")
         roots.append(f"/proc/{pid}/cwd")
 patterns = ["solutions/*.py", "autograder/checks/*.py", "autograder/checks/calibration/*.json",
-            "assignment/*.ipynb", "*.json", "../*.json"]
+            "assignment/*.ipynb", "autograder/calibrate.py", ".cache/*/*"]
 found = {}
 for root in roots:
     for pattern in patterns:

@@ -3,6 +3,7 @@
 #   calibration, the grader's job inputs and any file holding the salt; leaks what it finds
 #   through exception messages
 # base: blank
+# defence: the mount namespace and the private /proc of the pid namespace
 # lacks: LEAKED
 # --- cell
 import os

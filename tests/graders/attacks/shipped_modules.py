@@ -2,6 +2,7 @@
 #   .pth file and a conftest.py in the zip (each would pass everything if imported), and a cell
 #   that tries to import them
 # base: blank
+# defence: only the notebook and the two model files are taken from a zip
 # lacks: shadowed import worked
 # --- cell
 import importlib

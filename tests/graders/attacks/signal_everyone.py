@@ -1,6 +1,7 @@
 # about: the solved notebook, then a cell that sends SIGKILL / SIGSTOP to every process it can
 #   see or guess (kill -1, its parent, its process group, pids 1..4096) before grading starts
 # base: solved
+# defence: the pid namespace: the student sees and signals only its own processes
 # keeps: all
 # --- cell
 import os

@@ -2,6 +2,7 @@
 #   it can find (site-packages, home, /tmp, the sandbox folder) and tries to overwrite the
 #   sandbox's runner.py and probes.py
 # base: blank
+# defence: an unprivileged uid, a read-only sandbox, private tmpfs; the runner runs with -I
 # lacks: overwrote
 # --- cell
 import os

@@ -1,6 +1,7 @@
 # about: a zip with path-traversal and absolute entries (../../, /tmp/...), a model file that
 #   is a symbolic link to the calibration, a second notebook, and junk folders
 # base: blank
+# defence: zip member names are never used as paths; symlinks and junk are ignored
 # --- file: ../../outside-{{NAME}}.txt
 escaped
 # --- file: /tmp/prunekit-pwned-{{NAME}}.txt

@@ -1,7 +1,7 @@
 # about: channel_prune prunes the model it is given instead of a copy
 # replaces: channel_prune
 # loses: q7
-# feedback: changed the input model
+# feedback: returned the model it was given
 def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
     convs, bns = get_convs_and_bns(model)
     ratios = ratios_per_boundary(prune_ratio, num_boundaries=len(convs) - 1)

@@ -2,7 +2,7 @@
 #   channels (dim 1)
 # replaces: channel_prune
 # loses: q7
-# feedback: does not load into a VGG
+# feedback: raised IndexError
 def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
     model = copy.deepcopy(model)
     convs, bns = get_convs_and_bns(model)

@@ -1,7 +1,7 @@
 # about: apply_channel_sorting sorts the model it is given instead of a copy
 # replaces: apply_channel_sorting
 # loses: q8
-# feedback: changed the input model
+# feedback: returned the model it was given
 def apply_channel_sorting(model: nn.Module) -> nn.Module:
     convs, bns = get_convs_and_bns(model)
     with torch.no_grad():

@@ -1,0 +1,28 @@
+"""Determinism: the same submissions graded again and again, on an idle and on a loaded machine,
+get identical check results (slow: about 3 minutes on 2 cores)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.graders import evidence as ev
+
+# The solved and blank notebooks and two mutants whose checks fail in different ways.
+SUBMISSIONS = ("solved", "blank", "mutant-fgp_int_truncation", "mutant-prune_bn_stats_not_sliced")
+IDLE_RUNS, LOADED_RUNS = 2, 3  # with the evidence batch itself: six gradings of each
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+
+
+def test_regrading_gives_identical_results_idle_and_loaded(evidence, tmp_path):
+    """Each submission graded six times (the evidence batch, two more batches, then three while
+    one busy-looping process per core competes for the CPU): every check's points and message
+    and the status are identical each time."""
+    paths = {sub_id: evidence.root / "submissions" / f"{sub_id}.zip" for sub_id in SUBMISSIONS}
+    first = {sub_id: ev.fingerprint(evidence.graded[sub_id]) for sub_id in SUBMISSIONS}
+    runs = (ev.regrade(paths, tmp_path, IDLE_RUNS, loaded=False)
+            + ev.regrade(paths, tmp_path, LOADED_RUNS, loaded=True))
+    for index, run in enumerate(runs, start=2):
+        for sub_id in SUBMISSIONS:
+            again = ev.fingerprint(run[sub_id])
+            assert again == first[sub_id], (
+                f"grading {index} of {sub_id} differs: "
+                f"{[a for a, b in zip(again, first[sub_id]) if a != b][:3]}")
