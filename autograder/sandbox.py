@@ -70,6 +70,7 @@ NOBODY = 65534
 SANDBOX_MOUNTPOINT = "/tmp/prunekit-sandbox"  # where the sandbox appears inside a mount namespace
 # World-writable places, replaced by private size-limited tmpfs in a mount namespace.
 SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock")
+HIDDEN_ROOTS = ("/home", "/mnt", "/media", "/opt", "/root", "/srv", "/work")
 FATAL_EXIT = 125  # exit code of a launcher that could not set the sandbox up
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "exit")
 MAX_TEXT_CHARS = 1000  # error messages and reasons coming back from the sandbox
@@ -427,7 +428,10 @@ def _launch_config(sandbox: _Sandbox, limits: Limits, isolation: Isolation, drop
     """Everything the launcher needs, as JSON-able data (it runs as a separate program)."""
     uid, gid = (isolation.uid, isolation.gid) if drop else (os.geteuid(), os.getegid())
     needed = _interpreter_paths()
-    mask_roots = [*isolation.secret_roots, sandbox.root.parent]  # other sandboxes in workdir too
+    # Besides the secret roots, hide the places where other copies of the kit, other users'
+    # files or instructor checkouts may live (kept: only the way to the interpreter).
+    mask_roots = [*isolation.secret_roots, sandbox.root.parent,  # other sandboxes too
+                  *(Path(d) for d in HIDDEN_ROOTS if os.path.isdir(d))]
     return {
         "python": sys.executable,
         "sandbox_real": str(sandbox.root),

@@ -356,10 +356,12 @@ def plan_q8(ctx: Context) -> Plan:
                            f"expected one value per input channel, shape "
                            f"{shape_text(expected.shape)}{hint}")
             if not got.is_floating_point() or not close(got, expected, rtol=1e-4, atol=1e-5):
-                l1 = weight.abs().sum(dim=(0, 2, 3))
-                hint = (" (that is the L1 norm; the contract uses the L2 norm)"
-                        if got.is_floating_point() and close(got, l1, rtol=1e-4, atol=1e-5)
-                        else "")
+                hint = ""
+                if got.is_floating_point():
+                    if close(got, weight.abs().sum(dim=(0, 2, 3)), rtol=1e-4, atol=1e-5):
+                        hint = " (that is the L1 norm; the contract uses the L2 norm)"
+                    elif close(got, expected.pow(2), rtol=1e-4, atol=1e-5):
+                        hint = " (that is the squared L2 norm; take the square root)"
                 raise Fail(f"{describe} returned wrong values{hint}")
 
     def sorted_model(out, case):

@@ -3,8 +3,9 @@
 The model files are read in the grader's process with ``weights_only`` loading and rebuilt with
 ``prunekit.model.vgg_from_state_dict``; accuracy is measured on the hidden test split (drawn from
 a seed students never see), MACs with ``prunekit.measure.count_macs`` and latency with
-``prunekit.measure.compare_latency`` (paired, interleaved rounds, medians) against the dense base
-model. Thresholds come from the profile's calibration (``settings.py``).
+``Resources.speedups`` (the dense, the reference and the submitted model timed in the same
+interleaved rounds; medians of per-round ratios). Thresholds come from the profile's calibration
+(``settings.py``).
 """
 from __future__ import annotations
 

@@ -66,10 +66,14 @@ FIXED = """\
   that runs code: the grader refused it (`weights_only`) but did not catch the refusal. Now a
   refused completion record means the student process did not finish (status `crashed`, with
   the reason).
-- **The q9 speedup check failed an honest model under load** (the reference architecture
-  measured at 0.86x of itself while two workers and other jobs shared 2 cores): a failing
-  speedup is now measured again, up to 3 times, and the best attempt counts
-  (`SPEEDUP_ATTEMPTS` in `autograder/checks/settings.py`); the dense model stays far below.
+- **The q9 speedup check was noisy under load both ways**: with two grading workers and other
+  jobs on 2 cores it once failed an honest model (`fgp_no_abs`, whose `channel_pruned.pt` is
+  the reference model: measured at 0.86x of the reference architecture) and once passed the
+  dense model (`dense_model_files`). The dense, reference and submitted models were timed in
+  two separate paired comparisons; now all three are timed in the same interleaved rounds
+  (`Resources.speedups`), which kept both margins to the threshold above 0.1 under four
+  busy-looping processes, and a failing speedup is measured once more before it counts
+  (`SPEEDUP_ATTEMPTS`).
 """
 
 LIMITS = """\

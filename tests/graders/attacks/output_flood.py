@@ -1,8 +1,8 @@
 # about: the solved notebook, then a cell that writes gigabytes to stdout, stderr and files in
 #   every writable place (home, /tmp, /dev/shm), ignoring every error
 # base: solved
-# defence: output goes to files with RLIMIT_FSIZE, only the tails are kept; private size-
-#   limited tmpfs
+# defence: output goes to files with RLIMIT_FSIZE, only the tails are kept; private tmpfs with
+#   a size limit
 # keeps: all
 # --- cell
 import os

@@ -2,7 +2,7 @@
 #   (0-based thinking with the 1-based kthvalue)
 # replaces: fine_grained_prune
 # loses: q3
-# feedback: kept
+# feedback: kept the entry equal to the threshold
 def fine_grained_prune(tensor: torch.Tensor, sparsity: float) -> torch.Tensor:
     sparsity = min(max(float(sparsity), 0.0), 1.0)
     num_zeros = round(tensor.numel() * sparsity)

@@ -1,7 +1,7 @@
 # about: channel_prune never slices a conv's bias (fine for the lab's bias-free convs only)
 # replaces: channel_prune
 # loses: q7
-# feedback: small VGG with conv biases
+# feedback: small VGG with conv biases | does not load into a VGG
 def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
     model = copy.deepcopy(model)
     convs, bns = get_convs_and_bns(model)

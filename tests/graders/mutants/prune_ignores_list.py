@@ -1,7 +1,7 @@
 # about: channel_prune uses the first ratio of a list for every boundary
 # replaces: channel_prune
 # loses: q7
-# feedback: channel_prune(small VGG, [
+# feedback: channel_prune(small VGG, [ | gives conv output channels
 def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
     if not isinstance(prune_ratio, numbers.Real):
         if len(prune_ratio) != 7:

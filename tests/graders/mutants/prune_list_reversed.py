@@ -1,7 +1,7 @@
 # about: channel_prune applies a list of ratios to the wrong boundaries (last boundary first)
 # replaces: channel_prune
 # loses: q7
-# feedback: channel_prune(small VGG, [
+# feedback: channel_prune(small VGG, [ | gives conv output channels
 def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
     model = copy.deepcopy(model)
     convs, bns = get_convs_and_bns(model)
