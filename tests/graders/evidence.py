@@ -64,7 +64,8 @@ def collect(root: Path, cases: Sequence[Case] | None = None, workers: int = harn
     seconds = time.monotonic() - started
     time.sleep(1.0)  # anything that escaped the sandbox gets a moment to act
     after = harness.tree_snapshot(watched)
-    changed = sorted(path for path in set(before) | set(after) if before.get(path) != after.get(path))
+    changed = sorted(path for path in set(before) | set(after)
+                     if before.get(path) != after.get(path))
     return Evidence(cases=cases, graded=graded, maxima=harness.question_max(), root=root,
                     seconds=seconds, changed_outside=changed,
                     markers=find_markers(root, cases), leftovers=attack_processes(),

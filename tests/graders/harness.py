@@ -51,7 +51,7 @@ import pickle
 import re
 import textwrap
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
@@ -634,22 +634,3 @@ def tree_snapshot(roots: Iterable[Path], skip: Sequence[str] = ("__pycache__",))
                     continue
                 snapshot[str(path)] = (info.st_size, info.st_mtime_ns, digest)
     return snapshot
-
-
-def processes_of(uids: Iterable[int]) -> list[str]:
-    """``pid (comm)`` of live processes whose real uid is one of ``uids`` (the sandbox users)."""
-    wanted = set(uids)
-    found = []
-    for entry in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            status = Path(f"/proc/{entry}/status").read_text()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-        try:
-            uid = int(fields["Uid"].split()[0])
-        except (KeyError, ValueError, IndexError):
-            continue
-        if uid in wanted and fields.get("State", "").strip()[:1] != "Z":
-            found.append(f"{entry} ({fields.get('Name', '?').strip()})")
-    return found
