@@ -98,11 +98,13 @@ def master_questions(master: Path = MASTER) -> dict[str, list[str]]:
         elif cell.cell_type == "raw" and text.startswith("# END QUESTION"):
             current = None
         elif current and cell.cell_type == "code" and not text.startswith('""" # BEGIN TEST'):
-            questions[current].extend(_defined_names(resolve_solution(cell.source)))
+            questions[current].extend(defined_names(resolve_solution(cell.source)))
     return questions
 
 
-def _defined_names(source: str) -> list[str]:
+def defined_names(source: str) -> list[str]:
+    """Top-level functions, classes and assigned names of one cell (``[]`` if it does not
+    parse)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -113,6 +115,8 @@ def _defined_names(source: str) -> list[str]:
             names.append(node.name)
         elif isinstance(node, ast.Assign):
             names.extend(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
     return names
 
 
@@ -291,7 +295,7 @@ def _rewrite(function: str, transformer: type[_CountingTransformer]):
 
 def _cell_defining(notebook, name: str):
     for cell in notebook.cells:
-        if cell.cell_type == "code" and name in _defined_names(cell.source):
+        if cell.cell_type == "code" and name in defined_names(cell.source):
             return cell
     raise ExampleError(f"no code cell of the solved notebook defines {name!r}")
 

@@ -33,7 +33,9 @@ class SubmissionResult:
     reason: str = ""
     checks: list[CheckResult] = field(default_factory=list)
     question_max: dict[str, float] = field(default_factory=dict)  # every graded question
-    timings_s: dict[str, float] = field(default_factory=dict)     # stage -> seconds
+    # stage -> seconds: load, plan, sandbox (of which sandbox_startup/_cells/_probes, as the
+    # student process reported them), accuracy, latency, checks, and "total" (not their sum)
+    timings_s: dict[str, float] = field(default_factory=dict)
     peak_memory_bytes: int = 0
     seed: int = 0
     # Added by the grading core: what went wrong besides the checks (missing files, failing

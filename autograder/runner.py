@@ -12,7 +12,8 @@ Layout of the sandbox directory (this file's directory):
     probes.py    the public probe scenarios
     lib/         the public support package (prunekit)
     home/        working directory and $HOME of the student code
-    out/         what this runner writes: progress.txt, cells.pt, req-<index>.pt, done.pt
+    out/         what this runner writes: progress.txt, cells.pt, req-<index>.pt, timing.pt,
+                 done.pt
 
 Everything in ``out/`` is untrusted by the grader: student code runs in this very process and can
 rewrite any of it. The grader validates what it loads and compares with its own reference.
@@ -25,6 +26,7 @@ import importlib.util
 import os
 import random
 import sys
+import time
 import traceback
 from pathlib import Path
 
@@ -33,12 +35,15 @@ OUT = HERE / "out"
 MAX_MESSAGE_CHARS = 1000  # error messages are feedback, not logs
 MAX_STRING_CHARS = 100_000  # longer strings in results are cut (the grader caps them too)
 MAX_DEPTH = 32  # deeper results are described, not converted (also stops cycles)
+_clock = time.perf_counter  # bound now: student code may patch the time module
 MEMORY_HINTS = ("can't allocate memory", "cannot allocate memory", "out of memory", "bad_alloc")
 
 
 def main() -> None:
     """Run every cell, then every probe request; save each outcome as soon as it exists, so that a
-    crash in one probe keeps the earlier results."""
+    crash in one probe keeps the earlier results. Also records how long the start-up (importing
+    torch), the cells and the probes took (timing.pt, seconds; for benchmarks only)."""
+    started = _clock()
     sys.path.insert(0, str(HERE / "lib"))  # -I ignores PYTHONPATH; the sandbox's prunekit copy
     import torch
 
@@ -48,11 +53,15 @@ def main() -> None:
     probes = _load_module("probes", HERE / "probes.py")
     saver = _Saver(torch)
     namespace = {"__name__": "__main__", "__builtins__": builtins}
+    ready = _clock()
     _run_cells(job["cells"], namespace, saver)
+    cells_done = _clock()
     for index, request in enumerate(job["requests"]):
         _progress(f"probe {index} ({request['probe']})")
         record = _run_probe(probes, namespace, request, torch, int(settings["max_result_bytes"]))
         saver.save(OUT / f"req-{index}.pt", record)
+    saver.save(OUT / "timing.pt", {"startup": ready - started, "cells": cells_done - ready,
+                                   "probes": _clock() - cells_done})
     saver.save(OUT / "done.pt", {"finished": True})
     _progress("finished")
 

@@ -71,6 +71,7 @@ SANDBOX_MOUNTPOINT = "/tmp/prunekit-sandbox"  # where the sandbox appears inside
 # World-writable places, replaced by private size-limited tmpfs in a mount namespace.
 SCRATCH_DIRS = ("/tmp", "/dev/shm", "/var/tmp", "/run/lock")
 HIDDEN_ROOTS = ("/home", "/mnt", "/media", "/opt", "/root", "/srv", "/work")
+STAGES = ("startup", "cells", "probes")  # what the runner times in the student process
 FATAL_EXIT = 125  # exit code of a launcher that could not set the sandbox up
 STATUSES = ("ok", "timeout", "crashed", "killed", "memory", "exit")
 MAX_TEXT_CHARS = 1000  # error messages and reasons coming back from the sandbox
@@ -210,6 +211,9 @@ class SandboxResult:
     isolation: IsolationReport
     sandbox_id: str  # also in the child's environment as PRUNEKIT_SANDBOX_ID
     sandbox_dir: Path | None = None  # only with keep_sandbox=True
+    # Seconds the runner says it spent on start-up (importing torch), the cells and the probes.
+    # Written by the student's process, so it may lie: for benchmarks only, never for grading.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -809,6 +813,7 @@ def _collect(sandbox: _Sandbox, run: _Run, requests: Sequence[ProbeRequest], lim
     except BadResult as error:  # written by student code: its verdict, not a grader error
         finished, tampered = False, str(error).split(" (", 1)[0][:100]
     loaded = [_load_outcome(sandbox.out / f"req-{i}.pt", budget) for i in range(len(requests))]
+    stage_seconds = _load_stage_seconds(sandbox.out, budget, run.wall_seconds)
     status_code = _worker_status(run)
     status, reason = _classify(run, status_code, finished, progress, limits,
                                _memory_where(cell_errors, loaded, requests), run.stderr_tail)
@@ -824,7 +829,8 @@ def _collect(sandbox: _Sandbox, run: _Run, requests: Sequence[ProbeRequest], lim
         peak_memory_bytes=run.peak_bytes,
         returncode=None if run.timed_out or run.violation
         else os.waitstatus_to_exitcode(status_code),
-        isolation=_isolation_report(run, isolation, drop), sandbox_id=sandbox.sandbox_id)
+        isolation=_isolation_report(run, isolation, drop), sandbox_id=sandbox.sandbox_id,
+        stage_seconds=stage_seconds)
 
 
 class BadResult(ValueError):
@@ -964,6 +970,21 @@ def _check_request_record(data: Any) -> Outcome:
             raise BadResult("result record without a value")
         return Outcome(value=data["value"])
     return Outcome(failure=_failure_from(data.get("error")))
+
+
+def _load_stage_seconds(out: Path, budget: _Budget, wall_seconds: float) -> dict[str, float]:
+    """The runner's timing record ({"startup", "cells", "probes"} -> seconds); {} when missing
+    or implausible (not numbers, negative, or more than the run's wall time)."""
+    def check(data: Any) -> dict[str, float]:
+        if (not isinstance(data, dict) or set(data) != set(STAGES)
+                or not all(type(v) is float and 0 <= v <= wall_seconds for v in data.values())):
+            raise BadResult("not a timing record")
+        return {stage: data[stage] for stage in STAGES}
+
+    try:
+        return _load_record(out / "timing.pt", budget, check) or {}
+    except BadResult:
+        return {}
 
 
 def _check_done(data: Any) -> bool:
@@ -1256,6 +1277,15 @@ def _guarded(action, reporter: _Reporter) -> None:
     os._exit(FATAL_EXIT)
 
 
+def _mount_private_proc(notes: list[str]) -> None:
+    """A /proc of the pid namespace, where possible with hidepid=2: the student's uid then sees
+    only its own processes, not the root-owned init above it (whose command line names the
+    launcher and the kit's folder)."""
+    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    if not _try(lambda: _mount("proc", "/proc", "proc", flags, "hidepid=2"), [], ""):
+        _try(lambda: _mount("proc", "/proc", "proc", flags), notes, "private /proc")
+
+
 def _become_worker(config: dict, setup: dict, reporter: _Reporter) -> None:
     """Apply rlimits, drop privileges and exec the runner as the student process; never
     returns (raises on failure)."""
@@ -1263,8 +1293,7 @@ def _become_worker(config: dict, setup: dict, reporter: _Reporter) -> None:
     if setup["pid_namespace"]:
         reporter.send(event="worker", pid=_outer_pid())  # the grader samples its memory
         if setup["mounts_isolated"]:  # the student sees only the namespace's processes
-            _try(lambda: _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC),
-                 setup["notes"], "private /proc")
+            _mount_private_proc(setup["notes"])
     os.chdir(f"{sandbox}/home")
     _set_rlimits(config)
     if config["drop"]:

@@ -21,7 +21,7 @@ matplotlib.use("Agg")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks.speedup import base_model  # noqa: E402
+from benchmarks.common import add_results_argument, base_model, machine_line, results_dir  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402
 from prunekit.plots import plot_accuracy_vs_sparsity, plot_sensitivity  # noqa: E402
 from prunekit.profiles import get_profile  # noqa: E402
@@ -32,13 +32,12 @@ from solutions import FineGrainedPruner, fine_grained_prune  # noqa: E402
 
 SCAN_SPARSITIES = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 UNIFORM_SPARSITIES = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
-RESULTS = REPO / "benchmarks" / "results"
 
 
-def uniform_curves(model, profile, train_loader, test_loader):
+def uniform_curves(model, profile, train_loader, test_loader, sparsities):
     """Accuracy (percent) at each uniform sparsity, before and after fine-tuning."""
     before, after = [], []
-    for sparsity in UNIFORM_SPARSITIES:
+    for sparsity in sparsities:
         pruned = copy.deepcopy(model)
         pruner = FineGrainedPruner(pruned, {name: sparsity for name in prunable_weights(pruned)})
         before.append(evaluate(pruned, test_loader))
@@ -51,6 +50,11 @@ def uniform_curves(model, profile, train_loader, test_loader):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="offline")
+    parser.add_argument("--scan", type=float, nargs="+", default=list(SCAN_SPARSITIES),
+                        help="sparsities of the per-layer sensitivity scan")
+    parser.add_argument("--uniform", type=float, nargs="+", default=list(UNIFORM_SPARSITIES),
+                        help="uniform sparsities, each fine-tuned once")
+    add_results_argument(parser)
     args = parser.parse_args()
     profile = get_profile(args.profile)
     seed_everything(profile.seed)
@@ -58,27 +62,28 @@ def main() -> int:
     train_loader, test_loader = make_loaders(profile)
     start = time.perf_counter()
     scan = sensitivity_scan(model, lambda m: evaluate(m, test_loader), fine_grained_prune,
-                            SCAN_SPARSITIES, progress=False)
-    before, after = uniform_curves(model, profile, train_loader, test_loader)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    plot_sensitivity(scan).savefig(RESULTS / f"sensitivity_{profile.name}.png", dpi=110)
-    plot_accuracy_vs_sparsity({"uniform, no fine-tuning": (UNIFORM_SPARSITIES, before),
-                               "uniform, fine-tuned": (UNIFORM_SPARSITIES, after)},
+                            args.scan, progress=False)
+    before, after = uniform_curves(model, profile, train_loader, test_loader, args.uniform)
+    results = results_dir(args)
+    plot_sensitivity(scan).savefig(results / f"sensitivity_{profile.name}.png", dpi=110)
+    plot_accuracy_vs_sparsity({"uniform, no fine-tuning": (args.uniform, before),
+                               "uniform, fine-tuned": (args.uniform, after)},
                               dense_accuracy=scan.dense_accuracy
-                              ).savefig(RESULTS / f"uniform_{profile.name}.png", dpi=110)
+                              ).savefig(results / f"uniform_{profile.name}.png", dpi=110)
     lines = [f"# Accuracy vs sparsity ({profile.name} profile)", "",
+             f"Machine: {machine_line()}.", "",
              f"Dense accuracy {scan.dense_accuracy:.2f}%. Fine-tuning: {profile.finetune.epochs} "
              f"epochs per point. Took {time.perf_counter() - start:.0f} s.", "",
              "Per-layer sensitivity (accuracy %, one layer pruned at a time):", "",
-             "| layer | " + " | ".join(f"{s:.1f}" for s in SCAN_SPARSITIES) + " |",
-             "|---|" + "---|" * len(SCAN_SPARSITIES)]
+             "| layer | " + " | ".join(f"{s:.1f}" for s in args.scan) + " |",
+             "|---|" + "---|" * len(args.scan)]
     lines += [f"| {name} | " + " | ".join(f"{a:.1f}" for a in accs) + " |"
               for name, accs in scan.accuracies.items()]
     lines += ["", "Uniform sparsity on every layer (accuracy %):", "",
               "| sparsity | no fine-tuning | fine-tuned |", "|---|---|---|"]
-    lines += [f"| {s:.2f} | {b:.1f} | {a:.1f} |" for s, b, a in zip(UNIFORM_SPARSITIES, before, after)]
+    lines += [f"| {s:.2f} | {b:.1f} | {a:.1f} |" for s, b, a in zip(args.uniform, before, after)]
     text = "\n".join(lines) + "\n"
-    (RESULTS / f"accuracy_vs_sparsity_{profile.name}.md").write_text(text)
+    (results / f"accuracy_vs_sparsity_{profile.name}.md").write_text(text)
     print(text)
     return 0
 

@@ -1,7 +1,7 @@
 """Does the offline data set make a real pruning lesson? Measures the figures the kit promises.
 
-Run: ``python benchmarks/offline_lesson.py [--checkpoint PATH]`` (trains the offline base model
-first if its checkpoint is missing). Prints a table and writes
+Run: ``python benchmarks/offline_lesson.py [--checkpoint PATH]`` (default: the shipped base
+checkpoint; trains one first if it is missing). Prints a table and writes
 ``benchmarks/results/offline_lesson.md``.
 
 Targets (issue: kit foundation):
@@ -15,35 +15,22 @@ Uses the reference solutions (instructor side), never a student's code.
 from __future__ import annotations
 
 import argparse
-import copy
-import platform
 import sys
 import time
 from pathlib import Path
 
-import torch
-
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from prunekit.checkpoint import default_checkpoint_path, load_checkpoint  # noqa: E402
+from autograder.checks.resources import base_checkpoint_path  # noqa: E402
+from benchmarks.common import add_results_argument, machine_line, results_dir, uniform_fine_grained  # noqa: E402
+from prunekit.checkpoint import load_checkpoint  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402
 from prunekit.profiles import get_profile  # noqa: E402
 from prunekit.runtime import seed_everything  # noqa: E402
-from prunekit.sensitivity import prunable_weights, sensitivity_scan  # noqa: E402
+from prunekit.sensitivity import sensitivity_scan  # noqa: E402
 from prunekit.train import evaluate, fine_tune  # noqa: E402
 from solutions import apply_channel_sorting, channel_prune, fine_grained_prune  # noqa: E402
-
-RESULTS = REPO / "benchmarks" / "results" / "offline_lesson.md"
-
-
-def uniform_fine_grained(model, sparsity: float):
-    """A copy of ``model`` with every conv/linear weight pruned to ``sparsity``."""
-    pruned = copy.deepcopy(model)
-    with torch.no_grad():
-        for weight in prunable_weights(pruned).values():
-            fine_grained_prune(weight, sparsity)
-    return pruned
 
 
 def measure(model, profile, train_loader, test_loader) -> list[tuple[str, str, str, bool]]:
@@ -78,9 +65,7 @@ def measure(model, profile, train_loader, test_loader) -> list[tuple[str, str, s
 
 def write_table(rows, meta: dict) -> str:
     lines = ["# Offline profile: the pruning lesson in numbers", "",
-             f"Machine: {platform.processor() or platform.machine()}, "
-             f"{torch.get_num_threads()} torch threads, torch {torch.__version__}. "
-             f"Base checkpoint: width {meta['width']}, seed {meta['seed']}, "
+             f"Machine: {machine_line()}. Base checkpoint: width {meta['width']}, seed {meta['seed']}, "
              f"trained in {meta.get('train_seconds', '?')} s.", "",
              "| figure | measured | target | met |", "|---|---|---|---|"]
     lines += [f"| {name} | {value} | {target} | {'yes' if ok else 'NO'} |"
@@ -91,9 +76,10 @@ def write_table(rows, meta: dict) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
+    add_results_argument(parser)
     args = parser.parse_args()
     profile = get_profile("offline")
-    path = args.checkpoint or default_checkpoint_path(profile)
+    path = args.checkpoint or base_checkpoint_path(profile.name)
     if not path.is_file():
         from prunekit.base import train_base
         train_base(profile, path)
@@ -101,7 +87,7 @@ def main() -> int:
     seed_everything(profile.seed)
     train_loader, test_loader = make_loaders(profile)
     table = write_table(measure(model, profile, train_loader, test_loader), meta)
-    RESULTS.write_text(table)
+    (results_dir(args) / "offline_lesson.md").write_text(table)
     print(table)
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import platform
 import sys
 from pathlib import Path
 
@@ -26,7 +25,8 @@ import torch  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from autograder.calibrate import reference_models  # noqa: E402
+from autograder.calibrate import compute_device, reference_models  # noqa: E402
+from benchmarks.common import add_results_argument, latency_batches, machine_line, results_dir  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402
 from prunekit.measure import bits_to_mib, compare_latency, count_macs, count_parameters, model_size_bits  # noqa: E402
 from prunekit.plots import plot_model_comparison  # noqa: E402
@@ -34,8 +34,6 @@ from prunekit.profiles import get_profile  # noqa: E402
 from prunekit.train import evaluate  # noqa: E402
 from solutions import FineGrainedPruner, apply_channel_sorting, channel_prune  # noqa: E402
 from solutions.choices import CHANNEL_PRUNE_RATIO, SPARSITY_DICT  # noqa: E402
-
-RESULTS = REPO / "benchmarks" / "results"
 
 
 def before_fine_tuning(dense):
@@ -60,14 +58,16 @@ def describe(name, model, dense, accuracy_before, accuracy_after, batches, repea
     return row
 
 
-def markdown(rows, batches, profile, threads) -> str:
+def markdown(rows, batches, profile) -> str:
     dense = rows[0]
     head = ("| model | accuracy before FT | accuracy after FT | size (MiB) | parameters | MACs | "
-            + " | ".join(f"latency b={b} (ms) | speedup b={b} (IQR)" for b in batches) + " |")
+            + " | ".join(f"latency b={b}, dense / this (ms) | speedup b={b} (IQR)" for b in batches)
+            + " |")
     lines = [f"# Results table ({profile} profile)", "",
-             f"Machine: {platform.machine()} CPU, {threads} torch threads, torch {torch.__version__}. "
-             "Size counts non-zero fp32 parameters; MACs by torch.utils.flop_counter (conv + linear); "
-             "latency = median of paired interleaved runs.", "", head,
+             f"Machine: {machine_line()}. Size counts non-zero fp32 parameters; MACs by torch.utils.flop_counter (conv + linear); "
+             "latency = median of paired interleaved runs against the dense model, both "
+             "medians from the same rounds (the dense row against itself shows the noise "
+             "floor).", "", head,
              "|" + "---|" * (6 + 2 * len(batches))]
     for r in rows:
         cells = [r["name"], f"{r['accuracy_before']:.2f}%", f"{r['accuracy_after']:.2f}%",
@@ -75,7 +75,7 @@ def markdown(rows, batches, profile, threads) -> str:
                  f"{r['params']:,}", f"{r['macs'] / 1e6:.2f} M ({dense['macs'] / r['macs']:.2f}x fewer)"]
         for b in batches:
             p = r[b]
-            cells += [f"{p.median_b_s * 1000:.2f}",
+            cells += [f"{p.median_a_s * 1000:.2f} / {p.median_b_s * 1000:.2f}",
                       f"{p.speedup:.2f}x ({p.ratio_q25:.2f}-{p.ratio_q75:.2f})"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -84,29 +84,40 @@ def markdown(rows, batches, profile, threads) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="offline")
-    parser.add_argument("--batches", type=int, nargs="+", default=[1, 64])
+    parser.add_argument("--batches", type=int, nargs="+", default=None,
+                        help="CPU latency batch sizes (default: 1 256 offline, 1 8 cifar10)")
     parser.add_argument("--repeats", type=int, default=30)
+    add_results_argument(parser)
     args = parser.parse_args()
     torch.manual_seed(0)
     profile = get_profile(args.profile)
+    args.batches = args.batches or list(latency_batches(profile))
     models = reference_models(profile.name)
     _, test_loader = make_loaders(profile)
     dense = models["dense"].eval()
     finegrained_raw, channel_raw = before_fine_tuning(dense)
-    dense_accuracy = evaluate(dense, test_loader, device="cpu")
+    device = compute_device(profile)
+
+    def accuracy(model):
+        """Top-1 percent on the test split, computed on ``device``; the model stays on the CPU."""
+        percent = evaluate(model, test_loader, device=device)
+        model.cpu()
+        return percent
+
+    dense_accuracy = accuracy(dense)
     rows = [describe("dense", dense, dense, dense_accuracy, dense_accuracy, args.batches, args.repeats),
-            describe(f"fine-grained (reference sparsity_dict)", models["finegrained"], dense,
-                     evaluate(finegrained_raw, test_loader, device="cpu"),
-                     evaluate(models["finegrained"], test_loader, device="cpu"), args.batches, args.repeats),
+            describe("fine-grained (reference sparsity_dict)", models["finegrained"], dense,
+                     accuracy(finegrained_raw), accuracy(models["finegrained"]), args.batches,
+                     args.repeats),
             describe(f"channel-pruned {CHANNEL_PRUNE_RATIO} (sorted)", models["channel_pruned"], dense,
-                     evaluate(channel_raw, test_loader, device="cpu"),
-                     evaluate(models["channel_pruned"], test_loader, device="cpu"), args.batches, args.repeats)]
-    text = markdown(rows, args.batches, profile.name, torch.get_num_threads())
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"results_table_{profile.name}.md").write_text(text)
+                     accuracy(channel_raw), accuracy(models["channel_pruned"]), args.batches,
+                     args.repeats)]
+    text = markdown(rows, args.batches, profile.name)
+    results = results_dir(args)
+    (results / f"results_table_{profile.name}.md").write_text(text)
     plot_model_comparison([{"name": r["name"].split(" (")[0], "size_mib": r["size_mib"],
                             "macs": r["macs"], "latency_ms": r["latency_ms"]} for r in rows]
-                          ).savefig(RESULTS / f"results_models_{profile.name}.png", dpi=110)
+                          ).savefig(results / f"results_models_{profile.name}.png", dpi=110)
     print(text)
     return 0
 

@@ -11,7 +11,7 @@ from torch import nn
 
 import solutions
 from assignment.build import MASTER
-from prunekit.model import VGG
+from tests.helpers import small_vgg
 
 from .notebooks import code_cells, read
 
@@ -26,22 +26,6 @@ def lab():
     for cell_id in SOLUTION_CELLS:
         exec(compile(cells[cell_id], cell_id, "exec"), namespace)
     return namespace
-
-
-def small_vgg(seed: int, conv_bias: bool = False) -> VGG:
-    """A narrow VGG in eval mode with random BatchNorm parameters and statistics."""
-    torch.manual_seed(seed)
-    model = VGG(width=0.125, conv_bias=conv_bias)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_(0, 0.1)
-                module.running_mean.normal_(0, 0.1)
-                module.running_var.uniform_(0.5, 2.0)
-            if isinstance(module, nn.Conv2d) and module.bias is not None:
-                module.bias.normal_(0, 0.1)
-    return model.eval()
 
 
 def same_state(a: nn.Module, b: nn.Module) -> bool:
@@ -60,7 +44,7 @@ def outcome(function, *args):
 
 def test_sparsity_and_size(lab):
     """Sparsities, parameter counts and sizes agree on tensors and a half-pruned model."""
-    model = small_vgg(0)
+    model = small_vgg(0, width=0.125)
     solutions.FineGrainedPruner(model, {"backbone.conv3.weight": 0.5, "classifier.weight": 0.3})
     for tensor in [torch.zeros(4), torch.tensor([0.0, 1.0, 2.0]), model.backbone.conv3.weight]:
         assert lab["get_sparsity"](tensor) == solutions.get_sparsity(tensor)
@@ -93,7 +77,7 @@ def test_fine_grained_pruner(lab):
     """The pruner's masks and pruned weights agree, apply restores the same zeros, and unknown
     names are rejected the same way before anything changes."""
     sparsity_dict = {"backbone.conv1.weight": 0.4, "backbone.conv7.weight": 0.85, "classifier.weight": 0.5}
-    mine, theirs = small_vgg(1), small_vgg(1)
+    mine, theirs = small_vgg(1, width=0.125), small_vgg(1, width=0.125)
     pruner, reference = lab["FineGrainedPruner"](mine, sparsity_dict), solutions.FineGrainedPruner(theirs, sparsity_dict)
     assert pruner.masks.keys() == reference.masks.keys()
     assert all(torch.equal(pruner.masks[k], reference.masks[k]) for k in pruner.masks)
@@ -105,7 +89,7 @@ def test_fine_grained_pruner(lab):
     pruner.apply(mine)
     reference.apply(theirs)
     assert same_state(mine, theirs)
-    untouched = small_vgg(2)
+    untouched = small_vgg(2, width=0.125)
     before = copy.deepcopy(untouched)
     with pytest.raises(KeyError):
         lab["FineGrainedPruner"](untouched, {"backbone.conv1.weight": 0.5, "backbone.conv9.weight": 0.5})
@@ -123,11 +107,11 @@ def test_channel_counts(lab):
 def test_channel_prune_and_sorting(lab, conv_bias):
     """Channel importance, sorting and pruning (floats, lists and invalid ratios) give the same
     models and the same errors, with and without conv biases."""
-    model = small_vgg(3, conv_bias)
+    model = small_vgg(3, conv_bias, width=0.125)
     weight = model.backbone.conv4.weight
     assert torch.equal(lab["get_input_channel_importance"](weight), solutions.get_input_channel_importance(weight))
     assert same_state(lab["apply_channel_sorting"](model), solutions.apply_channel_sorting(model))
-    tied = small_vgg(4, conv_bias)
+    tied = small_vgg(4, conv_bias, width=0.125)
     with torch.no_grad():
         tied.backbone.conv2.weight[:, 1] = tied.backbone.conv2.weight[:, 0]  # equal importances
     assert same_state(lab["apply_channel_sorting"](tied), solutions.apply_channel_sorting(tied))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from .notebooks import (ANSWER_TAG, autograded_questions, copy_folder, exception_type, read,
+from .notebooks import (ANSWER_TAG, autograded_questions, copy_folder, exception_type,
                         run_checks, tags)
 
 # Exceptions a failing public test may show: its own assertion, or the stub's hint.

@@ -33,6 +33,15 @@ def test_threshold_is_never_above_what_students_are_told():
     assert low_reference["threshold"] == pytest.approx(94.0 - calibration.ALLOWANCE_POINTS - 2.1)
 
 
+def test_reference_models_are_made_on_the_cpu_offline_and_on_the_accelerator_otherwise(
+        monkeypatch):
+    """The offline profile's reference models come from the CPU on every machine (the same
+    models everywhere); the cifar10 profile uses the accelerator that pick_device finds."""
+    monkeypatch.setenv("PRUNEKIT_DEVICE", "meta")  # stands in for an accelerator
+    assert calibration.compute_device(get_profile("offline")).type == "cpu"
+    assert calibration.compute_device(get_profile("cifar10")).type == "meta"
+
+
 def test_secrets_are_kept_unless_renewed(tmp_path):
     """Re-calibrating keeps the salt and the hidden-split seed (old grades stay reproducible);
     new_secrets draws new ones, never a public data seed."""

@@ -12,6 +12,7 @@ import pytest
 from autograder import cli
 from tests.autograder.fakes import FakeGrader, write_notebooks
 from tests.conftest import REPO_ROOT
+from tests.helpers import offline_grading_unready
 
 
 @pytest.fixture
@@ -129,24 +130,12 @@ def test_python_dash_m_autograder_error_exit_code(tmp_path):
     assert done.stderr.count("\n") == 1 and "no such file or folder" in done.stderr
 
 
-def _core_ready() -> str:
-    """Why the real grader cannot run here ("" when it can)."""
-    try:
-        from autograder import grade  # noqa: F401
-        from autograder.checks.settings import calibration_path
-    except ImportError as error:
-        return f"the grading core is not there yet ({error})"
-    if not calibration_path("offline").is_file():
-        return "the offline profile is not calibrated (python -m autograder calibrate)"
-    return ""
-
-
 @pytest.mark.slow
 def test_demo_end_to_end(tmp_path):
     """`python -m autograder demo` (the README's main command) generates the examples and grades
     them: exit 0, a gradebook row per example, the solved one at full marks, the summary
     printed; a second run reuses every record."""
-    reason = _core_ready()
+    reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
     out = tmp_path / "demo"

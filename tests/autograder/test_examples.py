@@ -12,6 +12,7 @@ import pytest
 
 from autograder import examples
 from tests.conftest import REPO_ROOT
+from tests.helpers import offline_grading_unready
 
 needs_master = pytest.mark.skipif(not examples.MASTER.is_file(),
                                   reason="the master notebook assignment/pruning_lab.ipynb is "
@@ -164,17 +165,6 @@ def test_manifest_and_cache(made):
         {name: data for name, (_, data) in before.items()}
 
 
-def _core_ready() -> str:
-    try:
-        from autograder import grade  # noqa: F401
-        from autograder.checks.settings import calibration_path
-    except ImportError as error:
-        return f"the grading core is not there yet ({error})"
-    if not calibration_path("offline").is_file():
-        return "the offline profile is not calibrated (python -m autograder calibrate)"
-    return ""
-
-
 @pytest.mark.slow
 @needs_master
 def test_examples_score_as_their_manifest_says(tmp_path):
@@ -182,7 +172,7 @@ def test_examples_score_as_their_manifest_says(tmp_path):
     every question, the blank one zero on every one, each bug loses points on its question and
     only there, sys.exit costs nothing, the infinite loop ends as a timeout; re-grading some of
     them with one worker gives the same scores as with two."""
-    reason = _core_ready()
+    reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
     from autograder import batch, cli

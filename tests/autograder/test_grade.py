@@ -108,9 +108,12 @@ def test_regrading_gives_identical_scores(solved_no_files, config):
 
 
 def test_result_records_timings_and_memory(solved_no_files):
-    """Timings per stage (seconds) and peak memory of both processes are recorded."""
+    """Timings per stage (seconds) and peak memory of both processes are recorded; the student
+    process's own parts of the sandbox stage fit inside it."""
     result = solved_no_files[0]
     assert {"load", "sandbox", "checks", "total"} <= set(result.timings_s)
+    parts = [result.timings_s[f"sandbox_{stage}"] for stage in ("startup", "cells", "probes")]
+    assert sum(parts) <= result.timings_s["sandbox"] <= result.timings_s["total"]
     assert result.memory_bytes["student"] > 0 and result.memory_bytes["grader"] > 0
     assert result.peak_memory_bytes == sum(result.memory_bytes.values())
 

@@ -14,6 +14,7 @@ import pytest
 
 from autograder import gradescope
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
+from tests.helpers import offline_grading_unready
 
 
 @pytest.fixture
@@ -128,24 +129,12 @@ def test_entry_point_writes_results_when_the_grader_fails(tmp_path):
     assert "contact the course staff" in data["output"]
 
 
-def _core_ready() -> str:
-    """Why the real grader cannot run here ("" when it can)."""
-    try:
-        from autograder import grade  # noqa: F401
-        from autograder.checks.settings import calibration_path
-    except ImportError as error:
-        return f"the grading core is not there yet ({error})"
-    if not calibration_path("offline").is_file():
-        return "the offline profile is not calibrated (python -m autograder calibrate)"
-    return ""
-
-
 @pytest.mark.slow
 def test_real_zip_runs_on_gradescope_layout(tmp_path):
     """End to end: build the real zip, unpack it into a temporary ROOT, put the solved example
     submission in ROOT/submission and run ROOT/run_autograder in a subprocess (with this
     environment's Python): results.json is valid and the reference earns full marks."""
-    reason = _core_ready()
+    reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
     from autograder import examples

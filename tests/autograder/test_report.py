@@ -68,6 +68,13 @@ def test_gradescope_results_schema(results):
     assert "passed in_place" in q2["output"]
 
 
+def test_gradescope_execution_time_is_the_total_not_the_sum_of_stages():
+    """timings_s holds the stages and their "total"; adding them all would count time twice."""
+    result = fake_result("erin")
+    result.timings_s = {"load": 0.5, "sandbox": 2.0, "checks": 1.0, "total": 3.6}
+    assert report.gradescope_results(result)["execution_time"] == 3.6
+
+
 def test_gradescope_results_for_an_ungraded_submission(results):
     """A timeout gets zero on every question and an output that says why."""
     data = report.gradescope_results(results[2], visibility="after_published")

@@ -20,8 +20,9 @@ import pytest
 import torch
 
 from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, Limits, ProbeRequest,
-                                SandboxError, SandboxResult, exposed_secrets, harden_permissions,
-                                load_untrusted, readable_by, run_in_sandbox)
+                                SandboxError, SandboxResult, _Budget, _load_stage_seconds,
+                                exposed_secrets, harden_permissions, load_untrusted, readable_by,
+                                run_in_sandbox)
 from prunekit.model import VGG, vgg_from_state_dict
 
 IS_ROOT = os.geteuid() == 0
@@ -114,6 +115,31 @@ def test_honest_code_returns_correct_values(workdir, tmp_path):
     assert all(torch.equal(returned["input_state_dict_after"][k], v) for k, v in state.items())
     assert result.outcomes["names"].value == {"get_sparsity": "function", "missing": None}
     assert torch.equal(result.outcomes["extra"].value["result"], state["classifier.bias"])
+
+
+def test_stage_timings_come_back_and_add_up(workdir):
+    """The runner's timing record (start-up, cells, probes; seconds) comes back with every
+    stage non-negative and their sum within the run's wall time; a cell that sleeps 0.3 s shows
+    in "cells"."""
+    result = run(["import time\ntime.sleep(0.3)\n", HONEST],
+                 [call("sparsity", "get_sparsity", torch.tensor([0.0, 1.0]))], workdir)
+    assert set(result.stage_seconds) == {"startup", "cells", "probes"}
+    assert result.stage_seconds["cells"] >= 0.3
+    assert all(seconds >= 0 for seconds in result.stage_seconds.values())
+    assert sum(result.stage_seconds.values()) <= result.wall_seconds
+
+
+@pytest.mark.parametrize("record", [
+    {"startup": 1.0, "cells": 1.0},                       # a stage missing
+    {"startup": 1.0, "cells": -1.0, "probes": 1.0},       # negative
+    {"startup": 1.0, "cells": 1e9, "probes": 1.0},        # longer than the run
+    {"startup": 1.0, "cells": "1.0", "probes": 1.0},      # not a number
+    ["startup", 1.0],                                     # not a record
+])
+def test_implausible_timing_records_are_dropped(tmp_path, record):
+    """Student code can rewrite timing.pt; anything but three plausible floats reads as {}."""
+    torch.save(record, tmp_path / "timing.pt")
+    assert _load_stage_seconds(tmp_path, _Budget(2**20), wall_seconds=60.0) == {}
 
 
 def test_in_place_changes_are_seen(workdir):
@@ -489,6 +515,30 @@ def test_student_code_runs_unprivileged(workdir):
     assert result.outcomes["who"].value["result"] == {"uid": NOBODY, "euid": NOBODY,
                                                       "groups": [], "regained": False}
     assert result.isolation.privileges_dropped and result.isolation.uid == NOBODY
+
+
+@needs_root
+def test_student_sees_only_its_own_processes(workdir):
+    """In the sandbox's /proc the student's uid sees its own process and none of the grader's
+    (the namespace's root-owned init, whose command line names the launcher, is hidden)."""
+    cell = """
+    import os
+    def visible():
+        seen = {}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                    seen[pid] = handle.read().replace(b"\\0", b" ").decode(errors="replace")
+            except OSError:
+                pass
+        return {"me": str(os.getpid()), "seen": seen}
+    """
+    result = run([cell], [call("visible", "visible")], workdir)
+    if not result.isolation.pid_namespace:
+        pytest.skip("no pid namespace here: " + "; ".join(result.isolation.notes))
+    value = result.outcomes["visible"].value["result"]
+    assert value["me"] in value["seen"]
+    assert not any("sandbox.py" in line or "--launch" in line for line in value["seen"].values())
 
 
 READ_ATTEMPTS = """

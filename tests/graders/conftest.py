@@ -5,17 +5,14 @@ import pytest
 
 from tests.graders import evidence as evidence_module
 from tests.graders import harness
+from tests.helpers import offline_grading_unready
 
 
 def _grading_ready() -> str:
     """Why the real grader cannot run here ("" when it can)."""
-    from autograder.checks.settings import calibration_path
-
     if not harness.MASTER_NOTEBOOK.is_file():
         return "the master notebook is missing"
-    if not calibration_path("offline").is_file():
-        return "the offline profile is not calibrated (python -m autograder calibrate)"
-    return ""
+    return offline_grading_unready()
 
 
 @pytest.fixture(scope="session")

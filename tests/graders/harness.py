@@ -55,6 +55,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from autograder.examples import defined_names
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
 MASTER_NOTEBOOK = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
@@ -260,24 +262,6 @@ def load_cases(kind: str | None = None) -> list[Case]:
 # ---------------------------------------------------------------------------------------------
 # Applying a case to the solved notebook's code
 # ---------------------------------------------------------------------------------------------
-
-def defined_names(source: str) -> list[str]:
-    """Top-level functions, classes and assigned names of one cell (``[]`` if it does not
-    parse)."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return []
-    names = []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.append(node.name)
-        elif isinstance(node, ast.Assign):
-            names.extend(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.append(node.target.id)
-    return names
-
 
 def _definition(body: list[ast.stmt], name: str):
     for node in body:

@@ -2,8 +2,6 @@
 (layer, sparsity) pair, and sees accuracy fall on a toy problem."""
 from __future__ import annotations
 
-import copy
-
 import pytest
 import torch
 from torch import nn

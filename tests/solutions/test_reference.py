@@ -15,6 +15,7 @@ from prunekit.model import VGG, conv_channels_of, vgg_from_state_dict
 from solutions import (FineGrainedPruner, apply_channel_sorting, channel_prune, fine_grained_prune,
                        get_input_channel_importance, get_model_size, get_model_sparsity,
                        get_num_channels_to_keep, get_num_parameters, get_sparsity)
+from tests.helpers import small_vgg
 
 VGG_PARAMETERS = 9_228_362
 PRUNED_0_3_CHANNELS = [45, 90, 179, 179, 358, 358, 358, 512]
@@ -30,23 +31,6 @@ def full_vgg() -> VGG:
     """The full-width VGG with seeded weights (shared; tests must not modify it)."""
     torch.manual_seed(0)
     return VGG()
-
-
-def small_vgg(seed: int = 0, conv_bias: bool = False, width: float = 0.25) -> VGG:
-    """A narrow VGG in eval mode with random BatchNorm affine parameters and running stats,
-    so that permuting or slicing any of them wrongly changes the output."""
-    torch.manual_seed(seed)
-    model = VGG(width=width, conv_bias=conv_bias)
-    with torch.no_grad():
-        for module in model.modules():
-            if isinstance(module, nn.BatchNorm2d):
-                module.weight.uniform_(0.5, 1.5)
-                module.bias.normal_(0, 0.1)
-                module.running_mean.normal_(0, 0.1)
-                module.running_var.uniform_(0.5, 2.0)
-            if isinstance(module, nn.Conv2d) and module.bias is not None:
-                module.bias.normal_(0, 0.1)
-    return model.eval()
 
 
 def images(batch: int = 2, seed: int = 1) -> torch.Tensor:

@@ -1,9 +1,10 @@
-# about: walks the whole file system (and /proc of every visible process: environ, cmdline,
-#   open files, memory maps) looking for the hidden checks, the reference solutions, the
-#   calibration, the grader's job inputs and any file holding the salt; leaks what it finds
-#   through exception messages
+# about: walks the whole file system looking for the hidden checks, the reference solutions,
+#   the calibration and the master notebook by file name, and reads the environment and command
+#   line of every visible process looking for the salt or the calibration; leaks what it finds
+#   through exception messages (same-named files of installed packages, e.g. torch's
+#   choices.py, are not the kit's: only files that mention the kit count as found)
 # base: blank
-# defence: the mount namespace and the private /proc of the pid namespace
+# defence: the mount namespace, and the private /proc (hidepid=2) of the pid namespace
 # lacks: LEAKED
 # --- cell
 import os
@@ -21,24 +22,28 @@ for top in ("/",):
                 hits.append(os.path.join(directory, name))
         if len(hits) > 50:
             break
+proc_leaks = []  # already read: these count as found
 for pid in filter(str.isdigit, os.listdir("/proc")):
     for name in ("environ", "cmdline"):
         try:
             with open(f"/proc/{pid}/{name}", "rb") as handle:
                 text = handle.read().decode(errors="replace")
-            if "salt" in text or "calibration" in text or "/work/" in text:
-                hits.append(f"/proc/{pid}/{name}: {text[:200]}")
+            if "salt" in text or "calibration" in text:
+                proc_leaks.append(f"/proc/{pid}/{name}: {text[:200]}")
         except OSError:
             pass
-contents = []
+kit_words = ("prunekit", "autograder", "salt", "sparsity_dict")
+contents = list(proc_leaks)
 for path in hits:
     try:
         with open(path) as handle:
-            contents.append(f"{path}: {handle.read()[:400]}")
+            text = handle.read()
     except OSError:
-        pass
+        continue
+    if any(word in text for word in kit_words):
+        contents.append(f"{path}: {text[:400]}")
 leak = " | ".join(contents)
 
 
 def get_sparsity(tensor):
-    raise RuntimeError(f"LEAKED {leak[:950]}" if leak else f"found nothing readable ({len(hits)})")
+    raise RuntimeError(f"LEAKED {leak[:950]}" if leak else f"found nothing of the kit ({len(hits)} files by name)")
