@@ -1,6 +1,6 @@
 """Run every benchmark and rewrite its tables and plots: ``python -m benchmarks``.
 
-    python -m benchmarks                      # all of them, into benchmarks/results/ (~30 min on
+    python -m benchmarks                      # all of them, into benchmarks/results/ (~13 min on
                                               # 2 CPU cores); run on a quiet machine
     python -m benchmarks --only speedup       # some of them
     python -m benchmarks --quick --results D  # every script on a tiny budget, into D: checks the
