@@ -12,15 +12,24 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 
+SCHEDULES: tuple[str, ...] = ("cosine", "onecycle")
+
+
 @dataclass(frozen=True)
 class Recipe:
-    """An SGD recipe with a linear warm-up and a cosine decay stepped once per batch."""
+    """An SGD recipe whose learning rate follows ``schedule``, stepped once per batch:
+
+    - ``cosine``: linear warm-up from 0 to ``lr`` over ``warmup_epochs``, then cosine decay to 0;
+    - ``onecycle``: linear ramp from ``lr / 25`` to ``lr`` over ``warmup_epochs``, then linear
+      decay to 0 at the last step (a triangular one-cycle, as in the CIFAR-10 speed runs).
+    """
     epochs: int
     lr: float                       # peak learning rate
     momentum: float = 0.9
     weight_decay: float = 5e-4      # L2 penalty on every parameter
-    warmup_epochs: float = 0.0      # linear warm-up from 0 to ``lr``, in epochs
-    label_smoothing: float = 0.0
+    warmup_epochs: float = 0.0      # rise to ``lr``, in epochs
+    label_smoothing: float = 0.0    # of the cross-entropy targets (0: hard labels)
+    schedule: str = "cosine"        # one of SCHEDULES
 
 
 @dataclass(frozen=True)

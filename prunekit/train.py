@@ -29,13 +29,40 @@ def warmup_cosine(total_steps: int, warmup_steps: int) -> Callable[[int], float]
     return factor
 
 
+ONE_CYCLE_START = 1 / 25   # first learning-rate factor of ``one_cycle`` (torch's OneCycleLR default)
+
+
+def one_cycle(total_steps: int, warmup_steps: int) -> Callable[[int], float]:
+    """Learning-rate factor per optimizer step: a triangle, rising linearly from
+    :data:`ONE_CYCLE_START` to 1 over ``warmup_steps``, then falling linearly to 0 at the last
+    step (``total_steps - 1``). With no warm-up it starts at 1."""
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return ONE_CYCLE_START + (1.0 - ONE_CYCLE_START) * step / warmup_steps
+        remaining = max(1, total_steps - 1 - warmup_steps)
+        return max(0.0, 1.0 - (step - warmup_steps) / remaining)
+    return factor
+
+
+SCHEDULE_FACTORS = {"cosine": warmup_cosine, "onecycle": one_cycle}
+
+
 def make_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int):
-    """SGD with Nesterov momentum and the recipe's warm-up + cosine schedule (per step)."""
+    """SGD with Nesterov momentum and the recipe's schedule (``cosine`` or ``onecycle``,
+    stepped once per batch).
+
+    Raises:
+        ValueError: the recipe names an unknown schedule.
+    """
+    if recipe.schedule not in SCHEDULE_FACTORS:
+        raise ValueError(f"unknown schedule {recipe.schedule!r}; known schedules: "
+                         f"{', '.join(SCHEDULE_FACTORS)}")
     optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr, momentum=recipe.momentum,
                                 weight_decay=recipe.weight_decay, nesterov=recipe.momentum > 0)
     total = recipe.epochs * steps_per_epoch
     warmup = int(recipe.warmup_epochs * steps_per_epoch)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_cosine(total, warmup))
+    factor = SCHEDULE_FACTORS[recipe.schedule](total, warmup)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     return optimizer, scheduler
 
 

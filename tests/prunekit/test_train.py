@@ -1,4 +1,6 @@
 """Training and evaluation loops: the loss falls, callbacks run per step, seeding repeats runs."""
+import math
+
 import torch
 from torch.utils.data import TensorDataset
 
@@ -6,7 +8,8 @@ from prunekit.data import make_loader
 from prunekit.model import VGG
 from prunekit.profiles import Recipe
 from prunekit.runtime import seed_everything
-from prunekit.train import evaluate, train, warmup_cosine
+from prunekit.train import (ONE_CYCLE_START, evaluate, make_optimizer, one_cycle, train,
+                            warmup_cosine)
 
 
 def _tiny_task(n=64):
@@ -57,6 +60,39 @@ def test_schedule_warms_up_then_decays_once():
     assert values[0] == 0.1 and values[9] == 1.0
     assert all(b <= a for a, b in zip(values[10:], values[11:]))
     assert values[-1] < 0.01
+
+
+def test_one_cycle_rises_linearly_then_falls_linearly_to_zero():
+    """The one-cycle factor starts at ONE_CYCLE_START, rises linearly to 1 at the end of the
+    warm-up, then falls by the same amount every step to exactly 0 at the last step."""
+    factor = one_cycle(total_steps=101, warmup_steps=20)
+    values = [factor(step) for step in range(101)]
+    assert values[0] == ONE_CYCLE_START and values[20] == 1.0
+    rises = [b - a for a, b in zip(values[:20], values[1:21])]
+    falls = [a - b for a, b in zip(values[20:], values[21:])]
+    assert max(rises) - min(rises) < 1e-12 and min(rises) > 0
+    assert max(falls) - min(falls) < 1e-12 and min(falls) > 0
+    assert abs(values[-1]) < 1e-12
+    assert one_cycle(total_steps=10, warmup_steps=0)(0) == 1.0
+
+
+def test_recipe_schedule_picks_the_factor_and_unknown_is_an_error():
+    """make_optimizer follows Recipe.schedule: after the warm-up a one-cycle learning rate falls
+    linearly, a cosine one does not; an unknown schedule is a ValueError naming the known ones."""
+    import pytest
+    model = VGG(width=0.0625)
+    rates = {}
+    for schedule in ("cosine", "onecycle"):
+        recipe = Recipe(epochs=1, lr=0.1, warmup_epochs=0.0, schedule=schedule)
+        optimizer, scheduler = make_optimizer(model, recipe, steps_per_epoch=11)
+        for _ in range(5):
+            optimizer.step()
+            scheduler.step()
+        rates[schedule] = optimizer.param_groups[0]["lr"]
+    assert abs(rates["onecycle"] - 0.05) < 1e-9          # halfway down the line
+    assert abs(rates["cosine"] - 0.05 * (1 + math.cos(math.pi * 5 / 11))) < 1e-9
+    with pytest.raises(ValueError, match="known schedules: cosine, onecycle"):
+        make_optimizer(model, Recipe(epochs=1, lr=0.1, schedule="step"), steps_per_epoch=4)
 
 
 def test_evaluate_empty_loader_is_an_error():
