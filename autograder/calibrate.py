@@ -46,7 +46,7 @@ from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE,
                                  save_model)
 
 from autograder.checks.resources import (CACHE_DIR, REPO_ROOT, base_checkpoint_path, file_sha256,
-                                         hidden_loader)
+                                         grader_data_root, hidden_loader)
 from autograder.checks.settings import (HIDDEN_SPLIT_SIZE, SPEEDUP_GAIN_FRACTION,
                                         calibration_path)
 
@@ -141,7 +141,7 @@ def _make_reference_models(profile: Profile, base: VGG, choices: dict,
     from prunekit.data import make_loaders
     from prunekit.train import fine_tune
 
-    train_loader, _ = make_loaders(profile, REPO_ROOT / "data")
+    train_loader, _ = make_loaders(profile, grader_data_root())
     seed_everything(profile.seed)
     finegrained = copy.deepcopy(base)
     pruner = solutions.FineGrainedPruner(finegrained, choices["sparsity_dict"])
@@ -232,7 +232,7 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
     from prunekit.data import make_loaders
     from prunekit.train import evaluate
 
-    public = make_loaders(profile, REPO_ROOT / "data")[1]
+    public = make_loaders(profile, grader_data_root())[1]
     say("evaluating on the hidden and public splits ...")
     device = compute_device(profile)
     accuracy = {name: {"hidden": evaluate(model, hidden, device=device),

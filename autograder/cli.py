@@ -83,9 +83,9 @@ def _parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser("calibrate", help="run the reference on a profile and "
                                                       "store its grading thresholds")
-    calibrate.add_argument("--profile", default=None, help="offline or cifar10 (default: "
-                                                           "cifar10 where its data is on disk, "
-                                                           "else offline)")
+    calibrate.add_argument("--profile", default=None, help="offline, cifar10 or cifar10-cpu "
+                                                           "(default: cifar10 where its data is "
+                                                           "on disk, else offline)")
     calibrate.add_argument("--out", type=Path, default=None, metavar="FILE",
                            help="where to write the calibration (default: the core's place)")
     calibrate.set_defaults(run=_calibrate)

@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--profile", default=None,
-                         help="offline or cifar10 (default: cifar10 where its data is on disk, else offline)")
+                         help="offline, cifar10 or cifar10-cpu (default: cifar10 where its data is "
+                              "on disk, else offline)")
     command.add_argument("--checkpoint", type=Path, default=None,
                          help="checkpoint file (default: checkpoints/vgg-<profile>.pt)")
     command.add_argument("--data", type=Path, default=None, help="data directory (default: ./data)")

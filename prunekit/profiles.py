@@ -55,6 +55,9 @@ class Profile:
     offline: OfflineData | None = None
     # Sparsities (fractions) of the notebook's per-layer sensitivity scan.
     scan_sparsities: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    # Test images the sensitivity scan evaluates on (it evaluates 1 + 9 x 6 times): a fixed
+    # subset drawn with ``seed`` (``prunekit.data.scan_subset``); None: the whole test set.
+    scan_eval_size: int | None = None
 
     def with_budget(self, train_epochs: int, finetune_epochs: int) -> "Profile":
         """A copy with shorter (or longer) training and fine-tuning, same everything else."""
@@ -67,6 +70,20 @@ PROFILES: dict[str, Profile] = {
         name="cifar10", dataset="cifar10", width=1.0, batch_size=512,
         train=Recipe(epochs=30, lr=0.4, weight_decay=5e-4, warmup_epochs=2),
         finetune=Recipe(epochs=5, lr=0.01, weight_decay=1e-4),
+    ),
+    # Real CIFAR-10 on a 2-core CPU, as a student's laptop has it. Figures measured on 2 cores of
+    # an AMD EPYC virtual machine (benchmarks/results/cifar10_cpu_recipes.md, logs beside it):
+    # - width 0.5 (channels 32..256, 2.3 M parameters, 152 M MACs) is the widest of the plan's
+    #   eighths that keeps the student notebook within 20 minutes at this budget;
+    # - the base recipe (one-cycle, label smoothing 0.1, batch 256) won the side-by-side
+    #   comparison of short runs; its epochs fill the 60-minute base-training budget;
+    # - one fine-tuning epoch per pruned model (the notebook fine-tunes two).
+    "cifar10-cpu": Profile(
+        name="cifar10-cpu", dataset="cifar10", width=0.5, batch_size=256,
+        train=Recipe(epochs=12, lr=0.2, weight_decay=5e-4, warmup_epochs=3,
+                     label_smoothing=0.1, schedule="onecycle"),
+        finetune=Recipe(epochs=1, lr=0.02, weight_decay=5e-4),
+        scan_eval_size=2000,
     ),
     "offline": Profile(
         name="offline", dataset="offline", width=0.125, batch_size=128,

@@ -43,6 +43,14 @@ def base_checkpoint_path(profile_name: str) -> Path:
     return REPO_ROOT / "checkpoints" / name
 
 
+def grader_data_root() -> Path:
+    """Where the grader and the calibration read data sets: ``$PRUNEKIT_DATA`` when set (as
+    everywhere in the kit), else the repository's ``data/`` folder, whatever the working
+    directory."""
+    env = os.environ.get("PRUNEKIT_DATA")
+    return Path(env) if env else REPO_ROOT / "data"
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -194,7 +202,7 @@ def hidden_loader(profile_name: str, seed: int, size: int):
     if profile.dataset == "offline":
         dataset = offline_split(size, seed, cache_dir=CACHE_DIR / "grading-data")
     else:
-        dataset = load_datasets(profile)[1]
+        dataset = load_datasets(profile, root=grader_data_root())[1]
     return make_loader(dataset, profile.eval_batch_size, shuffle=False)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from prunekit.data import offline
 from prunekit.data.arrays import ImageArrayDataset
@@ -42,8 +42,12 @@ def load_datasets(profile: Profile | str | None = None, root: Path | None = None
         return (offline_split(spec.num_train, spec.train_seed, profile.augment, root),
                 offline_split(spec.num_test, spec.test_seed, False, root))
     if profile.dataset == "cifar10":
-        from prunekit.data.cifar10 import cifar10_datasets  # torchvision imported only when needed
-        return cifar10_datasets(root, augment=profile.augment, download=download)
+        from prunekit.data.cifar10 import DataUnavailableError, cifar10_datasets  # lazy torchvision
+        try:
+            return cifar10_datasets(root, augment=profile.augment, download=download)
+        except DataUnavailableError as error:  # say which profile asked
+            raise DataUnavailableError(f"profile {profile.name!r} needs the real images. "
+                                       f"{error}") from error.__cause__
     raise ValueError(f"profile {profile.name!r} names an unknown data set {profile.dataset!r}")
 
 
@@ -54,6 +58,25 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
     generator = torch.Generator().manual_seed(seed)
     return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, generator=generator,
                       num_workers=num_workers, pin_memory=torch.cuda.is_available())
+
+
+def scan_subset(profile: Profile, test_set: Dataset) -> Dataset:
+    """The test images the sensitivity scan evaluates on: ``profile.scan_eval_size`` of them,
+    drawn from ``test_set`` with ``profile.seed`` (the same images on every run and machine for
+    the same data set), or the whole ``test_set`` when the profile sets no size or a size at
+    least as large. The file of real images is sorted by class, so this is a random draw, not
+    a prefix."""
+    size = profile.scan_eval_size
+    if size is None or size >= len(test_set):
+        return test_set
+    generator = torch.Generator().manual_seed(profile.seed)
+    rows = torch.randperm(len(test_set), generator=generator)[:size].sort().values
+    return Subset(test_set, rows.tolist())
+
+
+def make_scan_loader(profile: Profile, test_set: Dataset) -> DataLoader:
+    """A loader over :func:`scan_subset` (not shuffled, the profile's evaluation batch size)."""
+    return make_loader(scan_subset(profile, test_set), profile.eval_batch_size, shuffle=False)
 
 
 def make_loaders(profile: Profile | str | None = None, root: Path | None = None,

@@ -14,7 +14,7 @@ def test_known_profiles():
 
 def test_unknown_profile_lists_known_ones():
     """An unknown profile name is a ValueError that lists the known profiles."""
-    with pytest.raises(ValueError, match="known profiles: cifar10, offline"):
+    with pytest.raises(ValueError, match="known profiles: cifar10, cifar10-cpu, offline"):
         get_profile("imagenet")
 
 
@@ -37,3 +37,34 @@ def test_with_budget_changes_only_epochs():
     assert (short.train.epochs, short.finetune.epochs) == (1, 1)
     assert short.train.lr == offline.train.lr and short.width == offline.width
     assert profiles.PROFILES["offline"].train.epochs == offline.train.epochs
+
+
+def test_cifar10_cpu_profile_is_real_data_on_a_narrow_vgg():
+    """cifar10-cpu: real CIFAR-10 with the lab's augmentation, a VGG of the same plan at a width
+    below 1 (channel counts stay multiples of 8), a one-cycle base recipe, a short fine-tune and a
+    sensitivity scan on a fixed subset of the test set."""
+    from prunekit.model import scaled_channels
+    profile = get_profile("cifar10-cpu")
+    assert profile.dataset == "cifar10" and profile.augment and profile.offline is None
+    assert 0 < profile.width < 1
+    assert all(c % 8 == 0 for c in scaled_channels(profile.width))
+    assert profile.train.schedule == "onecycle" and profile.train.label_smoothing > 0
+    assert profile.finetune.epochs < profile.train.epochs
+    assert 0 < profile.scan_eval_size < 10_000
+
+
+def test_cifar10_cpu_without_images_is_one_message_naming_offline(tmp_path, capsys):
+    """Asking for cifar10-cpu where the real images are absent (and no network) refuses with one
+    message that names the profile, where it looked and the offline profile; the command line
+    turns it into one error line, exit status 2."""
+    from prunekit.__main__ import main
+    from prunekit.data import load_datasets
+    from prunekit.data.cifar10 import DataUnavailableError
+    with pytest.raises(DataUnavailableError) as info:
+        load_datasets("cifar10-cpu", root=tmp_path)
+    message = str(info.value)
+    assert "cifar10-cpu" in message and str(tmp_path.resolve()) in message
+    assert "'offline' profile" in message and "PRUNEKIT_PROFILE=offline" in message
+    assert main(["train-base", "--profile", "cifar10-cpu", "--data", str(tmp_path)]) == 2
+    errors = capsys.readouterr().err.strip().splitlines()
+    assert len(errors) == 1 and errors[0].startswith("error: profile 'cifar10-cpu'")
