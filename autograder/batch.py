@@ -619,29 +619,34 @@ class CoreGrader:
 
     ``timeout_s``: seconds for the student's code (None: the core's
     ``DEFAULT_TIMEOUT_SECONDS``); ``deadline_s``: the batch's hard limit per submission, that
-    plus ``grace_s`` for the grader's own work. The core's ``GradingConfig`` is built once per
-    worker process, on first use.
+    plus ``grace_s`` for the grader's own work; ``allow_unisolated``: grade even where student
+    code cannot be isolated. The core's ``GradingConfig`` is built once per worker process, on
+    first use. ``isolation`` says how student code will be isolated ("full (bwrap)", ...).
 
     Raises (at construction, in the calling process, so a batch fails before it starts):
         CoreMissing: ``autograder/grade.py`` cannot be imported, or the profile is not
             calibrated.
+        IsolationUnavailable: student code cannot be isolated here and ``allow_unisolated``
+            is False (the message says what is missing and how to get it).
         ValueError: unknown profile.
     """
 
     preload = ("torch", "autograder.grade")
 
     def __init__(self, profile: str | None = None, timeout_s: float | None = None,
-                 grace_s: float = 120.0):
+                 grace_s: float = 120.0, allow_unisolated: bool = False):
         from prunekit.profiles import default_profile_name, get_profile
 
         self.profile = profile or default_profile_name()
         get_profile(self.profile)  # ValueError naming the known profiles
         self.timeout_s = timeout_s
         self.grace_s = float(grace_s)
+        self.allow_unisolated = bool(allow_unisolated)
         core = _import_core()
         self._core_timeout = float(getattr(core, "DEFAULT_TIMEOUT_SECONDS", 0)
                                    or DEFAULT_DEADLINE_SECONDS)
-        config = _core_config(core, self.profile, timeout_s)
+        config = self._config(core)
+        self.isolation = core.check_isolation(config)
         self._question_max = dict(config.points)
         self._grader_hash = _grader_fingerprint(Path(config.settings.source))
 
@@ -667,10 +672,10 @@ class CoreGrader:
                                      worker_index=worker_index)
 
     def _config(self, core):
-        key = (self.profile, self.timeout_s)
+        key = (self.profile, self.timeout_s, self.allow_unisolated)
         if _CONFIGS.get("key") != key:
-            _CONFIGS["key"], _CONFIGS["config"] = key, _core_config(core, self.profile,
-                                                                    self.timeout_s)
+            _CONFIGS["key"], _CONFIGS["config"] = key, _core_config(
+                core, self.profile, self.timeout_s, self.allow_unisolated)
         return _CONFIGS["config"]
 
 
@@ -700,12 +705,14 @@ def _import_core():
     return grade
 
 
-def _core_config(core, profile: str, timeout_s: float | None):
-    """The core's grading configuration for ``profile`` and the student-code time limit."""
+def _core_config(core, profile: str, timeout_s: float | None, allow_unisolated: bool = False):
+    """The core's grading configuration for ``profile``, the student-code time limit and the
+    isolation policy."""
     from autograder.checks.settings import NotCalibrated
 
     try:
-        config = core.GradingConfig.for_profile(profile, timeout_s=timeout_s)
+        config = core.GradingConfig.for_profile(profile, timeout_s=timeout_s,
+                                                allow_unisolated=allow_unisolated)
     except NotCalibrated as error:
         raise CoreMissing(str(error), not_calibrated=True) from None
     return config

@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import Sequence
 
 from autograder import batch, report
+from autograder.sandbox import IsolationUnavailable
+from autograder.sandbox.backend import UNISOLATED_FLAG
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEMO_OUT = REPO_ROOT / "runs" / "demo"
@@ -108,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="seconds per submission for the student's code (default: the core's)")
     demo.add_argument("--redo", action="store_true", help="grade again what is recorded")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_isolation_option(demo)
     demo.set_defaults(run=_demo)
 
     gs_zip = commands.add_parser("gradescope-zip", help="build the Gradescope autograder zip")
@@ -123,6 +126,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="Gradescope's folder (default: /autograder)")
     gs_run.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="seconds for the student's code (default: the core's)")
+    _add_isolation_option(gs_run)
     gs_run.set_defaults(run=_gradescope_run)
     return parser
 
@@ -145,6 +149,14 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
                          choices=report.GRADESCOPE_VISIBILITIES,
                          help="Gradescope visibility of the question rows in results.json")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_isolation_option(command)
+
+
+def _add_isolation_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument(UNISOLATED_FLAG, dest="allow_unisolated", action="store_true",
+                         help="grade even where student code cannot be isolated (no "
+                              "bubblewrap, no user namespaces, not root): it then runs as "
+                              "your user, with network access and your files")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +169,7 @@ def _grade(args) -> int:
         raise CliError(f"--workers must be at least 1, got {args.workers}")
     if args.timeout is not None and args.timeout <= 0:
         raise CliError(f"--timeout must be positive, got {args.timeout}")
-    grader = _core_grader(args.profile, args.timeout)
+    grader = _core_grader(args.profile, args.timeout, allow_unisolated=args.allow_unisolated)
     run = grade_batch(submissions, grader, args.out, workers=args.workers, redo=args.redo,
                       progress=not args.quiet, visibility=args.visibility)
     return 0 if run.results else 2
@@ -172,6 +184,9 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     batch run."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    isolation = getattr(grader, "isolation", None)
+    if isolation:
+        print(f"student code isolation: {isolation}")
     run = batch.run_batch(submissions, grader, out_dir, workers=workers,
                           deadline_s=grader.deadline_s, redo=redo, settings=grader.settings,
                           question_max=grader.question_max(), progress=progress,
@@ -187,12 +202,17 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     return run
 
 
-def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed: bool = False):
+def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed: bool = False,
+                 allow_unisolated: bool = False):
     """The hardened grader for ``profile``; with ``calibrate_if_needed`` a profile without a
-    calibration is calibrated first (the reference run: a few minutes on the offline profile)."""
+    calibration is calibrated first (the reference run: a few minutes on the offline profile).
+    A machine where student code cannot be isolated is refused (CliError with what is missing)
+    unless ``allow_unisolated``."""
     try:
         return batch.CoreGrader(profile=profile, timeout_s=timeout,
-                                grace_s=DEADLINE_GRACE_SECONDS)
+                                grace_s=DEADLINE_GRACE_SECONDS, allow_unisolated=allow_unisolated)
+    except IsolationUnavailable as error:
+        raise CliError(f"refusing to grade: {error}") from None
     except batch.CoreMissing as error:
         if not (calibrate_if_needed and error.not_calibrated):
             raise CliError(str(error)) from None
@@ -203,7 +223,7 @@ def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed
     from autograder.calibrate import calibrate
 
     calibrate(profile)
-    return _core_grader(profile, timeout)
+    return _core_grader(profile, timeout, allow_unisolated=allow_unisolated)
 
 
 def _demo(args) -> int:
@@ -216,7 +236,8 @@ def _demo(args) -> int:
     for example in made:
         print(f"  {example.zip_path.name:<28} {example.description}")
     print(f"\n== grading them into {_shown(args.out)}")
-    grader = _core_grader(DEMO_PROFILE, args.timeout, calibrate_if_needed=True)
+    grader = _core_grader(DEMO_PROFILE, args.timeout, calibrate_if_needed=True,
+                          allow_unisolated=args.allow_unisolated)
     submissions = batch.discover([example.zip_path for example in made])
     grade_batch(submissions, grader, args.out, workers=max(1, args.workers), redo=args.redo,
                 progress=not args.quiet)
@@ -284,7 +305,8 @@ def _gradescope_run(args) -> int:
     from autograder import gradescope
 
     try:
-        result = gradescope.run(args.root, timeout_s=args.timeout)
+        result = gradescope.run(args.root, timeout_s=args.timeout,
+                                allow_unisolated=args.allow_unisolated)
     except gradescope.GradescopeError as error:
         raise CliError(str(error)) from None
     print(report.feedback_text(result))

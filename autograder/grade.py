@@ -30,7 +30,8 @@ from typing import Any
 import torch
 
 from autograder.results import CheckResult, SubmissionResult
-from autograder.sandbox import Isolation, Limits, ProbeRequest, SandboxError, run_in_sandbox
+from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
+                                describe, run_in_sandbox)
 from autograder.submission import ASSIGNMENT_NAME, load_submission, submission_id
 
 from autograder.checks import GRADED_QUESTIONS, build_plan, judge_plan, question_points
@@ -51,7 +52,9 @@ class GradingConfig:
     student's process, point values and the questions to grade.
 
     Build with :meth:`for_profile`. ``isolation`` None means: an unprivileged uid per worker
-    (``NOBODY - 1 - worker_index``; sandboxes of one uid could signal each other).
+    (``NOBODY - 1 - worker_index``, so no two parallel sandboxes share a uid) and the strongest
+    isolation backend the machine allows; ``allow_unisolated`` lets grading run where only the
+    "none" backend works (otherwise :func:`check_isolation` and every sandbox run refuse).
     """
     settings: GradingSettings
     limits: Limits = field(default_factory=lambda: Limits(wall_seconds=DEFAULT_TIMEOUT_SECONDS,
@@ -61,6 +64,7 @@ class GradingConfig:
     isolation: Isolation | None = None
     grader_threads: int = 1  # torch threads in the grader's process (latency pins its own)
     assignment_name: str = ASSIGNMENT_NAME
+    allow_unisolated: bool = False
 
     @classmethod
     def for_profile(cls, profile: str = "offline", timeout_s: float | None = None,
@@ -77,7 +81,18 @@ class GradingConfig:
         if self.isolation is not None:
             return self.isolation
         uid = NOBODY - 1 - int(worker_index)
-        return Isolation(uid=uid, gid=uid)
+        return Isolation(uid=uid, gid=uid, allow_unisolated=self.allow_unisolated)
+
+
+def check_isolation(config: GradingConfig) -> str:
+    """The isolation student code will get under ``config`` (e.g. "full (bwrap)"), found out by
+    trying it once; call before grading a batch.
+
+    Raises:
+        IsolationUnavailable: nothing isolates here and ``config.allow_unisolated`` is False;
+            the message says what is missing and how to get it.
+    """
+    return describe(choose_backend(config.isolation_for(0)))
 
 
 def submission_seed(salt: str, sub_id: str) -> int:
@@ -163,6 +178,7 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
         except SandboxError as error:
             raise RuntimeError(f"the sandbox could not be set up: {error}") from None
     result.memory_bytes["student"] = int(sandbox.peak_memory_bytes)
+    result.isolation = f"{sandbox.isolation.level} ({sandbox.isolation.backend})"
     for stage, seconds in sandbox.stage_seconds.items():  # parts of "sandbox", as the child saw it
         timings[f"sandbox_{stage}"] = seconds
     _note_sandbox(result, sandbox, submission.cells)

@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 import tempfile
 import traceback
 import zipfile
@@ -44,6 +45,7 @@ from typing import Callable
 
 from autograder import batch, report
 from autograder.results import SubmissionResult
+from autograder.sandbox import IsolationUnavailable
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
@@ -201,8 +203,13 @@ def find_submission(folder: Path) -> batch.Submission:
 
 
 def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
-        grade_fn: Callable | None = None, profile: str | None = None) -> SubmissionResult:
+        grade_fn: Callable | None = None, profile: str | None = None,
+        allow_unisolated: bool = False) -> SubmissionResult:
     """Grade ``root/submission`` and write ``root/results/results.json``; returns the result.
+
+    Where student code cannot be isolated (and ``allow_unisolated`` is False) nothing is graded:
+    results.json says so to the student, and standard error (which staff see) says what is
+    missing and how to get it.
 
     Args:
         timeout_s: seconds for the student's code (default: the core's limit).
@@ -225,7 +232,8 @@ def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
             from autograder.batch import CoreGrader
 
             _harden_kit(root)
-            grade_fn = CoreGrader(profile=profile or _configured_profile(), timeout_s=timeout_s)
+            grade_fn = CoreGrader(profile=profile or _configured_profile(), timeout_s=timeout_s,
+                                  allow_unisolated=allow_unisolated)
         question_max = _question_max(grade_fn)
         submission = find_submission(submission_dir)
         with tempfile.TemporaryDirectory(prefix="prunekit-gradescope-") as records:
@@ -235,6 +243,11 @@ def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
                 settings=getattr(grade_fn, "settings", {}), question_max=question_max,
                 progress=False, preload=getattr(grade_fn, "preload", ()))
         result = outcome.results[0]
+    except IsolationUnavailable as error:
+        print(f"refusing to grade: {error}", file=sys.stderr)
+        result = SubmissionResult(SUBMISSION_ID, "error", "the autograder cannot isolate "
+                                  "submissions on this machine, so it graded nothing; please "
+                                  "contact the course staff", question_max=question_max)
     except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
         traceback.print_exc()
         result = SubmissionResult(SUBMISSION_ID, "error", f"the autograder failed ({type(error).__name__}: "

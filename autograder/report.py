@@ -22,7 +22,7 @@ from typing import Iterable, Mapping, Sequence
 from autograder.results import CheckResult, SubmissionResult
 
 GRADEBOOK_FIXED_COLUMNS = ("id",)
-GRADEBOOK_TAIL_COLUMNS = ("total", "max", "status", "reason")
+GRADEBOOK_TAIL_COLUMNS = ("total", "max", "status", "isolation", "reason")
 MAX_MESSAGE_CHARS = 600  # one check's message in feedback / results.json (checks keep them short)
 MAX_REASON_CHARS = 300  # a submission's reason in the gradebook (one line)
 TOP_FAILED_CHECKS = 25  # bars in the failure chart
@@ -94,7 +94,7 @@ def _shown(value: float) -> str:
 def gradebook_columns(results: Sequence[SubmissionResult],
                       question_max: Mapping[str, float] | None = None) -> list[str]:
     """``id``, one column per question (natural order), ``total``, ``max``, ``status``,
-    ``reason``."""
+    ``isolation`` (how the student code was isolated), ``reason``."""
     return [*GRADEBOOK_FIXED_COLUMNS, *questions_of(results, question_max),
             *GRADEBOOK_TAIL_COLUMNS]
 
@@ -115,7 +115,7 @@ def gradebook_rows(results: Sequence[SubmissionResult],
         row = {"id": result.submission}
         row.update({q: _points(scores.get(q, 0.0)) for q in maxima})
         row.update(total=_points(result.total), max=_points(possible), status=result.status,
-                   reason=one_line(result.reason))
+                   isolation=result.isolation, reason=one_line(result.reason))
         rows.append(row)
     return rows
 

@@ -38,6 +38,9 @@ class SubmissionResult:
     timings_s: dict[str, float] = field(default_factory=dict)
     peak_memory_bytes: int = 0
     seed: int = 0
+    # How the student code was isolated: "<level> (<backend>)", e.g. "full (bwrap)"; "" when
+    # no code ran (an unreadable submission).
+    isolation: str = ""
     # Added by the grading core: what went wrong besides the checks (missing files, failing
     # cells, grader tracebacks: for staff), figures the checks measured (accuracy in percent,
     # MACs, speedups) and peak memory per process ("student", "grader"), bytes.

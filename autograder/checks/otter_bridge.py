@@ -92,8 +92,8 @@ def judge_inprocess(question: str, env: Mapping[str, Any], ctx: Context,
     Returns:
         (CheckResults, internal errors), as :func:`autograder.checks.judge_plan`.
     """
-    from autograder import probes
-    from autograder.runner import _Budget, _describe_error, to_plain
+    from autograder.sandbox.inside import probes
+    from autograder.sandbox.inside.runner import _Budget, _describe_error, to_plain
 
     with _kept_random_state():
         plan = build_plan(question, ctx)

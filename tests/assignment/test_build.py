@@ -62,8 +62,9 @@ def test_autograder_zip_contents(built):
     # what the hidden test cells import (autograder_files): the checks with their calibration,
     # the probes, the reference solutions
     for shipped in ["files/autograder/checks/otter_bridge.py",
-                    "files/autograder/checks/calibration/offline.json", "files/autograder/probes.py",
-                    "files/autograder/results.py", "files/autograder/runner.py",
+                    "files/autograder/checks/calibration/offline.json",
+                    "files/autograder/sandbox/inside/probes.py",
+                    "files/autograder/results.py", "files/autograder/sandbox/inside/runner.py",
                     "files/solutions/__init__.py"]:
         assert shipped in names, shipped
     assert not any("__pycache__" in name for name in names)

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from autograder import cli
+from autograder import batch, cli
 from tests.autograder.fakes import FakeGrader, write_notebooks
 from tests.conftest import REPO_ROOT
 from tests.helpers import offline_grading_unready
@@ -20,7 +20,7 @@ def fake_core(monkeypatch):
     """Make the command line grade with FakeGrader instead of the grading core."""
     made = []
 
-    def factory(profile, timeout):
+    def factory(profile, timeout, allow_unisolated=False):
         made.append((profile, timeout))
         return FakeGrader(profile or "offline", timeout)
 
@@ -38,6 +38,24 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path, capsys, fake_core):
     """A path that does not exist: one line naming it, exit status 2."""
     assert cli.main(["grade", str(tmp_path / "nope"), "--out", str(tmp_path / "out")]) == 2
     assert "no such file or folder" in _one_line_error(capsys)
+
+
+def test_unisolated_machine_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
+    """Where student code cannot be isolated, grade stops before grading: one line saying what
+    is missing, how to get it and which flag grades anyway; exit status 2."""
+    from autograder.sandbox import IsolationUnavailable
+    from autograder.sandbox.backend import unavailable_message
+
+    def refuse(**kwargs):
+        raise IsolationUnavailable(unavailable_message(["bubblewrap (bwrap) is not installed"]))
+
+    monkeypatch.setattr(batch, "CoreGrader", refuse)
+    notebook = tmp_path / "alice.ipynb"
+    notebook.write_text("{}")
+    assert cli.main(["grade", str(notebook), "--out", str(tmp_path / "out")]) == 2
+    err = _one_line_error(capsys)
+    assert "refusing to grade" in err and "bwrap" in err and "--allow-unisolated" in err
+    assert not (tmp_path / "out" / "gradebook.csv").exists()
 
 
 def test_empty_folder_is_one_line_and_exit_2(tmp_path, capsys, fake_core):

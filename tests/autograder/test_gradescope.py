@@ -53,7 +53,7 @@ def test_zip_contents(kit_zip):
         setup = archive.read("setup.sh").decode()
     for name in ("setup.sh", "run_autograder", "requirements.txt", "gradescope_config.json",
                  "prunekit/model.py", "autograder/__main__.py", "autograder/gradescope.py",
-                 "autograder/sandbox.py", "solutions/channel.py", "checkpoints/vgg-offline.pt"):
+                 "autograder/sandbox/run.py", "solutions/channel.py", "checkpoints/vgg-offline.pt"):
         assert name in names, name
     assert any(name.startswith("autograder/checks/") for name in names)
     assert any(name.endswith("calibration/offline.json") for name in names)

@@ -24,19 +24,20 @@ def test_question_order_is_natural():
     assert sorted(["q10", "q2", "q1", "w1"], key=report.question_key) == ["q1", "q2", "q10", "w1"]
     result = fake_result()
     assert report.gradebook_columns([result]) == ["id", "q1", "q2", "q10", "total", "max",
-                                                  "status", "reason"]
+                                                  "status", "isolation", "reason"]
 
 
 def test_gradebook_csv_columns_and_rows(tmp_path, results):
-    """One row per result with per-question points, total, max (the same on every row), status
-    and a one-line reason; a row with no checks reads 0 on every question."""
+    """One row per result with per-question points, total, max (the same on every row), status,
+    isolation and a one-line reason; a row with no checks reads 0 on every question."""
     path = report.write_gradebook(results, tmp_path / "gradebook.csv")
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["id", "q1", "q2", "q10", "total", "max", "status", "reason"]
+    assert list(rows[0]) == ["id", "q1", "q2", "q10", "total", "max", "status", "isolation",
+                             "reason"]
     assert [row["id"] for row in rows] == ["alice", "bob", "carol"]
     assert rows[0] | {} == {"id": "alice", "q1": "2", "q2": "3", "q10": "1", "total": "6",
-                            "max": "6", "status": "graded", "reason": ""}
+                            "max": "6", "status": "graded", "isolation": "", "reason": ""}
     assert (rows[1]["q2"], rows[1]["q10"], rows[1]["total"]) == ("1", "0", "3")
     assert rows[2]["status"] == "timeout" and rows[2]["total"] == "0" and rows[2]["max"] == "6"
     assert rows[2]["reason"] == "the notebook ran past 60 s (cell 7)"  # one line
@@ -47,7 +48,7 @@ def test_gradebook_uses_question_max_for_rows_without_questions(tmp_path):
     bare = SubmissionResult("dave", "error", "grader error: boom")
     rows = report.gradebook_rows([bare], QUESTION_MAX)
     assert rows[0] == {"id": "dave", "q1": "0", "q2": "0", "q10": "0", "total": "0", "max": "6",
-                       "status": "error", "reason": "grader error: boom"}
+                       "status": "error", "isolation": "", "reason": "grader error: boom"}
 
 
 def test_gradescope_results_schema(results):

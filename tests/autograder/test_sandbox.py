@@ -1,4 +1,4 @@
-"""Tests of the grader's isolation layer: autograder/sandbox.py with runner.py and probes.py.
+"""Tests of the grader's isolation layer: the autograder/sandbox package (its runner and probes).
 
 Every test that calls ``run_in_sandbox`` starts real child processes (about 1.5 s each: Python and
 torch start-up). Attacks are written as student notebook cells; the grader must survive all of them
@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, Limits, ProbeRequest,
-                                SandboxError, SandboxResult, _Budget, _load_stage_seconds,
-                                exposed_secrets, harden_permissions, load_untrusted, readable_by,
-                                run_in_sandbox)
+from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, IsolationUnavailable, Limits,
+                                ProbeRequest, SandboxError, SandboxResult, choose_backend, exposed_secrets,
+                                harden_permissions, load_untrusted, readable_by, run_in_sandbox)
+from autograder.sandbox.untrusted import Budget, load_stage_seconds
 from prunekit.model import VGG, vgg_from_state_dict
 
 IS_ROOT = os.geteuid() == 0
@@ -139,7 +139,7 @@ def test_stage_timings_come_back_and_add_up(workdir):
 def test_implausible_timing_records_are_dropped(tmp_path, record):
     """Student code can rewrite timing.pt; anything but three plausible floats reads as {}."""
     torch.save(record, tmp_path / "timing.pt")
-    assert _load_stage_seconds(tmp_path, _Budget(2**20), wall_seconds=60.0) == {}
+    assert load_stage_seconds(tmp_path, Budget(2**20), wall_seconds=60.0) == {}
 
 
 def test_in_place_changes_are_seen(workdir):
@@ -334,28 +334,23 @@ def test_filling_the_disk_is_stopped(workdir, what):
     assert ("to disk" if what == "bytes" else "files") in result.reason
 
 
-def test_home_directory_is_bounded(workdir):
-    """With a mount namespace the working directory is a private tmpfs of Limits.scratch_bytes:
-    writing past it fails in the cell with "No space left on device" while temporary files still
-    work; without one, the grader's disk watch kills the run instead."""
+def test_scratch_folders_are_bounded(workdir):
+    """/tmp is a private tmpfs of Limits.scratch_bytes: writing past it fails in the cell with
+    "No space left on device" (the rest still runs); the home folder lies on disk, where the
+    grader's disk watch kills a run that writes more than Limits.disk_bytes."""
     cell = """
-    import tempfile
-    with tempfile.NamedTemporaryFile() as scratch:  # TMPDIR is inside home
-        scratch.write(b"ok")
     written = 0
     for i in range(100):  # bounded: at most 800 MiB
-        with open(f"junk-{i}", "wb") as junk:
+        with open(f"/tmp/junk-{i}", "wb") as junk:
             junk.write(b"x" * 8 * 2**20)
         written += 1
     """
     limits = Limits(wall_seconds=60, cpu_seconds=60, scratch_bytes=32 * 2**20,
                     disk_bytes=64 * 2**20)
-    result = run([cell], [], workdir, limits)
-    if result.isolation.mounts_isolated:
-        assert result.status == "ok"
-        assert "No space left" in result.cell_errors[0].message
-    else:
-        assert result.status == "killed" and "to disk" in result.reason
+    result = run([cell, "def f():\n    return 1\n"], [call("f", "f")], workdir, limits)
+    assert result.status == "ok"
+    assert "No space left" in result.cell_errors[0].message
+    assert result.outcomes["f"].value["result"] == 1
 
 
 @pytest.mark.parametrize("new_session", [False, True], ids=["same-group", "own-session"])
@@ -499,14 +494,15 @@ def test_oversized_results_are_refused(workdir):
 @needs_root
 def test_student_code_runs_unprivileged(workdir):
     """As root, the student code runs as uid 65534 with no supplementary groups and cannot get
-    root back; the report says privileges were dropped."""
+    root back (EPERM, or EINVAL in its user namespace, where root is not mapped); the report
+    says privileges were dropped."""
     cell = """
     import os
     def who():
         try:
             os.setuid(0)
             regained = True
-        except PermissionError:
+        except OSError:
             regained = False
         return {"uid": os.getuid(), "euid": os.geteuid(), "groups": os.getgroups(),
                 "regained": regained}
@@ -517,10 +513,10 @@ def test_student_code_runs_unprivileged(workdir):
     assert result.isolation.privileges_dropped and result.isolation.uid == NOBODY
 
 
-@needs_root
 def test_student_sees_only_its_own_processes(workdir):
-    """In the sandbox's /proc the student's uid sees its own process and none of the grader's
-    (the namespace's root-owned init, whose command line names the launcher, is hidden)."""
+    """In the sandbox's /proc the student sees the sandbox's own few processes (bubblewrap's
+    init, the launcher, itself), none of the grader's or the machine's, and no command line
+    names the kit's folder (bubblewrap reads its options from a file)."""
     cell = """
     import os
     def visible():
@@ -537,8 +533,9 @@ def test_student_sees_only_its_own_processes(workdir):
     if not result.isolation.pid_namespace:
         pytest.skip("no pid namespace here: " + "; ".join(result.isolation.notes))
     value = result.outcomes["visible"].value["result"]
-    assert value["me"] in value["seen"]
-    assert not any("sandbox.py" in line or "--launch" in line for line in value["seen"].values())
+    assert value["me"] in value["seen"] and len(value["seen"]) <= 5, value
+    assert not any(str(REPO_ROOT / "autograder") in line for line in value["seen"].values())
+    assert not any("--ro-bind" in line for line in value["seen"].values())
 
 
 READ_ATTEMPTS = """
@@ -559,46 +556,66 @@ def try_read(paths):
 """
 
 
-@needs_root
-def test_secrets_are_unreadable(workdir, open_dir):
-    """The kit's repo (grader code, solutions) and a root-only directory hardened with
-    harden_permissions cannot be read by student code, while public files can."""
-    secret = open_dir / "secret"
-    secret.mkdir()
-    (secret / "answers.txt").write_text("42")
-    harden_permissions([secret])
-    targets = [str(REPO_ROOT / "autograder" / "sandbox.py"), str(REPO_ROOT / "solutions"),
-               str(secret / "answers.txt"), "/etc/hostname"]
-    result = run([READ_ATTEMPTS], [call("read", "try_read", targets)], workdir)
+def test_only_the_allow_list_is_visible(workdir, open_dir):
+    """The student sees the interpreter and its libraries, its own folder and private scratch
+    folders, and nothing else of the host, wherever it lies: not the kit's repo (grader code,
+    solutions), not a world-readable secret under /tmp, not a file beside the sandboxes, not
+    the host's /etc; the root lists only the allow-list's top folders."""
+    secret = open_dir / "answers.txt"
+    secret.write_text("42")
+    neighbour = workdir / "other-submission.ipynb"
+    workdir.mkdir(parents=True)
+    neighbour.write_text("{}")
+    targets = [str(REPO_ROOT / "autograder" / "checks"), str(REPO_ROOT / "solutions"),
+               str(secret), str(neighbour), "/etc/hostname", os.__file__]
+    cells = [READ_ATTEMPTS, "import os\nTOP = sorted(os.listdir('/'))\n"
+             "def top():\n    return TOP\n"]
+    result = run(cells, [call("read", "try_read", targets), call("top", "top")], workdir)
     seen = result.outcomes["read"].value["result"]
-    assert all(not seen[path].startswith(("read", "listed")) for path in targets[:3]), seen
-    assert seen["/etc/hostname"].startswith("read"), seen
-    assert result.isolation.exposed_secrets == ()
+    assert all(seen[path] == "FileNotFoundError" for path in targets[:5]), seen
+    assert seen[os.__file__].startswith("read"), seen
+    allowed_tops = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root",
+                    "sandbox", "sbin", "tmp", "usr", "var", *Path(sys.prefix).parts[1:2],
+                    *Path(os.path.realpath(sys.executable)).parts[1:2]}
+    assert set(result.outcomes["top"].value["result"]) <= allowed_tops
+    assert result.isolation.level == "full" and result.isolation.exposed_secrets == ()
+
+
+def test_kit_packages_inside_allowed_folders_are_masked():
+    """Where the kit's secret packages lie inside an allowed folder (a non-editable install puts
+    autograder/ and solutions/ into site-packages), the plan covers them with empty folders."""
+    from autograder.sandbox import plan
+
+    masked = plan.masked_paths([str(REPO_ROOT)], Isolation())
+    assert masked == sorted(str(REPO_ROOT / name) for name in plan.KIT_SECRET_PACKAGES
+                            if (REPO_ROOT / name).is_dir())
+    assert plan.masked_paths([str(REPO_ROOT / "prunekit")], Isolation()) == []
 
 
 @needs_root
-def test_permissions_protect_secrets_without_mount_namespace(open_dir):
-    """Without namespaces only file permissions protect secrets: a hardened directory gives
-    PermissionError. Where the interpreter itself is unreachable for uid 65534 without a mount
-    namespace (e.g. pyenv under /root), the sandbox refuses to start (fails closed) instead."""
+def test_permissions_protect_secrets_in_the_restricted_backend(open_dir):
+    """The restricted backend (containers that refuse namespaces) protects secrets by permission
+    bits and Landlock: a hardened folder gives PermissionError. Where the interpreter is
+    unreachable for the sandbox uid (pyenv under /root), the sandbox fails closed with an error
+    instead of running student code. A whole container is simulated in test_container.py."""
     secret = open_dir / "secret"
     secret.mkdir()
     (secret / "answers.txt").write_text("42")
     harden_permissions([secret])
     workdir = open_dir / "work"
-    isolation = Isolation(use_namespaces=False)
+    isolation = Isolation(backend="restricted")
     if not readable_by(Path(os.path.realpath(sys.executable)), NOBODY, NOBODY):
-        with pytest.raises(SandboxError, match="cannot reach the interpreter"):
+        with pytest.raises(SandboxError, match="set-up failed"):
             run([READ_ATTEMPTS], [], workdir, isolation=isolation)
-        pytest.skip("interpreter unreachable for uid 65534 without a mount namespace; "
-                    "checked that the sandbox fails closed")
+        pytest.skip("interpreter unreachable for uid 65534 here; checked that the sandbox "
+                    "fails closed")
     result = run([READ_ATTEMPTS], [call("read", "try_read", [str(secret / "answers.txt")])],
                  workdir, isolation=isolation)
     assert result.outcomes["read"].value["result"][str(secret / "answers.txt")] == \
         "PermissionError"
+    assert result.isolation.level == "restricted"
 
 
-@needs_root
 def test_network_is_unavailable(workdir):
     """With a network namespace, connecting to a port the grader listens on (127.0.0.1) fails
     in the sandbox; with the network allowed the same code connects (so the test is real)."""
@@ -614,22 +631,104 @@ def test_network_is_unavailable(workdir):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         isolated = run([cell], [call("c", "connect", port)], workdir)
-        if not isolated.isolation.network_isolated:
-            pytest.skip(f"no network namespace here: {isolated.isolation.notes}")
+        assert isolated.isolation.network_isolated, isolated.isolation
         assert isolated.outcomes["c"].value["result"].startswith("failed")
         allowed = run([cell], [call("c", "connect", port)], workdir,
                       isolation=Isolation(allow_network=True))
         assert allowed.outcomes["c"].value["result"] == "connected"
 
 
+IPC_CELL = '''
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+KEY = 0x5052554E  # a fixed System V key both runs use
+
+def publish(text):
+    """Leave text in a System V segment (mode 0666) and a POSIX shm file, as an attacker would."""
+    segment = libc.shmget(KEY, 4096, 0o1666)  # IPC_CREAT | 0666
+    if segment >= 0:
+        libc.shmat.restype = ctypes.c_void_p
+        ctypes.memmove(libc.shmat(segment, None, 0), text.encode(), len(text))
+    with open("/dev/shm/prunekit-ipc", "w") as shared:
+        shared.write(text)
+    return segment
+
+def look():
+    """What an earlier or concurrent run left behind, if anything."""
+    found = []
+    if libc.shmget(KEY, 0, 0) >= 0:
+        found.append("sysv")
+    if os.path.exists("/dev/shm/prunekit-ipc"):
+        found.append("posix")
+    return found
+'''
+
+
+def test_ipc_objects_are_private_and_die_with_the_run(workdir):
+    """Two sandboxes running at the same time share no IPC: a System V segment and a POSIX shm
+    file made in one are invisible to the other, and nothing of them is left on the host."""
+    import threading
+
+    first_cells = [IPC_CELL, "SEGMENT = publish('answers of A')\nimport time\ntime.sleep(6)\n"
+                   "def segment():\n    return SEGMENT\n"]
+    outcome = {}
+    thread = threading.Thread(target=lambda: outcome.update(
+        first=run(first_cells, [call("segment", "segment")], workdir)))
+    thread.start()
+    time.sleep(4)  # the first run has published by now (start-up takes ~2 s)
+    second = run([IPC_CELL], [call("look", "look")], workdir)
+    thread.join()
+    assert outcome["first"].outcomes["segment"].value["result"] >= 0  # it did make one
+    assert second.outcomes["look"].value["result"] == []
+    assert "1347573070" not in Path("/proc/sysvipc/shm").read_text()  # KEY in decimal
+    assert not Path("/dev/shm/prunekit-ipc").exists()
+
+
+def test_student_cannot_create_namespaces(workdir):
+    """Inside the sandbox no further user namespace can be made (bubblewrap's --disable-userns),
+    so the student has no capabilities anywhere."""
+    cell = """
+    import ctypes
+    def try_unshare():
+        libc = ctypes.CDLL(None, use_errno=True)
+        return [libc.unshare(0x10000000), ctypes.get_errno()]  # CLONE_NEWUSER
+    """
+    result = run([cell], [call("u", "try_unshare")], workdir)
+    returned, errno = result.outcomes["u"].value["result"]
+    assert returned == -1 and errno != 0
+    assert result.isolation.user_namespace
+
+
 def test_running_as_the_grader_user_is_reported_degraded(workdir):
-    """Without a privilege drop (uid None, or a grader that is not root) the run still works,
-    and the isolation report says it is degraded and why."""
-    isolation = Isolation(uid=None) if IS_ROOT else Isolation()
-    result = run(["def f():\n    return 1\n"], [call("f", "f")], workdir, isolation=isolation)
+    """As root without a uid drop (Isolation.uid None) the run still works, and the report says
+    it is degraded and why."""
+    if not IS_ROOT:
+        pytest.skip("a non-root grader runs the student in a user namespace")
+    result = run(["def f():\n    return 1\n"], [call("f", "f")], workdir,
+                 isolation=Isolation(uid=None))
     assert result.outcomes["f"].value["result"] == 1
-    assert result.isolation.degraded and not result.isolation.privileges_dropped
+    assert result.isolation.degraded and result.isolation.level == "none"
     assert any("grader's own user" in note for note in result.isolation.notes)
+
+
+def test_unisolated_runs_are_refused_unless_allowed(workdir):
+    """The "none" backend raises IsolationUnavailable with a message saying what is missing and
+    how to get it; allowed explicitly, the run happens and is reported as level "none"."""
+    with pytest.raises(IsolationUnavailable, match="install bubblewrap.*--allow-unisolated"):
+        run(["x = 1\n"], [], workdir, isolation=Isolation(backend="none"))
+    result = run(["def f():\n    return 1\n"], [call("f", "f")], workdir,
+                 isolation=Isolation(backend="none", allow_unisolated=True))
+    assert result.outcomes["f"].value["result"] == 1
+    assert result.isolation.level == "none" and result.isolation.degraded
+
+
+def test_this_machine_gets_full_isolation():
+    """On the kit's machines (and in CI) bubblewrap isolates fully: every namespace, and as root
+    a nested user namespace for the sandbox uid."""
+    backend = choose_backend(Isolation())
+    assert (backend.name, backend.level) == ("bwrap", "full"), backend
+    if IS_ROOT:
+        assert backend.drop and backend.nested_userns, backend
 
 
 # --- permission helpers (no sandbox run) ------------------------------------------------------

@@ -1,0 +1,66 @@
+"""Run student code in a separate, isolated, limited OS process and bring back only plain data.
+
+The grader's process draws inputs, writes them with the student's code and a list of probe
+requests into a fresh sandbox folder, and starts the sandbox; the student's cells and the probes
+run in there (``inside/runner.py``, ``inside/probes.py``). After every process of the sandbox is
+gone, the grader loads the results as untrusted data and compares them with its reference in
+its own process (``autograder/checks``, not here).
+
+The package's files are its layers:
+
+=====================  ==========================================================================
+``api.py``             the public types: ``ProbeRequest``, ``Limits``, ``Isolation``,
+                       ``SandboxResult``, ``IsolationReport``, the errors
+``run.py``             ``run_in_sandbox``: one run from start to finish
+``backend.py``         which isolation this machine allows (bwrap, restricted, none), probed once
+``plan.py``            the allow-list filesystem and the bubblewrap command
+``folder.py``          the sandbox folder the grader prepares
+``supervise.py``       starting, watching (time, memory, disk), killing, classifying the end
+``untrusted.py``       loading what came back: size-bounded, ``weights_only``, plain data only
+``permissions.py``     permission checks for secrets where no allow-list hides them
+``inside/``            what runs in the sandbox: ``launcher.py`` (limits, uid, confinement),
+                       ``confine.py`` (seccomp, Landlock), ``runner.py`` (cells, probes),
+                       ``probes.py`` (the public probe scenarios)
+=====================  ==========================================================================
+
+Layers of isolation, and what each stops:
+
+============================  =====================================================  ============
+layer                          what it stops                                          backends
+============================  =====================================================  ============
+separate process, new session  patching the grader, killing it; timeouts              all
+rlimits (CPU, AS, FSIZE,       busy loops, memory bombs, huge files, fork bombs       all
+NPROC, CORE)
+output to files, tails kept    gigabytes of printing filling memory                   all
+disk watch (grader polls)      filling the disk with many files                       all
+unprivileged uid               reading root-only secrets, signalling the grader       bwrap,
+                                                                                      restricted
+allow-list filesystem          reading anything of the host but the interpreter,      bwrap
+                               libraries and its own folder (secrets, other           (Landlock:
+                               submissions, other copies of the kit, wherever         restricted)
+                               they lie)
+network namespace / seccomp    network access (even 127.0.0.1), abstract sockets      bwrap /
+                                                                                      restricted
+IPC namespace / seccomp        System V and POSIX shared memory, queues, semaphores   bwrap /
+                               shared between submissions                             restricted
+pid namespace                  background processes outliving the run; seeing the     bwrap
+                               grader's processes
+user namespace (no nesting)    capabilities; a student-made namespace                 bwrap
+============================  =====================================================  ============
+
+``python -m autograder`` refuses to grade when only the "none" backend works, unless told
+``--allow-unisolated``; every result carries an ``IsolationReport``.
+"""
+from autograder.sandbox.api import (BACKENDS, LEVELS, NOBODY, REPO_ROOT, Failure, Isolation,
+                                    IsolationReport, IsolationUnavailable, Limits, Outcome,
+                                    ProbeRequest, SandboxError, SandboxResult)
+from autograder.sandbox.backend import Backend, choose_backend, describe, find_bwrap
+from autograder.sandbox.permissions import exposed_secrets, harden_permissions, readable_by
+from autograder.sandbox.run import run_in_sandbox
+from autograder.sandbox.untrusted import BadResult, load_untrusted
+
+__all__ = ["BACKENDS", "LEVELS", "NOBODY", "REPO_ROOT", "Backend", "BadResult", "Failure",
+           "Isolation", "IsolationReport", "IsolationUnavailable", "Limits", "Outcome",
+           "ProbeRequest", "SandboxError", "SandboxResult", "choose_backend", "describe",
+           "exposed_secrets", "find_bwrap", "harden_permissions", "load_untrusted",
+           "readable_by", "run_in_sandbox"]

