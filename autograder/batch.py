@@ -353,8 +353,9 @@ def run_batch(submissions: Sequence[Submission], grade_fn: GradeFn, out_dir: Pat
     bar = _progress_bar(len(submissions), len(submissions) - len(queue), progress)
     own_workdir = workdir is None
     if own_workdir:
+        # Private (mkdtemp's 0700): extracted submissions lie here. The sandboxes are reached by
+        # bubblewrap as the grader; without it they go to a shared folder (sandbox/run.py).
         workdir = Path(tempfile.mkdtemp(prefix="prunekit-grading-"))
-        os.chmod(workdir, 0o755)  # sandboxes below it must be reachable by their unprivileged uid
     else:
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
@@ -579,7 +580,7 @@ def _grade_one(grade_fn: GradeFn, submission: Submission, worker_dir: Path,
                slot: int) -> dict:  # pragma: no cover - runs in the worker process
     try:
         worker_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(worker_dir, 0o755)
+        os.chmod(worker_dir, 0o700)  # extracted submissions: no other sandbox uid may look in
         result = grade_fn(Path(submission.path), worker_dir, slot)
         if not isinstance(result, SubmissionResult):
             raise TypeError(f"the grader returned {type(result).__name__}, not SubmissionResult")

@@ -31,7 +31,7 @@ import torch
 
 from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
-                                describe, run_in_sandbox)
+                                describe, harden_permissions, run_in_sandbox)
 from autograder.submission import ASSIGNMENT_NAME, load_submission, submission_id
 
 from autograder.checks import GRADED_QUESTIONS, build_plan, judge_plan, question_points
@@ -86,13 +86,21 @@ class GradingConfig:
 
 def check_isolation(config: GradingConfig) -> str:
     """The isolation student code will get under ``config`` (e.g. "full (bwrap)"), found out by
-    trying it once; call before grading a batch.
+    trying it once; call before grading a batch. Under the restricted backend (a container
+    without namespaces) the kit's secrets are made root-only first, since permissions (and
+    Landlock, where the kernel has it) are then what keeps them from the sandbox uid.
+
+    Side effects: chown/chmod of the secret folders (restricted backend only).
 
     Raises:
         IsolationUnavailable: nothing isolates here and ``config.allow_unisolated`` is False;
             the message says what is missing and how to get it.
     """
-    return describe(choose_backend(config.isolation_for(0)))
+    isolation = config.isolation_for(0)
+    backend = choose_backend(isolation)
+    if backend.name == "restricted":
+        harden_permissions(isolation.secret_paths)
+    return describe(backend)
 
 
 def submission_seed(salt: str, sub_id: str) -> int:

@@ -77,7 +77,7 @@ class Isolation:
     backend: str = "auto"
     allow_unisolated: bool = False
     secret_paths: tuple[Path, ...] = (REPO_ROOT / "solutions", REPO_ROOT / "autograder" / "checks",
-                                      REPO_ROOT / "assignment")
+                                      REPO_ROOT / "assignment", REPO_ROOT / ".cache")
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
 def interpreter_paths() -> list[str]:
     """Files and folders the student's Python needs, as real paths: the executable's folders
     (symlinks from a virtual environment to its base interpreter included), ``pyvenv.cfg``, the
-    standard library and site-packages of the venv and of its base, and ``libpython``."""
+    standard library and site-packages of the venv and of its base, the other package folders
+    on the grader's ``sys.path`` (not the repository), and ``libpython``."""
     found: set[str] = set()
     for executable in _symlink_chain(sys.executable):
         found.add(os.path.dirname(executable))
@@ -57,12 +58,28 @@ def interpreter_paths() -> list[str]:
                                          "platbase": sys.base_exec_prefix})]
     for paths in schemes:
         found.update(paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))
+    found.update(_import_path_entries())
     if sysconfig.get_config_var("Py_ENABLE_SHARED"):
         libdir = sysconfig.get_config_var("LIBDIR") or ""
         for name in {sysconfig.get_config_var("LDLIBRARY"),
                      sysconfig.get_config_var("INSTSONAME")} - {None}:
             found.update(_symlink_chain(os.path.join(libdir, name)))
     return _existing_real(found)
+
+
+def _import_path_entries() -> list[str]:
+    """The grader's ``sys.path`` folders that hold installed packages (those a ``.pth`` file or
+    ``--system-site-packages`` adds), but never the current folder, the kit's repository or a
+    folder above it (which would expose the repository)."""
+    repo = os.path.realpath(REPO_ROOT)
+    unsafe = {os.path.realpath(os.getcwd()), repo}
+    entries = []
+    for entry in sys.path:
+        real = os.path.realpath(entry or os.getcwd())
+        if real in unsafe or _within(repo, real) or not os.path.exists(real):
+            continue
+        entries.append(real)
+    return entries
 
 
 def _symlink_chain(path: str) -> list[str]:

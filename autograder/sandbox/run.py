@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -10,8 +11,10 @@ from autograder.sandbox.api import (Failure, Isolation, IsolationReport, Limits,
                                     ProbeRequest, SandboxError, SandboxResult)
 from autograder.sandbox.backend import Backend, choose_backend
 from autograder.sandbox.folder import SandboxFolder, check_requests
-from autograder.sandbox.permissions import exposed_secrets
+from autograder.sandbox.permissions import exposed_secrets, permits
 from autograder.sandbox.supervise import GONE_TIMEOUT_SECONDS, Run
+
+SHARED_SANDBOX_FOLDER = "prunekit-sandboxes"  # see _sandbox_base
 
 
 def run_in_sandbox(student_source: str | Sequence[str], requests: Sequence[ProbeRequest],
@@ -45,7 +48,7 @@ def run_in_sandbox(student_source: str | Sequence[str], requests: Sequence[Probe
     check_requests(requests)
     backend = choose_backend(isolation)
     owner = (isolation.uid, isolation.gid) if backend.drop else None
-    folder = SandboxFolder.create(Path(workdir), owner)
+    folder = SandboxFolder.create(_sandbox_base(Path(workdir), backend, isolation), owner)
     try:
         folder.populate(cells, requests, limits, extra_files or {})
         run = supervise.run_launcher(folder, limits, isolation, backend)
@@ -55,6 +58,24 @@ def run_in_sandbox(student_source: str | Sequence[str], requests: Sequence[Probe
     finally:
         if not keep_sandbox:
             folder.remove()
+
+
+def _sandbox_base(workdir: Path, backend: Backend, isolation: Isolation) -> Path:
+    """Where the sandbox folder goes: ``workdir``, unless the student process sees real paths
+    (no bubblewrap) as a sandbox uid that cannot reach ``workdir`` (e.g. below a 0700 folder);
+    then a root-owned folder in the system's temporary folder that anyone may traverse but not
+    list (mode 0711)."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    if backend.name == "bwrap" or not backend.drop:
+        return workdir
+    if all(permits(folder, isolation.uid, isolation.gid, "x")
+           for folder in [workdir, *workdir.resolve().parents]):
+        return workdir
+    shared = Path(tempfile.gettempdir()) / SHARED_SANDBOX_FOLDER
+    shared.mkdir(mode=0o711, exist_ok=True)
+    os.chown(shared, 0, 0, follow_symlinks=False)
+    os.chmod(shared, 0o711)
+    return shared
 
 
 def _collect(folder: SandboxFolder, run: Run, requests: Sequence[ProbeRequest], limits: Limits,

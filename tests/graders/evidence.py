@@ -40,6 +40,9 @@ class Evidence:
     markers: list[str] = field(default_factory=list)  # files attacks managed to create
     leftovers: list[str] = field(default_factory=list)  # attack processes still alive
     secrets: list[str] = field(default_factory=list)
+    # IPC objects, files and processes of the sandbox uids left on the host after the batch
+    host_leftovers: list[str] = field(default_factory=list)
+    loopback_visits: int = 0  # connections that reached the loopback socket attacks aim at
 
     def case(self, name: str) -> Case:
         return next(c for c in self.cases if c.name == name)
@@ -55,21 +58,132 @@ def collect(root: Path, cases: Sequence[Case] | None = None, workers: int = harn
     outside.mkdir(parents=True, exist_ok=True)
     (outside / "canary.txt").write_text("nothing may change this file\n")
     submissions = root / "submissions"
-    paths = harness.build_submissions(submissions, cases, outside)
-    watched = [outside, submissions, *(harness.REPO_ROOT / p for p in PROTECTED)]
-    before = harness.tree_snapshot(watched)
-    started = time.monotonic()
-    graded = harness.grade_all(paths, root / "out", workers=workers, timeout_s=timeout_s,
-                               progress=progress)
-    seconds = time.monotonic() - started
-    time.sleep(1.0)  # anything that escaped the sandbox gets a moment to act
-    after = harness.tree_snapshot(watched)
+    with LoopbackListener() as listener, PlantedSecrets() as planted:
+        paths = harness.build_submissions(submissions, cases, outside,
+                                          loopback_port=listener.port)
+        watched = [outside, submissions, *(harness.REPO_ROOT / p for p in PROTECTED)]
+        before = harness.tree_snapshot(watched)
+        started = time.monotonic()
+        graded = harness.grade_all(paths, root / "out", workers=workers, timeout_s=timeout_s,
+                                   progress=progress)
+        seconds = time.monotonic() - started
+        time.sleep(1.0)  # anything that escaped the sandbox gets a moment to act
+        after = harness.tree_snapshot(watched)
     changed = sorted(path for path in set(before) | set(after)
                      if before.get(path) != after.get(path))
     return Evidence(cases=cases, graded=graded, maxima=harness.question_max(), root=root,
                     seconds=seconds, changed_outside=changed,
                     markers=find_markers(root, cases), leftovers=attack_processes(),
-                    secrets=harness.secret_strings())
+                    secrets=harness.secret_strings() + planted.texts,
+                    host_leftovers=sandbox_uid_leftovers(sandbox_uids(workers)),
+                    loopback_visits=listener.visits)
+
+
+class LoopbackListener:
+    """A TCP socket on 127.0.0.1 that counts the connections it gets (attacks aim at it; with
+    a network namespace per sandbox none can arrive)."""
+
+    def __enter__(self) -> "LoopbackListener":
+        import socket
+        import threading
+
+        self.visits = 0
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._server.settimeout(0.2)
+        self.port = self._server.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self._server.accept()
+            except OSError:
+                continue
+            self.visits += 1
+            connection.close()
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._server.close()
+
+
+class PlantedSecrets:
+    """Secret files where a deny-list sandbox would have shown them: beside the interpreter
+    (its base prefix's folder) and in a new top-level folder; removed afterwards. ``texts``:
+    their contents, which no feedback may show."""
+
+    NAME = "prunekit-planted-secret.txt"
+
+    def __enter__(self) -> "PlantedSecrets":
+        import secrets
+
+        token = secrets.token_hex(8)
+        self.texts = [f"PLANTED-{token}-beside-interpreter", f"PLANTED-{token}-top-level"]
+        top = Path(f"/prunekit-planted-{token}")
+        self._paths = [Path(sys.base_prefix).parent / self.NAME, top / self.NAME]
+        self._folders = [top]
+        for path, text in zip(self._paths, self.texts):
+            try:
+                path.parent.mkdir(exist_ok=True)
+                path.write_text(text)
+                os.chmod(path, 0o644)
+            except OSError:  # not root: the folder is not ours to write to
+                continue
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for path in self._paths:
+            path.unlink(missing_ok=True)
+        for folder in self._folders:
+            try:
+                folder.rmdir()
+            except OSError:
+                pass
+
+
+def sandbox_uids(workers: int) -> list[int]:
+    """The uids the batch's sandboxes run as (one per worker slot; see autograder/grade.py)."""
+    from autograder.grade import NOBODY
+
+    return [NOBODY - 1 - slot for slot in range(workers)]
+
+
+def sandbox_uid_leftovers(uids: Sequence[int]) -> list[str]:
+    """What the sandbox uids still own on the host: System V IPC objects, files in the shared
+    temporary folders, live processes."""
+    found = []
+    for kind in ("shm", "msg", "sem"):
+        try:
+            lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
+        except OSError:
+            continue
+        header = lines[0].split() if lines else []
+        for line in lines[1:]:
+            row = dict(zip(header, line.split()))
+            if int(row.get("cuid", -1)) in uids or int(row.get("uid", -1)) in uids:
+                found.append(f"System V {kind} key {row.get('key')}")
+    for folder in ("/tmp", "/var/tmp", "/dev/shm"):
+        for directory, subdirs, files in os.walk(folder):
+            if directory.count("/") > 3:
+                subdirs.clear()
+            for name in [*subdirs, *files]:
+                path = Path(directory) / name
+                try:
+                    if path.lstat().st_uid in uids:
+                        found.append(f"file {path}")
+                except OSError:
+                    continue
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.stat(f"/proc/{entry}").st_uid in uids:
+                found.append(f"process {entry}")
+        except OSError:
+            continue
+    return found
 
 
 def find_markers(root: Path, cases: Iterable[Case]) -> list[str]:

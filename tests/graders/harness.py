@@ -37,7 +37,9 @@ a marker line:
 ``# --- file: PATH <- GENERATOR``  a file made by a generator (see :data:`GENERATORS`).
 
 ``{{MARKER_DIR}}`` in an attack is replaced by a folder outside the grader's output that the
-attack tries to write to (the tests check it stays untouched); ``{{NAME}}`` by the case's name.
+attack tries to write to (the tests check it stays untouched); ``{{NAME}}`` by the case's name;
+``{{LOOPBACK_PORT}}`` by the port of a TCP socket on 127.0.0.1 that the evidence run listens on
+while it grades (no sandbox may reach it).
 """
 from __future__ import annotations
 
@@ -493,16 +495,17 @@ def case_files(case: Case, src: Sources, substitutions: Mapping[str, str]) -> di
 
 
 def build_submissions(folder: Path, cases: Sequence[Case], marker_dir: Path,
-                      src: Sources | None = None) -> dict[str, Path]:
+                      src: Sources | None = None, loopback_port: int = 9) -> dict[str, Path]:
     """Write ``solved.zip``, ``blank.zip`` and one zip per case into ``folder``; returns
-    submission id -> zip path."""
+    submission id -> zip path. ``loopback_port``: the listening port attacks aim at."""
     src = src or sources()
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"solved": write_zip(folder / "solved.zip", src.solved, src.models),
              "blank": write_zip(folder / "blank.zip", src.blank, {})}
     by_id = {case.id: case for case in cases}
     for case in cases:
-        substitutions = {"MARKER_DIR": str(marker_dir), "NAME": case.name}
+        substitutions = {"MARKER_DIR": str(marker_dir), "NAME": case.name,
+                         "LOOPBACK_PORT": str(int(loopback_port))}
         notebook = case_notebook(case, src, substitutions, by_id)
         paths[case.id] = write_zip(folder / f"{case.id}.zip", notebook,
                                    case_files(case, src, substitutions))
@@ -564,7 +567,7 @@ def _public_text() -> str:
     """Text students may see anyway: the student template, the public probes and support
     package, and the solved notebook's code (the student's own code may be echoed back)."""
     parts = [(REPO_ROOT / "student_template" / NOTEBOOK_NAME).read_text(),
-             (REPO_ROOT / "autograder" / "probes.py").read_text()]
+             (REPO_ROOT / "autograder" / "sandbox" / "inside" / "probes.py").read_text()]
     parts += [p.read_text() for p in sorted((REPO_ROOT / "prunekit").rglob("*.py"))]
     return "\n".join(parts)
 

@@ -84,7 +84,7 @@ def test_attacks_build(notebooks, tmp_path):
     """Every attack's notebook and files can be built (generated files included)."""
     by_id = {case.id: case for case in CASES}
     for case in BY_KIND["attack"]:
-        substitutions = {"MARKER_DIR": str(tmp_path), "NAME": case.name}
+        substitutions = {"MARKER_DIR": str(tmp_path), "NAME": case.name, "LOOPBACK_PORT": "9"}
         notebook = harness.case_notebook(case, notebooks, substitutions, by_id)
         for source in _code(notebook):
             if not source.lstrip().startswith(("%", "!")):
@@ -92,6 +92,21 @@ def test_attacks_build(notebooks, tmp_path):
         files = harness.case_files(case, notebooks, substitutions)
         assert all(isinstance(v, (bytes, str, tuple)) or hasattr(v, "read_bytes")
                    for v in files.values())
+
+
+def test_cases_touch_only_loopback():
+    """No case file names a network address outside loopback (127.0.0.0/8, ::1) or a host name:
+    attacks prove there is no way out without trying to reach anyone."""
+    import ipaddress
+    import re
+
+    address = re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}\b")
+    host = re.compile(r"\b[a-z0-9-]+\.(?:org|com|net|io|edu|dev)\b", re.IGNORECASE)
+    for case in CASES:
+        text = case.path.read_text()
+        for found in address.findall(text):
+            assert ipaddress.ip_address(found).is_loopback, f"{case.name} names {found}"
+        assert not host.findall(text), f"{case.name} names {host.findall(text)}"
 
 
 def test_replace_definition_handles_methods_and_variables():

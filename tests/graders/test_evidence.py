@@ -81,6 +81,18 @@ def test_no_attack_process_survives(evidence):
     assert not evidence.leftovers
 
 
+def test_nothing_of_the_sandbox_uids_is_left_on_the_host(evidence):
+    """After the batch the sandbox uids own no System V IPC object, no file in /tmp, /var/tmp or
+    /dev/shm and no process: nothing a later submission could find."""
+    assert not evidence.host_leftovers
+
+
+def test_no_sandbox_reached_the_graders_loopback_socket(evidence):
+    """The socket the evidence run listens on at 127.0.0.1 got no connection from any
+    sandbox (the network attack aims at it)."""
+    assert evidence.loopback_visits == 0
+
+
 def test_no_feedback_leaks_hidden_source(evidence):
     """No submission's feedback or results.json (mutants and alternatives included) contains a
     line of the hidden checks or the reference solutions, the salt or the hidden split's seed."""

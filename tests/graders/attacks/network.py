@@ -1,29 +1,30 @@
-# about: tries the network: DNS, TCP to public hosts and to every local address (the grader,
-#   other sandboxes), UDP, and an abstract Unix socket; reports any success in feedback
+# about: tries to reach anything beyond its sandbox without naming any host: the grader's own
+#   listening socket on 127.0.0.1 (the harness opens one for the batch), an abstract Unix
+#   socket, a raw packet socket, and reads the interfaces and routing tables for a way out
+#   (anything but loopback); reports any success in feedback
 # base: blank
-# defence: the network namespace (no interface but loopback)
+# defence: the network namespace (only a loopback interface, down, no route; the restricted
+#   backend's seccomp filter refuses every socket)
 # lacks: connected to
 # --- cell
 import socket
 
 successes = []
-targets = [("1.1.1.1", 53), ("8.8.8.8", 53), ("151.101.0.223", 443), ("127.0.0.1", 22),
-           ("127.0.0.1", 80), ("127.0.0.1", 8888), ("10.0.0.1", 80), ("172.17.0.1", 80)]
-for host, port in targets:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            successes.append(f"{host}:{port}")
-    except OSError:
-        pass
+opened = False  # whether this sandbox may open an internet socket at all
 try:
-    socket.getaddrinfo("pypi.org", 443)
-    successes.append("DNS pypi.org")
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).close()
+    opened = True
 except OSError:
     pass
 try:
-    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    udp.sendto(b"x", ("1.1.1.1", 53))
-    successes.append("UDP 1.1.1.1")
+    with socket.create_connection(("127.0.0.1", {{LOOPBACK_PORT}}), timeout=1) as grader:
+        grader.sendall(b"attack network was here")
+        successes.append("the grader's loopback socket")
+except OSError:
+    pass
+try:
+    raw = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    successes.append("a raw packet socket")
 except OSError:
     pass
 try:
@@ -32,7 +33,22 @@ try:
     successes.append("abstract unix socket")
 except OSError:
     pass
-interfaces = [name for _, name in socket.if_nameindex()]
+devices = set()  # what the routing tables route through (IPv4: first column, IPv6: last)
+for table, column, skip in (("/proc/net/route", 0, 1), ("/proc/net/ipv6_route", -1, 0)):
+    try:
+        with open(table) as handle:
+            devices |= {line.split()[column] for line in handle.read().splitlines()[skip:]
+                        if line.strip()}
+    except OSError:
+        pass
+if opened and devices - {"lo"}:
+    successes.append(f"routes via {sorted(devices - {'lo'})}")
+try:
+    interfaces = [name for _, name in socket.if_nameindex()]
+except OSError:
+    interfaces = []
+if opened and [name for name in interfaces if name != "lo"]:
+    successes.append(f"interfaces {interfaces}")
 
 
 def get_sparsity(tensor):

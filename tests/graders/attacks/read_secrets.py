@@ -2,7 +2,8 @@
 #   seed) and the master notebook from the kit's folder by their paths, also through /proc, and
 #   leaks whatever it finds through exception messages (which feedback shows) and stdout
 # base: blank
-# defence: the mount namespace masks the kit's folder; no secret is copied into the sandbox
+# defence: the allow-list filesystem (the kit's folder is not in it); no secret is copied into
+#   the sandbox
 # lacks: LEAKED
 # --- cell
 import glob

@@ -2,15 +2,17 @@
 #   the calibration and the master notebook by file name, and reads the environment and command
 #   line of every visible process looking for the salt or the calibration; leaks what it finds
 #   through exception messages (same-named files of installed packages, e.g. torch's
-#   choices.py, are not the kit's: only files that mention the kit count as found)
+#   choices.py, are not the kit's: only files that mention the kit count as found); the
+#   evidence run plants secrets beside the interpreter and in a new top-level folder for it
 # base: blank
-# defence: the mount namespace, and the private /proc (hidepid=2) of the pid namespace
+# defence: the allow-list filesystem, and the pid namespace's own /proc
 # lacks: LEAKED
 # --- cell
 import os
 
 wanted = ("q_fine_grained.py", "q_channel.py", "offline.json", "choices.py", "calibrate.py",
-          "pruning_lab.ipynb", "grade.py", "fine_grained.py")
+          "pruning_lab.ipynb", "grade.py", "fine_grained.py", "prunekit-planted-secret.txt",
+          "autograder.zip", "prunekit-autograder.zip")
 hits = []
 for top in ("/",):
     for directory, subdirs, files in os.walk(top):
@@ -32,11 +34,11 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
                 proc_leaks.append(f"/proc/{pid}/{name}: {text[:200]}")
         except OSError:
             pass
-kit_words = ("prunekit", "autograder", "salt", "sparsity_dict")
+kit_words = ("prunekit", "autograder", "salt", "sparsity_dict", "PLANTED")
 contents = list(proc_leaks)
 for path in hits:
     try:
-        with open(path) as handle:
+        with open(path, errors="replace") as handle:
             text = handle.read()
     except OSError:
         continue
