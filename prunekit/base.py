@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
@@ -39,12 +39,17 @@ def train_base(profile: Profile, out: Path | None = None, data_root: Path | None
     train_loader, test_loader = make_loaders(profile, data_root)
     device = pick_device()
     model = VGG(width=profile.width).to(device, memory_format=torch.channels_last)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     losses = train(model, train_loader, profile.train, device=device, progress=progress,
                    desc=f"train {profile.name}")
-    seconds = time.perf_counter() - start
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     accuracy = evaluate(model, test_loader, device=device)
+    # Wall and CPU seconds with the thread count: on a shared machine the wall clock alone does
+    # not say what the training costs on idle cores.
     meta = checkpoint_meta(model, profile, accuracy, seed, train_seconds=round(seconds, 1),
-                           device=str(device))
+                           train_cpu_seconds=round(cpu_seconds, 1),
+                           torch_threads=torch.get_num_threads(), device=str(device),
+                           train_recipe=asdict(profile.train), batch_size=profile.batch_size,
+                           epoch_losses=[round(loss, 4) for loss in losses])
     path = save_checkpoint(model, out or default_checkpoint_path(profile), meta)
     return BaseRun(path, accuracy, seconds, losses)
