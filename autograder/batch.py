@@ -648,6 +648,8 @@ class CoreGrader:
                                    or DEFAULT_DEADLINE_SECONDS)
         config = self._config(core)
         self.isolation = core.check_isolation(config)
+        # None: any number of workers; 1 where parallel sandboxes could meet (see grade.py)
+        self.max_workers = None if core.parallel_sandboxes_safe(config) else 1
         self._question_max = dict(config.points)
         self._grader_hash = _grader_fingerprint(Path(config.settings.source))
 

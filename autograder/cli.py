@@ -187,6 +187,11 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     isolation = getattr(grader, "isolation", None)
     if isolation:
         print(f"student code isolation: {isolation}")
+    max_workers = getattr(grader, "max_workers", None)
+    if max_workers and workers > max_workers:
+        print(f"grading one submission at a time: under {isolation} parallel sandboxes could "
+              "share files in /tmp and /dev/shm")
+        workers = max_workers
     run = batch.run_batch(submissions, grader, out_dir, workers=workers,
                           deadline_s=grader.deadline_s, redo=redo, settings=grader.settings,
                           question_max=grader.question_max(), progress=progress,

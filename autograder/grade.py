@@ -32,6 +32,7 @@ import torch
 from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
                                 describe, harden_permissions, run_in_sandbox)
+from autograder.sandbox.backend import parallel_safe
 from autograder.submission import ASSIGNMENT_NAME, load_submission, submission_id
 
 from autograder.checks import GRADED_QUESTIONS, build_plan, judge_plan, question_points
@@ -96,11 +97,21 @@ def check_isolation(config: GradingConfig) -> str:
         IsolationUnavailable: nothing isolates here and ``config.allow_unisolated`` is False;
             the message says what is missing and how to get it.
     """
+    return _checked_backend(config)[0]
+
+
+def parallel_sandboxes_safe(config: GradingConfig) -> bool:
+    """Whether several workers may grade at once under ``config`` (see
+    :func:`autograder.sandbox.backend.parallel_safe`)."""
+    return _checked_backend(config)[1]
+
+
+def _checked_backend(config: GradingConfig) -> tuple[str, bool]:
     isolation = config.isolation_for(0)
     backend = choose_backend(isolation)
     if backend.name == "restricted":
         harden_permissions(isolation.secret_paths)
-    return describe(backend)
+    return describe(backend), parallel_safe(backend)
 
 
 def submission_seed(salt: str, sub_id: str) -> int:
@@ -186,7 +197,7 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
         except SandboxError as error:
             raise RuntimeError(f"the sandbox could not be set up: {error}") from None
     result.memory_bytes["student"] = int(sandbox.peak_memory_bytes)
-    result.isolation = f"{sandbox.isolation.level} ({sandbox.isolation.backend})"
+    result.isolation = sandbox.isolation.summary
     for stage, seconds in sandbox.stage_seconds.items():  # parts of "sandbox", as the child saw it
         timings[f"sandbox_{stage}"] = seconds
     _note_sandbox(result, sandbox, submission.cells)

@@ -130,6 +130,7 @@ class IsolationReport:
     ipc_isolated: bool  # no System V / POSIX IPC object is shared with other processes
     user_namespace: bool
     degraded: bool  # student code could read secrets or reach the network, or ran as the grader
+    summary: str = ""  # one line for the gradebook: "full (bwrap)", "restricted (...)", "none"
     exposed_secrets: tuple[str, ...] = ()  # secret paths the student uid could read
     notes: tuple[str, ...] = ()
 

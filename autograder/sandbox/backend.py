@@ -232,5 +232,16 @@ def _has_capabilities(*numbers: int) -> bool:
 
 
 def describe(backend: Backend) -> str:
-    """One line for logs and the gradebook's isolation column, e.g. "full (bwrap)"."""
-    return f"{backend.level} ({backend.name})"
+    """One line for logs and the gradebook's isolation column: "full (bwrap)", "restricted
+    (seccomp, Landlock ABI 7)", "restricted (seccomp, no Landlock)" or "none"."""
+    if backend.name == "restricted":
+        landlock = f"Landlock ABI {backend.landlock_abi}" if backend.landlock_abi else "no Landlock"
+        return f"restricted (seccomp, {landlock})"
+    return "none" if backend.name == "none" else f"{backend.level} ({backend.name})"
+
+
+def parallel_safe(backend: Backend) -> bool:
+    """Whether sandboxes may run side by side: not under the restricted backend without
+    Landlock, where two sandbox uids could meet in world-writable folders (/tmp, /dev/shm)
+    while both run (each run's files are removed when it ends)."""
+    return not (backend.name == "restricted" and not backend.landlock_abi)

@@ -158,22 +158,24 @@ def namespace_args(as_root: bool, allow_network: bool) -> list[str]:
 
 
 def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes: int) -> list[str]:
-    """The allow-list as bubblewrap mounts: parents made traversable (0755), each allowed path
-    bound read-only (top-level /lib-style symlinks recreated as symlinks), secrets masked, a
-    private /proc and /dev, and size-limited scratch folders."""
-    args: list[str] = []
+    """The allow-list as bubblewrap mounts, in order: a private /dev and size-limited scratch
+    folders first (an allowed path may lie below /tmp: a virtual environment in a clone there),
+    then the parents of the allowed paths made traversable (0755), each allowed path bound
+    read-only (top-level /lib-style symlinks recreated as symlinks), secrets masked, a private
+    /proc."""
+    args = ["--dev", "/dev"]
+    for scratch in SCRATCH_DIRS:
+        args += ["--perms", "1777", "--size", str(int(scratch_bytes)), "--tmpfs", scratch]
     for parent in _parents(allowed):
-        args += ["--perms", "0755", "--dir", parent]
+        if parent not in SCRATCH_DIRS:
+            args += ["--perms", "0755", "--dir", parent]
     for path in allowed:
         args += ["--ro-bind", path, path]
     for link in _top_level_symlinks():
         args += ["--symlink", os.readlink(link), link]
     for path in masked:
         args += ["--perms", "0755", "--tmpfs", path]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    for scratch in SCRATCH_DIRS:
-        args += ["--perms", "1777", "--size", str(int(scratch_bytes)), "--tmpfs", scratch]
-    return args
+    return args + ["--proc", "/proc"]
 
 
 def _parents(paths: Sequence[str]) -> list[str]:

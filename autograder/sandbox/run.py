@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 from autograder.sandbox import supervise, untrusted
 from autograder.sandbox.api import (Failure, Isolation, IsolationReport, Limits, Outcome,
                                     ProbeRequest, SandboxError, SandboxResult)
-from autograder.sandbox.backend import Backend, choose_backend
+from autograder.sandbox.backend import Backend, choose_backend, describe
 from autograder.sandbox.folder import SandboxFolder, check_requests
 from autograder.sandbox.permissions import exposed_secrets, permits
 from autograder.sandbox.supervise import GONE_TIMEOUT_SECONDS, Run
@@ -148,6 +148,7 @@ def isolation_report(run: Run, isolation: Isolation, backend: Backend) -> Isolat
     uid = isolation.uid if backend.drop else (None if not bwrap else supervise.plan.NOBODY)
     return IsolationReport(
         level=backend.level if not degraded else "none", backend=backend.name, uid=uid,
+        summary=describe(backend) if not degraded else "none",
         privileges_dropped=backend.drop or bwrap, network_isolated=network,
         mounts_isolated=bwrap or (restricted and backend.landlock_abi > 0),
         pid_namespace=bwrap, ipc_isolated=bwrap or restricted,

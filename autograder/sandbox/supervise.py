@@ -14,7 +14,9 @@ import itertools
 import json
 import os
 import select
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -33,6 +35,9 @@ MAX_SANDBOX_FILES = 10_000  # files and folders the student may leave in home/ a
 DISK_CHECK_SECONDS = 0.5  # how often the grader measures disk and memory while the child runs
 GONE_TIMEOUT_SECONDS = 5.0  # longest wait for killed processes to disappear
 POLL_SECONDS = 0.05
+# World-writable folders of the host, which the restricted backend's student process can reach
+# (bubblewrap gives private ones); whatever the sandbox uid leaves there is removed after a run.
+SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
 
 
 @dataclass
@@ -133,6 +138,8 @@ def run_launcher(folder: SandboxFolder, limits: Limits, isolation: Isolation,
             watcher.kill_all()
             status, usage = watcher.reap()
             process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+            if uid is not None:  # restricted: what the sandbox uid left in shared folders
+                remove_files_of(uid, SHARED_WRITABLE_DIRS, keep=folder.root)
         wall = time.monotonic() - started
         tails = tail(out, limits.output_tail_bytes), tail(err, limits.output_tail_bytes)
     reported = _student_usage(watcher.events)
@@ -373,6 +380,45 @@ def kill_processes_of(uid: int) -> None:
             pass
         os._exit(0)
     os.waitpid(helper, 0)
+
+
+def remove_files_of(uid: int, folders: tuple[str, ...], keep: Path) -> list[str]:
+    """Delete every file and folder owned by ``uid`` in ``folders`` and in the world-writable
+    folders below them (the only places that uid can create anything outside its own folders),
+    but ``keep`` (this run's sandbox folder, still to be read); symlinks are not followed. Run
+    when no process of ``uid`` is left. Returns the paths removed."""
+    removed, kept = [], os.path.realpath(keep)
+    stack = [top for top in folders if os.path.isdir(top) and not os.path.islink(top)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as scan:
+                entries = list(scan)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if entry.path == kept:
+                continue
+            directory = stat.S_ISDIR(info.st_mode)
+            if info.st_uid == uid:
+                _remove(entry.path, directory)
+                removed.append(entry.path)
+            elif directory and info.st_mode & stat.S_IWOTH:
+                stack.append(entry.path)
+    return removed
+
+
+def _remove(path: str, directory: bool) -> None:
+    try:
+        if directory:
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+    except OSError:
+        pass
 
 
 def _wait_until_gone(pgid: int, uid: int | None, timeout: float) -> bool:

@@ -105,12 +105,17 @@ def ordinary_user(argv: Sequence[str], reachable: Sequence[str] = (), uid: int =
 
 
 def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bool = True,
-                sandbox_uid: int = 65533, **run_args) -> subprocess.CompletedProcess:
+                sandbox_uid: int = 65533, hide: Sequence[Path] = (),
+                **run_args) -> subprocess.CompletedProcess:
     """Run ``argv`` as root in a simulated default Docker container (see the module docstring);
     the paths in ``reachable`` (and the interpreter and the kit) are made reachable for
-    ``sandbox_uid`` too, as in an image where Python lies in /usr/local."""
+    ``sandbox_uid`` too, as in an image where Python lies in /usr/local; the folders in
+    ``hide`` are empty in there (what the image would not contain)."""
     bwrap = find_bwrap()
+    hidden = [arg for folder in hide if Path(folder).is_dir()
+              for arg in ("--tmpfs", str(folder))]
     command = [bwrap, "--dev-bind", "/", "/", *_reachable_args(_needed(reachable), sandbox_uid),
+               *hidden,
                "--cap-drop", "CAP_SYS_ADMIN", "--", sys.executable, "-I", "-S", "-c",
                SECCOMP_EXEC, _filter(landlock).hex(), *argv]
     return subprocess.run(command, **run_args)

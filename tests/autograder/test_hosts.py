@@ -1,0 +1,187 @@
+"""The real grader (``python -m autograder grade``) on simulated machines: an instructor's
+ordinary account, a Docker-like container (with and without Landlock), a container with no
+capabilities at all, and a virtual environment outside the repository with secrets beside it.
+
+Each run grades the attack submissions that go after secrets, the network and other
+submissions (their files in tests/graders/attacks) and checks that they earn nothing and leak
+nothing there, and that the gradebook's isolation column says what isolated them; where nothing
+can isolate, the grader refuses in one line. The machines are built with bubblewrap (see
+hosts.py), so the test machine must be root; each run grades a handful of submissions.
+"""
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder import examples
+from autograder.sandbox.backend import _landlock_abi as landlock_abi
+from tests.autograder import hosts
+from tests.conftest import REPO_ROOT
+from tests.graders import harness
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
+              pytest.mark.skipif(os.geteuid() != 0, reason="building the machines needs root"),
+              pytest.mark.skipif(platform.machine() != "x86_64",
+                                 reason="the Docker-like seccomp filter is written for x86-64")]
+ATTACKS = ("read_secrets", "search_secrets", "network", "ipc_publish", "ipc_steal")
+LEAK_PHRASES = ("LEAKED", "STOLEN", "connected to", "PLANTED")
+KIT_PARTS = ("autograder", "solutions", "prunekit", "assignment", "pyproject.toml")
+
+
+@pytest.fixture(scope="module")
+def machine_root(tmp_path_factory) -> Path:
+    """A folder every simulated user may enter (pytest's own are 0700)."""
+    root = tmp_path_factory.mktemp("hosts")
+    for folder in (root, *root.parents):
+        if folder == Path("/tmp") or folder == Path("/"):
+            break
+        os.chmod(folder, os.stat(folder).st_mode | 0o711)
+    return root
+
+
+@pytest.fixture(scope="module")
+def kit(machine_root) -> Path:
+    """A copy of the kit (code, reference, calibration, master, checkpoint) to grade from, so
+    that what a machine does to the kit's files (the restricted backend hardens the secrets)
+    stays with the copy."""
+    copy = machine_root / "kit"
+    for part in KIT_PARTS:
+        source = REPO_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, copy / part, ignore=shutil.ignore_patterns(
+                "__pycache__", "dist", "*.pyc"))
+        else:
+            shutil.copy2(source, copy / part)
+    for path in [copy, *copy.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return copy
+
+
+@pytest.fixture(scope="module")
+def submissions(machine_root) -> Path:
+    """The blank template and the attacks on it, as Otter export zips."""
+    template = examples.student_template()
+    src = harness.Sources(solved=examples.solved_notebook(template),
+                          blank=nbformat.read(template, as_version=4), models={})
+    cases = [case for case in harness.load_cases() if case.name in ATTACKS]
+    folder = machine_root / "submissions"
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    paths = harness.build_submissions(folder, cases, machine_root / "outside", src, port)
+    (folder / "solved.zip").unlink()
+    for path in folder.iterdir():
+        os.chmod(path, 0o644)
+    return folder
+
+
+def grade_command(kit: Path, submissions: Path, out: Path, python: str = sys.executable):
+    return [python, "-m", "autograder", "grade", str(submissions), "--out", str(out),
+            "--workers", "1", "--timeout", "40", "--quiet", "--profile", "offline"]
+
+
+def run_args(kit: Path, home: Path) -> dict:
+    home.mkdir(parents=True, exist_ok=True)
+    return {"cwd": kit, "capture_output": True, "text": True, "timeout": 800,
+            "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home),
+                    "MPLCONFIGDIR": str(home / "mpl")}}
+
+
+def gradebook(out: Path) -> dict[str, dict]:
+    with open(out / "gradebook.csv", newline="") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def assert_attacks_contained(out: Path, done: subprocess.CompletedProcess, isolation: str):
+    """Every attack graded, scored 0 (their base is the blank template), leaked nothing, and
+    the isolation column starts with ``isolation``."""
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = gradebook(out)
+    assert set(rows) == {"blank", *(f"attack-{name}" for name in ATTACKS)}
+    for sub_id, row in rows.items():
+        assert (row["status"], row["total"]) == ("graded", "0"), row
+        assert row["isolation"].startswith(isolation), row
+        feedback = (out / "feedback" / f"{sub_id}.txt").read_text()
+        assert not [p for p in LEAK_PHRASES if p in feedback], (sub_id, feedback[-2000:])
+
+
+def test_ordinary_user_gets_full_isolation(kit, submissions, machine_root):
+    """An instructor's account (not root): bubblewrap isolates fully through an unprivileged
+    user namespace; no attack gets anything."""
+    out = machine_root / "out-user"
+    out.mkdir()
+    os.chown(out, hosts.TEST_USER, hosts.TEST_USER)
+    home = machine_root / "home-user"
+    home.mkdir()
+    os.chown(home, hosts.TEST_USER, hosts.TEST_USER)
+    done = hosts.ordinary_user(grade_command(kit, submissions, out), [kit, submissions, out],
+                               **run_args(kit, home))
+    assert_attacks_contained(out, done, "full (bwrap)")
+
+
+@pytest.mark.parametrize("landlock", [True, False], ids=["landlock", "no-landlock"])
+def test_docker_like_container_gets_the_restricted_backend(kit, submissions, machine_root,
+                                                           landlock):
+    """Root in a container that refuses namespaces (Docker's default profile): bubblewrap
+    cannot run, the restricted backend does (uid switch, seccomp, Landlock where available,
+    the kit's secrets made root-only): the grader's own socket on 127.0.0.1 stays unreachable
+    and no secret or shared code reaches any attack. With Landlock even the rest of this
+    machine's disk (the kit's own checkout among it) is out of reach; without it only
+    permissions protect files, so the container holds just the kit copy that it grades from,
+    as an image would (this test machine's checkout is hidden from it)."""
+    if landlock and not landlock_abi():
+        pytest.skip("this kernel has no Landlock")
+    out = machine_root / f"out-docker-{landlock}"
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.1)
+        hide = [] if landlock else [
+            folder for folder in REPO_ROOT.iterdir() if folder.is_dir()
+            and not Path(sys.prefix).resolve().is_relative_to(folder.resolve())]
+        done = hosts.docker_like(grade_command(kit, submissions, out), [kit, submissions],
+                                 landlock=landlock, hide=hide,
+                                 **run_args(kit, machine_root / "home"))
+        with pytest.raises(OSError):  # nobody connected
+            listener.accept()
+    expected = "restricted (seccomp, Landlock ABI " if landlock else \
+        "restricted (seccomp, no Landlock)"
+    assert_attacks_contained(out, done, expected)
+    assert (kit / "solutions").stat().st_mode & 0o777 == 0o700  # hardened before grading
+
+
+def test_container_without_capabilities_refuses(kit, submissions, machine_root):
+    """"Root" without capabilities, where neither namespaces nor a uid switch work: the grader
+    refuses before grading, in one line saying what is missing and how to grade anyway."""
+    out = machine_root / "out-nocaps"
+    done = hosts.unprivileged_container(grade_command(kit, submissions, out),
+                                        **run_args(kit, machine_root / "home"))
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    line = done.stderr.strip()
+    assert line.count("\n") == 0 and line.startswith("error: refusing to grade"), line
+    assert "bubblewrap" in line and "--allow-unisolated" in line
+    assert not (out / "gradebook.csv").exists()
+
+
+def test_virtual_environment_outside_the_repository(kit, submissions, machine_root):
+    """The grader's venv lives outside the repository, with an autograder zip and a solved
+    notebook lying beside it (as on an instructor's disk): the sandbox shows neither."""
+    outside = machine_root / "elsewhere"
+    venv = outside / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    site_packages = next(p for p in map(Path, sys.path) if p.name == "site-packages"
+                         and (p / "torch").is_dir())
+    (site / "kit.pth").write_text(f"{site_packages}\n")  # torch and the rest, as installed
+    (outside / "prunekit-autograder.zip").write_text("PLANTED: solutions and salt")
+    (outside / "pruning_lab.ipynb").write_text("PLANTED: the solved notebook")
+    out = machine_root / "out-venv"
+    done = subprocess.run(grade_command(kit, submissions, out, str(venv / "bin" / "python")),
+                          **run_args(kit, machine_root / "home"))
+    assert_attacks_contained(out, done, "full (bwrap)")
