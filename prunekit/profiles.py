@@ -72,15 +72,15 @@ PROFILES: dict[str, Profile] = {
         finetune=Recipe(epochs=5, lr=0.01, weight_decay=1e-4),
     ),
     # Real CIFAR-10 on a 2-core CPU, as a student's laptop has it. Figures measured on 2 cores of
-    # an AMD EPYC virtual machine (benchmarks/results/cifar10_cpu_recipes.md, logs beside it):
+    # an Intel Xeon virtual machine (benchmarks/results/cifar10_cpu_recipes.md, logs beside it):
     # - width 0.5 (channels 32..256, 2.3 M parameters, 152 M MACs) is the widest of the plan's
     #   eighths that keeps the student notebook within 20 minutes at this budget;
-    # - the base recipe (one-cycle, label smoothing 0.1, batch 256) won the side-by-side
-    #   comparison of short runs; its epochs fill the 60-minute base-training budget;
+    # - the base recipe (one-cycle, label smoothing 0.1, batch 128) won the side-by-side
+    #   comparison of short runs; 12 epochs fill the 60-minute base-training budget;
     # - one fine-tuning epoch per pruned model (the notebook fine-tunes two).
     "cifar10-cpu": Profile(
-        name="cifar10-cpu", dataset="cifar10", width=0.5, batch_size=256,
-        train=Recipe(epochs=12, lr=0.2, weight_decay=5e-4, warmup_epochs=3,
+        name="cifar10-cpu", dataset="cifar10", width=0.5, batch_size=128,
+        train=Recipe(epochs=12, lr=0.1, weight_decay=5e-4, warmup_epochs=3,
                      label_smoothing=0.1, schedule="onecycle"),
         finetune=Recipe(epochs=1, lr=0.02, weight_decay=5e-4),
         scan_eval_size=2000,
