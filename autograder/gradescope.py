@@ -21,9 +21,10 @@ The zip holds:
 ``checkpoints/``            the profile's dense base checkpoint
 =========================  =====================================================================
 
-Student code never sees any of it: the grader runs it in a sandbox as an unprivileged user with
-the kit's folder hidden (mount namespace) or, where the container allows no namespaces, made
-unreadable (``sandbox.harden_permissions``, done here before grading).
+Student code never sees any of it: the grader runs it in a sandbox whose filesystem holds only
+the interpreter and the sandbox's own folder (bubblewrap) or, where the container allows no
+namespaces (the restricted backend), as a dedicated uid under seccomp and Landlock with the
+kit's secrets made root-only (``sandbox.harden_permissions``, done here before grading).
 
 ``python -m autograder gradescope-run [--root ROOT]`` is the entry point: it finds the submission
 in ``ROOT/submission``, grades it like ``grade`` does (one worker, the same hard deadline) and

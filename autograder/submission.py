@@ -30,6 +30,9 @@ OTTER_ASSIGNMENT_NAME = "prunekit-pruning-lab"  # the master's ``name:`` (notebo
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_MODEL_BYTES = 50 * 2**20
 MAX_ZIP_MEMBERS = 10_000
+# Notebooks whose metadata is read to find the lab's among several (each up to
+# MAX_NOTEBOOK_BYTES): 64 decoys of 20 MiB in a 1.8 MB zip once cost the grader 1 GiB.
+MAX_NOTEBOOKS_EXAMINED = 8
 # Cell magics whose body is Python (kept without the magic line); any other %% cell is dropped.
 PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 
@@ -234,6 +237,9 @@ def _choose_notebook(names: list[str], assignment_name: str, metadata_name) -> s
     stems = [n for n in names if PurePosixPath(n).stem == assignment_name]
     if len(stems) == 1:
         return stems[0]
+    if len(names) > MAX_NOTEBOOKS_EXAMINED:
+        raise _Unreadable(f"{len(names)} notebooks in the submission and none is "
+                          f"{assignment_name}.ipynb; submit exactly one notebook")
     named = [n for n in names if metadata_name(n) in (assignment_name, OTTER_ASSIGNMENT_NAME)]
     if len(named) == 1:
         return named[0]
@@ -280,12 +286,9 @@ def _read_zip(submission: Submission, path: Path, assignment_name: str) -> None:
             if not member.is_dir() and not _is_junk(parts):
                 safe[member.filename] = (member, parts)
         notebooks = [name for name, (_, parts) in safe.items() if parts[-1].endswith(".ipynb")]
-        cache: dict[str, bytes] = {}
 
         def notebook_bytes(name: str) -> bytes:
-            if name not in cache:
-                cache[name] = _read_member(archive, safe[name][0], MAX_NOTEBOOK_BYTES)
-            return cache[name]
+            return _read_member(archive, safe[name][0], MAX_NOTEBOOK_BYTES)
 
         chosen = _choose_notebook(notebooks, assignment_name,
                                   lambda n: _metadata_assignment(notebook_bytes(n)))

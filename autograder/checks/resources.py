@@ -74,6 +74,10 @@ class Resources:
     def dense_channels(self) -> list[int]:
         return scaled_channels(self.profile.width)
 
+    def dense_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Name -> shape of every tensor in the base model's state dict."""
+        return {name: tuple(value.shape) for name, value in self.base_model().state_dict().items()}
+
     def dense_parameters(self) -> int:
         return count_parameters(self.base_model())
 
@@ -208,14 +212,19 @@ def hidden_loader(profile_name: str, seed: int, size: int):
 
 # --- submitted model files ----------------------------------------------------------------------
 
-def load_submitted_model(path: Path | None, what: str, max_channels: list[int],
+def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tuple[int, ...]],
                          problem: str = "") -> VGG:
     """Read a submitted model file with ``weights_only`` loading (via the sandbox's untrusted
     loader: size cap, no symlinks, no compressed members) and rebuild its VGG in eval mode.
 
+    Before anything is built, every tensor's shape is compared with the base model's
+    (``base_shapes``): a pruned model is never larger, so a file that claims more (a conv
+    thousands of channels wide, stored as a tiny stride-0 view; a classifier of 10**12 classes)
+    is refused at the cost of reading its header, and what gets built is at most the dense model.
+
     Raises:
-        Fail: the file is missing, unreadable, not a state dict of float tensors, not a VGG of
-            this kit, or wider than the base model (``max_channels``).
+        Fail: the file is missing, unreadable, not a state dict of tensors, larger than the base
+            model in any tensor, or not a consistent VGG of this kit.
     """
     from autograder.sandbox import BadResult, load_untrusted
 
@@ -232,7 +241,7 @@ def load_submitted_model(path: Path | None, what: str, max_channels: list[int],
         raise Fail(f"{what} does not hold a state dict (name -> tensor); save it with "
                    f"torch.save(model.state_dict(), ...)")
     state = {k: v for k, v in state.items()}
-    _check_widths(state, what, max_channels)
+    _check_within_base(state, what, base_shapes)
     try:
         model = vgg_from_state_dict(state)
     except ValueError as error:
@@ -243,13 +252,18 @@ def load_submitted_model(path: Path | None, what: str, max_channels: list[int],
     return model.float().eval()
 
 
-def _check_widths(state: dict, what: str, max_channels: list[int]) -> None:
-    """Fail if a conv of the file is wider than the base model's (a pruned model never is; a huge
-    one would only waste grading time)."""
-    for index, limit in enumerate(max_channels):
-        weight = state.get(f"backbone.conv{index}.weight")
-        if isinstance(weight, torch.Tensor) and weight.dim() == 4 and weight.shape[0] > limit:
-            raise Fail(f"{what}: conv{index} has {weight.shape[0]} output channels, more than "
-                       f"the base model's {limit}")
-        if isinstance(weight, torch.Tensor) and weight.dim() == 4 and weight.shape[2:] != (3, 3):
-            raise Fail(f"{what}: conv{index} has kernel size {tuple(weight.shape[2:])}, not 3x3")
+def _check_within_base(state: dict, what: str, base_shapes: dict[str, tuple[int, ...]]) -> None:
+    """Fail unless every tensor of ``state`` is one the base model has, with as many dimensions
+    and no dimension larger (3x3 kernels for the convs)."""
+    for name, tensor in state.items():
+        base = base_shapes.get(name)
+        if base is None:
+            raise Fail(f"{what} holds {name!r}, which the kit's VGG does not have; save "
+                       f"model.state_dict() of the pruned VGG")
+        shape = tuple(tensor.shape)
+        if len(shape) != len(base) or any(size > limit for size, limit in zip(shape, base)):
+            raise Fail(f"{what}: {name} has shape {list(shape)}, not within the base model's "
+                       f"{list(base)} (a pruned model is never larger than the dense one)")
+        if name.endswith(".weight") and len(shape) == 4 and shape[2:] != base[2:]:
+            raise Fail(f"{what}: {name} has kernel size {list(shape[2:])}, not "
+                       f"{list(base[2:])}")

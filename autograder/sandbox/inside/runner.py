@@ -1,7 +1,8 @@
 """Runs a student's notebook code and the grader's probes inside a sandbox; writes plain data back.
 
-The grader (``autograder/sandbox.py``) copies this file into a fresh sandbox directory and starts it
-as ``python -I -B runner.py`` in a separate, limited process, as an unprivileged user where it can.
+The grader (``autograder/sandbox/``) copies this file into a fresh sandbox directory, and the
+launcher (``launcher.py``, beside it) execs it as ``python -I -B runner.py`` in the isolated,
+limited student process, as an unprivileged user.
 It is self-contained on purpose: it imports only the standard library, torch, and the public files
 copied beside it, never the grader, so nothing secret has to be readable from the sandbox.
 
