@@ -22,7 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.common import add_results_argument, base_model, machine_line, results_dir  # noqa: E402
-from prunekit.data import make_loaders  # noqa: E402
+from prunekit.data import make_loaders, make_scan_loader  # noqa: E402
 from prunekit.plots import plot_accuracy_vs_sparsity, plot_sensitivity  # noqa: E402
 from prunekit.profiles import get_profile  # noqa: E402
 from prunekit.runtime import seed_everything  # noqa: E402
@@ -60,21 +60,28 @@ def main() -> int:
     seed_everything(profile.seed)
     model = base_model(profile)
     train_loader, test_loader = make_loaders(profile)
+    # The scan evaluates on the profile's fixed scan subset, as the notebook does (the whole
+    # test set where the profile sets none); the uniform curves on the whole test set.
+    scan_loader = make_scan_loader(profile, test_loader.dataset)
     start = time.perf_counter()
-    scan = sensitivity_scan(model, lambda m: evaluate(m, test_loader), fine_grained_prune,
+    scan = sensitivity_scan(model, lambda m: evaluate(m, scan_loader), fine_grained_prune,
                             args.scan, progress=False)
+    before_dense = evaluate(model, test_loader)
     before, after = uniform_curves(model, profile, train_loader, test_loader, args.uniform)
     results = results_dir(args)
     plot_sensitivity(scan).savefig(results / f"sensitivity_{profile.name}.png", dpi=110)
     plot_accuracy_vs_sparsity({"uniform, no fine-tuning": (args.uniform, before),
                                "uniform, fine-tuned": (args.uniform, after)},
-                              dense_accuracy=scan.dense_accuracy
+                              dense_accuracy=before_dense
                               ).savefig(results / f"uniform_{profile.name}.png", dpi=110)
     lines = [f"# Accuracy vs sparsity ({profile.name} profile)", "",
              f"Machine: {machine_line()}.", "",
-             f"Dense accuracy {scan.dense_accuracy:.2f}%. Fine-tuning: {profile.finetune.epochs} "
-             f"epochs per point. Took {time.perf_counter() - start:.0f} s.", "",
-             "Per-layer sensitivity (accuracy %, one layer pruned at a time):", "",
+             f"Dense accuracy {before_dense:.2f}% on the {len(test_loader.dataset):,} test images"
+             f" ({scan.dense_accuracy:.2f}% on the scan's {len(scan_loader.dataset):,}). "
+             f"Fine-tuning: {profile.finetune.epochs} epochs per point. Took "
+             f"{time.perf_counter() - start:.0f} s.", "",
+             f"Per-layer sensitivity (accuracy % on the scan's {len(scan_loader.dataset):,} test "
+             "images, one layer pruned at a time):", "",
              "| layer | " + " | ".join(f"{s:.1f}" for s in args.scan) + " |",
              "|---|" + "---|" * len(args.scan)]
     lines += [f"| {name} | " + " | ".join(f"{a:.1f}" for a in accs) + " |"
