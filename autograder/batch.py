@@ -685,17 +685,23 @@ class CoreGrader:
 _CONFIGS: dict[str, Any] = {}  # per worker process: the core's configuration, built once
 
 
-def _grader_fingerprint(calibration: Path) -> str:
-    """SHA-256 (16 hex digits) of what decides a grade: the grader's code, the checks, the
-    reference solutions and the calibration file."""
-    kit = Path(__file__).resolve().parents[1]
-    files = sorted([*(kit / "autograder").rglob("*.py"), *(kit / "solutions").glob("*.py")])
+def _grader_fingerprint(calibration: Path, kit: Path | None = None) -> str:
+    """SHA-256 (16 hex digits) of everything a grade depends on: the grading core and its
+    checks (front ends excluded), the sandbox and what runs inside it, the reference solutions,
+    the support package the checks grade through, the master notebook (which holds the
+    questions' points) and the calibration file. ``kit``: the kit's folder (default: this
+    one's)."""
+    kit = kit or Path(__file__).resolve().parents[1]
+    files = sorted([*(kit / "autograder").rglob("*.py"), *(kit / "solutions").rglob("*.py"),
+                    *(kit / "prunekit").rglob("*.py")])
     files = [f for f in files if f.name not in ("batch.py", "cli.py", "report.py", "examples.py",
-                                                "gradescope.py", "__main__.py")]
+                                                "gradescope.py", "__main__.py")
+             and "__pycache__" not in f.parts]
     digest = hashlib.sha256()
-    for file in [*files, calibration]:
+    for file in [*files, kit / "assignment" / "pruning_lab.ipynb", calibration]:
         if file.is_file():
-            digest.update(file.name.encode() + b"\0" + file.read_bytes())
+            name = file.relative_to(kit) if file.is_relative_to(kit) else file.name
+            digest.update(str(name).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
 

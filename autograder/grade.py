@@ -33,6 +33,7 @@ from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
                                 describe, harden_permissions, run_in_sandbox)
 from autograder.sandbox.backend import parallel_safe
+from autograder.sandbox.untrusted import clean_text
 from autograder.submission import ASSIGNMENT_NAME, load_submission, submission_id
 
 from autograder.checks import GRADED_QUESTIONS, build_plan, judge_plan, question_points
@@ -211,7 +212,6 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
                                              float(config.points[question]), False,
                                              "the grader could not build this question's checks "
                                              "(internal error; staff notified)"))
-            errors.append(f"{question}: {plan_errors[question]}")
             continue
         checks, judge_errors = judge_plan(plans[question], sandbox.outcomes,
                                           float(config.points[question]), explain, locate)
@@ -222,13 +222,15 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
         timings[stage] = timings.get(stage, 0.0) + seconds
     timings["checks"] = judged - sum(ctx.timings.values())
     result.metrics.update({k: float(v) for k, v in ctx.metrics.items()})
-    if errors:
+    if plan_errors:  # a question's checks could not even be built: a bug of ours
         result.status = "error"
-        result.reason = "grader error while judging: " + errors[0].splitlines()[0][:300]
-        result.notes.extend(errors)
+        result.reason = "grader error while building the checks: " + \
+            next(iter(plan_errors.values())).splitlines()[0][:300]
     else:
         result.status = SANDBOX_STATUS.get(sandbox.status, "crashed")
         result.reason = _locator(submission.cells)(sandbox.reason)
+    # Checks that met data they could not handle failed with a message; staff get the trace.
+    result.notes.extend(f"check error: {error}" for error in errors)
 
 
 def _note_sandbox(result: SubmissionResult, sandbox, cells: list[str]) -> None:
@@ -246,7 +248,7 @@ def _cell_label(cells: list[str], index: int) -> str:
     if not 0 <= index < len(cells):
         return f"cell {index}"
     first = next((line.strip() for line in cells[index].splitlines() if line.strip()), "")
-    return f"the cell starting {first[:60]!r}"
+    return f"the cell starting {clean_text(first[:60])!r}"
 
 
 def _explainer(cells: list[str], cell_errors: dict):

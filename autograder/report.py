@@ -125,7 +125,7 @@ def write_gradebook(results: Sequence[SubmissionResult], path: Path,
     """Write the gradebook CSV (see :func:`gradebook_rows`) to ``path``; returns it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="", encoding="utf-8") as handle:
+    with open(path, "w", newline="", encoding="utf-8", errors="replace") as handle:
         writer = csv.DictWriter(handle, fieldnames=gradebook_columns(results, question_max))
         writer.writeheader()
         writer.writerows(gradebook_rows(results, question_max))
@@ -255,7 +255,7 @@ def write_feedback(result: SubmissionResult, path: Path, **options) -> Path:
     """Write :func:`feedback_text` to ``path``; returns it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(feedback_text(result, **options), encoding="utf-8")
+    path.write_text(feedback_text(result, **options), encoding="utf-8", errors="replace")
     return path
 
 
@@ -414,13 +414,20 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
     out_dir = Path(out_dir)
     maxima = question_maxima(results, question_max)
     for result in results:
-        write_gradescope_results(result, out_dir / "results" / result.submission / "results.json",
-                                 question_max=maxima, visibility=visibility,
-                                 question_titles=question_titles)
-        write_feedback(result, out_dir / "feedback" / f"{result.submission}.txt",
-                       question_max=maxima)
+        try:
+            write_gradescope_results(result, out_dir / "results" / result.submission /
+                                     "results.json", question_max=maxima, visibility=visibility,
+                                     question_titles=question_titles)
+            write_feedback(result, out_dir / "feedback" / f"{result.submission}.txt",
+                           question_max=maxima)
+        except Exception as error:  # noqa: BLE001 - one submission's report must not stop the rest
+            result.notes.append(f"its reports could not be written: {type(error).__name__}: "
+                                f"{error}")
+            result.reason = one_line(f"{result.reason}; reports not written "
+                                     f"({type(error).__name__})".lstrip("; "))
     markdown = out_dir / "class_report.md"
-    markdown.write_text(class_report_markdown(results, maxima), encoding="utf-8")
+    markdown.write_text(class_report_markdown(results, maxima), encoding="utf-8",
+                        errors="replace")
     return {
         "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima),
         "results": out_dir / "results",

@@ -1,8 +1,9 @@
 """Reading one submission: a notebook (.ipynb), an Otter export zip, or a folder holding them.
 
-What comes out is a :class:`Submission`: the code cells to run (cells tagged ``otter_ignore``
-skipped, IPython magics and shell lines removed, Otter's own ``grader.check`` / ``export`` cells
-dropped), the two model files the lab asks for (``finegrained.pt``, ``channel_pruned.pt``;
+What comes out is a :class:`Submission`: the code cells to run, exactly as written (cells
+tagged ``otter_ignore`` skipped, Otter's own ``grader.check`` / ``export`` cells dropped; magics
+and shell lines are left to the sandbox's IPython shell, which runs them as Jupyter does or
+neutralises them), the two model files the lab asks for (``finegrained.pt``, ``channel_pruned.pt``;
 nothing else a student ships is ever used, so support files or folders in a zip cannot shadow the
 kit's), and ``problems``: what went wrong, in words a student understands.
 
@@ -24,6 +25,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder.sandbox.untrusted import clean_text
+
 MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
 ASSIGNMENT_NAME = "pruning_lab"  # the master notebook's stem; preferred when a zip has several
 OTTER_ASSIGNMENT_NAME = "prunekit-pruning-lab"  # the master's ``name:`` (notebook metadata)
@@ -33,8 +36,6 @@ MAX_ZIP_MEMBERS = 10_000
 # Notebooks whose metadata is read to find the lab's among several (each up to
 # MAX_NOTEBOOK_BYTES): 64 decoys of 20 MiB in a 1.8 MB zip once cost the grader 1 GiB.
 MAX_NOTEBOOKS_EXAMINED = 8
-# Cell magics whose body is Python (kept without the magic line); any other %% cell is dropped.
-PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun"}
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Submission:
 def submission_id(path: Path) -> str:
     """The id of a submission at ``path``: the name without a .ipynb / .zip extension."""
     path = Path(path)
-    name = path.name
+    name = clean_text(path.name)  # a file name of bytes that are not UTF-8 holds surrogates
     for suffix in (".ipynb", ".zip"):
         if name.lower().endswith(suffix):
             return name[: -len(suffix)] or name
@@ -151,8 +152,8 @@ def _read_notebook_bytes(submission: Submission, data: bytes, name: str) -> None
 
 
 def code_cells(notebook: dict) -> list[str]:
-    """The code cells to run, in order: ``otter_ignore`` cells (tag or metadata) skipped, magics
-    and shell lines removed, Otter's grader cells dropped."""
+    """The code cells to run, in order and unchanged: ``otter_ignore`` cells (tag or metadata)
+    skipped, Otter's grader cells dropped."""
     cells = []
     for cell in notebook.get("cells", []):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -167,33 +168,10 @@ def code_cells(notebook: dict) -> list[str]:
             source = "".join(str(line) for line in source)
         if not isinstance(source, str):
             continue
-        source = strip_magics(source)
-        if source is None or not source.strip() or is_otter_cell(source):
+        if not source.strip() or is_otter_cell(source):
             continue
         cells.append(source)
     return cells
-
-
-_MAGIC_LINE = re.compile(r"^(\s*)[%!]")
-
-
-def strip_magics(source: str) -> str | None:
-    """``source`` without IPython magics and shell lines (each replaced by ``pass`` at its
-    indentation, so blocks stay valid). A cell magic (``%%``) keeps its body only when the body is
-    Python (``%%time``, ``%%capture``, ...); otherwise the cell is dropped (None)."""
-    lines = source.split("\n")
-    first = lines[0].lstrip() if lines else ""
-    if first.startswith("%%"):
-        magic = first[2:].split()[0] if first[2:].split() else ""
-        if magic not in PYTHON_CELL_MAGICS:
-            return None
-        lines = lines[1:]
-    out = []
-    for line in lines:
-        match = _MAGIC_LINE.match(line)
-        out.append(f"{match.group(1)}pass  # removed: IPython magic or shell line" if match
-                   else line)
-    return "\n".join(out)
 
 
 def is_otter_cell(source: str) -> bool:

@@ -77,13 +77,15 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
 
     Returns:
         (one CheckResult per check, internal errors). A judge that raises :class:`Fail` fails its
-        check with that message; any other exception is a grader bug: the check gets 0 with a
-        neutral message and the error (with traceback) is returned for the log.
+        check with that message; any other exception means the check met data it cannot handle
+        (or a bug of ours): the check fails with a message naming the error, and the error with
+        its traceback is returned for the staff's log; the rest is judged as usual.
     """
     outputs = Outputs(plan, outcomes, explain_missing, locate)
     results, errors = [], []
     passed_names: set[str] = set()
     summaries = {check.name: check.summary for check in plan.checks}
+    first_with: dict[str, str] = {}  # failure message -> summary of the first check failing so
     for check, share in zip(plan.checks, check_shares(plan, points)):
         try:
             check.judge(outputs)
@@ -95,13 +97,19 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
                            f"which failed")
         except Fail as failure:
             passed, message = False, str(failure)[:2000]
-        except Exception as error:  # noqa: BLE001 - a grader bug must not lose the submission
+        except Exception as error:  # noqa: BLE001 - never lose the submission to one check
             passed = False
-            message = "the grader could not judge this check (internal error; staff notified)"
+            message = (f"{summaries[check.name]}: could not be judged on what came back "
+                       f"({type(error).__name__}: {' '.join(str(error).split())[:160]}); "
+                       f"this check counts as failed")
             errors.append(f"{plan.question}/{check.name}: {type(error).__name__}: {error}\n"
                           + traceback.format_exc(limit=8))
         if passed:
             passed_names.add(check.name)
+        elif message in first_with:  # the same cause (e.g. the call raised): point to the first
+            message = f"same cause as \"{first_with[message]}\": {message}"
+        else:
+            first_with[message] = summaries[check.name]
         results.append(CheckResult(question=plan.question, name=check.name,
                                    points=share if passed else 0.0, max_points=share,
                                    passed=passed, message=message))

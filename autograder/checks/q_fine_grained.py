@@ -73,25 +73,34 @@ def plan_q3(ctx: Context) -> Plan:
         if wrong:
             raise Fail(_mask_message(*wrong[0], _explaining_mistake(items, masks)))
 
-    def require_pruning(out) -> None:
-        """Fail unless some exact case's mask prunes an entry: keeping everything (a function
-        that does nothing) satisfies "a bool mask" and "sparsity 0 prunes nothing" trivially."""
-        first_failure = None
+    def require_ranking(out) -> None:
+        """Fail unless the exact cases' masks prune something, and prune by a ranking: the
+        pruned entries are the smallest (by magnitude, or at least by value). A function that
+        does nothing, or zeroes entries it did not rank, satisfies "a bool mask", "pruned in
+        place" and "sparsity 0 prunes nothing" trivially; those count once it prunes."""
+        masks, first_failure = [], None
         for item in exact:
             try:
-                if not bool(mask_of(out, item).all()):
-                    return
+                masks.append((item, mask_of(out, item)))
             except Fail as failure:
                 first_failure = first_failure or failure
-        if first_failure is not None:
+        if not masks and first_failure is not None:
             raise first_failure
-        raise Fail(f"{exact[0]['describe']} and the other sparsities of 0.1-0.9 kept every "
-                   f"entry: nothing is pruned (this property counts once the function prunes)")
+        pruning = [(item, mask) for item, mask in masks if not bool(mask.all())]
+        if not pruning:
+            raise Fail(f"{exact[0]['describe']} and the other sparsities of 0.1-0.9 kept every "
+                       f"entry: nothing is pruned (this property counts once the function "
+                       f"prunes)")
+        for item, mask in pruning:
+            if not (_ranks(item["input"].abs(), mask) or _ranks(item["input"], mask)):
+                raise Fail(f"{item['describe']} pruned entries that are not the smallest in "
+                           f"magnitude: nothing is ranked (this property counts once the "
+                           f"function prunes the smallest magnitudes)")
 
     @plan.check("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the input's "
                                         "shape")
     def _(out):
-        require_pruning(out)
+        require_ranking(out)
         for item in every:
             result = out.field(item["key"])
             if not isinstance(result, torch.Tensor) or result.dtype != torch.bool:
@@ -128,7 +137,7 @@ def plan_q3(ctx: Context) -> Plan:
     @plan.check("sparsity_zero", 1, "sparsity 0 prunes nothing")
     def _(out):
         judge_masks(out, [zero])
-        require_pruning(out)
+        require_ranking(out)
         after = out.field(zero["key"], "args_after")
         if not (isinstance(after, list) and after and isinstance(after[0], torch.Tensor)
                 and torch.equal(after[0], zero["input"])):
@@ -150,6 +159,19 @@ def plan_q3(ctx: Context) -> Plan:
     return plan
 
 
+def _ranks(keys: torch.Tensor, mask: torch.Tensor) -> bool:
+    """Whether ``mask`` keeps exactly the entries above some threshold of ``keys`` (every
+    pruned key is at most every kept one)."""
+    pruned, kept = keys[~mask], keys[mask]
+    return pruned.numel() == 0 or kept.numel() == 0 or bool(pruned.max() <= kept.min())
+
+
+def threshold_masks(weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> bool:
+    """Whether every mask prunes by magnitude (or by value) ranking of its weight."""
+    return all(_ranks(weights[name].abs(), mask) or _ranks(weights[name], mask)
+               for name, mask in masks.items())
+
+
 def _contract_mask(tensor: torch.Tensor, num_zeros: int, keep_ties: bool = False,
                    signed: bool = False) -> torch.Tensor:
     """The keep-mask for ``num_zeros`` by the contract's rule, or by a typical mistake:
@@ -167,6 +189,7 @@ MISTAKES = {
                                                              keep_ties=True),
     "truncates": lambda t, s, expected: _contract_mask(t, int(t.numel() * min(max(s, 0.0), 1.0))),
     "signed": lambda t, s, expected: _contract_mask(t, _num_zeros(t.numel(), s), signed=True),
+    "swapped": lambda t, s, expected: _contract_mask(t, t.numel() - _num_zeros(t.numel(), s)),
 }
 
 
@@ -198,6 +221,10 @@ def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
     if mistake == "truncates":
         return (f"{describe} kept {kept} of {numel} entries; the contract keeps {expected_kept} "
                 f"({rule}, with Python's round, not int())")
+    if mistake == "swapped":
+        return (f"{describe} kept {kept} of {numel} entries, which is the number to prune: "
+                f"{rule} entries are pruned (the smallest magnitudes) and the other "
+                f"{expected_kept} kept")
     if mistake == "signed":
         return (f"{describe} kept the largest values, not the largest magnitudes (prune by "
                 f"absolute value |w|)")
@@ -263,9 +290,9 @@ def plan_q5(ctx: Context) -> Plan:
     g = ctx.generator("q5")
     plan = Plan("q5", ("FineGrainedPruner",))
     state = small_vgg_state(g)
-    names = prunable_names(state)
-    chosen = sorted(torch.randperm(len(names), generator=g)[:4].tolist())
-    sparsity_dict = {names[i]: round(uniform(g, 0.3, 0.9), 2) for i in chosen}
+    # Every prunable weight, every grading (values at random, never coverage: a pruner that
+    # skips one layer must lose these points whoever submits it).
+    sparsity_dict = {name: round(uniform(g, 0.3, 0.9), 2) for name in prunable_names(state)}
     inputs, targets = images(SCENARIO_BATCH, g), labels(SCENARIO_BATCH, g)
     describe = f"FineGrainedPruner(small VGG, {sparsity_dict})"
     plan.call("scenario", "fine_grained_pruner_scenario", describe, "FineGrainedPruner",
@@ -325,15 +352,17 @@ def plan_q5(ctx: Context) -> Plan:
                 continue
             own_mask = own.get(name)
             if (isinstance(own_mask, torch.Tensor) and tuple(own_mask.shape) == tuple(mask.shape)
-                    and torch.equal(own_mask != 0, mask)):
-                continue  # consistent with the notebook's own fine_grained_prune (judged in q3)
+                    and torch.equal(own_mask != 0, mask) and not bool(mask.all())
+                    and threshold_masks({name: state[name]}, {name: mask})):
+                continue  # the notebook's own fine_grained_prune, which ranks (judged in q3)
             raise Fail(f"{describe}: the mask of {name} keeps {int(mask.sum())} of "
                        f"{mask.numel()} entries, but is not the keep-mask fine_grained_prune "
                        f"gives at sparsity {sparsity_dict[name]} (expected "
                        f"{int(reference_masks[name].sum())} kept)")
 
     @plan.check("prunes_at_construction", 2, "constructing the pruner zeroes the masked entries "
-                                             "of the listed parameters and changes nothing else")
+                                             "of the listed parameters and changes nothing else",
+                requires=("masks_correct",))
     def _(out):
         masks = student_masks(out, strict=False)
         after = pruned_state(out)
@@ -353,7 +382,8 @@ def plan_q5(ctx: Context) -> Plan:
             elif not torch.equal(got, original):
                 raise Fail(f"{describe} changed {name}, which sparsity_dict does not list")
 
-    @plan.check("zeros_stay_after_steps", 3, f"after {steps_text}, pruned weights are still zero")
+    @plan.check("zeros_stay_after_steps", 3, f"after {steps_text}, pruned weights are still zero",
+                requires=("masks_correct",))
     def _(out):
         apply_error = out.field("scenario", "apply_error")
         if apply_error:
@@ -374,7 +404,8 @@ def plan_q5(ctx: Context) -> Plan:
                            f"are non-zero again (apply must re-apply the masks in place)")
 
     @plan.check("apply_changes_nothing_else", 1, f"{steps_text} train exactly like SGD with the "
-                                                 f"masks re-applied (apply touches nothing else)")
+                                                 f"masks re-applied (apply touches nothing else)",
+                requires=("masks_correct",))
     def _(out):
         if out.field("scenario", "apply_error"):
             raise Fail(f"{describe}: pruner.apply raised during {steps_text}")

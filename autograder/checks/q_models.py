@@ -101,6 +101,10 @@ def plan_q6(ctx: Context) -> Plan:
         if conv_channels_of(submitted) != expected:
             raise Fail(f"{FINEGRAINED_FILE} has conv channels {conv_channels_of(submitted)}; a "
                        f"fine-grained model keeps the base model's channels {expected}")
+        classes = ctx.resources.base_model().classifier.out_features
+        if submitted.classifier.out_features != classes:
+            raise Fail(f"{FINEGRAINED_FILE} has {submitted.classifier.out_features} classes; the "
+                       f"base model has {classes}")
         return submitted
 
     @plan.check("sparsity_dict_valid", 1, "sparsity_dict maps conv / classifier weight names to "
@@ -125,11 +129,12 @@ def plan_q6(ctx: Context) -> Plan:
     def _(out):
         fine_grained_model()
 
-    @plan.check("finegrained_size", 1, f"{FINEGRAINED_FILE} has at most 25% of the dense size in "
-                                       f"non-zero parameters")
+    @plan.check("finegrained_size", 1, f"{FINEGRAINED_FILE} has at most 25% of the base model's "
+                                       f"parameter count in non-zero parameters")
     def _(out):
         submitted = fine_grained_model()
-        fraction = count_parameters(submitted, True) / count_parameters(submitted)
+        # Against the base model's count: a file's own count could be padded with zeros.
+        fraction = count_parameters(submitted, True) / ctx.resources.dense_parameters()
         ctx.metrics["finegrained_size_fraction"] = fraction
         if fraction > MAX_SIZE_FRACTION + 1e-12:
             raise Fail(f"{FINEGRAINED_FILE} keeps {100 * fraction:.2f}% of its parameters non-zero; "

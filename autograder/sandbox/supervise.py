@@ -28,6 +28,7 @@ from autograder.sandbox import plan
 from autograder.sandbox.api import GiB, KiB, MiB, Isolation, Limits
 from autograder.sandbox.backend import Backend
 from autograder.sandbox.folder import SandboxFolder
+from autograder.sandbox.untrusted import clean_text
 
 FATAL_EXIT = 125  # exit code of a launcher that could not set the sandbox up (inside/launcher.py)
 MAX_REPORT_BYTES = 64 * KiB  # launcher report lines, total
@@ -505,7 +506,7 @@ def tail(stream, max_bytes: int) -> str:
     size = os.fstat(stream.fileno()).st_size
     start = max(0, size - max_bytes)
     data = os.pread(stream.fileno(), max_bytes, start)
-    text = data.decode("utf-8", errors="replace")
+    text = clean_text(data.decode("utf-8", errors="replace"))
     return f"[... {start} earlier bytes dropped ...]\n{text}" if start else text
 
 

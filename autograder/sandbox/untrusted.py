@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import zipfile
 from pathlib import Path
@@ -26,6 +27,18 @@ MAX_PLAIN_DEPTH = 40
 # weights_only is pure Python (a 12 MB pickle of small objects took 30 s), so its size is
 # bounded before parsing; the largest honest one (a VGG state dict with its structure) is ~20 KB.
 MAX_PICKLE_BYTES = 2 * MiB
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_text(text: str) -> str:
+    """``text`` safe to print, write to a CSV, JSON or HTML report and compare: lone surrogates
+    (which UTF-8 cannot encode) and control characters (terminal escapes, NUL) become U+FFFD;
+    newlines and tabs stay. Every student-derived string passes through here once, where it is
+    loaded from the sandbox or from the submission."""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return _CONTROL.sub("\ufffd", text)
 
 
 class BadResult(ValueError):
@@ -122,27 +135,42 @@ def plain(value: Any, budget: Budget, depth: int = 0) -> Any:
         budget.spend(len(value))
         if len(value) > MiB:
             raise BadResult("string too long")
-        return value
+        return clean_text(value)
     if isinstance(value, torch.Size):
         return tuple(int(v) for v in value)
     if isinstance(value, dict):  # OrderedDict too
         if not all(type(k) in (str, int) for k in value):
             raise BadResult("dict keys must be str or int")
-        return {k: plain(v, budget, depth + 1) for k, v in value.items()}
+        return {(clean_text(k) if type(k) is str else k): plain(v, budget, depth + 1)
+                for k, v in value.items()}
     if type(value) in (list, tuple):
         return type(value)(plain(v, budget, depth + 1) for v in value)
     raise BadResult(f"unexpected type {type(value).__name__}")
 
 
 def _plain_tensor(tensor, budget: Budget):
-    """A plain, detached, dense CPU tensor (charged at its storage size), or BadResult."""
+    """A plain, detached, dense CPU tensor of a dtype the checks read (charged at its storage
+    size), or BadResult."""
     import torch
 
     if tensor.layout != torch.strided or tensor.device.type != "cpu" or tensor.is_quantized:
         raise BadResult("only dense CPU tensors may come back")
+    if tensor.dtype not in _readable_dtypes():
+        raise BadResult(f"a tensor of dtype {str(tensor.dtype).replace('torch.', '')}, which "
+                        f"the checks do not read (use float32, an integer type or bool)")
     budget.spend(tensor.untyped_storage().nbytes())
     plain = tensor.detach()
     return plain if type(plain) is torch.Tensor else plain.as_subclass(torch.Tensor)
+
+
+def _readable_dtypes() -> set:
+    """Dtypes a result tensor may have: what honest code returns (float8, bits, uint16-64 ...
+    are refused where they are loaded, so no check meets them)."""
+    import torch
+
+    return {torch.float16, torch.bfloat16, torch.float32, torch.float64, torch.complex64,
+            torch.complex128, torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
+            torch.int64}
 
 
 def load_record(path: Path, budget: Budget, check) -> Any:

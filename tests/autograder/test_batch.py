@@ -208,3 +208,36 @@ def test_zip_submission_is_passed_to_the_grader_as_is(tmp_path):
         archive.writestr("pruning_lab.ipynb", "{}")
     run = _run(batch.discover([path]), tmp_path / "out")
     assert run.results[0].submission == "alice" and run.results[0].status == "graded"
+
+
+def test_grade_fingerprint_covers_everything_a_grade_depends_on(tmp_path):
+    """A recorded grade is reused only while nothing it depends on changed: the checks, the
+    sandbox, the reference, the support package, the master notebook (points), the
+    calibration. A front end (the report writer) does not count."""
+    import shutil
+
+    from autograder.batch import _grader_fingerprint
+    from tests.conftest import REPO_ROOT
+
+    kit = tmp_path / "kit"
+    for part in ("autograder", "solutions", "prunekit"):
+        shutil.copytree(REPO_ROOT / part, kit / part,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.pt"))
+    (kit / "assignment").mkdir()
+    shutil.copy2(REPO_ROOT / "assignment" / "pruning_lab.ipynb", kit / "assignment")
+    calibration = tmp_path / "offline.json"
+    calibration.write_text("{}")
+    before = _grader_fingerprint(calibration, kit)
+    for changed in ("prunekit/measure.py", "assignment/pruning_lab.ipynb",
+                    "autograder/checks/q_channel.py", "solutions/channel.py",
+                    "autograder/sandbox/inside/runner.py"):
+        path = kit / changed
+        original = path.read_bytes()
+        path.write_bytes(original + b"\n")
+        assert _grader_fingerprint(calibration, kit) != before, changed
+        path.write_bytes(original)
+    calibration.write_text('{"changed": 1}')
+    assert _grader_fingerprint(calibration, kit) != before
+    calibration.write_text("{}")
+    (kit / "autograder" / "report.py").write_text("# a front end\n")
+    assert _grader_fingerprint(calibration, kit) == before

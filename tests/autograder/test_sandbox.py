@@ -587,8 +587,9 @@ def test_kit_packages_inside_allowed_folders_are_masked():
     from autograder.sandbox import plan
 
     masked = plan.masked_paths([str(REPO_ROOT)], Isolation())
-    assert masked == sorted(str(REPO_ROOT / name) for name in plan.KIT_SECRET_PACKAGES
-                            if (REPO_ROOT / name).is_dir())
+    secret = {REPO_ROOT / name for name in plan.KIT_SECRET_PACKAGES} | {
+        path for path in Isolation().secret_paths if path.parent == REPO_ROOT}
+    assert masked == sorted(str(path) for path in secret if path.is_dir())
     assert plan.masked_paths([str(REPO_ROOT / "prunekit")], Isolation()) == []
 
 

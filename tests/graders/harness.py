@@ -29,7 +29,8 @@ Header keys:
 
 Body: for mutants and alternatives, the source that replaces the ``replaces`` definition (it may
 define helpers before it). Attacks (and cases needing several parts) use sections, each started by
-a marker line:
+a marker line (mutants only replace definitions; alternatives may also add cells, attacks
+anything):
 
 ``# --- replace: NAME``            the source replacing definition NAME;
 ``# --- cell``                     a code cell appended at the end of the notebook;
@@ -237,8 +238,10 @@ def _validate(case: Case) -> None:
         raise CaseError(f"{where}: no 'about:' line")
     if case.kind == "mutant" and (not case.loses or not case.feedback):
         raise CaseError(f"{where}: a mutant needs 'loses:' and 'feedback:'")
-    if case.kind != "attack" and any(s.kind != "replace" for s in case.sections):
-        raise CaseError(f"{where}: mutants and alternatives only replace definitions")
+    if case.kind == "mutant" and any(s.kind != "replace" for s in case.sections):
+        raise CaseError(f"{where}: mutants only replace definitions")
+    if case.kind == "alternative" and any(s.kind == "file" for s in case.sections):
+        raise CaseError(f"{where}: alternatives replace definitions or add cells, no files")
     if case.kind == "attack":
         if not (case.base in BASES or case.base.startswith("mutant:")):
             raise CaseError(f"{where}: base must be solved, blank or mutant:<name>")
@@ -372,16 +375,7 @@ def plain_pickle(marker: str) -> bytes:
 
 def dense_model(marker: str) -> bytes:
     """The dense base model as a state dict (an unpruned model submitted as pruned)."""
-    import torch
-
-    from autograder.checks.resources import base_checkpoint_path
-    from prunekit.checkpoint import load_checkpoint
-    from prunekit.profiles import get_profile
-
-    model, _ = load_checkpoint(base_checkpoint_path("offline"), get_profile("offline"))
-    buffer = io.BytesIO()
-    torch.save({k: v.clone() for k, v in model.state_dict().items()}, buffer)
-    return buffer.getvalue()
+    return _saved(_dense_state())
 
 
 def tiny_model(marker: str) -> bytes:
@@ -398,9 +392,50 @@ def tiny_model(marker: str) -> bytes:
     return buffer.getvalue()
 
 
+def _dense_state() -> dict:
+    from autograder.checks.resources import base_checkpoint_path
+    from prunekit.checkpoint import load_checkpoint
+    from prunekit.profiles import get_profile
+
+    model, _ = load_checkpoint(base_checkpoint_path("offline"), get_profile("offline"))
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def _saved(state: dict) -> bytes:
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def padded_classifier_model(marker: str) -> bytes:
+    """The dense base model with 5,000 all-zero classes added to the classifier: as many
+    non-zeros as the dense model, but a parameter count that makes them look like 1%."""
+    import torch
+
+    state = _dense_state()
+    weight, bias = state["classifier.weight"], state["classifier.bias"]
+    state["classifier.weight"] = torch.cat([weight, torch.zeros(5000, weight.shape[1])])
+    state["classifier.bias"] = torch.cat([bias, torch.zeros(5000)])
+    return _saved(state)
+
+
+def degenerate_model(marker: str) -> bytes:
+    """The dense base model with a 0-d conv weight and a classifier of shape (10**12, 0)
+    (stride-0 views: tiny on disk)."""
+    import torch
+
+    state = _dense_state()
+    state["backbone.conv3.weight"] = torch.tensor(1.0)
+    state["classifier.weight"] = torch.zeros(1, 0).expand(10**12, 0)
+    return _saved(state)
+
+
 GENERATORS: dict[str, Callable[[str], bytes]] = {
     "malicious_pickle": malicious_pickle, "plain_pickle": plain_pickle,
     "dense_model": dense_model, "tiny_model": tiny_model,
+    "padded_classifier_model": padded_classifier_model, "degenerate_model": degenerate_model,
 }
 
 

@@ -66,12 +66,21 @@ def test_declarations_are_complete():
 @pytest.mark.parametrize("case", [c for c in CASES if c.kind != "attack"], ids=lambda c: c.id)
 def test_case_changes_only_its_definitions(case, notebooks):
     """A mutant or alternative applied to the solved notebook changes only the cells defining
-    what it replaces; every changed cell still parses and defines the same names."""
+    what it replaces (an alternative may also append cells); every changed or added cell still
+    parses (as IPython would run it: magics transformed) and defines the same names."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
     solved = _code(notebooks.solved)
     changed = _code(harness.case_notebook(case, notebooks, {}))
+    cell_texts = {section.text.rstrip("\n") for section in case.sections if section.kind == "cell"}
+    added = [cell for cell in changed if cell in cell_texts]
+    assert len(added) == len(cell_texts), case.name
+    for cell in added:
+        ast.parse(TransformerManager().transform_cell(cell))
+    changed = [cell for cell in changed if cell not in cell_texts]
     assert len(changed) == len(solved)
     differing = [i for i, (a, b) in enumerate(zip(solved, changed)) if a != b]
-    assert differing, f"{case.name} changes nothing"
+    assert differing or added, f"{case.name} changes nothing"
     owners = {name.split(".")[0] for name in case.replaced}
     for index in differing:
         ast.parse(changed[index])

@@ -75,15 +75,28 @@ def call_function(ns: Mapping[str, Any], name: str, args: Sequence[Any] = (),
 
     Returns:
         ``{"result": what it returned, "args_after": the positional arguments after the call,
-        "kwargs_after": the keyword arguments after the call}``. The arguments are the very objects
-        passed in, so a function that works in place (``fine_grained_prune`` prunes its tensor)
-        shows it in ``args_after``.
+        "kwargs_after": the keyword arguments after the call}``. The arguments are copied the
+        moment the function returns (before anything touches its result), so a function that
+        works in place (``fine_grained_prune`` prunes its tensor) shows it in ``args_after``,
+        and a result that would change them only when used later does not.
     """
     function = student_function(ns, name)
     args = list(args)
     kwargs = dict(kwargs or {})
     result = function(*args, **kwargs)
-    return {"result": result, "args_after": args, "kwargs_after": kwargs}
+    args_after, kwargs_after = _snapshot(args), _snapshot(kwargs)
+    return {"result": result, "args_after": args_after, "kwargs_after": kwargs_after}
+
+
+def _snapshot(value: Any) -> Any:
+    """A copy of the grader's own arguments (tensors cloned, containers rebuilt)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {key: _snapshot(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_snapshot(item) for item in value)
+    return copy.deepcopy(value)
 
 
 def call_on_vgg(ns: Mapping[str, Any], name: str, state_dict: Mapping[str, Any],
@@ -108,6 +121,9 @@ def call_on_vgg(ns: Mapping[str, Any], name: str, state_dict: Mapping[str, Any],
     function = student_function(ns, name)
     model = vgg_from_state_dict(state_dict).eval()
     result = function(model, *list(args), **dict(kwargs or {}))
+    # The input as the call left it, before anything touches the result.
+    input_after = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    input_layers = layer_attributes(model)
     is_module = isinstance(result, nn.Module)
     return {
         "returned_type": type(result).__name__,
@@ -115,8 +131,8 @@ def call_on_vgg(ns: Mapping[str, Any], name: str, state_dict: Mapping[str, Any],
         "state_dict": dict(result.state_dict()) if is_module else None,
         "layers": layer_attributes(result) if is_module else None,
         "result": None if is_module else result,
-        "input_state_dict_after": dict(model.state_dict()),
-        "input_layers_after": layer_attributes(model),
+        "input_state_dict_after": input_after,
+        "input_layers_after": input_layers,
     }
 
 
@@ -184,7 +200,7 @@ def fine_grained_pruner_scenario(ns: Mapping[str, Any], state_dict: Mapping[str,
     pruner_class = student_function(ns, "FineGrainedPruner")
     model = vgg_from_state_dict(state_dict).train()
     own_masks, own_in_place = _own_masks(ns, model, sparsity_dict)
-    pruner = pruner_class(model, dict(sparsity_dict))
+    pruner = _construct_pruner(ns, pruner_class, model, sparsity_dict)
     masks = getattr(pruner, "masks", None)
     pruned_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     apply_error = None
@@ -195,6 +211,33 @@ def fine_grained_pruner_scenario(ns: Mapping[str, Any], state_dict: Mapping[str,
     return {"masks": masks, "own_masks": own_masks, "own_in_place": own_in_place,
             "pruned_state": pruned_state, "final_state": dict(model.state_dict()),
             "apply_error": apply_error}
+
+
+def _construct_pruner(ns, pruner_class, model: nn.Module, sparsity_dict: Mapping[str, float]):
+    """``pruner_class(model, sparsity_dict)``; an error raised inside the notebook's own
+    ``fine_grained_prune`` (which a pruner usually calls) says so, since that function is graded
+    on its own (q3) and the pruner cannot be judged without it."""
+    function = ns.get("fine_grained_prune")
+    raised: list[BaseException] = []
+    if callable(function):
+        def watched(*args, **kwargs):
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:
+                raised.append(error)
+                raise
+        ns["fine_grained_prune"] = watched
+    try:
+        return pruner_class(model, dict(sparsity_dict))
+    except Exception as error:
+        if raised and raised[-1] is error:
+            raise ProbeError(f"FineGrainedPruner could not be judged: the notebook's "
+                             f"fine_grained_prune, which it calls, raised {error_text(error)} "
+                             f"(fine_grained_prune is graded in its own question)") from None
+        raise
+    finally:
+        if callable(function):
+            ns["fine_grained_prune"] = function
 
 
 def _own_masks(ns: Mapping[str, Any], model: nn.Module,

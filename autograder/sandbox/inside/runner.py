@@ -21,7 +21,6 @@ rewrite any of it. The grader validates what it loads and compares with its own 
 """
 from __future__ import annotations
 
-import builtins
 import copy
 import importlib.util
 import os
@@ -53,9 +52,10 @@ def main() -> None:
     torch.set_num_threads(int(settings["threads"]))
     probes = _load_module("probes", HERE / "probes.py")
     saver = _Saver(torch)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    shell = _shell()
+    namespace = shell.user_ns
     ready = _clock()
-    _run_cells(job["cells"], namespace, saver)
+    _run_cells(job["cells"], shell, saver)
     cells_done = _clock()
     for index, request in enumerate(job["requests"]):
         _progress(f"probe {index} ({request['probe']})")
@@ -106,16 +106,62 @@ def _progress(text: str) -> None:
         pass
 
 
-def _run_cells(cells: list[str], namespace: dict, saver: _Saver) -> None:
-    """Exec each cell in ``namespace``; a failing cell (syntax error, exception, sys.exit) is
-    recorded and the next cell still runs, as in a notebook run with "continue on error"."""
+# Magics that would reach outside the notebook's own Python (package installs, shells, other
+# interpreters, other files' code): under grading they only print that they were skipped.
+BLOCKED_LINE_MAGICS = ("pip", "conda", "mamba", "micromamba", "uv", "system", "sx", "sc", "run",
+                       "load", "loadpy", "edit", "store", "notebook", "save", "logstart",
+                       "bookmark", "matplotlib", "gui", "killbgscripts")
+BLOCKED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2", "python3",
+                       "pypy", "system", "sx", "writefile")
+
+
+def _shell():
+    """An IPython shell (no kernel, no ZMQ, no history) that runs cells the way Jupyter does:
+    ``display``, ``get_ipython()``, line and cell magics; shell escapes (``!cmd``) and the
+    magics above are neutralised, not rewritten, and ``exit()`` ends its cell like sys.exit."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "NoColor"
+    config.InteractiveShell.xmode = "Plain"
+    shell = InteractiveShell.instance(config=config)
+    shell.system = shell.system_raw = shell.system_piped = _skipped_shell_command
+    shell.getoutput = lambda command, split=True, depth=0: _skipped_shell_command(command) or []
+    for name in BLOCKED_LINE_MAGICS:
+        shell.register_magic_function(_skipped_magic(name, "%"), "line", name)
+    for name in BLOCKED_CELL_MAGICS:
+        shell.register_magic_function(_skipped_magic(name, "%%"), "cell", name)
+    shell.user_ns.update({"__name__": "__main__", "exit": sys.exit, "quit": sys.exit})
+    return shell
+
+
+def _skipped_shell_command(command, *args, **kwargs):
+    print(f"(not run while grading: !{str(command)[:80]})")
+
+
+def _skipped_magic(name: str, prefix: str):
+    def skipped(line="", cell=None):
+        print(f"(not run while grading: {prefix}{name})")
+    return skipped
+
+
+def _run_cells(cells: list[str], shell, saver: _Saver) -> None:
+    """Run each cell in the IPython shell, as a notebook run with "continue on error" does: a
+    failing cell (syntax error, exception, sys.exit) is recorded and the next cell still runs.
+    Code objects are named "<cell N>", so errors can say where they happened."""
     errors: dict[int, dict] = {}
     saver.save(OUT / "cells.pt", {"count": len(cells), "done": 0, "errors": errors})
     for index, source in enumerate(cells):
         _progress(f"cell {index}")
+        shell.compile.get_code_name = lambda raw, code, number, name=f"<cell {index}>": name
         try:
-            exec(compile(source, f"<cell {index}>", "exec"), namespace)  # noqa: S102 - the point
-        except BaseException as error:  # noqa: BLE001 - SystemExit etc. must not stop the rest
+            result = shell.run_cell(source, store_history=False)
+            error = result.error_before_exec or result.error_in_exec
+        except BaseException as raised:  # noqa: BLE001 - SystemExit etc. must not stop the rest
+            error = raised
+        if error is not None:
             errors[index] = _describe_error(error)
         saver.save(OUT / "cells.pt", {"count": len(cells), "done": index + 1, "errors": errors})
 
