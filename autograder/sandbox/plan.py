@@ -68,17 +68,17 @@ def interpreter_paths() -> list[str]:
 
 
 def _import_path_entries() -> list[str]:
-    """The grader's ``sys.path`` folders that hold installed packages (those a ``.pth`` file or
-    ``--system-site-packages`` adds), but never the current folder, the kit's repository or a
-    folder above it (which would expose the repository)."""
+    """The grader's ``sys.path`` entries that are package installations (a ``site-packages`` or
+    ``dist-packages`` folder, as ``.pth`` files and ``--system-site-packages`` add them, or an
+    archive inside one). Any other folder on the path (the script's own folder, the current
+    folder, the kit's repository) may hold anything and is never shown."""
     repo = os.path.realpath(REPO_ROOT)
-    unsafe = {os.path.realpath(os.getcwd()), repo}
     entries = []
     for entry in sys.path:
         real = os.path.realpath(entry or os.getcwd())
-        if real in unsafe or _within(repo, real) or not os.path.exists(real):
-            continue
-        entries.append(real)
+        installed = any(part in ("site-packages", "dist-packages") for part in Path(real).parts)
+        if installed and os.path.exists(real) and real != repo and not _within(repo, real):
+            entries.append(real)
     return entries
 
 
@@ -214,9 +214,12 @@ def identity_files(folder: Path, uid: int, gid: int) -> dict[str, Path]:
 
 def nested_userns_args(bwrap: str) -> list[str]:
     """The launcher's second bubblewrap, started after the uid drop when the grader is root: a
-    user namespace in which the student cannot create another one; everything else stays as
-    the outer sandbox made it."""
-    return [bwrap, "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+    user namespace in which the student cannot create another one, and a pid namespace of its
+    own, so that the student's signals reach neither this bubblewrap nor the launcher (only its
+    own processes, and the init of its namespace, which ignores them). The filesystem stays as
+    the outer sandbox made it, /proc included (a user namespace may not mount a new one over
+    bubblewrap's), so /proc shows the outer sandbox's few processes, which it cannot signal."""
+    return [bwrap, "--unshare-user", "--disable-userns", "--unshare-pid", "--cap-drop", "ALL",
             "--die-with-parent", "--dev-bind", "/", "/", "--"]
 
 

@@ -749,3 +749,13 @@ def test_harden_permissions_hides_a_directory(open_dir):
     assert (secret.stat().st_mode & 0o777) == 0o700
     assert not readable_by(answers, NOBODY, NOBODY)
     assert exposed_secrets([secret], NOBODY, NOBODY) == []
+
+
+def test_folders_on_the_graders_path_are_not_shown(workdir, open_dir, monkeypatch):
+    """A grading script's own folder (or any folder) on the grader's sys.path is not bound into
+    the sandbox: only package installations (site-packages) are."""
+    secret = open_dir / "grading-notes.txt"
+    secret.write_text("answers")
+    monkeypatch.syspath_prepend(str(open_dir))
+    result = run([READ_ATTEMPTS], [call("read", "try_read", [str(secret)])], workdir)
+    assert result.outcomes["read"].value["result"][str(secret)] == "FileNotFoundError"
