@@ -613,6 +613,9 @@ class CoreMissing(RuntimeError):
         super().__init__(message)
         self.not_calibrated = not_calibrated
 
+    def __reduce__(self):  # crosses from the pre-flight process with its flag
+        return (CoreMissing, (str(self), self.not_calibrated))
+
 
 class CoreGrader:
     """The hardened grader (``autograder.grade.grade_submission``) as a picklable
@@ -623,6 +626,11 @@ class CoreGrader:
     plus ``grace_s`` for the grader's own work; ``allow_unisolated``: grade even where student
     code cannot be isolated. The core's ``GradingConfig`` is built once per worker process, on
     first use. ``isolation`` says how student code will be isolated ("full (bwrap)", ...).
+
+    The pre-flight (configuration, isolation check, points, grader fingerprint) runs in a
+    process forked from the batch's forkserver (:func:`call_in_worker`), so that the calling
+    process never imports torch: measured on the Gradescope entry point, that kept 290 MiB of
+    anonymous memory (torch's import) out of the process that only waits for the workers.
 
     Raises (at construction, in the calling process, so a batch fails before it starts):
         CoreMissing: ``autograder/grade.py`` cannot be imported, or the profile is not
@@ -643,15 +651,14 @@ class CoreGrader:
         self.timeout_s = timeout_s
         self.grace_s = float(grace_s)
         self.allow_unisolated = bool(allow_unisolated)
-        core = _import_core()
-        self._core_timeout = float(getattr(core, "DEFAULT_TIMEOUT_SECONDS", 0)
-                                   or DEFAULT_DEADLINE_SECONDS)
-        config = self._config(core)
-        self.isolation = core.check_isolation(config)
+        facts = call_in_worker(_core_facts, (self.profile, timeout_s, self.allow_unisolated),
+                               preload=self.preload)
+        self._core_timeout = facts["core_timeout"]
+        self.isolation = facts["isolation"]
         # None: any number of workers; 1 where parallel sandboxes could meet (see grade.py)
-        self.max_workers = None if core.parallel_sandboxes_safe(config) else 1
-        self._question_max = dict(config.points)
-        self._grader_hash = _grader_fingerprint(Path(config.settings.source))
+        self.max_workers = facts["max_workers"]
+        self._question_max = facts["question_max"]
+        self._grader_hash = facts["grader_hash"]
 
     @property
     def deadline_s(self) -> float:
@@ -680,6 +687,66 @@ class CoreGrader:
             _CONFIGS["key"], _CONFIGS["config"] = key, _core_config(
                 core, self.profile, self.timeout_s, self.allow_unisolated)
         return _CONFIGS["config"]
+
+
+def _core_facts(profile: str, timeout_s: float | None, allow_unisolated: bool) -> dict:
+    """What :class:`CoreGrader` needs to know before a batch, as plain data: the core's default
+    time limit (seconds), the isolation it gets here, the most parallel workers (None: any),
+    points per question and the grader fingerprint. Runs in a pre-flight process.
+
+    Side effects: the isolation check (under the restricted backend it makes the kit's secrets
+    root-only)."""
+    core = _import_core()
+    config = _core_config(core, profile, timeout_s, allow_unisolated)
+    return {"core_timeout": float(getattr(core, "DEFAULT_TIMEOUT_SECONDS", 0)
+                                  or DEFAULT_DEADLINE_SECONDS),
+            "isolation": core.check_isolation(config),
+            "max_workers": None if core.parallel_sandboxes_safe(config) else 1,
+            "question_max": {q: float(p) for q, p in config.points.items()},
+            "grader_hash": _grader_fingerprint(Path(config.settings.source))}
+
+
+def call_in_worker(function: Callable, args: tuple = (), preload: Sequence[str] = ()):
+    """``function(*args)`` computed in one process forked from the batch's forkserver (the one
+    :func:`run_batch` forks its workers from, preloading ``preload``), so that what it imports
+    stays out of this process. Returns its value; re-raises its exception here (both must
+    pickle).
+
+    Raises:
+        RuntimeError: the process died without an answer (its exit status says how).
+    """
+    context = _context(preload)
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_answer, args=(sender, function, args),
+                              name="grading-preflight")
+    process.start()
+    sender.close()  # only the child holds it now: EOF here once the child is gone
+    try:
+        kind, value = receiver.recv()
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"the pre-flight process exited with status {process.exitcode} "
+                           "before answering") from None
+    finally:
+        receiver.close()
+    process.join()
+    if kind == "error":
+        raise value
+    return value
+
+
+def _answer(sender, function: Callable, args: tuple) -> None:  # pragma: no cover - child side
+    """Body of :func:`call_in_worker`'s process: send ``("value", result)`` or
+    ``("error", exception)``."""
+    try:
+        message = ("value", function(*args))
+    except BaseException as error:  # noqa: BLE001 - the caller re-raises it
+        message = ("error", error)
+    try:
+        sender.send(message)
+    except Exception as error:  # noqa: BLE001 - an unpicklable answer is reported as such
+        sender.send(("error", RuntimeError(f"the pre-flight answer could not be sent: "
+                                           f"{error!r}")))
 
 
 _CONFIGS: dict[str, Any] = {}  # per worker process: the core's configuration, built once

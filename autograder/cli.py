@@ -120,6 +120,18 @@ def _parser() -> argparse.ArgumentParser:
                         help="profile the zip grades with (default: offline)")
     gs_zip.set_defaults(run=_gradescope_zip)
 
+    footprint = commands.add_parser("footprint", help="measure the memory and time of one "
+                                                      "grading on a simulated Gradescope layout")
+    footprint.add_argument("--memory", type=float, default=None, metavar="MIB",
+                           help="also run inside a memory cgroup of this many MiB (root)")
+    footprint.add_argument("--cpus", type=float, default=None, metavar="N",
+                           help="and this CPU quota (Gradescope's default share: 0.5)")
+    footprint.add_argument("--profile", default=DEMO_PROFILE, help="default: offline")
+    footprint.add_argument("--write", action="store_true",
+                           help="store the figures in autograder/gradescope_footprint.json "
+                                "(what gradescope-zip prints its settings from)")
+    footprint.set_defaults(run=_footprint)
+
     gs_run = commands.add_parser("gradescope-run", help="grade ROOT/submission into "
                                                         "ROOT/results/results.json")
     gs_run.add_argument("--root", type=Path, default=Path("/autograder"),
@@ -295,7 +307,7 @@ def _make_examples(out: Path, profile: str, force: bool):
 
 
 def _gradescope_zip(args) -> int:
-    from autograder import gradescope
+    from autograder import footprint, gradescope
 
     try:
         path = gradescope.build_zip(args.out, profile=args.profile)
@@ -303,7 +315,37 @@ def _gradescope_zip(args) -> int:
         raise CliError(str(error)) from None
     print(f"Gradescope autograder zip: {path} ({path.stat().st_size / 2**20:.1f} MiB); upload "
           "it as the assignment's autograder (Ubuntu 22.04 base image)")
+    print("\n".join(footprint.settings_lines()))
     return 0
+
+
+FOOTPRINT_EXAMPLES = ("solved", "infinite_loop")  # the common case and the longest grading
+
+
+def _footprint(args) -> int:
+    from autograder import footprint
+
+    made = {example.name: example for example in
+            _make_examples(_examples_folder(), args.profile, force=False)}
+    memory = int(args.memory * 2**20) if args.memory else None
+    measurements = []
+    for name in FOOTPRINT_EXAMPLES:
+        measurement = footprint.measure_gradescope(made[name].zip_path, name, args.profile,
+                                                   memory, args.cpus)
+        print(footprint.describe(measurement), flush=True)
+        measurements.append(measurement)
+    if args.write:
+        grader = _core_grader(args.profile, None)
+        path = footprint.write_footprint(measurements, grader.deadline_s)
+        print(f"written: {_shown(path)}")
+        print("\n".join(footprint.settings_lines(footprint.load_footprint(path))))
+    return 0 if all(m.returncode == 0 for m in measurements) else 1
+
+
+def _examples_folder() -> Path:
+    from autograder import examples
+
+    return examples.DEFAULT_OUT
 
 
 def _gradescope_run(args) -> int:

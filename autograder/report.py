@@ -21,8 +21,8 @@ from typing import Iterable, Mapping, Sequence
 
 from autograder.results import CheckResult, SubmissionResult
 
-GRADEBOOK_FIXED_COLUMNS = ("id",)
-GRADEBOOK_TAIL_COLUMNS = ("total", "max", "status", "isolation", "reason")
+GRADEBOOK_FIXED_COLUMNS = ("id", "name", "sid", "email")  # who: see autograder/roster.py
+GRADEBOOK_TAIL_COLUMNS = ("total", "max", "percent", "status", "isolation", "reason")
 MAX_MESSAGE_CHARS = 600  # one check's message in feedback / results.json (checks keep them short)
 MAX_REASON_CHARS = 300  # a submission's reason in the gradebook (one line)
 TOP_FAILED_CHECKS = 25  # bars in the failure chart
@@ -93,42 +93,51 @@ def _shown(value: float) -> str:
 
 def gradebook_columns(results: Sequence[SubmissionResult],
                       question_max: Mapping[str, float] | None = None) -> list[str]:
-    """``id``, one column per question (natural order), ``total``, ``max``, ``status``,
+    """``id``, ``name``, ``sid``, ``email`` (the submitters, empty when unknown), one column per
+    question (natural order), ``total``, ``max``, ``percent`` (0..100), ``status``,
     ``isolation`` (how the student code was isolated), ``reason``."""
     return [*GRADEBOOK_FIXED_COLUMNS, *questions_of(results, question_max),
             *GRADEBOOK_TAIL_COLUMNS]
 
 
 def gradebook_rows(results: Sequence[SubmissionResult],
-                   question_max: Mapping[str, float] | None = None) -> list[dict[str, str]]:
+                   question_max: Mapping[str, float] | None = None,
+                   identities: Mapping[str, Sequence] | None = None) -> list[dict[str, str]]:
     """One row per result, in the given order, as strings keyed by :func:`gradebook_columns`.
 
     A question a result has no score for (it died before any check) reads 0; ``max`` is the
     points possible of the whole assignment (the same on every row), so that a timed-out row
-    is comparable with the graded ones.
+    is comparable with the graded ones. ``identities``: submission id -> its submitters
+    (:class:`autograder.roster.Person`; a group's are joined by "; ").
     """
+    from autograder.roster import identity_columns
+
     maxima = question_maxima(results, question_max)
     possible = sum(maxima.values())
     rows = []
     for result in results:
         scores = result.question_scores
-        row = {"id": result.submission}
+        row = {"id": result.submission,
+               **identity_columns((identities or {}).get(result.submission, ()))}
         row.update({q: _points(scores.get(q, 0.0)) for q in maxima})
-        row.update(total=_points(result.total), max=_points(possible), status=result.status,
-                   isolation=result.isolation, reason=one_line(result.reason))
+        row.update(total=_points(result.total), max=_points(possible),
+                   percent=_points(100 * result.total / possible if possible else 0.0, 2),
+                   status=result.status, isolation=result.isolation,
+                   reason=one_line(result.reason))
         rows.append(row)
     return rows
 
 
 def write_gradebook(results: Sequence[SubmissionResult], path: Path,
-                    question_max: Mapping[str, float] | None = None) -> Path:
+                    question_max: Mapping[str, float] | None = None,
+                    identities: Mapping[str, Sequence] | None = None) -> Path:
     """Write the gradebook CSV (see :func:`gradebook_rows`) to ``path``; returns it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8", errors="replace") as handle:
         writer = csv.DictWriter(handle, fieldnames=gradebook_columns(results, question_max))
         writer.writeheader()
-        writer.writerows(gradebook_rows(results, question_max))
+        writer.writerows(gradebook_rows(results, question_max, identities))
     return path
 
 
@@ -401,10 +410,11 @@ def write_class_report_png(results: Sequence[SubmissionResult], path: Path,
 def write_all(results: Sequence[SubmissionResult], out_dir: Path,
               question_max: Mapping[str, float] | None = None,
               visibility: str = DEFAULT_VISIBILITY,
-              question_titles: Mapping[str, str] | None = None) -> dict[str, Path]:
+              question_titles: Mapping[str, str] | None = None,
+              identities: Mapping[str, Sequence] | None = None) -> dict[str, Path]:
     """Write every report of a batch under ``out_dir``:
 
-    - ``gradebook.csv``;
+    - ``gradebook.csv`` (with the submitters of ``identities``);
     - ``results/<id>/results.json`` (Gradescope format) and ``feedback/<id>.txt`` per submission;
     - ``class_report.png`` and ``class_report.md``.
 
@@ -429,7 +439,7 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
     markdown.write_text(class_report_markdown(results, maxima), encoding="utf-8",
                         errors="replace")
     return {
-        "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima),
+        "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima, identities),
         "results": out_dir / "results",
         "feedback": out_dir / "feedback",
         "class_report_png": write_class_report_png(results, out_dir / "class_report.png", maxima),

@@ -23,21 +23,29 @@ def test_question_order_is_natural():
     """q2 sorts before q10 (numbers compare as numbers), everywhere columns are listed."""
     assert sorted(["q10", "q2", "q1", "w1"], key=report.question_key) == ["q1", "q2", "q10", "w1"]
     result = fake_result()
-    assert report.gradebook_columns([result]) == ["id", "q1", "q2", "q10", "total", "max",
-                                                  "status", "isolation", "reason"]
+    assert report.gradebook_columns([result]) == ["id", "name", "sid", "email", "q1", "q2",
+                                                  "q10", "total", "max", "percent", "status",
+                                                  "isolation", "reason"]
 
 
 def test_gradebook_csv_columns_and_rows(tmp_path, results):
-    """One row per result with per-question points, total, max (the same on every row), status,
-    isolation and a one-line reason; a row with no checks reads 0 on every question."""
-    path = report.write_gradebook(results, tmp_path / "gradebook.csv")
+    """One row per result with its submitters, per-question points, total, max (the same on
+    every row), percent, status, isolation and a one-line reason; a row with no checks reads 0
+    on every question."""
+    from autograder.roster import Person
+
+    identities = {"alice": [Person("Alice A", "111", "alice@example.edu")]}
+    path = report.write_gradebook(results, tmp_path / "gradebook.csv", identities=identities)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["id", "q1", "q2", "q10", "total", "max", "status", "isolation",
-                             "reason"]
+    assert list(rows[0]) == ["id", "name", "sid", "email", "q1", "q2", "q10", "total", "max",
+                             "percent", "status", "isolation", "reason"]
     assert [row["id"] for row in rows] == ["alice", "bob", "carol"]
-    assert rows[0] | {} == {"id": "alice", "q1": "2", "q2": "3", "q10": "1", "total": "6",
-                            "max": "6", "status": "graded", "isolation": "", "reason": ""}
+    assert rows[0] | {} == {"id": "alice", "name": "Alice A", "sid": "111",
+                            "email": "alice@example.edu", "q1": "2", "q2": "3", "q10": "1",
+                            "total": "6", "max": "6", "percent": "100", "status": "graded",
+                            "isolation": "", "reason": ""}
+    assert rows[1]["name"] == "" and rows[1]["percent"] == "50"
     assert (rows[1]["q2"], rows[1]["q10"], rows[1]["total"]) == ("1", "0", "3")
     assert rows[2]["status"] == "timeout" and rows[2]["total"] == "0" and rows[2]["max"] == "6"
     assert rows[2]["reason"] == "the notebook ran past 60 s (cell 7)"  # one line
@@ -47,8 +55,9 @@ def test_gradebook_uses_question_max_for_rows_without_questions(tmp_path):
     """A row the batch made itself (no question_max) still gets every question's column."""
     bare = SubmissionResult("dave", "error", "grader error: boom")
     rows = report.gradebook_rows([bare], QUESTION_MAX)
-    assert rows[0] == {"id": "dave", "q1": "0", "q2": "0", "q10": "0", "total": "0", "max": "6",
-                       "status": "error", "isolation": "", "reason": "grader error: boom"}
+    assert rows[0] == {"id": "dave", "name": "", "sid": "", "email": "", "q1": "0", "q2": "0",
+                       "q10": "0", "total": "0", "max": "6", "percent": "0", "status": "error",
+                       "isolation": "", "reason": "grader error: boom"}
 
 
 def test_gradescope_results_schema(results):
