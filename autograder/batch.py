@@ -750,6 +750,10 @@ def _answer(sender, function: Callable, args: tuple) -> None:  # pragma: no cove
 
 
 _CONFIGS: dict[str, Any] = {}  # per worker process: the core's configuration, built once
+# Modules of autograder/ that only run, collect or report gradings: a change to them never
+# changes a grade, so it does not make records stale.
+FRONT_ENDS = ("batch.py", "cli.py", "report.py", "examples.py", "gradescope.py", "__main__.py",
+              "course.py", "roster.py", "written.py", "prairielearn.py", "footprint.py")
 
 
 def _grader_fingerprint(calibration: Path, kit: Path | None = None) -> str:
@@ -761,9 +765,7 @@ def _grader_fingerprint(calibration: Path, kit: Path | None = None) -> str:
     kit = kit or Path(__file__).resolve().parents[1]
     files = sorted([*(kit / "autograder").rglob("*.py"), *(kit / "solutions").rglob("*.py"),
                     *(kit / "prunekit").rglob("*.py")])
-    files = [f for f in files if f.name not in ("batch.py", "cli.py", "report.py", "examples.py",
-                                                "gradescope.py", "__main__.py")
-             and "__pycache__" not in f.parts]
+    files = [f for f in files if f.name not in FRONT_ENDS and "__pycache__" not in f.parts]
     digest = hashlib.sha256()
     for file in [*files, kit / "assignment" / "pruning_lab.ipynb", calibration]:
         if file.is_file():

@@ -2,11 +2,18 @@
 
 Commands:
   grade PATH... --out DIR   grade notebooks, Otter export zips or folders of them
+                            [--roster CSV] [--format otter|gradescope|canvas] [--shard i/N]
+  merge OUT... --out DIR    combine the records of shard outputs into one gradebook
+  merge-manual SCORES.csv --out DIR
+                            fold TA scores of the written questions into every report
   calibrate                 run the reference on a profile and store its grading thresholds
   examples                  generate the example submissions from the master notebook
   demo                      generate the examples (cached) and grade them into runs/demo/
   gradescope-zip            build the Gradescope autograder zip (this grader as entry point)
   gradescope-run            grade a submission in Gradescope's layout (the zip's entry point)
+  gradescope-prepare        build the grader's caches into the image (the zip's setup.sh)
+  footprint                 measure memory and time of one grading in Gradescope's layout
+  prairielearn-run          grade /grade/student into /grade/results/results.json
 
 Which paths are submissions: a .ipynb or .zip file is one; a folder that directly holds
 exactly one notebook, no zip and no subfolder with a notebook or zip is one (the notebook and
@@ -14,7 +21,11 @@ the files beside it); any other folder holds submissions: each notebook, each zi
 subfolder in it (see autograder/batch.py for the details).
 
 What grade writes under --out DIR:
-  gradebook.csv                 one row per submission: id, q1..qN, total, max, status, reason
+  gradebook.csv                 one row per submission: id, name, sid, email, q1..qN, total,
+                                max, percent, status, isolation, reason
+  grades_<format>.csv           with --format: a CSV that Otter / Gradescope / Canvas imports
+  written/<id>.html             the written answers (W1-W3) with the outputs they refer to
+  identities.json               who submitted what (Gradescope metadata, --roster)
   results/<id>/results.json     Gradescope's results format
   feedback/<id>.txt             the student's feedback: score per question, failed checks
   class_report.png / .md        score histogram, failed checks per check, statuses
@@ -80,8 +91,35 @@ def _parser() -> argparse.ArgumentParser:
                             "a folder of submissions)")
     grade.add_argument("--out", type=Path, required=True, metavar="DIR",
                        help="output folder (gradebook, results, feedback, report, records)")
+    grade.add_argument("--roster", type=Path, default=None, metavar="CSV",
+                       help="who submitted what: columns submission, student_id, name, email "
+                            "(a Gradescope export's submission_metadata.yml is read anyway)")
+    grade.add_argument("--shard", default=None, metavar="i/N",
+                       help="grade only shard i (0 <= i < N) of the submissions; combine the "
+                            "shards' outputs with `merge`")
+    _add_format_option(grade)
     _add_grading_options(grade)
     grade.set_defaults(run=_grade)
+
+    merge = commands.add_parser("merge", help="combine shard outputs into one gradebook")
+    merge.add_argument("shards", nargs="+", type=Path, metavar="SHARD_OUT",
+                       help="the --out folders of `grade --shard` runs")
+    merge.add_argument("--out", type=Path, required=True, metavar="DIR")
+    merge.add_argument("--visibility", default=report.DEFAULT_VISIBILITY,
+                       choices=report.GRADESCOPE_VISIBILITIES)
+    _add_format_option(merge)
+    merge.set_defaults(run=_merge)
+
+    manual = commands.add_parser("merge-manual", help="fold TA scores of the written "
+                                                      "questions into the reports")
+    manual.add_argument("scores", type=Path, metavar="SCORES.csv",
+                        help="columns: submission (or email, or sid), w1, w2, w3, [comment]")
+    manual.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="the grade --out folder")
+    manual.add_argument("--visibility", default=report.DEFAULT_VISIBILITY,
+                        choices=report.GRADESCOPE_VISIBILITIES)
+    _add_format_option(manual)
+    manual.set_defaults(run=_merge_manual)
 
     calibrate = commands.add_parser("calibrate", help="run the reference on a profile and "
                                                       "store its grading thresholds")
@@ -140,7 +178,30 @@ def _parser() -> argparse.ArgumentParser:
                         help="seconds for the student's code (default: the core's)")
     _add_isolation_option(gs_run)
     gs_run.set_defaults(run=_gradescope_run)
+
+    gs_prepare = commands.add_parser("gradescope-prepare", help="build the grader's caches "
+                                                                "into the image (setup.sh)")
+    gs_prepare.add_argument("--profile", default=None, help="default: the zip's, else offline")
+    gs_prepare.set_defaults(run=_gradescope_prepare)
+
+    pl_run = commands.add_parser("prairielearn-run", help="grade ROOT/student into "
+                                                          "ROOT/results/results.json")
+    pl_run.add_argument("--root", type=Path, default=Path("/grade"),
+                        help="PrairieLearn's folder (default: /grade)")
+    pl_run.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help="seconds for the student's code (default: the core's)")
+    pl_run.add_argument("--profile", default=None, help="default: the zip's, else offline")
+    _add_isolation_option(pl_run)
+    pl_run.set_defaults(run=_prairielearn_run)
     return parser
+
+
+def _add_format_option(command: argparse.ArgumentParser) -> None:
+    from autograder.roster import FORMATS
+
+    command.add_argument("--format", dest="formats", action="append", default=[],
+                         choices=FORMATS, help="also write grades_<format>.csv for a grade "
+                                               "import (repeatable)")
 
 
 def _add_grading_options(command: argparse.ArgumentParser) -> None:
@@ -176,26 +237,45 @@ def _add_isolation_option(command: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def _grade(args) -> int:
+    from autograder import course, roster
+
     submissions = batch.discover(args.paths)
     if args.workers < 1:
         raise CliError(f"--workers must be at least 1, got {args.workers}")
     if args.timeout is not None and args.timeout <= 0:
         raise CliError(f"--timeout must be positive, got {args.timeout}")
+    try:
+        identities = roster.identities_for(args.paths, args.roster)
+        if args.shard:
+            index, count = course.parse_shard(args.shard)
+            submissions = course.select_shard(submissions, index, count)
+            print(f"shard {index}/{count}: {len(submissions)} submission(s)")
+    except ValueError as error:  # RosterError, a malformed --shard
+        raise CliError(str(error)) from None
+    if not submissions:  # an empty shard: nothing to grade, and that is fine
+        print("this shard holds no submission")
+        return 0
     grader = _core_grader(args.profile, args.timeout, allow_unisolated=args.allow_unisolated)
     run = grade_batch(submissions, grader, args.out, workers=args.workers, redo=args.redo,
-                      progress=not args.quiet, visibility=args.visibility)
+                      progress=not args.quiet, visibility=args.visibility,
+                      identities=identities, formats=args.formats)
     return 0 if run.results else 2
 
 
 def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
                 workers: int = 1, redo: bool = False, progress: bool = True,
-                visibility: str = report.DEFAULT_VISIBILITY) -> batch.BatchRun:
+                visibility: str = report.DEFAULT_VISIBILITY, identities=None,
+                formats: Sequence[str] = ()) -> batch.BatchRun:
     """Grade ``submissions`` with ``grader`` (a :class:`batch.CoreGrader`, or any picklable
     grading function with the same attributes: ``deadline_s``, ``settings``, ``preload``,
-    ``question_max()``), write every report under ``out_dir`` and print the summary; returns the
-    batch run."""
+    ``question_max()``), write every report under ``out_dir`` (with the submitters of
+    ``identities``, the exports of ``formats`` and the written-answer pages) and print the
+    summary; returns the batch run."""
+    from autograder import course, roster, written
+
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    roster.save_identities(identities or {}, out_dir)
     isolation = getattr(grader, "isolation", None)
     if isolation:
         print(f"student code isolation: {isolation}")
@@ -209,14 +289,64 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
                           question_max=grader.question_max(), progress=progress,
                           preload=grader.preload)
     question_max = report.question_maxima(run.results, grader.question_max())
-    report.write_all(run.results, out_dir, question_max, visibility=visibility)
+    course.write_reports(out_dir, run.results, question_max, formats, visibility)
+    written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
     print(report.summary_table(run.results, question_max,
                                per_submission=len(run.results) <= MAX_ROWS_PRINTED))
     print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
           f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
-          f"feedback: {out_dir / 'feedback'}/")
+          f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/")
     return run
+
+
+def _merge(args) -> int:
+    from autograder import course
+
+    try:
+        results = course.merge_outputs(args.shards, args.out)
+    except course.MergeError as error:
+        raise CliError(str(error)) from None
+    question_max = report.question_maxima(results)
+    course.write_reports(args.out, results, question_max, args.formats, args.visibility)
+    _copy_written_pages(args.shards, args.out)
+    print(report.summary_table(results, question_max,
+                               per_submission=len(results) <= MAX_ROWS_PRINTED))
+    print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
+          f"gradebook: {args.out / 'gradebook.csv'}")
+    return 0
+
+
+def _copy_written_pages(shards: Sequence[Path], out: Path) -> None:
+    import shutil
+
+    for shard in shards:
+        if (shard / "written").is_dir() and shard.resolve() != Path(out).resolve():
+            shutil.copytree(shard / "written", Path(out) / "written", dirs_exist_ok=True)
+
+
+def _merge_manual(args) -> int:
+    from autograder import course, roster, written
+
+    results = course.recorded_results(args.out)
+    if not results:
+        raise CliError(f"{args.out} holds no graded submission (records/*.json): run grade "
+                       "--out there first")
+    questions = written.written_questions()
+    if not questions:
+        raise CliError(f"the master notebook ({written.MASTER}) has no written question")
+    try:
+        scores = written.read_manual_scores(args.scores, questions,
+                                            [r.submission for r in results],
+                                            roster.load_identities(args.out))
+    except written.ManualScoresError as error:
+        raise CliError(str(error)) from None
+    written.save_manual(scores, args.out)
+    course.write_reports(args.out, results, report.question_maxima(results), args.formats,
+                         args.visibility)
+    print(f"merged TA scores of {len(scores)} submission(s) into {args.out} "
+          f"(gradebook, class report, results/, feedback/)")
+    return 0
 
 
 def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed: bool = False,
@@ -355,6 +485,25 @@ def _gradescope_run(args) -> int:
         result = gradescope.run(args.root, timeout_s=args.timeout,
                                 allow_unisolated=args.allow_unisolated)
     except gradescope.GradescopeError as error:
+        raise CliError(str(error)) from None
+    print(report.feedback_text(result))
+    return 0
+
+
+def _gradescope_prepare(args) -> int:
+    from autograder import gradescope
+
+    print("\n".join(gradescope.prepare(args.profile)))
+    return 0
+
+
+def _prairielearn_run(args) -> int:
+    from autograder import prairielearn
+
+    try:
+        result = prairielearn.run(args.root, timeout_s=args.timeout, profile=args.profile,
+                                  allow_unisolated=args.allow_unisolated)
+    except prairielearn.PrairieLearnError as error:
         raise CliError(str(error)) from None
     print(report.feedback_text(result))
     return 0

@@ -10,10 +10,13 @@ unpacks uploaded zips) and ``/autograder/results/results.json`` expected back.
 The zip holds:
 
 =========================  =====================================================================
-``setup.sh``                installs Python and ``requirements.txt`` (torch from the CPU wheel
-                            index) into ``/autograder/venv``
+``setup.sh``                installs Python :data:`GRADER_PYTHON` (with uv; Ubuntu 22.04's own
+                            3.10 is older than what later torch pins support) and only
+                            ``requirements-grader.txt`` (torch from the CPU wheel index) into
+                            ``/autograder/venv``, then ``gradescope-prepare`` (the hidden
+                            split and the base model, built once into the image)
 ``run_autograder``          ``python -m autograder gradescope-run --root /autograder``
-``requirements.txt``        the kit's requirements
+``requirements-grader.txt`` what the grader needs (no Jupyter, Otter or pytest)
 ``gradescope_config.json``  the profile to grade with
 ``prunekit/``               the support package
 ``autograder/``             this grader, its checks and the profile's calibration
@@ -56,18 +59,40 @@ SKIPPED = ("__pycache__", "*.pyc", ".DS_Store", "*.partial")
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SUBMISSION_ID = "submission"
 
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope image set-up (runs once, as root, from /autograder/source): a virtual environment
-# with the kit's requirements; torch comes from the CPU wheel index (Gradescope has no GPU).
+GRADER_PYTHON = "3.11"  # the image's Python: the kit's, and one the pinned torch has wheels for
+GRADER_REQUIREMENTS = "requirements-grader.txt"
+TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+SETUP_SH = f"""#!/usr/bin/env bash
+# Gradescope image set-up (runs once, as root, from /autograder/source): Python {GRADER_PYTHON}
+# in /autograder/venv with only the grader's requirements ({GRADER_REQUIREMENTS}), torch and
+# torchvision as the CPU-only builds (Gradescope has no GPU), then the grader's caches.
+# PRUNEKIT_SETUP_PYTHON: an interpreter that already has those requirements (a test, an image
+# built elsewhere): used as it is, nothing is installed or downloaded.
 set -euo pipefail
 cd "$(dirname "$0")"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -q
-apt-get install -y -q python3 python3-venv python3-pip
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q --upgrade pip
-/autograder/venv/bin/pip install -q --extra-index-url https://download.pytorch.org/whl/cpu \\
-    -r requirements.txt
+ROOT="$(dirname "$(pwd)")"
+VENV="$ROOT/venv"
+if [ -n "${{PRUNEKIT_SETUP_PYTHON:-}}" ]; then
+    mkdir -p "$VENV/bin"
+    printf '#!/bin/sh\\nexec "%s" "$@"\\n' "$PRUNEKIT_SETUP_PYTHON" > "$VENV/bin/python"
+    chmod 755 "$VENV/bin/python"
+else
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q
+    apt-get install -y -q --no-install-recommends python3-pip ca-certificates
+    # pip refuses system-wide installs from Ubuntu 23.04 on (PEP 668); 22.04's pip has no flag
+    python3 -m pip install -q "uv>=0.5,<1" \\
+        || python3 -m pip install -q --break-system-packages "uv>=0.5,<1"
+    python3 -m uv python install {GRADER_PYTHON}
+    python3 -m uv venv --python {GRADER_PYTHON} "$VENV"
+    # torch and torchvision first, from the CPU index, at the pins of {GRADER_REQUIREMENTS}
+    grep -E '^(torch|torchvision)==' {GRADER_REQUIREMENTS} > /tmp/torch-pins.txt
+    python3 -m uv pip install -q --python "$VENV/bin/python" --index-url {TORCH_CPU_INDEX} \\
+        -r /tmp/torch-pins.txt
+    python3 -m uv pip install -q --python "$VENV/bin/python" -r {GRADER_REQUIREMENTS}
+fi
+"$VENV/bin/python" -m autograder gradescope-prepare
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -121,7 +146,7 @@ def build_zip(out: Path | None = None, profile: str = "offline",
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (SETUP_SH.encode(), 0o755),
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
-        "requirements.txt": ((KIT_ROOT / "requirements.txt").read_bytes(), 0o644),
+        GRADER_REQUIREMENTS: ((KIT_ROOT / GRADER_REQUIREMENTS).read_bytes(), 0o644),
         CONFIG_FILE: (json.dumps({"profile": profile}, indent=2).encode() + b"\n", 0o644),
         f"checkpoints/{checkpoint.name}": (checkpoint.read_bytes(), 0o644),
     }
@@ -226,36 +251,55 @@ def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
     if not submission_dir.is_dir():
         raise GradescopeError(f"no submission folder at {submission_dir} (Gradescope's layout: "
                               "ROOT/submission, ROOT/results)")
-    results_path = root / "results" / "results.json"
+    result, question_max = grade_folder(submission_dir, grade_fn, timeout_s, profile,
+                                        allow_unisolated, before=lambda: _harden_kit(root))
+    report.write_gradescope_results(result, root / "results" / "results.json",
+                                    question_max=question_max)
+    return result
+
+
+def grade_folder(folder: Path, grade_fn: Callable | None = None,
+                 timeout_s: float | None = None, profile: str | None = None,
+                 allow_unisolated: bool = False,
+                 before: Callable[[], None] | None = None) -> tuple[SubmissionResult, dict]:
+    """Grade the one submission in ``folder`` (:func:`find_submission`) as one batch of one, with
+    the batch's hard deadline; never raises. Returns the result (status ``error`` with a reason
+    for the student when the grader could not start or cannot isolate; the details go to
+    standard error) and the points possible per question.
+
+    Args:
+        grade_fn: the grader (default: the hardened grader of ``profile``, else of
+            ``gradescope_config.json`` beside the kit, else offline).
+        before: called before the default grader is built (hardening the kit's files).
+    """
     question_max: dict[str, float] = {}
     try:
         if grade_fn is None:
             from autograder.batch import CoreGrader
 
-            _harden_kit(root)
+            if before is not None:
+                before()
             grade_fn = CoreGrader(profile=profile or _configured_profile(), timeout_s=timeout_s,
                                   allow_unisolated=allow_unisolated)
         question_max = _question_max(grade_fn)
-        submission = find_submission(submission_dir)
-        with tempfile.TemporaryDirectory(prefix="prunekit-gradescope-") as records:
+        submission = find_submission(folder)
+        with tempfile.TemporaryDirectory(prefix="prunekit-single-") as records:
             outcome = batch.run_batch(
                 [submission], grade_fn, Path(records), workers=1,
                 deadline_s=getattr(grade_fn, "deadline_s", None),
                 settings=getattr(grade_fn, "settings", {}), question_max=question_max,
                 progress=False, preload=getattr(grade_fn, "preload", ()))
-        result = outcome.results[0]
+        return outcome.results[0], question_max
     except IsolationUnavailable as error:
         print(f"refusing to grade: {error}", file=sys.stderr)
-        result = SubmissionResult(SUBMISSION_ID, "error", "the autograder cannot isolate "
-                                  "submissions on this machine, so it graded nothing; please "
-                                  "contact the course staff", question_max=question_max)
-    except Exception as error:  # noqa: BLE001 - Gradescope must always get a results.json
+        reason = ("the autograder cannot isolate submissions on this machine, so it graded "
+                  "nothing; please contact the course staff")
+    except Exception as error:  # noqa: BLE001 - the platform must always get a results file
         traceback.print_exc()
-        result = SubmissionResult(SUBMISSION_ID, "error", f"the autograder failed ({type(error).__name__}: "
-                                  f"{error}); please contact the course staff",
-                                  question_max=question_max)
-    report.write_gradescope_results(result, results_path, question_max=question_max)
-    return result
+        reason = (f"the autograder failed ({type(error).__name__}: {error}); please contact "
+                  "the course staff")
+    return SubmissionResult(SUBMISSION_ID, "error", reason, question_max=question_max), \
+        question_max
 
 
 def _question_max(grade_fn) -> dict[str, float]:
@@ -282,7 +326,25 @@ def _harden_kit(root: Path) -> None:
     from autograder.sandbox import harden_permissions
 
     harden_permissions([KIT_ROOT / "solutions", KIT_ROOT / "autograder" / "checks",
-                        KIT_ROOT / "assignment"])
+                        KIT_ROOT / "assignment", KIT_ROOT / ".cache"])
+
+
+def prepare(profile: str | None = None) -> list[str]:
+    """Build what every grading would otherwise build first, into the image: the profile's
+    hidden split (``.cache/grading-data``) and the checked base model. Returns lines for the
+    set-up log. Runs in ``setup.sh`` (``gradescope-prepare``).
+
+    Raises:
+        Whatever loading raises: a missing checkpoint or calibration fails the image build,
+        which is where it should be seen."""
+    from autograder.checks.resources import Resources, hidden_loader
+    from autograder.checks.settings import load_settings
+
+    settings = load_settings(profile or _configured_profile())
+    Resources(settings).base_model()
+    loader = hidden_loader(settings.profile, settings.split_seed, int(settings.split["size"]))
+    return [f"profile {settings.profile}: base model checked, hidden split of "
+            f"{len(loader.dataset)} images cached"]
 
 
 def unpack(zip_path: Path, root: Path) -> Path:

@@ -43,15 +43,16 @@ def _assert_valid_results(path: Path) -> dict:
 
 
 def test_zip_contents(kit_zip):
-    """The zip holds setup.sh and run_autograder (executable), requirements.txt, the config,
-    prunekit/, autograder/ with its checks, solutions/, the base checkpoint and the
-    calibration; no caches, no tests, no master notebook."""
+    """The zip holds setup.sh and run_autograder (executable), the grader's requirements (not
+    the kit's: no Jupyter, Otter or pytest), the config, prunekit/, autograder/ with its
+    checks, solutions/, the base checkpoint and the calibration; no caches, no tests, no master
+    notebook."""
     with zipfile.ZipFile(kit_zip) as archive:
         names = set(archive.namelist())
         modes = {info.filename: (info.external_attr >> 16) & 0o777 for info in archive.infolist()}
         run_autograder = archive.read("run_autograder").decode()
         setup = archive.read("setup.sh").decode()
-    for name in ("setup.sh", "run_autograder", "requirements.txt", "gradescope_config.json",
+    for name in ("setup.sh", "run_autograder", "requirements-grader.txt", "gradescope_config.json",
                  "prunekit/model.py", "autograder/__main__.py", "autograder/gradescope.py",
                  "autograder/sandbox/run.py", "solutions/channel.py", "checkpoints/vgg-offline.pt"):
         assert name in names, name
@@ -61,7 +62,9 @@ def test_zip_contents(kit_zip):
                    for name in names)
     assert modes["run_autograder"] == 0o755 and modes["setup.sh"] == 0o755
     assert "-m autograder gradescope-run --root" in run_autograder
-    assert "requirements.txt" in setup
+    assert "requirements.txt" not in names and "-r requirements-grader.txt" in setup
+    assert f"uv venv --python {gradescope.GRADER_PYTHON}" in setup
+    assert f"--index-url {gradescope.TORCH_CPU_INDEX}" in setup
 
 
 def test_zip_is_reproducible(tmp_path, kit_zip):

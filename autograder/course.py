@@ -1,0 +1,148 @@
+"""A course's output folder: everything ``grade``, ``merge`` and ``merge-manual`` write, rebuilt
+from what the folder holds, and grading one class across machines.
+
+An output folder ``OUT`` holds the records (``records/<id>.json``, one per submission, the
+source of truth of automatic grades), ``identities.json`` (who submitted what,
+:mod:`autograder.roster`) and ``manual_scores.json`` (TA scores of the written questions,
+:mod:`autograder.written`). Every report is a function of those three:
+:func:`write_reports` writes the gradebook, the per-submission results and feedback, the class
+report and the grade-import exports.
+
+**Shards.** ``grade --shard i/N`` (``0 <= i < N``) grades only the submissions whose shard is
+``i``: :func:`shard_of` hashes the submission id, so a submission's shard never depends on which
+other submissions exist or on their order, and N machines that each run the same command with
+their own ``i`` (a Slurm array task, a Kubernetes indexed Job's completion index, a CI matrix
+entry) grade every submission exactly once. ``merge SHARD_OUT... --out OUT`` then copies every
+shard's records, identities and manual scores into OUT and writes the reports of the whole
+class (:func:`merge_outputs`).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from autograder import report, roster, written
+from autograder.batch import RecordStore
+from autograder.results import SubmissionResult
+
+
+class MergeError(ValueError):
+    """Shard outputs that cannot be merged (one line)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Shards
+# ---------------------------------------------------------------------------------------------
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/N"`` as ``(i, N)``; ValueError unless ``0 <= i < N``."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must be i/N (e.g. 0/4), got {text!r}") from None
+    if count < 1 or not 0 <= index < count:
+        raise ValueError(f"--shard {text}: need 0 <= i < N (shards are numbered from 0)")
+    return index, count
+
+
+def shard_of(submission_id: str, count: int) -> int:
+    """The shard (0 .. count - 1) of a submission: its id's SHA-256, modulo ``count``."""
+    digest = hashlib.sha256(submission_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def select_shard(submissions: Sequence, index: int, count: int) -> list:
+    """The submissions (anything with an ``id``) of shard ``index`` of ``count``."""
+    return [s for s in submissions if shard_of(s.id, count) == index]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading an output folder
+# ---------------------------------------------------------------------------------------------
+
+def recorded_results(out_dir: Path) -> list[SubmissionResult]:
+    """Every readable record's result in ``OUT/records``, sorted by submission id."""
+    store = RecordStore(out_dir)
+    results = []
+    for path in sorted(store.folder.glob("*.json")):
+        record = store.load(path.stem)
+        if record is not None:
+            result = SubmissionResult.from_dict(record["result"])
+            result.submission = path.stem
+            results.append(result)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing the reports
+# ---------------------------------------------------------------------------------------------
+
+def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
+                  question_max: Mapping[str, float] | None = None, formats: Sequence[str] = (),
+                  visibility: str = report.DEFAULT_VISIBILITY,
+                  master: Path = written.MASTER) -> dict[str, Path]:
+    """Write every report of ``results`` under ``out_dir`` with the folder's identities and
+    TA scores (when it has any, the written questions join every report, ungraded ones at 0);
+    ``formats``: exports to write (``grades_<format>.csv``). Returns the paths by name."""
+    out_dir = Path(out_dir)
+    manual = written.load_manual(out_dir)
+    if manual:
+        questions = written.written_questions(master)
+        results = [written.with_manual(result, questions, manual) for result in results]
+    identities = roster.load_identities(out_dir)
+    maxima = report.question_maxima(results, question_max)
+    paths = report.write_all(results, out_dir, maxima, visibility=visibility,
+                             identities=identities)
+    for fmt in formats:
+        paths[f"grades_{fmt}"] = roster.write_export(fmt, results, maxima, identities, out_dir)
+    return paths
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging shards
+# ---------------------------------------------------------------------------------------------
+
+def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionResult]:
+    """Copy the records, identities and TA scores of every shard output folder into
+    ``out_dir`` (which may be one of them); returns the merged results, sorted by id.
+
+    Raises:
+        MergeError: a folder has no records, or two folders hold different gradings of the
+            same submission (different content or settings: graded from different files).
+    """
+    out_dir = Path(out_dir)
+    target = RecordStore(out_dir)
+    target.folder.mkdir(parents=True, exist_ok=True)
+    origin: dict[str, Path] = {}
+    for shard in map(Path, shard_dirs):
+        records = sorted(RecordStore(shard).folder.glob("*.json"))
+        if not records:
+            raise MergeError(f"{shard} holds no records (records/*.json): not a grade --out "
+                             "folder")
+        for record in records:
+            _merge_record(record, target, origin)
+        roster.save_identities(roster.load_identities(shard), out_dir)
+        written.save_manual(written.load_manual(shard), out_dir)
+    return recorded_results(out_dir)
+
+
+def _merge_record(record: Path, target: RecordStore, origin: dict[str, Path]) -> None:
+    """Copy one record into ``target`` unless the same grading is there already."""
+    destination = target.path(record.stem)
+    if record.resolve() == destination.resolve():
+        origin.setdefault(record.stem, record)
+        return
+    if record.stem in origin and _identity(origin[record.stem]) != _identity(record):
+        raise MergeError(f"{record.stem} was graded in two shards from different files or "
+                         f"settings ({origin[record.stem].parent.parent} and "
+                         f"{record.parent.parent}); grade each submission in one shard")
+    origin[record.stem] = record
+    shutil.copy2(record, destination)
+
+
+def _identity(record: Path) -> tuple:
+    data = json.loads(record.read_text(encoding="utf-8"))
+    return data.get("fingerprint"), json.dumps(data.get("settings"), sort_keys=True)

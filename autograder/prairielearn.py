@@ -1,0 +1,79 @@
+"""PrairieLearn: an external-grader entry point that runs this hardened grader.
+
+PrairieLearn's external grader starts a container per submission with the student's files in
+``/grade/student`` and reads ``/grade/results/results.json`` back. ``python -m autograder
+prairielearn-run [--root /grade]`` finds the one submission in ``ROOT/student`` (a notebook with
+its model files, or the zip ``grader.export`` makes), grades it like ``gradescope-run`` does (the
+same sandbox, one worker, the batch's hard deadline) and writes:
+
+- ``gradable``: false when there was nothing to grade (no notebook, several, a corrupt one) or
+  the grader itself could not run (it cannot isolate here, a bug of ours): PrairieLearn then
+  neither scores the attempt nor counts it; true otherwise, timeouts and crashes included
+  (those cost the points they affect, as everywhere in the kit);
+- ``score``: the total as a fraction of the points possible, in [0, 1];
+- ``message``: how grading went, in one line; ``tests``: one entry per question with
+  ``name``, ``points``, ``max_points``, ``output`` (each check, failed ones with their message)
+  and ``message``.
+
+The root is configurable so that tests run the entry point on a temporary folder with
+PrairieLearn's layout. How to build the image: see the README's instructor section.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from autograder import report
+from autograder.gradescope import grade_folder
+from autograder.results import SubmissionResult
+
+UNGRADABLE = ("unreadable", "error")  # statuses PrairieLearn should not count as an attempt
+
+
+class PrairieLearnError(RuntimeError):
+    """The PrairieLearn folder is not there (one line)."""
+
+
+def run(root: Path = Path("/grade"), timeout_s: float | None = None,
+        grade_fn: Callable | None = None, profile: str | None = None,
+        allow_unisolated: bool = False) -> SubmissionResult:
+    """Grade ``root/student`` and write ``root/results/results.json``; returns the result.
+
+    Raises:
+        PrairieLearnError: ``root/student`` does not exist (nothing is written then).
+    """
+    root = Path(root)
+    student = root / "student"
+    if not student.is_dir():
+        raise PrairieLearnError(f"no student folder at {student} (PrairieLearn's layout: "
+                                "ROOT/student, ROOT/results)")
+    result, question_max = grade_folder(student, grade_fn, timeout_s, profile, allow_unisolated)
+    write_results(result, root / "results" / "results.json", question_max)
+    return result
+
+
+def results_json(result: SubmissionResult, question_max: dict[str, float] | None = None) -> dict:
+    """PrairieLearn's results of one grading (see the module docstring); plain JSON."""
+    maxima = report.question_maxima([result], question_max)
+    possible = sum(maxima.values())
+    scores = result.question_scores
+    gradescope = report.gradescope_results(result, maxima)  # the same per-question text
+    tests = [{"name": question, "points": round(scores.get(question, 0.0), 4),
+              "max_points": round(maxima[question], 4), "output": row["output"],
+              "message": "" if row["status"] == "passed" else "not all checks passed"}
+             for question, row in zip(maxima, gradescope["tests"])]
+    return {"gradable": result.status not in UNGRADABLE,
+            "score": round(min(1.0, max(0.0, result.total / possible)), 6) if possible else 0.0,
+            "message": gradescope["output"],
+            "tests": tests}
+
+
+def write_results(result: SubmissionResult, path: Path,
+                  question_max: dict[str, float] | None = None) -> Path:
+    """Write :func:`results_json` to ``path`` (folders made); returns it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results_json(result, question_max), indent=2) + "\n",
+                    encoding="utf-8")
+    return path
