@@ -306,23 +306,21 @@ def read_manual_scores(path: Path, questions: Mapping[str, dict], known: Sequenc
                        identities: Mapping[str, Sequence] | None = None) -> dict[str, dict]:
     """The TA scores of ``path`` as ``{submission id: {"w1": points, ..., "comment": text}}``.
 
-    Rows are matched on ``submission`` (an id of ``known``), else ``email`` or ``sid`` (through
-    ``identities``). Raises ManualScoresError for an unknown key, a score that is not a number
-    in [0, points], a file without key or question columns."""
+    Each row is matched on the first of its ``submission`` (an id of ``known``), ``email`` or
+    ``sid`` (through ``identities``) cells that is not empty. Raises ManualScoresError for an
+    unknown key, a score that is not a number in [0, points], a file without key or question
+    columns."""
     rows, columns = _read_csv(path)
-    key = next((c for c in ("submission", "email", "sid") if c in columns), None)
+    keys = [c for c in ("submission", "email", "sid") if c in columns]
     scored = [q for q in questions if q in columns]
-    if key is None or not scored:
+    if not keys or not scored:
         raise ManualScoresError(f"{path}: the header needs a 'submission', 'email' or 'sid' "
                                 f"column and at least one of {', '.join(questions)}")
-    lookup = _lookup(key, known, identities or {})
+    lookups = {key: _lookup(key, known, identities or {}) for key in keys}
     merged: dict[str, dict] = {}
     for line, row in enumerate(rows, start=2):
-        value = row.get(columns[key], "").strip()
-        if value.lower() not in lookup:
-            raise ManualScoresError(f"{path}, line {line}: no graded submission has {key} "
-                                    f"{value!r}")
-        entry = merged.setdefault(lookup[value.lower()], {})
+        submission = _row_submission(row, columns, lookups, f"{path}, line {line}")
+        entry = merged.setdefault(submission, {})
         for question in scored:
             points = _score(row.get(columns[question], ""), questions[question]["points"],
                             f"{path}, line {line}, {question}")
@@ -331,6 +329,18 @@ def read_manual_scores(path: Path, questions: Mapping[str, dict], known: Sequenc
         if row.get(columns.get("comment", ""), "").strip():
             entry["comment"] = row[columns["comment"]].strip()[:500]
     return merged
+
+
+def _row_submission(row: dict, columns: Mapping[str, str], lookups: Mapping[str, dict],
+                    where: str) -> str:
+    """The submission id a row names (its first non-empty key cell)."""
+    for key, lookup in lookups.items():
+        value = (row.get(columns[key]) or "").strip()
+        if value:
+            if value.lower() not in lookup:
+                raise ManualScoresError(f"{where}: no graded submission has {key} {value!r}")
+            return lookup[value.lower()]
+    raise ManualScoresError(f"{where}: no {' / '.join(lookups)} given")
 
 
 def _read_csv(path: Path) -> tuple[list[dict], dict[str, str]]:

@@ -1,0 +1,137 @@
+"""Tests of grading a class across machines (shards, merge) and of folding TA scores of the
+written questions into every report (merge-manual), through the command line with a fake
+grader standing in for the core."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from autograder import cli, course, written
+from autograder.batch import Submission
+from tests.autograder.fakes import FakeGrader, write_notebooks
+
+
+@pytest.fixture
+def fake_core(monkeypatch):
+    """Make the command line grade with FakeGrader instead of the grading core."""
+    monkeypatch.setattr(cli, "_core_grader", lambda profile, timeout, allow_unisolated=False:
+                        FakeGrader(profile or "offline", timeout))
+
+
+def _gradebook(path):
+    with open(path, newline="") as handle:
+        return {row["id"]: row for row in csv.DictReader(handle)}
+
+
+def test_shards_are_stable_and_cover_everything():
+    """Every id falls in exactly one shard of N; an id's shard does not depend on the other
+    submissions or their order."""
+    ids = [f"submission_{n}" for n in range(200)]
+    subs = [Submission(i, None) for i in ids]
+    shards = [course.select_shard(subs, i, 4) for i in range(4)]
+    assert sorted(s.id for shard in shards for s in shard) == sorted(ids)
+    assert all(20 < len(shard) < 80 for shard in shards)  # a hash spreads them
+    alone = course.select_shard([Submission("submission_7", None)], course.shard_of(
+        "submission_7", 4), 4)
+    assert [s.id for s in alone] == ["submission_7"]
+    assert course.select_shard(list(reversed(subs)), 2, 4) == list(reversed(shards[2]))
+
+
+@pytest.mark.parametrize("text", ["4/4", "-1/3", "1", "a/b", "0/0"])
+def test_bad_shard_is_refused(text):
+    with pytest.raises(ValueError, match="shard"):
+        course.parse_shard(text)
+
+
+def test_sharded_grading_merges_into_the_same_gradebook(tmp_path, fake_core, capsys):
+    """Grading in 3 shards and merging gives the gradebook of grading everything at once,
+    identities (from the export's metadata) included."""
+    folder = tmp_path / "export"
+    write_notebooks(folder, [f"s{n}" for n in range(9)])
+    (folder / "submission_metadata.yml").write_text(
+        "s1:\n  :submitters:\n  - :name: Ann\n    :sid: '11'\n    :email: ann@example.edu\n")
+    assert cli.main(["grade", str(folder), "--out", str(tmp_path / "all"), "--quiet",
+                     "--workers", "1"]) == 0
+    shard_dirs = []
+    for index in range(3):
+        out = tmp_path / f"shard{index}"
+        assert cli.main(["grade", str(folder), "--out", str(out), "--shard", f"{index}/3",
+                         "--quiet", "--workers", "1"]) == 0
+        shard_dirs.append(out)
+    graded_dirs = [d for d in shard_dirs if (d / "records").is_dir()]
+    assert cli.main(["merge", *map(str, graded_dirs), "--out", str(tmp_path / "merged"),
+                     "--format", "gradescope"]) == 0
+    whole, merged = _gradebook(tmp_path / "all" / "gradebook.csv"), \
+        _gradebook(tmp_path / "merged" / "gradebook.csv")
+    assert merged == whole and len(merged) == 9
+    assert merged["s1"]["name"] == "Ann" and merged["s1"]["sid"] == "11"
+    assert (tmp_path / "merged" / "grades_gradescope.csv").is_file()
+    assert (tmp_path / "merged" / "results" / "s1" / "results.json").is_file()
+
+
+def test_merge_refuses_one_submission_graded_from_two_files(tmp_path, fake_core):
+    """Two shard folders with different gradings of one id (different file contents) cannot be
+    merged silently; a folder without records is not a grade output."""
+    for name, text in (("a", "one"), ("b", "two")):
+        write_notebooks(tmp_path / name, ["x"])
+        (tmp_path / name / "x.ipynb").write_text(text)
+        assert cli.main(["grade", str(tmp_path / name / "x.ipynb"), "--out",
+                         str(tmp_path / f"out_{name}"), "--quiet"]) == 0
+    with pytest.raises(course.MergeError, match="two shards"):
+        course.merge_outputs([tmp_path / "out_a", tmp_path / "out_b"], tmp_path / "m")
+    with pytest.raises(course.MergeError, match="no records"):
+        course.merge_outputs([tmp_path / "a"], tmp_path / "m")
+
+
+def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
+    """TA scores of W1-W3 (matched by submission id or by email) join the gradebook, the
+    class report, the feedback and results.json; an empty cell is not graded yet; a
+    re-export keeps them."""
+    folder = tmp_path / "subs"
+    write_notebooks(folder, ["alice", "bob"])
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("submission,email\nbob.ipynb,bob@example.edu\n")
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(folder), "--out", str(out), "--roster", str(roster_csv),
+                     "--quiet"]) == 0
+    before = _gradebook(out / "gradebook.csv")
+    questions = written.written_questions()
+    assert set(questions) == {"w1", "w2", "w3"}
+    scores = tmp_path / "ta.csv"
+    scores.write_text("submission,email,W1,W2,w3,comment\nalice,,2,1.5,,W2 misses the "
+                      "BatchNorm\n,bob@example.edu,0,2,2,\n")
+    assert cli.main(["merge-manual", str(scores), "--out", str(out), "--format", "otter"]) == 0
+    after = _gradebook(out / "gradebook.csv")
+    assert (after["alice"]["w1"], after["alice"]["w2"], after["alice"]["w3"]) == ("2", "1.5", "0")
+    assert float(after["alice"]["total"]) == float(before["alice"]["total"]) + 3.5
+    assert float(after["bob"]["max"]) == float(before["bob"]["max"]) + 6
+    results = json.loads((out / "results" / "alice" / "results.json").read_text())
+    w2 = next(test for test in results["tests"] if test["name"] == "w2")
+    assert w2["score"] == 1.5 and "BatchNorm" in w2["output"]
+    assert "w1" in (out / "class_report.md").read_text()
+    assert "w3" in (out / "feedback" / "alice.txt").read_text()
+    with open(out / "grades_otter.csv", newline="") as handle:
+        assert "w1" in next(csv.reader(handle))
+    assert cli.main(["grade", str(folder), "--out", str(out), "--quiet"]) == 0  # a re-run
+    assert _gradebook(out / "gradebook.csv")["alice"]["w2"] == "1.5"
+
+
+@pytest.mark.parametrize("content, error", [
+    ("submission,w1\nnobody,1\n", "no graded submission"),
+    ("submission,w1\nalice,3\n", "outside 0..2"),
+    ("submission,w1\nalice,two\n", "not a number"),
+    ("name,w1\nalice,1\n", "'submission', 'email' or 'sid'"),
+])
+def test_bad_manual_scores_are_refused_in_one_line(tmp_path, fake_core, capsys, content, error):
+    """A score file naming an unknown submission, a score out of range or not a number, or
+    without a key column, is refused with the line, and nothing is written."""
+    write_notebooks(tmp_path / "subs", ["alice", "bob"])
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    (tmp_path / "ta.csv").write_text(content)
+    assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out)]) == 2
+    assert error in capsys.readouterr().err
+    assert not (out / written.MANUAL_FILE).exists()

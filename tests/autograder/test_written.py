@@ -1,0 +1,173 @@
+"""Tests of the written-answer pages (W1-W3 with the outputs they refer to), including that a
+page renders in headless Chromium, shows the student's plots and loads nothing from outside."""
+from __future__ import annotations
+
+import base64
+import copy
+import http.server
+import io
+import json
+import shutil
+import subprocess
+import threading
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder import written
+from autograder.batch import Submission
+from tests.conftest import REPO_ROOT
+
+TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"
+CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync")
+
+
+def _png(color=(255, 0, 0), size=40) -> str:
+    """Base64 of a PNG: a square of one colour (to find it again in a screenshot)."""
+    from matplotlib.image import imsave
+
+    pixels = np.zeros((size, size, 3), dtype=np.uint8)
+    pixels[:, :] = color
+    buffer = io.BytesIO()
+    imsave(buffer, pixels, format="png")
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def _cell_with(notebook: dict, marker: str) -> dict:
+    return next(c for c in notebook["cells"] if c["cell_type"] == "code"
+                and marker in "".join(c["source"]))
+
+
+def answered_notebook(w1: str = "conv0 is the most sensitive layer; conv7 the least.") -> dict:
+    """The student template with W1 and W2 answered (W3 left as given) and outputs where a run
+    leaves them: the scan's plot (a red PNG), the channel-pruning accuracies, and an HTML
+    output that must never be rendered."""
+    notebook = copy.deepcopy(json.loads(TEMPLATE.read_text()))
+    placeholders = [c for c in notebook["cells"] if c["cell_type"] == "markdown"
+                    and "".join(c["source"]).startswith("_Type your answer here")]
+    placeholders[0]["source"] = w1
+    placeholders[1]["source"] = "Keeping the first channels drops ones the next layer needs."
+    _cell_with(notebook, "sensitivity_scan(")["outputs"] = [
+        {"output_type": "display_data", "metadata": {},
+         "data": {"image/png": _png(), "text/plain": "<Figure>"}}]
+    _cell_with(notebook, "naive_pruned = channel_prune(")["outputs"] = [
+        {"output_type": "stream", "name": "stdout",
+         "text": "channel-pruned at 0.3, first channels kept: 31.25% (dense: 96.05%)\n"}]
+    _cell_with(notebook, "plot_model_comparison(")["outputs"] = [
+        {"output_type": "display_data", "metadata": {},
+         "data": {"text/html": "<script>document.title='pwned'</script><b>table</b>",
+                  "text/plain": "model comparison"}}]
+    return notebook
+
+
+def test_written_questions_come_from_the_master():
+    """The master's manual questions are w1, w2, w3 at 2 points each, with their prompts."""
+    questions = written.written_questions()
+    assert {q: info["points"] for q, info in questions.items()} == {"w1": 2, "w2": 2, "w3": 2}
+    assert "sensitivity scan" in questions["w1"]["prompt"]
+    assert written.written_questions(REPO_ROOT / "missing.ipynb") == {}
+
+
+def test_answers_and_evidence_are_found():
+    """Each question's answer is the markdown after its prompt; its evidence are the cells
+    EVIDENCE names, in notebook order."""
+    notebook = answered_notebook()
+    given = written.answers(notebook)
+    assert given["w1"].startswith("conv0 is the most sensitive")
+    assert given["w3"].startswith("_Type your answer here")
+    w1 = written.evidence_cells(notebook, "w1")
+    assert len(w1) == len(written.EVIDENCE["w1"])
+    assert "sensitivity_scan(" in "".join(w1[1]["source"])
+    assert all(written.evidence_cells(notebook, q) for q in ("w2", "w3"))
+
+
+def test_page_escapes_student_content_and_shows_only_text_and_png():
+    """Student markdown cannot inject HTML; an HTML output is shown as its plain text; a PNG
+    is embedded as a data URI; a non-PNG claiming to be one is dropped; an unanswered question
+    says so; the page forbids scripts and outside loads."""
+    notebook = answered_notebook(w1="**bold** <script>alert(1)</script> <img src=x onerror=y>")
+    _cell_with(notebook, "prunable_weights(model)")["outputs"] = [
+        {"output_type": "display_data", "metadata": {},
+         "data": {"image/png": base64.b64encode(b"<svg onload=alert(1)>").decode()}}]
+    page = written.written_page("alice", notebook, written.written_questions(), "Alice A")
+    assert "<strong>bold</strong>" in page and "&lt;script&gt;alert(1)" in page
+    assert "<script" not in page and "onerror=y>" not in page
+    assert "model comparison" in page and "<b>table</b>" not in page
+    assert page.count("<img alt='plot' src='data:image/png;base64,") == 1
+    assert "31.25%" in page
+    assert "No answer." in page  # W3
+    assert "default-src 'none'" in page and "Alice A" in page
+
+
+def test_pages_for_a_batch(tmp_path):
+    """write_pages makes one page per submission (an Otter zip, a notebook, an unreadable one)
+    and an index linking them."""
+    notebook = json.dumps(answered_notebook())
+    with zipfile.ZipFile(tmp_path / "alice.zip", "w") as archive:
+        archive.writestr("pruning_lab.ipynb", notebook)
+        archive.writestr("finegrained.pt", b"x")
+    (tmp_path / "bob.ipynb").write_text(notebook)
+    (tmp_path / "carol.ipynb").write_text("{ not json")
+    submissions = [Submission("alice", tmp_path / "alice.zip"),
+                   Submission("bob", tmp_path / "bob.ipynb"),
+                   Submission("carol", tmp_path / "carol.ipynb")]
+    pages = written.write_pages(submissions, tmp_path / "out")
+    assert [p.name for p in pages] == ["alice.html", "bob.html", "carol.html"]
+    assert "conv0 is the most sensitive" in pages[0].read_text()
+    assert "No readable notebook" in pages[2].read_text()
+    index = (tmp_path / "out" / "written" / "index.html").read_text()
+    assert all(f"href='{name}.html'" in index for name in ("alice", "bob", "carol"))
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if shutil.which(name):
+            return shutil.which(name)
+    pytest.skip("no headless Chromium here (apt-get install chromium; .ci/run installs it)")
+
+
+class _Counter(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        _Counter.hits.append(self.path)
+        self.send_response(404)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.mark.slow
+def test_page_renders_in_headless_chromium(tmp_path):
+    """Chromium renders the page: the answer text is in the DOM, the student's plot is drawn
+    (its red pixels are in a screenshot), the student's script is text, not an element, and a
+    remote image in an answer is never fetched (a loopback server counts requests)."""
+    browser = _chromium()
+    server = http.server.HTTPServer(("127.0.0.1", 0), _Counter)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    tracker = f"http://127.0.0.1:{server.server_port}/tracker.png"
+    try:
+        notebook = answered_notebook(w1=f"conv0 is fragile. <script>x()</script> ![t]({tracker})")
+        page = tmp_path / "alice.html"
+        page.write_text(written.written_page("alice", notebook, written.written_questions()))
+        common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+        dom = subprocess.run([*common, "--dump-dom", page.as_uri()], capture_output=True,
+                             text=True, timeout=120).stdout
+        shot = tmp_path / "shot.png"
+        subprocess.run([*common, f"--screenshot={shot}", "--window-size=1000,2600",
+                        page.as_uri()], capture_output=True, timeout=120, check=True)
+    finally:
+        server.shutdown()
+    assert "conv0 is fragile." in dom and "<h2>W1 (2 points)</h2>" in dom
+    assert "<script>" not in dom and "&lt;script&gt;x()" in dom
+    from matplotlib.image import imread
+
+    pixels = imread(shot)[..., :3]
+    red = (pixels[..., 0] > 0.9) & (pixels[..., 1] < 0.1) & (pixels[..., 2] < 0.1)
+    assert red.sum() >= 40 * 40 * 0.9, "the student's plot was not drawn"
+    assert _Counter.hits == [], "the page fetched something from outside"
