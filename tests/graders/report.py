@@ -78,6 +78,35 @@ FIXED = """\
   each pass is timed in the thread's CPU time (`interleaved_times`); under four busy loops
   the reference architecture measured 1.40x-1.41x over the dense model in four runs (wall
   clock: 1.28x-1.59x; idle: 1.40x-1.42x).
+- **Isolation was a deny-list that missed shared kernel objects and files beside the
+  interpreter, and a non-root grader had none** (reviews of 2026-12: a blank notebook copied
+  another submission's code out of System V shared memory for 21 of 26 points). The sandbox
+  is now bubblewrap with every namespace and an allow-list filesystem (`ipc_publish` /
+  `ipc_steal`, `search_secrets` with secrets planted beside the interpreter and in a new
+  top-level folder, `network` aimed at the grader's own loopback socket); the evidence run also
+  checks that the sandbox uids own nothing on the host afterwards. Found while building it: a
+  grading script's own folder on the grader's `sys.path` was shown to the sandbox (it held
+  another checkout of the kit): only `site-packages` folders are now; and a student could kill
+  its own supervisor (`signal_everyone`): it now has a pid namespace of its own.
+- **Vacuous passes** (reviews of 2026-12): a `fine_grained_prune` that zeroes its first entry
+  earned q3's "bool mask", "in place" and "sparsity 0" checks and all of q5; an empty module
+  from `channel_prune` earned "consistent" and "untouched"; a mask that prunes the caller's
+  tensor only when first used earned "in place"; a classifier padded with zero classes earned
+  q6's size check. Now those properties count once the function ranks (`fgp_zero_first_entry`),
+  returns a VGG (`prune_returns_empty_module`), arguments are read the moment the function
+  returns (`fgp_lazy_in_place`), and sizes are judged against the base model's counts with
+  every tensor bounded by the base model's shape (`degenerate_model_files`).
+- **Coverage drawn at random**: q5 pruned 4 of the 9 weights chosen per submission, so a pruner
+  that skips the classifier was caught for 45% of the ids. Every check now covers every
+  layer, boundary and edge case (`tests/autograder/test_coverage.py` compares the plans of 20
+  ids; `pruner_skips_classifier`, `prune_skips_last_boundary` and
+  `keep_count_subtracts_rounded` are graded under three ids each with identical scores).
+- **Cells did not run as in Jupyter**: `display()` raised `NameError` and a regex rewrote lines
+  of multi-line strings that start with `%`. Cells now run in an IPython shell
+  (`display_and_magics`).
+- **One student could stop the class's report**: a lone surrogate in an exception message
+  crashed the feedback writer for everyone (`unprintable_errors`); student strings are now
+  sanitised where they are loaded, and a failure writing one report is recorded on its row.
 """
 
 LIMITS = """\
@@ -93,14 +122,22 @@ LIMITS = """\
   submission, so a function must compute the right values, but code copied from a solution,
   or probe results forged with the right values (the student's process can rewrite its own
   results), cannot be told from honest work. Plagiarism detection is out of scope.
-- **Behaviour the checks do not exercise.** Exact halves in rounding (`round` vs `floor(x +
-  0.5)`) are never drawn (the contract leaves them to Python's round); inputs on other devices
-  (GPU) or dtypes (half precision), empty tensors and BatchNorms without affine parameters or
-  running statistics are not graded; `FineGrainedPruner.apply` is judged on the model it was
-  built from.
+- **Behaviour the checks do not exercise.** Inputs on other devices (GPU) or dtypes (half
+  precision), empty tensors and BatchNorms without affine parameters or running statistics are
+  not graded; `FineGrainedPruner.apply` is judged on the model it was built from. Exact halves
+  of `get_num_channels_to_keep` are graded (odd counts at ratio 0.5); those of
+  `fine_grained_prune`'s `num_zeros` are drawn only where float error cannot tip them.
 - **A bug in `fine_grained_prune` is forgiven in q5** when `FineGrainedPruner` uses the
-  notebook's own `fine_grained_prune` consistently (q3 charges it once), except where the
-  resulting pruner behaves wrongly (a mask of the removed entries zeroes the kept weights).
+  notebook's own `fine_grained_prune` consistently and that function still ranks entries by
+  magnitude (q3 charges it once); a mask that ranks nothing, or one of the removed entries,
+  costs q5 too. When `fine_grained_prune` raises inside the pruner, q5 says so and cannot be
+  judged.
+- **Weaker isolation outside the kit's machines.** A non-root grader's student shares the
+  grader's uid inside its user namespace: it cannot reach anything outside, but it can end its
+  own grading by killing its supervisor (status `crashed`, its own points only). In a container
+  without Landlock the restricted backend protects files by permissions only: the kit's
+  secrets are made root-only, other copies on that machine are not, and submissions are then
+  graded one at a time.
 - **The written questions (W1-W3)** are graded by hand.
 - **The stock Otter path** (`otter run`, the hidden tests in the student's own kernel) is
   not hardened: only the kit's grader (`python -m autograder grade`, the Gradescope zip it

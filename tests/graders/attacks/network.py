@@ -3,7 +3,7 @@
 #   socket, a raw packet socket, and reads the interfaces and routing tables for a way out
 #   (anything but loopback); reports any success in feedback
 # base: blank
-# defence: the network namespace (only a loopback interface, down, no route; the restricted
+# defence: the network namespace (its own loopback interface only, no route out; the restricted
 #   backend's seccomp filter refuses every socket)
 # lacks: connected to
 # --- cell
