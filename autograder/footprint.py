@@ -2,7 +2,9 @@
 entry point, measured on a simulated ``/autograder`` layout, and the settings they lead to.
 
 ``python -m autograder footprint [--memory MB] [--cpus N] [--write]`` builds the autograder zip,
-unpacks it into a temporary root as Gradescope does, and runs ``run_autograder`` on two example
+unpacks it into a temporary root as Gradescope does, runs its ``setup.sh`` with this
+environment's interpreter (so the image's caches exist, nothing is downloaded) and runs
+``run_autograder`` on two example
 submissions: the solved notebook (the common case) and an infinite loop (the longest a grading
 can take: the student's time limit runs out). Each run is sampled every
 :data:`SAMPLE_SECONDS`:
@@ -10,7 +12,8 @@ can take: the student's time limit runs out). Each run is sampled every
 - **peak PSS**: the largest sum, over every process of the run (grader, its workers, the
   sandbox), of the proportional set size, so a page shared by several processes (torch's
   libraries, copy-on-write pages of forked workers) counts once: what a memory cgroup charges
-  for mapped memory;
+  for mapped memory; ``Pss_Anon``, its anonymous part (what no memory pressure can reclaim
+  without swap, which containers lack), is recorded beside it;
 - where this machine lets root make cgroups (v1 or v2), the run is also put into a fresh one
   with ``--memory`` (MiB, as Docker's ``--memory 768m`` counts) and ``--cpus`` (0.5 is
   Gradescope's default share), and the cgroup's own peak and whether it killed anything (out of
@@ -53,6 +56,7 @@ class Measurement:
     returncode: int
     wall_s: float
     peak_pss_bytes: int
+    peak_anon_bytes: int = 0  # the anonymous part of the PSS at its own peak
     score: float | None = None
     possible: float | None = None
     cgroup: str = ""  # "v1", "v2" or "" (none could be made)
@@ -86,31 +90,39 @@ def process_tree(root_pid: int) -> list[int]:
     return tree
 
 
-def pss_bytes(pid: int) -> int:
-    """The proportional set size of ``pid`` in bytes (0 when it is gone or unreadable)."""
+def pss_bytes(pid: int) -> tuple[int, int]:
+    """The proportional set size of ``pid`` and its anonymous part, in bytes ((0, 0) when it is
+    gone or unreadable)."""
+    found = {}
     try:
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) * 1024
+            key, _, value = line.partition(":")
+            if key in ("Pss", "Pss_Anon"):
+                found[key] = int(value.split()[0]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    return 0
+    return found.get("Pss", 0), found.get("Pss_Anon", 0)
 
 
 def process_label(pid: int) -> str:
-    """A short name for ``pid``: its command line's script or module ("-m autograder ...",
-    "runner.py", "forkserver")."""
+    """A short name for ``pid`` and the pid: the script or module it runs ("runner.py",
+    "-m autograder"), "forkserver" for multiprocessing's server and the workers forked from
+    it, else the command's name."""
     try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        argv = [w.decode(errors="replace") for w in
+                Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") if w]
+        command = Path(f"/proc/{pid}/comm").read_text().strip()
     except OSError:
-        return "?"
-    words = [word.decode(errors="replace") for word in argv if word]
-    text = " ".join(words)
-    for marker in ("forkserver", "resource_tracker"):
-        if marker in text:
-            return marker
-    tail = [Path(word).name for word in words[1:3]] if len(words) > 1 else words[:1]
-    return " ".join(tail)[:60] or "?"
+        return f"? ({pid})"
+    text = " ".join(argv)
+    name = next((marker for marker in ("forkserver", "resource_tracker") if marker in text), "")
+    if not name and "-m" in argv[1:-1]:
+        name = "-m " + argv[argv.index("-m") + 1]
+    if not name and "-c" in argv[1:]:
+        name = f"{command} -c"
+    if not name:
+        name = next((Path(word).name for word in argv[1:] if not word.startswith("-")), command)
+    return f"{name[:40]} ({pid})"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,17 +235,18 @@ def run_measured(command: list[str], label: str, env: dict | None = None,
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr,
                                preexec_fn=group.join if group else None)
-    peak, per_process = 0, {}
+    peak, peak_anon, per_process = 0, 0, {}
     try:
         while process.poll() is None and time.monotonic() - started < timeout_s:
-            peak = max(peak, _sample(process.pid, per_process))
+            total, anon = _sample(process.pid, per_process)
+            peak, peak_anon = max(peak, total), max(peak_anon, anon)
             time.sleep(SAMPLE_SECONDS)
     finally:
         if process.poll() is None:
             process.kill()
         process.wait()
     measurement = Measurement(label, process.returncode, round(time.monotonic() - started, 1),
-                              peak, per_process_peak_bytes=per_process,
+                              peak, peak_anon, per_process_peak_bytes=per_process,
                               memory_limit_bytes=memory_limit if group else None,
                               cpus=cpus if group else None)
     if group:
@@ -244,30 +257,40 @@ def run_measured(command: list[str], label: str, env: dict | None = None,
     return measurement
 
 
-def _sample(root_pid: int, per_process: dict[str, int]) -> int:
-    """Summed PSS of the tree now (bytes); updates each process label's largest PSS."""
-    total = 0
+def _sample(root_pid: int, per_process: dict[str, int]) -> tuple[int, int]:
+    """Summed PSS of the tree now and its anonymous part (bytes); updates each process
+    label's largest PSS."""
+    total = anon = 0
     for pid in process_tree(root_pid):
-        pss = pss_bytes(pid)
-        total += pss
+        pss, pss_anon = pss_bytes(pid)
+        total, anon = total + pss, anon + pss_anon
         label = process_label(pid)
         per_process[label] = max(per_process.get(label, 0), pss)
-    return total
+    return total, anon
 
 
 def measure_gradescope(submission: Path, label: str, profile: str = "offline",
                        memory_limit: int | None = None, cpus: float | None = None,
                        python: str = sys.executable) -> Measurement:
-    """Build the autograder zip, unpack it into a temporary ``/autograder`` layout, put
-    ``submission`` into its ``submission/`` folder and measure ``run_autograder`` with
-    ``python`` (``PRUNEKIT_PYTHON``); records the score from ``results/results.json``."""
+    """Build the autograder zip, unpack it into a temporary ``/autograder`` layout, run its
+    ``setup.sh`` with ``python`` as the image's interpreter (``PRUNEKIT_SETUP_PYTHON``: nothing
+    is installed; the caches are built as in the image), put ``submission`` into its
+    ``submission/`` folder and measure ``run_autograder``; records the score from
+    ``results/results.json``.
+
+    Raises:
+        RuntimeError: setup.sh failed (its output is on standard error)."""
     from autograder import gradescope
 
     with tempfile.TemporaryDirectory(prefix="prunekit-footprint-") as scratch:
         root = Path(scratch) / "autograder"
         gradescope.unpack(gradescope.build_zip(Path(scratch) / "ag.zip", profile), root)
+        env = {k: v for k, v in os.environ.items() if k != "PRUNEKIT_PYTHON"}
+        setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], stdout=sys.stderr,
+                               env=dict(env, PRUNEKIT_SETUP_PYTHON=python))
+        if setup.returncode:
+            raise RuntimeError(f"setup.sh failed with status {setup.returncode}")
         shutil.copy(submission, root / "submission" / Path(submission).name)
-        env = dict(os.environ, PRUNEKIT_PYTHON=python)
         measurement = run_measured(["bash", str(root / "run_autograder")], label, env,
                                    memory_limit, cpus)
         results = root / "results" / "results.json"
@@ -355,5 +378,5 @@ def describe(measurement: Measurement) -> str:
     score = (f"score {measurement.score:g}/{measurement.possible:g}"
              if measurement.score is not None else "no results.json")
     return (f"{measurement.label}: exit {measurement.returncode}, {score}, "
-            f"{measurement.wall_s:.0f} s, peak PSS {measurement.peak_pss_bytes / MiB:.0f} MiB"
-            f"{limits}")
+            f"{measurement.wall_s:.0f} s, peak PSS {measurement.peak_pss_bytes / MiB:.0f} MiB "
+            f"(anonymous {measurement.peak_anon_bytes / MiB:.0f} MiB){limits}")

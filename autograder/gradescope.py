@@ -16,6 +16,8 @@ The zip holds:
                             ``/autograder/venv``, then ``gradescope-prepare`` (the hidden
                             split and the base model, built once into the image)
 ``run_autograder``          ``python -m autograder gradescope-run --root /autograder``
+``run_prairielearn``        ``python -m autograder prairielearn-run`` (the same zip as a
+                            PrairieLearn image's grader: see the README)
 ``requirements-grader.txt`` what the grader needs (no Jupyter, Otter or pytest)
 ``gradescope_config.json``  the profile to grade with
 ``prunekit/``               the support package
@@ -108,6 +110,19 @@ cd "$ROOT/source"
 exec "$PYTHON" -m autograder gradescope-run --root "$ROOT"
 """
 
+RUN_PRAIRIELEARN = """#!/usr/bin/env bash
+# A PrairieLearn external grader's entry point, in an image where this zip was unpacked into
+# KIT/source and KIT/source/setup.sh was run (KIT: any folder; the interpreter is KIT/venv).
+# It grades /grade/student into /grade/results/results.json; arguments are passed on
+# (--root ROOT for another layout, --timeout S).
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")" && pwd)"
+[ -d "$ROOT/source" ] || ROOT="$(dirname "$ROOT")"
+PYTHON="${PRUNEKIT_PYTHON:-$ROOT/venv/bin/python}"
+cd "$ROOT/source"
+exec "$PYTHON" -m autograder prairielearn-run "$@"
+"""
+
 
 class GradescopeError(RuntimeError):
     """The zip cannot be built, or the Gradescope folder is not there (one line)."""
@@ -146,6 +161,7 @@ def build_zip(out: Path | None = None, profile: str = "offline",
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (SETUP_SH.encode(), 0o755),
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
+        "run_prairielearn": (RUN_PRAIRIELEARN.encode(), 0o755),
         GRADER_REQUIREMENTS: ((KIT_ROOT / GRADER_REQUIREMENTS).read_bytes(), 0o644),
         CONFIG_FILE: (json.dumps({"profile": profile}, indent=2).encode() + b"\n", 0o644),
         f"checkpoints/{checkpoint.name}": (checkpoint.read_bytes(), 0o644),

@@ -135,3 +135,18 @@ def test_bad_manual_scores_are_refused_in_one_line(tmp_path, fake_core, capsys, 
     assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out)]) == 2
     assert error in capsys.readouterr().err
     assert not (out / written.MANUAL_FILE).exists()
+
+
+def test_readme_instructor_commands_exist():
+    """Every `python -m autograder COMMAND` the README names is a command of the CLI, and the
+    instructor section names each of this issue's commands."""
+    import re
+
+    from tests.conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    named = set(re.findall(r"python -m autograder ([a-z][a-z-]+)", readme))
+    commands = set(cli._parser()._subparsers._group_actions[0].choices)
+    assert named <= commands, named - commands
+    assert {"grade", "merge", "merge-manual", "gradescope-zip", "footprint"} <= named
+    assert "run_prairielearn" in readme and "--shard $i/N" in readme

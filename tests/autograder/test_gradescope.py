@@ -14,6 +14,7 @@ import pytest
 
 from autograder import gradescope
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
+from tests.conftest import REPO_ROOT
 from tests.helpers import offline_grading_unready
 
 
@@ -132,11 +133,131 @@ def test_entry_point_writes_results_when_the_grader_fails(tmp_path):
     assert "contact the course staff" in data["output"]
 
 
+# Modules of the kit that never run where the zip grades (instructor-side commands).
+INSTRUCTOR_ONLY = ("examples.py", "calibrate.py", "footprint.py", "written.py", "course.py")
+
+
+def _third_party_imports() -> dict[str, set[str]]:
+    """Top-level modules outside the standard library that grading imports: the code of the
+    packages the zip ships (instructor-only modules left out) and the student template's code
+    cells (Otter's own cells left out: the sandbox drops them) -> where."""
+    import ast
+
+    from autograder.submission import code_cells
+
+    sources = [(str(path), path.read_text()) for package in gradescope.PACKAGES
+               for path in (REPO_ROOT / package).rglob("*.py")
+               if path.name not in INSTRUCTOR_ONLY]
+    template = json.loads((REPO_ROOT / "student_template" / "pruning_lab.ipynb").read_text())
+    sources += [("notebook", cell) for cell in code_cells(template)]
+    found: dict[str, set[str]] = {}
+    for where, source in sources:
+        for node in ast.walk(ast.parse(source)):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in (*gradescope.PACKAGES,
+                                                                      "confine"):
+                    found.setdefault(top, set()).add(where)
+    return found
+
+
+def _closure(requirements: Path) -> set[str]:
+    """Normalised names of the distributions a requirements file installs, with all their
+    (installed) dependencies, markers evaluated here, extras not followed."""
+    import importlib.metadata as metadata
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lines = [line.split("#")[0].strip() for line in requirements.read_text().splitlines()]
+    todo = [Requirement(line) for line in lines if line]
+    seen: set[str] = set()
+    while todo:
+        requirement = todo.pop()
+        name = canonicalize_name(requirement.name)
+        if name in seen or (requirement.marker and not requirement.marker.evaluate()):
+            continue
+        seen.add(name)
+        for text in metadata.requires(requirement.name) or []:
+            dependency = Requirement(text)
+            if not dependency.marker or dependency.marker.evaluate({"extra": ""}):
+                todo.append(dependency)
+    return seen
+
+
+def test_grader_requirements_cover_what_grading_imports():
+    """Every third-party module that grading imports (the shipped packages and the student
+    notebook's cells) comes from a distribution that requirements-grader.txt installs, so the
+    zip's image, which installs only that file, can grade; and it installs no Jupyter, Otter or
+    pytest."""
+    import importlib.metadata as metadata
+
+    from packaging.utils import canonicalize_name
+
+    installed = _closure(REPO_ROOT / gradescope.GRADER_REQUIREMENTS)
+    providers = metadata.packages_distributions()
+    missing = {module: sorted(where)[:3] for module, where in _third_party_imports().items()
+               if not {canonicalize_name(d) for d in providers.get(module, [])} & installed}
+    assert not missing, f"imported by grading but not in requirements-grader.txt: {missing}"
+    assert not {"otter-grader", "jupyter", "pytest", "nbconvert"} & installed
+
+
+def test_settings_follow_the_stored_footprint():
+    """The memory to set is the measured peak with its margin (MiB, rounded up to 64); the
+    timeout covers the slowest run and the batch's hard limit plus a grading; both are printed
+    with the figures they come from. The stored footprint exists and is the one
+    gradescope-zip prints."""
+    from autograder import footprint
+
+    measured = {"measured_on": "2026-12-01", "machine": "test", "deadline_s": 210.0,
+                "measurements": [{"peak_pss_bytes": 800 * 2**20, "wall_s": 30.0},
+                                 {"peak_pss_bytes": 700 * 2**20, "wall_s": 110.0}]}
+    settings = footprint.recommended_settings(measured)
+    assert settings["memory_mb"] == 1024  # 800 MiB x 1.25 = 1000 -> 1024
+    assert settings["timeout_min"] == 5  # (30 + 210) s x 1.25 = 300 s
+    lines = "\n".join(footprint.settings_lines(measured))
+    assert "at least 1024 MB" in lines and "not enough" in lines and "at least 5 min" in lines
+    stored = footprint.load_footprint()
+    assert stored is not None and {m["label"] for m in stored["measurements"]} == {
+        "solved", "infinite_loop"}
+    assert all(m["score"] is not None for m in stored["measurements"])
+
+
+def test_measured_peak_counts_the_whole_process_tree():
+    """run_measured sums the PSS of a command and its children: a child holding 150 MiB
+    and its parent holding 100 MiB peak at 250 MiB or more."""
+    from autograder import footprint
+
+    hold = ("import subprocess, sys, time; a = b'1' * ({mib} * 2**20); {then}; "
+            "time.sleep(1.5)")
+    child = hold.format(mib=150, then="pass")
+    parent = hold.format(mib=100, then=f"p = subprocess.Popen([sys.executable, '-c', {child!r}])"
+                         ) + "; p.wait()"
+    measurement = footprint.run_measured([sys.executable, "-c", parent], "tree")
+    assert measurement.returncode == 0
+    assert measurement.peak_pss_bytes >= 245 * 2**20
+    assert measurement.peak_pss_bytes < 400 * 2**20
+
+
+def test_gradescope_zip_prints_the_settings(tmp_path, capsys):
+    """gradescope-zip names the memory and timeout to set."""
+    from autograder import cli
+
+    assert cli.main(["gradescope-zip", "--out", str(tmp_path / "ag.zip")]) == 0
+    out = capsys.readouterr().out
+    assert "memory:  at least" in out and "timeout: at least" in out
+
+
 @pytest.mark.slow
-def test_real_zip_runs_on_gradescope_layout(tmp_path):
-    """End to end: build the real zip, unpack it into a temporary ROOT, put the solved example
-    submission in ROOT/submission and run ROOT/run_autograder in a subprocess (with this
-    environment's Python): results.json is valid and the reference earns full marks."""
+def test_setup_sh_then_entry_point_on_gradescope_layout(tmp_path):
+    """End to end as Gradescope runs it: build the real zip, unpack it into a temporary ROOT,
+    run ROOT/source/setup.sh (PRUNEKIT_SETUP_PYTHON: this environment's Python, so nothing is
+    downloaded), put the solved example submission in ROOT/submission and run
+    ROOT/run_autograder with no interpreter override: it uses the environment setup.sh made,
+    finds the hidden split setup.sh built, and the reference earns full marks."""
     reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
@@ -145,9 +266,15 @@ def test_real_zip_runs_on_gradescope_layout(tmp_path):
     zip_path = gradescope.build_zip(tmp_path / "ag.zip", "offline")
     root = tmp_path / "autograder"
     gradescope.unpack(zip_path, root)
+    env = {key: value for key, value in os.environ.items() if key != "PRUNEKIT_PYTHON"}
+    setup = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True,
+                           text=True, timeout=600, env=dict(env, PRUNEKIT_SETUP_PYTHON=sys.executable))
+    assert setup.returncode == 0, setup.stderr[-3000:]
+    assert "hidden split of" in setup.stdout
+    assert list((root / "source" / ".cache" / "grading-data").glob("*.npz"))
+    assert os.access(root / "venv" / "bin" / "python", os.X_OK)
     made = {e.name: e for e in examples.make_examples(tmp_path / "examples", "offline")}
     shutil.copy(made["solved"].zip_path, root / "submission" / "pruning_lab_export.zip")
-    env = dict(os.environ, PRUNEKIT_PYTHON=sys.executable)
     done = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
