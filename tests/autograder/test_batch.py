@@ -241,3 +241,47 @@ def test_grade_fingerprint_covers_everything_a_grade_depends_on(tmp_path):
     calibration.write_text("{}")
     (kit / "autograder" / "report.py").write_text("# a front end\n")
     assert _grader_fingerprint(calibration, kit) == before
+
+
+def _raise_missing(flag: bool):
+    from autograder.batch import CoreMissing
+
+    raise CoreMissing("profile 'x' is not calibrated", not_calibrated=flag)
+
+
+def test_call_in_worker_returns_values_and_reraises_errors():
+    """call_in_worker computes in a forkserver child: the value comes back, and so does an
+    exception with its attributes (CoreMissing's not_calibrated)."""
+    import os
+
+    from autograder.batch import CoreMissing, call_in_worker
+
+    assert call_in_worker(os.getpid) != os.getpid()
+    with pytest.raises(CoreMissing) as caught:
+        call_in_worker(_raise_missing, (True,))
+    assert caught.value.not_calibrated is True and "not calibrated" in str(caught.value)
+
+
+@pytest.mark.slow
+def test_core_grader_keeps_torch_out_of_the_calling_process():
+    """Building the real CoreGrader (its pre-flight: configuration, isolation check, points,
+    fingerprint) leaves torch unimported in the caller, the process that only waits for the
+    workers (torch's import is about 300 MiB of it otherwise)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO_ROOT
+    from tests.helpers import offline_grading_unready
+
+    reason = offline_grading_unready()
+    if reason:
+        pytest.skip(reason)
+    code = ("import sys; from autograder import batch; g = batch.CoreGrader('offline', "
+            "allow_unisolated=True); print('torch' in sys.modules, g.isolation, "
+            "sum(g.question_max().values()), len(g.settings['grader']))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    torch_imported, isolation, *rest = done.stdout.split()
+    assert torch_imported == "False" and isolation
+    assert rest[-2:] == ["26.0", "16"]
