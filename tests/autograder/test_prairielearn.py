@@ -39,7 +39,7 @@ def test_graded_submission_scores_a_fraction(tmp_path):
     result = prairielearn.run(root, grade_fn=FakeGrader())
     data = _results(root)
     assert data["gradable"] is True and result.status == "graded"
-    assert data["score"] == pytest.approx(result.total / sum(QUESTION_MAX.values()))
+    assert data["score"] == pytest.approx(result.total / sum(QUESTION_MAX.values()), abs=1e-6)
     assert [t["name"] for t in data["tests"]] == list(QUESTION_MAX)
 
 
