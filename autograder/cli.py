@@ -252,7 +252,8 @@ def _grade(args) -> int:
             print(f"shard {index}/{count}: {len(submissions)} submission(s)")
     except ValueError as error:  # RosterError, a malformed --shard
         raise CliError(str(error)) from None
-    if not submissions:  # an empty shard: nothing to grade, and that is fine
+    if not submissions:  # an empty shard: nothing to grade; `merge` accepts its empty records
+        batch.RecordStore(args.out).folder.mkdir(parents=True, exist_ok=True)
         print("this shard holds no submission")
         return 0
     grader = _core_grader(args.profile, args.timeout, allow_unisolated=args.allow_unisolated)

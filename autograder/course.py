@@ -110,18 +110,19 @@ def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionR
     ``out_dir`` (which may be one of them); returns the merged results, sorted by id.
 
     Raises:
-        MergeError: a folder has no records, or two folders hold different gradings of the
-            same submission (different content or settings: graded from different files).
+        MergeError: a folder is not a grade output (no ``records/``), or two folders hold
+            different gradings of the same submission (different content or settings: graded
+            from different files).
     """
     out_dir = Path(out_dir)
     target = RecordStore(out_dir)
     target.folder.mkdir(parents=True, exist_ok=True)
     origin: dict[str, Path] = {}
     for shard in map(Path, shard_dirs):
-        records = sorted(RecordStore(shard).folder.glob("*.json"))
-        if not records:
-            raise MergeError(f"{shard} holds no records (records/*.json): not a grade --out "
-                             "folder")
+        folder = RecordStore(shard).folder
+        if not folder.is_dir():  # an empty shard has the folder, without records
+            raise MergeError(f"{shard} has no records/ folder: not a grade --out folder")
+        records = sorted(folder.glob("*.json"))
         for record in records:
             _merge_record(record, target, origin)
         roster.save_identities(roster.load_identities(shard), out_dir)

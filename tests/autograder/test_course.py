@@ -60,8 +60,10 @@ def test_sharded_grading_merges_into_the_same_gradebook(tmp_path, fake_core, cap
         assert cli.main(["grade", str(folder), "--out", str(out), "--shard", f"{index}/3",
                          "--quiet", "--workers", "1"]) == 0
         shard_dirs.append(out)
-    graded_dirs = [d for d in shard_dirs if (d / "records").is_dir()]
-    assert cli.main(["merge", *map(str, graded_dirs), "--out", str(tmp_path / "merged"),
+    empty = tmp_path / "shard-empty"  # a shard no submission falls in: merged all the same
+    assert cli.main(["grade", str(folder / "s1.ipynb"), "--out", str(empty), "--shard",
+                     f"{(course.shard_of('s1', 2) + 1) % 2}/2", "--quiet"]) == 0
+    assert cli.main(["merge", *map(str, shard_dirs + [empty]), "--out", str(tmp_path / "merged"),
                      "--format", "gradescope"]) == 0
     whole, merged = _gradebook(tmp_path / "all" / "gradebook.csv"), \
         _gradebook(tmp_path / "merged" / "gradebook.csv")
@@ -81,7 +83,7 @@ def test_merge_refuses_one_submission_graded_from_two_files(tmp_path, fake_core)
                          str(tmp_path / f"out_{name}"), "--quiet"]) == 0
     with pytest.raises(course.MergeError, match="two shards"):
         course.merge_outputs([tmp_path / "out_a", tmp_path / "out_b"], tmp_path / "m")
-    with pytest.raises(course.MergeError, match="no records"):
+    with pytest.raises(course.MergeError, match="no records/ folder"):
         course.merge_outputs([tmp_path / "a"], tmp_path / "m")
 
 
