@@ -81,6 +81,9 @@ if [ -n "${{PRUNEKIT_SETUP_PYTHON:-}}" ]; then
     chmod 755 "$VENV/bin/python"
 else
     export DEBIAN_FRONTEND=noninteractive
+    # The sandbox user must read the interpreter: not under /root (uv's default), and files
+    # copied, not linked to root's cache.
+    export UV_PYTHON_INSTALL_DIR=/opt/prunekit-python UV_LINK_MODE=copy
     apt-get update -q
     apt-get install -y -q --no-install-recommends python3-pip ca-certificates
     # pip refuses system-wide installs from Ubuntu 23.04 on (PEP 668); 22.04's pip has no flag
