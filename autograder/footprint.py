@@ -32,6 +32,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +42,7 @@ from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 FOOTPRINT_FILE = KIT_ROOT / "autograder" / "gradescope_footprint.json"
-SAMPLE_SECONDS = 0.1  # how often the process tree's memory is read
+SAMPLE_SECONDS = 0.05  # how often the process tree's memory is read (0.1 s missed ~50 MiB peaks)
 MEMORY_MARGIN = 1.25  # recommended memory = the measured peak times this
 TIMEOUT_MARGIN = 1.25  # recommended timeout = the longest possible grading times this
 MiB = 2**20
@@ -230,10 +231,29 @@ def run_measured(command: list[str], label: str, env: dict | None = None,
                  timeout_s: float = 1800.0) -> Measurement:
     """Run ``command`` (in a fresh cgroup with these limits where one can be made), sampling
     the summed PSS of its process tree every :data:`SAMPLE_SECONDS`; returns the measurement.
-    The command's output goes to this process's standard error."""
+    The command's output goes to this process's standard error; past ``timeout_s``, or when
+    this process is interrupted, the command's whole process group is killed and the cgroup
+    removed."""
     group = Cgroup.make(memory_limit, cpus) if (memory_limit or cpus) else None
+    try:
+        measurement = _run_sampled(command, label, env, group, timeout_s)
+        if group:
+            measurement.cgroup, measurement.cpus = group.version, cpus
+            measurement.memory_limit_bytes = memory_limit
+            measurement.cgroup_peak_bytes = group.peak_bytes()
+            measurement.oom_killed = group.oom_killed()
+    finally:
+        if group:
+            group.remove()
+    return measurement
+
+
+def _run_sampled(command: list[str], label: str, env: dict | None, group: Cgroup | None,
+                 timeout_s: float) -> Measurement:
+    """Run ``command`` in its own process group (in ``group``), sampling its tree's PSS."""
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, stdout=sys.stderr, stderr=sys.stderr,
+                               start_new_session=True,
                                preexec_fn=group.join if group else None)
     peak, peak_anon, per_process = 0, 0, {}
     try:
@@ -243,23 +263,15 @@ def run_measured(command: list[str], label: str, env: dict | None = None,
             time.sleep(SAMPLE_SECONDS)
     finally:
         if process.poll() is None:
-            process.kill()
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-    measurement = Measurement(label, process.returncode, round(time.monotonic() - started, 1),
-                              peak, peak_anon, per_process_peak_bytes=per_process,
-                              memory_limit_bytes=memory_limit if group else None,
-                              cpus=cpus if group else None)
-    if group:
-        measurement.cgroup = group.version
-        measurement.cgroup_peak_bytes = group.peak_bytes()
-        measurement.oom_killed = group.oom_killed()
-        group.remove()
-    return measurement
+    return Measurement(label, process.returncode, round(time.monotonic() - started, 1), peak,
+                       peak_anon, per_process_peak_bytes=per_process)
 
 
 def _sample(root_pid: int, per_process: dict[str, int]) -> tuple[int, int]:
-    """Summed PSS of the tree now and its anonymous part (bytes); updates each process
-    label's largest PSS."""
+    """Summed PSS of the tree now and its anonymous part (bytes); updates each process's
+    largest PSS (labelled afresh each time: a process may have exec'd another program)."""
     total = anon = 0
     for pid in process_tree(root_pid):
         pss, pss_anon = pss_bytes(pid)
