@@ -103,10 +103,12 @@ def master_questions(master: Path = MASTER) -> dict[str, list[str]]:
 
 
 def defined_names(source: str) -> list[str]:
-    """Top-level functions, classes and assigned names of one cell (``[]`` if it does not
-    parse)."""
+    """Top-level functions, classes and assigned names of one cell, read as IPython runs it
+    (magics and shell lines transformed first); ``[]`` if it does not parse."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
     try:
-        tree = ast.parse(source)
+        tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError:
         return []
     names = []

@@ -83,7 +83,7 @@ def test_case_changes_only_its_definitions(case, notebooks):
     assert differing or added, f"{case.name} changes nothing"
     owners = {name.split(".")[0] for name in case.replaced}
     for index in differing:
-        ast.parse(changed[index])
+        ast.parse(TransformerManager().transform_cell(changed[index]))
         names = set(harness.defined_names(solved[index]))
         assert names & owners, f"{case.name} changed a cell that defines none of {owners}"
         assert names <= set(harness.defined_names(changed[index])), case.name
