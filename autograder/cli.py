@@ -335,7 +335,7 @@ def _merge_manual(args) -> int:
                        "--out there first")
     questions = written.written_questions()
     if not questions:
-        raise CliError(f"the master notebook ({written.MASTER}) has no written question")
+        raise CliError("the lab has no written question (autograder/questions.json)")
     try:
         scores = written.read_manual_scores(args.scores, questions,
                                             [r.submission for r in results],

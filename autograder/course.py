@@ -82,15 +82,14 @@ def recorded_results(out_dir: Path) -> list[SubmissionResult]:
 
 def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
                   question_max: Mapping[str, float] | None = None, formats: Sequence[str] = (),
-                  visibility: str = report.DEFAULT_VISIBILITY,
-                  master: Path = written.MASTER) -> dict[str, Path]:
+                  visibility: str = report.DEFAULT_VISIBILITY) -> dict[str, Path]:
     """Write every report of ``results`` under ``out_dir`` with the folder's identities and
     TA scores (when it has any, the written questions join every report, ungraded ones at 0);
     ``formats``: exports to write (``grades_<format>.csv``). Returns the paths by name."""
     out_dir = Path(out_dir)
     manual = written.load_manual(out_dir)
     if manual:
-        questions = written.written_questions(master)
+        questions = written.written_questions()
         results = [written.with_manual(result, questions, manual) for result in results]
     identities = roster.load_identities(out_dir)
     maxima = report.question_maxima(results, question_max)

@@ -31,7 +31,6 @@ from typing import Mapping, Sequence
 from autograder.results import CheckResult, SubmissionResult
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
-MASTER = KIT_ROOT / "assignment" / "pruning_lab.ipynb"
 MANUAL_FILE = "manual_scores.json"
 MANUAL_CHECK = "ta_score"  # the CheckResult name a TA's score is stored under
 # What each written question asks about: code cells identified by a piece of their source (the
@@ -58,27 +57,14 @@ class ManualScoresError(ValueError):
 # The written questions of the master
 # ---------------------------------------------------------------------------------------------
 
-def written_questions(master: Path = MASTER) -> dict[str, dict]:
-    """``{"w1": {"points": 2.0, "prompt": "..."}, ...}``: the master's manual questions (raw
-    ``# BEGIN QUESTION`` cells with ``manual: true``) with their points and the prompt (the
-    markdown cell after the header); empty when the master is not there."""
-    import yaml
+def written_questions(table=None) -> dict[str, dict]:
+    """``{"w1": {"points": 2.0, "prompt": "..."}, ...}``: the questions graded by hand, with
+    their points and prompt, from the question table (``autograder/questions.json``)."""
+    from autograder import questions
 
-    if not Path(master).is_file():
-        return {}
-    cells = json.loads(Path(master).read_text(encoding="utf-8"))["cells"]
-    found = {}
-    for index, cell in enumerate(cells):
-        source = "".join(cell.get("source", ""))
-        if cell.get("cell_type") != "raw" or not source.lstrip().startswith("# BEGIN QUESTION"):
-            continue
-        config = yaml.safe_load(source.split("\n", 1)[1] if "\n" in source else "") or {}
-        if isinstance(config, dict) and config.get("manual") and "name" in config:
-            prompt = next((c for c in cells[index + 1:] if c.get("cell_type") == "markdown"), {})
-            found[str(config["name"]).lower()] = {
-                "points": float(config.get("points", 0)),
-                "prompt": "".join(prompt.get("source", ""))}
-    return found
+    table = table or questions.load()
+    return {table[q].id.lower(): {"points": table[q].points, "prompt": table[q].prompt}
+            for q in table.written}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,14 +258,14 @@ img {{ max-width: 100%; }}
 """
 
 
-def write_pages(submissions: Sequence, out_dir: Path, identities: Mapping | None = None,
-                master: Path = MASTER) -> list[Path]:
+def write_pages(submissions: Sequence, out_dir: Path,
+                identities: Mapping | None = None) -> list[Path]:
     """Write ``OUT/written/<id>.html`` for each submission (a :class:`batch.Submission`) and
-    ``OUT/written/index.html`` linking them; returns the pages. Nothing when the master has no
+    ``OUT/written/index.html`` linking them; returns the pages. Nothing when the lab has no
     written question."""
     from autograder.roster import identity_columns
 
-    questions = written_questions(master)
+    questions = written_questions()
     if not questions:
         return []
     folder = Path(out_dir) / "written"

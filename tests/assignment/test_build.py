@@ -10,9 +10,10 @@ import zipfile
 from assignment.build import (DEFAULT_STUDENT_DIR, HERE, REPO, build, drift, expected_autograded_points,
                               question_points)
 
-# The question list the autograder (a separate package) matches by name; points per question.
-QUESTIONS = {"q1": 2, "q2": 2, "q3": 4, "q4": 1, "q5": 3, "q6": 3, "q7": 4, "q8": 4, "q9": 3}
-WRITTEN = {"w1": 2, "w2": 2, "w3": 2}
+from autograder import questions
+
+TABLE = questions.load()  # the question table (autograder/questions.json), from the master
+AUTOGRADED_TOTAL = sum(TABLE.points().values())
 
 
 def sha256(path) -> str:
@@ -20,19 +21,20 @@ def sha256(path) -> str:
 
 
 def test_question_names_and_points():
-    """The master has exactly the agreed questions, in order, with these points; the written
-    ones are graded by hand."""
+    """The master has the autograded questions q1-q9 then the written w1-w3, each worth
+    something; the build's points are the question table's."""
     points = question_points()
-    assert list(points) == list(QUESTIONS) + list(WRITTEN)
-    assert {name: p for name, (p, manual) in points.items() if not manual} == QUESTIONS
-    assert {name: p for name, (p, manual) in points.items() if manual} == WRITTEN
-    assert expected_autograded_points() == sum(QUESTIONS.values()) == 26
+    assert list(points) == [f"q{i}" for i in range(1, 10)] + ["w1", "w2", "w3"]
+    assert all(p > 0 for p, _ in points.values())
+    assert {name: p for name, (p, manual) in points.items() if not manual} == TABLE.points()
+    assert {name: p for name, (p, manual) in points.items() if manual} == TABLE.points(True)
+    assert expected_autograded_points() == AUTOGRADED_TOTAL
 
 
 def test_self_test_gives_the_solved_notebook_every_point(built):
-    """The build graded the solved notebook with the generated zip: 26 / 26, not the 0 / 0 of a
-    broken test file."""
-    assert built.self_test_points == (26.0, 26.0)
+    """The build graded the solved notebook with the generated zip: full marks (26 / 26 today),
+    not the 0 / 0 of a broken test file."""
+    assert built.self_test_points == (AUTOGRADED_TOTAL, AUTOGRADED_TOTAL)
 
 
 def test_output_layout(built):

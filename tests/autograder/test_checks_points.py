@@ -1,6 +1,7 @@
-"""The hidden checks agree with the master notebook: point values (read from its
-``# BEGIN QUESTION`` cells, the one place they live), the graded question names, the reference
-choices (solutions/choices.py) and the exercise data the checks copy (q4's example tensor)."""
+"""The hidden checks agree with the master notebook: the question table (generated from its
+``# BEGIN QUESTION`` cells, the one place points are written), the graded question names, the
+reference choices (solutions/choices.py) and the exercise data the checks copy (q4's example
+tensor)."""
 from __future__ import annotations
 
 import ast
@@ -10,14 +11,14 @@ import pytest
 import torch
 import yaml
 
-from autograder.checks.points import (FALLBACK_POINTS, GRADED_QUESTIONS, MASTER_NOTEBOOK,
-                                      master_points, question_points)
+from autograder import questions
+from autograder.checks import PLAN_BUILDERS
+from autograder.checks.points import GRADED_QUESTIONS, question_points
 from autograder.checks.q_fine_grained import DEMO_TENSOR, NONZEROS_ASKED
 from autograder.submission import ASSIGNMENT_NAME, OTTER_ASSIGNMENT_NAME, load_submission
 from solutions import choices
 
-pytestmark = pytest.mark.skipif(not MASTER_NOTEBOOK.is_file(),
-                                reason="the master notebook is not there yet")
+MASTER_NOTEBOOK = questions.QUESTIONS_FILE.parents[1] / "assignment" / "pruning_lab.ipynb"
 
 
 def master_code_cells() -> list[str]:
@@ -36,19 +37,22 @@ def assigned_in_master(name: str):
     raise AssertionError(f"the master assigns no {name}")
 
 
-def test_points_come_from_the_master_and_match_the_fallback():
-    """Every graded question has its points in the master; the fallback table (used before the
-    master existed) agrees with it, so nothing changes whichever is read."""
-    points = master_points()
-    assert set(GRADED_QUESTIONS) <= set(points), sorted(points)
-    assert {q: points[q] for q in GRADED_QUESTIONS} == {q: float(v)
-                                                      for q, v in FALLBACK_POINTS.items()}
-    assert question_points() == {q: points[q] for q in GRADED_QUESTIONS}
+def test_question_table_is_the_masters():
+    """autograder/questions.json (what every consumer and every zip reads) is what the master's
+    question headers and the checks give today (`python -m assignment.build` rewrites it)."""
+    from assignment.build import question_table
+
+    assert questions.load() == question_table(MASTER_NOTEBOOK)
 
 
-def test_master_has_no_other_autograded_question():
-    """The master's auto-graded questions are exactly q1-q9 (the rest are manual)."""
-    assert set(master_points()) == set(GRADED_QUESTIONS)
+def test_graded_questions_are_the_checked_ones():
+    """The table's autograded questions are exactly those with hidden checks, in order; every
+    other question is graded by hand; the grading core's points are the table's."""
+    table = questions.load()
+    assert table.graded == GRADED_QUESTIONS == tuple(PLAN_BUILDERS)
+    assert all(table[q].checks for q in table.graded)
+    assert all(table[q].manual and not table[q].checks for q in table.written)
+    assert question_points() == table.points()
 
 
 def test_reference_choices_are_the_masters_answers():

@@ -64,12 +64,12 @@ def answered_notebook(w1: str = "conv0 is the most sensitive layer; conv7 the le
     return notebook
 
 
-def test_written_questions_come_from_the_master():
-    """The master's manual questions are w1, w2, w3 at 2 points each, with their prompts."""
+def test_written_questions_come_from_the_question_table():
+    """The lab's manual questions are w1, w2, w3 at 2 points each, with their prompts (the
+    question table, generated from the master)."""
     questions = written.written_questions()
     assert {q: info["points"] for q, info in questions.items()} == {"w1": 2, "w2": 2, "w3": 2}
     assert "sensitivity scan" in questions["w1"]["prompt"]
-    assert written.written_questions(REPO_ROOT / "missing.ipynb") == {}
 
 
 def test_answers_and_evidence_are_found():

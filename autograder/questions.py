@@ -1,0 +1,105 @@
+"""The question table: every question of the lab with its points, kind and checks.
+
+The master notebook's ``# BEGIN QUESTION`` headers are where a question's points are written;
+``python -m assignment.build`` reads them once (:func:`table_from_master`, the only parser of
+those headers) together with the names of each question's hidden checks, and writes
+``questions.json`` beside this file. Every consumer reads that file (:func:`load`): the grading
+core, the checks' weights, the Gradescope and Otter zips (which ship it, not the master), the
+reports, the written-answer pages. A test fails when the file and the master disagree, so
+changing a question's points means editing the master and running the build.
+
+No torch here: the table is read by front ends that must stay light.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+QUESTIONS_FILE = Path(__file__).resolve().with_name("questions.json")
+
+
+@dataclass(frozen=True)
+class Question:
+    """One question: ``id`` as Otter names it ("q1", "w1"), ``points`` possible, ``manual``
+    (graded by hand: the written questions), ``prompt`` (its markdown text), ``checks`` (the
+    hidden checks' names, in grading order; empty for manual questions)."""
+    id: str
+    points: float
+    manual: bool
+    prompt: str
+    checks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Table:
+    """The questions in notebook order."""
+    questions: tuple[Question, ...]
+
+    @property
+    def graded(self) -> tuple[str, ...]:
+        """Ids of the autograded questions, in order."""
+        return tuple(q.id for q in self.questions if not q.manual)
+
+    @property
+    def written(self) -> tuple[str, ...]:
+        """Ids of the questions graded by hand, in order."""
+        return tuple(q.id for q in self.questions if q.manual)
+
+    def points(self, manual: bool = False) -> dict[str, float]:
+        """Points of the autograded questions (``manual``: of the written ones)."""
+        return {q.id: q.points for q in self.questions if q.manual == manual}
+
+    def __getitem__(self, question_id: str) -> Question:
+        return next(q for q in self.questions if q.id == question_id)
+
+
+def load(path: Path = QUESTIONS_FILE) -> Table:
+    """The question table written by the build.
+
+    Raises:
+        FileNotFoundError: with what to run, when the table was never built.
+    """
+    try:
+        records = json.loads(Path(path).read_text(encoding="utf-8"))["questions"]
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no question table at {path}; run `python -m assignment.build` "
+                                f"to generate it from the master notebook") from None
+    return Table(tuple(Question(r["id"], float(r["points"]), bool(r["manual"]), r["prompt"],
+                                tuple(r.get("checks", ()))) for r in records))
+
+
+def table_from_master(master: Path, checks: Mapping[str, Sequence[str]] | None = None) -> Table:
+    """Read the questions of an Otter Assign (v1 format) master: each ``# BEGIN QUESTION`` raw
+    cell's ``name``, ``points`` (a number, or a list summed) and ``manual``, and the markdown
+    cell after it as the prompt; ``checks`` gives the check names per question id."""
+    import yaml
+
+    cells = json.loads(Path(master).read_text(encoding="utf-8"))["cells"]
+    questions = []
+    for index, cell in enumerate(cells):
+        source = "".join(cell.get("source", ""))
+        if cell.get("cell_type") != "raw" or not source.lstrip().startswith("# BEGIN QUESTION"):
+            continue
+        config = yaml.safe_load(source.split("\n", 1)[1] if "\n" in source else "") or {}
+        value = config.get("points", 1)
+        points = float(sum(value) if isinstance(value, list) else value)
+        prompt = next((c for c in cells[index + 1:] if c.get("cell_type") == "markdown"), {})
+        question_id = str(config["name"])
+        questions.append(Question(question_id, points, bool(config.get("manual")),
+                                  "".join(prompt.get("source", "")),
+                                  tuple((checks or {}).get(question_id, ()))))
+    return Table(tuple(questions))
+
+
+def write(table: Table, path: Path = QUESTIONS_FILE) -> bool:
+    """Write ``table`` as JSON (stable, sorted keys); returns whether the file changed."""
+    records = [{"id": q.id, "points": q.points, "manual": q.manual, "prompt": q.prompt,
+                "checks": list(q.checks)} for q in table.questions]
+    text = json.dumps({"questions": records}, indent=1, ensure_ascii=False) + "\n"
+    path = Path(path)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    path.write_text(text, encoding="utf-8")
+    return True
