@@ -41,17 +41,14 @@ from prunekit.measure import compare_latency, count_macs, count_parameters
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
 from prunekit.runtime import pick_device, seed_everything
-from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE,
-                                 MAX_MACS_FRACTION, MAX_SIZE_FRACTION, accuracy_targets,
+from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, accuracy_targets,
                                  save_model)
 
 from autograder.checks.resources import (CACHE_DIR, REPO_ROOT, base_checkpoint_path, file_sha256,
                                          grader_data_root, hidden_loader)
-from autograder.checks.settings import (HIDDEN_SPLIT_SIZE, SPEEDUP_GAIN_FRACTION,
-                                        calibration_path)
+from autograder.checks.settings import (ALLOWANCE_POINTS, HIDDEN_SPLIT_SIZE, NOISE_SE,
+                                        calibration_inputs, calibration_path)
 
-ALLOWANCE_POINTS = 1.5       # percentage points: honest choices other than the reference's
-NOISE_SE = 3.0               # standard errors of the split-to-split difference
 CALIBRATION_LATENCY = {"batch": 32, "warmup": 10, "repeats": 100}  # more repeats than grading
 REFERENCE_CACHE = CACHE_DIR / "reference-models"
 
@@ -284,10 +281,8 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
         "thresholds": {
             "finegrained_accuracy": thresholds_detail["finegrained_accuracy"]["threshold"],
             "channel_accuracy": thresholds_detail["channel_accuracy"]["threshold"],
-            "max_size_fraction": MAX_SIZE_FRACTION,
-            "max_macs_fraction": MAX_MACS_FRACTION,
-            "speedup_gain_fraction": SPEEDUP_GAIN_FRACTION,
         },
+        "inputs": calibration_inputs(profile.name),
         "threshold_derivation": thresholds_detail,
         "calibration_seconds": round(time.perf_counter() - started, 1),
     }

@@ -19,7 +19,8 @@ from prunekit.model import VGG, conv_channels_of
 from . import reference as ref
 from .base import Context, Fail, Plan, as_number, describe_value, fmt
 from .resources import load_submitted_model
-from .settings import MAX_SIZE_FRACTION, SPEEDUP_ATTEMPTS
+from .settings import (MAX_MACS_FRACTION, MAX_SIZE_FRACTION, SPEEDUP_ATTEMPTS,
+                       SPEEDUP_GAIN_FRACTION)
 
 FINEGRAINED_FILE = "finegrained.pt"
 CHANNEL_PRUNED_FILE = "channel_pruned.pt"
@@ -181,8 +182,8 @@ def plan_q9(ctx: Context) -> Plan:
     model = _submitted(ctx, CHANNEL_PRUNED_FILE)
     accuracy = _accuracy(ctx, model, "channel_accuracy")
     min_accuracy = float(thresholds["channel_accuracy"])
-    max_fraction = float(thresholds["max_macs_fraction"])
-    gain_fraction = float(thresholds["speedup_gain_fraction"])
+    max_fraction = MAX_MACS_FRACTION  # fixed limits: code constants, not calibrated values
+    gain_fraction = SPEEDUP_GAIN_FRACTION
 
     @plan.check("channel_prune_ratio_valid", 1, "channel_prune_ratio is a ratio in [0, 1] or a "
                                                 "list of one per boundary, and leaves at most 60% "

@@ -1,9 +1,17 @@
 """Grading settings of a profile: the calibrated thresholds, the hidden split, the salt, and the
 fixed protocol constants of the model-file checks (one place for every number the checks use).
 
-The calibrated part lives in ``calibration/<profile>.json``, written by
-``python -m autograder calibrate --profile <name>`` (``autograder/calibrate.py``). It is secret:
-it holds the grading salt and the seed of the hidden test split.
+Two kinds of numbers, each with one home:
+
+- fixed limits (the 25% size, the 60% MACs, the speedup gain fraction, the latency protocol)
+  live here in code and take effect as soon as they are edited;
+- calibrated values (the accuracy thresholds, the reference's figures) live only in
+  ``calibration/<profile>.json``, written by ``python -m autograder calibrate --profile <name>``
+  (``autograder/calibrate.py``), which also records the inputs they were derived from
+  (:func:`calibration_inputs`). A calibration whose inputs differ from the code's is refused
+  with a message saying which changed and what to run.
+
+The calibration file is secret: it holds the grading salt and the seed of the hidden test split.
 """
 from __future__ import annotations
 
@@ -41,9 +49,35 @@ SPEEDUP_ATTEMPTS = 2           # a speedup below the threshold is measured once 
 HIDDEN_SPLIT_SIZE = 2000       # images of the hidden offline test split
 MAX_MODEL_FILE_BYTES = 50 * 2**20  # a submitted model file larger than this is refused
 
+# --- how calibration derives the accuracy thresholds (autograder/calibrate.py) -------------------
+ALLOWANCE_POINTS = 1.5         # percentage points: honest choices other than the reference's
+NOISE_SE = 3.0                 # standard errors of the split-to-split difference
+
+
+def calibration_inputs(profile_name: str) -> dict:
+    """Everything a profile's calibrated values are derived from, besides the base checkpoint
+    (pinned by its hash): the hidden split's size, the threshold rule's constants, the public
+    accuracy allowance, the reference choices and the profile's fine-tuning recipe and width.
+    Plain JSON data, recorded in the calibration file and compared when it is loaded."""
+    from dataclasses import asdict
+
+    from prunekit.profiles import PROFILES
+    from prunekit.submission import ACCURACY_ALLOWANCE_POINTS
+    from solutions import choices
+
+    profile = PROFILES[profile_name]
+    inputs = {"hidden_split_size": HIDDEN_SPLIT_SIZE, "allowance_points": ALLOWANCE_POINTS,
+              "noise_se": NOISE_SE, "public_allowance_points": ACCURACY_ALLOWANCE_POINTS,
+              "choices": {"sparsity_dict": dict(choices.SPARSITY_DICT),
+                          "channel_prune_ratio": choices.CHANNEL_PRUNE_RATIO},
+              "finetune": asdict(profile.finetune), "width": profile.width,
+              "seed": profile.seed}
+    return json.loads(json.dumps(inputs))  # as the file holds it (tuples become lists)
+
 
 class NotCalibrated(RuntimeError):
-    """No calibration file for the profile (the message says which command writes it)."""
+    """No calibration file for the profile, or one made from other inputs than the code's (the
+    message says which command writes it)."""
 
 
 @dataclass(frozen=True)
@@ -51,8 +85,8 @@ class GradingSettings:
     """What the checks of one profile need.
 
     ``thresholds`` (from the calibration): ``finegrained_accuracy`` and ``channel_accuracy``
-    (percent, on the hidden split), ``max_size_fraction``, ``max_channel_macs`` (MACs),
-    ``speedup_gain_fraction``. ``reference``: the reference run's figures. ``split``: hidden
+    (percent, on the hidden split); the fixed limits are this module's constants.
+    ``reference``: the reference run's figures. ``split``: hidden
     split ``{"dataset", "seed", "size"}``. ``base_checkpoint_sha256``: the base model the
     calibration used (grading refuses another one).
     """
@@ -86,6 +120,7 @@ def load_settings(profile: str = "offline", path: Path | None = None) -> Grading
         raise NotCalibrated(f"profile {profile!r} is not calibrated (no {path}); run "
                             f"`python -m autograder calibrate --profile {profile}`")
     record = json.loads(path.read_text())
+    _check_inputs(record, profile, path)
     try:
         return GradingSettings(profile=record["profile"], salt=record["salt"],
                                split=dict(record["grading_split"]),
@@ -95,3 +130,19 @@ def load_settings(profile: str = "offline", path: Path | None = None) -> Grading
                                choices=dict(record.get("choices", {})), source=str(path))
     except KeyError as missing:
         raise ValueError(f"calibration file {path} lacks {missing}") from None
+
+
+def _check_inputs(record: dict, profile: str, path: Path) -> None:
+    """NotCalibrated, naming what changed, when ``record`` was made from other inputs."""
+    made_with = record.get("inputs")
+    current = calibration_inputs(record.get("profile", profile))
+    if made_with == current:
+        return
+    if not isinstance(made_with, dict):
+        changed = "inputs (not recorded: an older calibration file)"
+    else:
+        changed = ", ".join(f"{key} ({made_with.get(key)!r} -> {current[key]!r})"
+                            for key in current if made_with.get(key) != current[key])
+    raise NotCalibrated(f"the calibration of profile {profile!r} ({path}) was made with other "
+                        f"settings than the kit's: {changed}; re-run `python -m autograder "
+                        f"calibrate --profile {profile}`")

@@ -10,7 +10,8 @@ import pytest
 
 from autograder import calibrate as calibration
 from autograder.checks.resources import base_checkpoint_path, file_sha256
-from autograder.checks.settings import calibration_path, load_settings
+from autograder.checks import settings
+from autograder.checks.settings import NotCalibrated, calibration_path, load_settings
 from prunekit.profiles import get_profile
 from solutions import choices
 
@@ -81,11 +82,11 @@ def test_committed_calibration_is_consistent(committed):
     for key in ("finegrained_accuracy", "channel_accuracy"):
         assert thresholds[key] <= reference[key]["hidden"] - calibration.ALLOWANCE_POINTS
         assert thresholds[key] >= 50.0  # a real bar: far above chance (10 %)
-    assert reference["finegrained_size_fraction"] <= thresholds["max_size_fraction"]
-    assert reference["channel_macs_fraction"] <= thresholds["max_macs_fraction"]
+    assert reference["finegrained_size_fraction"] <= settings.MAX_SIZE_FRACTION
+    assert reference["channel_macs_fraction"] <= settings.MAX_MACS_FRACTION
     assert reference["latency"]["speedup"] > 1.0
-    settings = load_settings("offline")
-    assert settings.thresholds == thresholds and settings.salt == committed["salt"]
+    loaded = load_settings("offline")
+    assert loaded.thresholds == thresholds and loaded.salt == committed["salt"]
 
 
 @pytest.mark.slow
@@ -105,3 +106,29 @@ def test_calibrate_end_to_end(tmp_path, committed):
             committed["reference"][key]["hidden"], abs=0.5)
     assert written["thresholds"]["finegrained_accuracy"] == pytest.approx(
         committed["thresholds"]["finegrained_accuracy"], abs=0.5)
+
+
+def test_calibration_holds_only_calibrated_values_and_its_inputs():
+    """The fixed limits (size, MACs, speedup gain) are not in the calibration file, so editing
+    them in settings.py takes effect at once; what the calibrated values came from is recorded
+    and matches the code."""
+    record = json.loads(calibration_path("offline").read_text())
+    assert set(record["thresholds"]) == {"finegrained_accuracy", "channel_accuracy"}
+    assert record["inputs"] == settings.calibration_inputs("offline")
+
+
+@pytest.mark.parametrize("key, value", [("hidden_split_size", 3000), ("noise_se", 2.0),
+                                        ("choices", {"channel_prune_ratio": 0.5})])
+def test_a_stale_calibration_is_refused_with_what_changed(tmp_path, key, value):
+    """A calibration made from other inputs than the code's (a split size, a rule constant, the
+    reference choices) is refused, naming the input and the command to run."""
+    record = json.loads(calibration_path("offline").read_text())
+    record["inputs"][key] = value
+    stale = tmp_path / "offline.json"
+    stale.write_text(json.dumps(record))
+    with pytest.raises(NotCalibrated, match=f"{key}.*re-run `python -m autograder calibrate"):
+        load_settings("offline", stale)
+    del record["inputs"]
+    stale.write_text(json.dumps(record))
+    with pytest.raises(NotCalibrated, match="not recorded"):
+        load_settings("offline", stale)
