@@ -65,6 +65,9 @@ AUTOGRADER_PACKAGES = (REPO / "autograder", REPO / "solutions")
 HIDDEN_ID = "{question}-hidden-{check}"   # ids of the generated hidden test cells
 
 DEFAULT_STUDENT_DIR = REPO / "student_template"
+# What of the student folder is committed (for review; the rest, the support package and the
+# checkpoint, are copies of the kit's own files, written by the build and ignored by git).
+COMMITTED_STUDENT_FILES = ("pruning_lab.ipynb", "README.md")
 DEFAULT_AUTOGRADER_DIR = HERE / "dist" / "autograder"
 
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
@@ -317,14 +320,16 @@ def _replace_dir(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=JUNK)
 
 
-def drift(built: Path, committed: Path) -> list[str]:
+def drift(built: Path, committed: Path, only: tuple[str, ...] | None = None) -> list[str]:
     """Relative paths that differ between two folders: changed, missing or extra files
-    (``__pycache__`` and ``*.pyc`` left out). Empty when the folders match byte for byte."""
+    (``__pycache__`` and ``*.pyc`` left out; with ``only``, just those relative paths). Empty
+    when the folders match byte for byte."""
     def files(root: Path) -> set[str]:
         if not root.is_dir():
             return set()
-        return {str(p.relative_to(root)) for p in root.rglob("*")
-                if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+        found = {str(p.relative_to(root)) for p in root.rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+        return found if only is None else found & set(only)
 
     new, old = files(built), files(committed)
     changed = [f"changed: {name}" for name in sorted(new & old)
@@ -363,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="prunekit-check-") as tmp:
             report = build(Path(tmp) / "student_template", Path(tmp) / "autograder", run_self_test)
             _print_report(report, paths=False)
-            differences = drift(report.student_dir, DEFAULT_STUDENT_DIR)
+            differences = drift(report.student_dir, DEFAULT_STUDENT_DIR, COMMITTED_STUDENT_FILES)
         if differences:
             print(f"student_template/ is out of date with {MASTER.relative_to(REPO)} "
                   f"({len(differences)} files); run `python -m assignment.build`:")
