@@ -48,20 +48,21 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from autograder import questions
+from autograder import manifest, questions
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MASTER = HERE / "pruning_lab.ipynb"
 CHECKPOINT = Path("checkpoints") / "vgg-offline.pt"        # relative to the master's folder
 STUDENT_README = HERE / "student_README.md"
+STUDENT_REQUIREMENTS = REPO / "requirements-student.txt"  # the student folder's requirements.txt
 REQUIREMENTS = HERE / "requirements.txt"
-SUPPORT_PACKAGE = REPO / "prunekit"
+SUPPORT_PACKAGE = REPO / manifest.STUDENT[0]
 # What the hidden test cells import while Otter grades (the master's ``autograder_files``: they go
 # into the autograder zip only, never to students): the kit's checks and probes (with the
 # calibration file autograder/checks/calibration/*.json) and the reference solutions. The base
 # checkpoint is already in ``files``.
-AUTOGRADER_PACKAGES = (REPO / "autograder", REPO / "solutions")
+AUTOGRADER_PACKAGES = tuple(REPO / p for p in manifest.GRADER if p not in manifest.STUDENT)
 HIDDEN_ID = "{question}-hidden-{check}"   # ids of the generated hidden test cells
 
 DEFAULT_STUDENT_DIR = REPO / "student_template"
@@ -85,6 +86,15 @@ class BuildReport:
 
 
 # --------------------------------------------------------------------------- the master
+
+def assignment_config(master: Path = MASTER) -> dict:
+    """The master's ``# ASSIGNMENT CONFIG`` (Otter Assign's settings, as YAML)."""
+    nb = nbformat.read(master, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# ASSIGNMENT CONFIG"):
+            return yaml.safe_load(cell.source.split("\n", 1)[1]) or {}
+    raise ValueError(f"{master} has no ASSIGNMENT CONFIG cell")
+
 
 def question_points(master: Path = MASTER) -> dict[str, tuple[float, bool]]:
     """Points of every question of the master: name -> (points, manual), in notebook order."""
@@ -308,6 +318,7 @@ def build(student_dir: Path = DEFAULT_STUDENT_DIR, autograder_dir: Path = DEFAUL
         points = self_test(result / "autograder", zip_path, expected) if run_self_test else None
         _replace_dir(result / "student", student_dir)
         shutil.copy2(STUDENT_README, student_dir / "README.md")
+        shutil.copy2(STUDENT_REQUIREMENTS, student_dir / "requirements.txt")
         _replace_dir(result / "autograder", autograder_dir)
     return BuildReport(student_dir, autograder_dir, autograder_dir / zip_path.name, expected, points)
 

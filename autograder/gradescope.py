@@ -49,20 +49,20 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from autograder import batch, report
+from autograder import batch, manifest, report
 from autograder.results import SubmissionResult
 from autograder.sandbox import IsolationUnavailable
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
 CONFIG_FILE = "gradescope_config.json"
-PACKAGES = ("prunekit", "autograder", "solutions")
+PACKAGES = manifest.GRADER
 SKIPPED = ("__pycache__", "*.pyc", ".DS_Store", "*.partial")
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SUBMISSION_ID = "submission"
 
 GRADER_PYTHON = "3.11"  # the image's Python: the kit's, and one the pinned torch has wheels for
-GRADER_REQUIREMENTS = "requirements-grader.txt"
+GRADER_REQUIREMENTS = manifest.GRADER_FILES[0]
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 
 SETUP_SH = f"""#!/usr/bin/env bash
@@ -344,8 +344,7 @@ def _harden_kit(root: Path) -> None:
         return
     from autograder.sandbox import harden_permissions
 
-    harden_permissions([KIT_ROOT / "solutions", KIT_ROOT / "autograder" / "checks",
-                        KIT_ROOT / "assignment", KIT_ROOT / ".cache"])
+    harden_permissions(manifest.secret_paths(KIT_ROOT))
 
 
 def prepare(profile: str | None = None) -> list[str]:

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from autograder import manifest
+
 KiB, MiB, GiB = 2**10, 2**20, 2**30
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -76,8 +78,7 @@ class Isolation:
     allow_network: bool = False
     backend: str = "auto"
     allow_unisolated: bool = False
-    secret_paths: tuple[Path, ...] = (REPO_ROOT / "solutions", REPO_ROOT / "autograder" / "checks",
-                                      REPO_ROOT / "assignment", REPO_ROOT / ".cache")
+    secret_paths: tuple[Path, ...] = manifest.secret_paths(REPO_ROOT)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import sysconfig
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from autograder import manifest
 from autograder.sandbox.api import NOBODY, REPO_ROOT, Isolation, Limits
 
 SANDBOX_MOUNTPOINT = "/sandbox"  # where the sandbox folder appears inside bubblewrap
@@ -40,7 +41,7 @@ SYSTEM_LIBRARY_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libx32",
 SYSTEM_FILES = ("/etc/ld.so.cache",)
 SCRATCH_DIRS = ("/tmp", "/var/tmp", "/dev/shm")
 # Never visible, even where an install put them inside an allowed folder.
-KIT_SECRET_PACKAGES = ("autograder", "solutions", "assignment")
+KIT_SECRET_PACKAGES = manifest.SECRET_PACKAGES
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
 
 

@@ -31,6 +31,18 @@ def test_question_names_and_points():
     assert expected_autograded_points() == AUTOGRADED_TOTAL
 
 
+def test_master_ships_what_the_manifest_says():
+    """The master's Otter configuration ships to students exactly the manifest's student files
+    and puts exactly the rest of the grader's packages into the autograder zip."""
+    from assignment.build import assignment_config
+    from autograder import manifest
+
+    config = assignment_config()
+    assert tuple(config["files"]) == manifest.STUDENT
+    assert tuple(config["autograder_files"]) == tuple(
+        p for p in manifest.GRADER if p not in manifest.STUDENT)
+
+
 def test_self_test_gives_the_solved_notebook_every_point(built):
     """The build graded the solved notebook with the generated zip: full marks (26 / 26 today),
     not the 0 / 0 of a broken test file."""
@@ -38,10 +50,14 @@ def test_self_test_gives_the_solved_notebook_every_point(built):
 
 
 def test_output_layout(built):
-    """The student folder holds the notebook, the support package, the offline base checkpoint
-    and a README; the autograder folder holds the solved notebook and the stable-named zip."""
+    """The student folder holds the notebook, the support package, the offline base checkpoint,
+    a README and the student requirements (torch and torchvision pinned as a pair, Otter 7);
+    the autograder folder holds the solved notebook and the stable-named zip."""
     student = {str(p.relative_to(built.student_dir)) for p in built.student_dir.rglob("*") if p.is_file()}
-    assert {"pruning_lab.ipynb", "README.md", "checkpoints/vgg-offline.pt",
+    requirements = (built.student_dir / "requirements.txt").read_text()
+    assert "torch==" in requirements and "torchvision==" in requirements
+    assert "otter-grader==7." in requirements
+    assert {"pruning_lab.ipynb", "README.md", "requirements.txt", "checkpoints/vgg-offline.pt",
             "prunekit/__init__.py", "prunekit/submission.py", "prunekit/data/offline.py"} <= student
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in student)
     assert sha256(built.student_dir / "checkpoints" / "vgg-offline.pt") == \
