@@ -35,11 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from prunekit.submission import MODEL_FILES
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MASTER = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
 STUDENT_TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"
 DEFAULT_OUT = REPO_ROOT / "runs" / "examples"
-MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
 ANSWER_TAG = "otter_answer_cell"
 MANIFEST = "manifest.json"
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # zips are byte-identical for the same inputs

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.sandbox.untrusted import clean_text
+from prunekit.submission import MODEL_FILES
 
-MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
 ASSIGNMENT_NAME = "pruning_lab"  # the master notebook's stem; preferred when a zip has several
 OTTER_ASSIGNMENT_NAME = "prunekit-pruning-lab"  # the master's ``name:`` (notebook metadata)
 MAX_NOTEBOOK_BYTES = 20 * 2**20

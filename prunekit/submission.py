@@ -21,6 +21,7 @@ from prunekit.model import VGG, vgg_from_state_dict
 
 FINEGRAINED_FILE = "finegrained.pt"        # the fine-tuned fine-grained-pruned model
 CHANNEL_PRUNED_FILE = "channel_pruned.pt"  # the fine-tuned channel-pruned model
+MODEL_FILES = (FINEGRAINED_FILE, CHANNEL_PRUNED_FILE)  # what a submission ships beside its notebook
 
 MAX_SIZE_FRACTION = 0.25  # fine-grained model: non-zero parameters / dense parameters, at most
 MAX_MACS_FRACTION = 0.60  # channel-pruned model: MACs / dense MACs, at most

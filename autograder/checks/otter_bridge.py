@@ -22,6 +22,7 @@ from typing import Any, Mapping
 import torch
 
 from autograder.results import CheckResult
+from prunekit.submission import MODEL_FILES
 
 from . import build_plan, judge_plan, question_points
 from .base import Context, derive_seed
@@ -29,7 +30,6 @@ from .resources import Resources
 from .settings import load_settings
 
 MAX_RESULT_BYTES = 512 * 2**20
-MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
 
 
 class _Failure:
@@ -93,7 +93,7 @@ def judge_inprocess(question: str, env: Mapping[str, Any], ctx: Context,
         (CheckResults, internal errors), as :func:`autograder.checks.judge_plan`.
     """
     from autograder.sandbox.inside import probes
-    from autograder.sandbox.inside.runner import _Budget, _describe_error, to_plain
+    from autograder.sandbox.inside.runner import Budget, describe_error, to_plain
 
     with _kept_random_state():
         plan = build_plan(question, ctx)
@@ -104,9 +104,9 @@ def judge_inprocess(question: str, env: Mapping[str, Any], ctx: Context,
             try:
                 value = getattr(probes, call.probe)(env, **copy.deepcopy(dict(call.kwargs)))
                 outcomes[request_id] = _Outcome(value=to_plain(value, torch,
-                                                               _Budget(MAX_RESULT_BYTES)))
+                                                               Budget(MAX_RESULT_BYTES)))
             except Exception as error:  # noqa: BLE001 - the student's error is the outcome
-                described = _describe_error(error)
+                described = describe_error(error)
                 kind = "ProbeError" if isinstance(error, probes.ProbeError) else described["type"]
                 outcomes[request_id] = _Outcome(failure=_Failure(kind, described["message"]))
         return judge_plan(plan, outcomes, points)

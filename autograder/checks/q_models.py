@@ -15,15 +15,13 @@ import torch
 
 from prunekit.measure import count_macs, count_parameters
 from prunekit.model import VGG, conv_channels_of
+from prunekit.submission import CHANNEL_PRUNED_FILE, FINEGRAINED_FILE
 
 from . import reference as ref
 from .base import Context, Fail, Plan, as_number, describe_value, fmt
 from .resources import load_submitted_model
 from .settings import (MAX_MACS_FRACTION, MAX_SIZE_FRACTION, SPEEDUP_ATTEMPTS,
                        SPEEDUP_GAIN_FRACTION)
-
-FINEGRAINED_FILE = "finegrained.pt"
-CHANNEL_PRUNED_FILE = "channel_pruned.pt"
 
 
 class _Lazy:

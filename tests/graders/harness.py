@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from autograder.examples import defined_names
+from prunekit.submission import MODEL_FILES
 
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parents[1]
@@ -67,7 +68,6 @@ KINDS = {"mutant": HERE / "mutants", "alternative": HERE / "alternatives",
          "attack": HERE / "attacks"}
 ID_PREFIX = {"mutant": "mutant", "alternative": "alt", "attack": "attack"}
 BASES = ("solved", "blank")
-MODEL_FILES = ("finegrained.pt", "channel_pruned.pt")
 NOTEBOOK_NAME = "pruning_lab.ipynb"
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 TIMEOUT_S = 60.0  # the student process's wall / CPU limit in the evidence batch (core: 90 s)

@@ -87,7 +87,7 @@ class _Saver:
         try:
             self._save(record, temporary)
         except BaseException as error:  # noqa: BLE001 - whatever went wrong, say so in the record
-            failure = {"ok": False, "error": _describe_error(error, "could not save the result: ")}
+            failure = {"ok": False, "error": describe_error(error, "could not save the result: ")}
             try:
                 self._save(failure, temporary)
             except BaseException:  # noqa: BLE001 - nothing more to do; the grader reports a gap
@@ -162,7 +162,7 @@ def _run_cells(cells: list[str], shell, saver: _Saver) -> None:
         except BaseException as raised:  # noqa: BLE001 - SystemExit etc. must not stop the rest
             error = raised
         if error is not None:
-            errors[index] = _describe_error(error)
+            errors[index] = describe_error(error)
         saver.save(OUT / "cells.pt", {"count": len(cells), "done": index + 1, "errors": errors})
 
 
@@ -181,9 +181,9 @@ def _run_probe(probes, namespace: dict, request: dict, torch, max_bytes: int) ->
         kwargs = copy.deepcopy(dict(request.get("kwargs") or {}))
         _seed(request.get("seed"), torch)
         value = probe(namespace, **kwargs)
-        return {"ok": True, "value": to_plain(value, torch, _Budget(max_bytes))}
+        return {"ok": True, "value": to_plain(value, torch, Budget(max_bytes))}
     except BaseException as error:  # noqa: BLE001 - a probe failure is a result, not a crash
-        return {"ok": False, "error": _describe_error(error)}
+        return {"ok": False, "error": describe_error(error)}
 
 
 def _seed(seed, torch) -> None:
@@ -197,7 +197,7 @@ def _seed(seed, torch) -> None:
         numpy.random.seed(int(seed) % 2**32)
 
 
-def _describe_error(error: BaseException, prefix: str = "") -> dict:
+def describe_error(error: BaseException, prefix: str = "") -> dict:
     """Type, message (truncated), location in the student's cells and memory flag of an exception;
     never a traceback (paths of the sandbox are no one's business)."""
     kind = _safe(lambda: type(error).__name__, "Exception")
@@ -250,14 +250,14 @@ def _is_memory_error(error: BaseException, message: str) -> bool:
     return isinstance(error, RuntimeError) and any(h in message.lower() for h in MEMORY_HINTS)
 
 
-class _Budget:
+class Budget:
     """Bytes of tensor data a result may still hold."""
 
     def __init__(self, max_bytes: int):
         self.bytes_left = max_bytes
 
 
-def to_plain(value, torch, budget: _Budget, depth: int = 0):
+def to_plain(value, torch, budget: Budget, depth: int = 0):
     """``value`` as plain data that ``torch.load(weights_only=True)`` accepts.
 
     Tensors are detached and cloned to the CPU; an ``nn.Module`` becomes ``{"__kind__": "module",
@@ -293,7 +293,7 @@ def to_plain(value, torch, budget: _Budget, depth: int = 0):
     return _unsupported(value, "type not supported")
 
 
-def _plain_tensor(tensor, torch, budget: _Budget):
+def _plain_tensor(tensor, torch, budget: Budget):
     """A detached, dense, CPU, plain ``torch.Tensor`` copy, or an unsupported marker."""
     try:
         copy = tensor.detach()
@@ -312,7 +312,7 @@ def _plain_tensor(tensor, torch, budget: _Budget):
     return copy
 
 
-def _plain_numpy(value, torch, budget: _Budget, depth: int):
+def _plain_numpy(value, torch, budget: Budget, depth: int):
     """NumPy array -> tensor, NumPy scalar -> Python number; other NumPy objects unsupported."""
     try:
         if hasattr(value, "shape") and hasattr(value, "dtype") and hasattr(value, "tolist"):

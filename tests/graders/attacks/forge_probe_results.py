@@ -27,5 +27,5 @@ def forged(probes, namespace, request, torch_module, max_bytes):
 
 
 runner._run_probe = forged
-runner._describe_error = lambda error, prefix="": {"type": "X", "message": "", "where": "",
-                                                     "memory": False}
+runner.describe_error = lambda error, prefix="": {"type": "X", "message": "", "where": "",
+                                                    "memory": False}
