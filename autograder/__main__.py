@@ -1,7 +1,7 @@
-"""``python -m autograder <command>``: see :mod:`autograder.cli`."""
+"""``python -m autograder <command>``: see :mod:`autograder.frontends.cli`."""
 import sys
 
-from autograder.cli import main
+from autograder.frontends.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -3,7 +3,7 @@
 Paths are relative to the kit's folder. The build (``assignment/build.py``) writes the student
 folder from ``STUDENT``, checks that the master's Otter configuration ships exactly that, and
 puts ``GRADER`` into the Otter autograder zip; the Gradescope / PrairieLearn zip
-(``autograder/gradescope.py``) ships ``GRADER`` and ``GRADER_FILES``; the sandbox
+(``autograder/frontends/gradescope.py``) ships ``GRADER`` and ``GRADER_FILES``; the sandbox
 (``autograder/sandbox``) hides ``SECRET`` wherever it lies inside a folder it must show, and
 the restricted backend makes it root-only before grading.
 

@@ -3,7 +3,7 @@
 Run: ``python -m benchmarks.grader_resource_attacks [--results DIR] [--kit PATH --label L]``.
 Writes ``grader_resource_attacks.md`` (and a raw JSON log) in the results folder.
 
-Each submission is graded by the hardened grader (``autograder.grade.grade_submission``, offline
+Each submission is graded by the hardened grader (``autograder.core.grade.grade_submission``, offline
 profile) in a fresh Python process, which then reports its own peak resident set (the grader's
 process only; the student's sandbox is bounded by its own limits) and the grading's wall time:
 
@@ -38,7 +38,7 @@ BIG_RESULT_VALUES = 1_500_000
 GRADE_ONE = """
 import json, sys, time
 from pathlib import Path
-from autograder.grade import GradingConfig, grade_submission
+from autograder.core.grade import GradingConfig, grade_submission
 config = GradingConfig.for_profile("offline", timeout_s=60)
 started = time.perf_counter()
 result = grade_submission(Path(sys.argv[1]), config, Path(sys.argv[2]))
@@ -81,7 +81,7 @@ def wide_model_file() -> bytes:
 
 
 def make_submissions(folder: Path) -> dict[str, Path]:
-    from autograder.examples import make_examples
+    from autograder.frontends.examples import make_examples
 
     examples = {e.zip_path.stem: e.zip_path for e in make_examples(folder / "examples",
                                                                    "offline")}

@@ -22,10 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from autograder import batch, cli  # noqa: E402
-from autograder.examples import make_examples  # noqa: E402
+from autograder.frontends.examples import make_examples  # noqa: E402
 from benchmarks.common import add_results_argument, machine_line, results_dir  # noqa: E402
 
-# Stages of autograder.grade's timings, in the order they run, with what each covers.
+# Stages of autograder.core.grade's timings, in the order they run, with what each covers.
 STAGE_LABELS = {
     "load": "reading the submission (zip, notebook, model files)",
     "plan": "building the hidden checks' inputs",

@@ -8,7 +8,7 @@ needs no extra description.
 
 The targets here are the ones the notebook states to students: size and MACs fractions, and an
 accuracy allowance below the dense model. The grader's calibrated accuracy thresholds are never
-stricter than these public targets (see ``autograder/calibrate.py``).
+stricter than these public targets.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The reference *choices* of the lab (instructor only): what a good student picks.
 
 These are not functions but decisions the notebook asks for: the per-layer sparsities of the
-fine-grained model and the channel prune ratio. The calibration (``autograder/calibrate.py``) runs
+fine-grained model and the channel prune ratio. The calibration (``autograder/frontends/calibrate.py``) runs
 the reference pipeline with them to set the grading thresholds, so changing a value here means
 re-running ``python -m autograder calibrate --profile <name>``.
 """

@@ -21,11 +21,13 @@ from prunekit.measure import count_macs, count_parameters
 from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
 from prunekit.profiles import get_profile
 
+from autograder.manifest import KIT_ROOT
+
 from .base import Fail, derive_seed
 from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_WARMUP,
                        MAX_MODEL_FILE_BYTES, GradingSettings)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = KIT_ROOT
 CACHE_DIR = REPO_ROOT / ".cache"  # gitignored: hidden-split arrays, reference models
 
 

@@ -7,7 +7,7 @@ Two kinds of numbers, each with one home:
   live here in code and take effect as soon as they are edited;
 - calibrated values (the accuracy thresholds, the reference's figures) live only in
   ``calibration/<profile>.json``, written by ``python -m autograder calibrate --profile <name>``
-  (``autograder/calibrate.py``), which also records the inputs they were derived from
+  (``autograder/frontends/calibrate.py``), which also records the inputs they were derived from
   (:func:`calibration_inputs`). A calibration whose inputs differ from the code's is refused
   with a message saying which changed and what to run.
 
@@ -49,7 +49,7 @@ SPEEDUP_ATTEMPTS = 2           # a speedup below the threshold is measured once 
 HIDDEN_SPLIT_SIZE = 2000       # images of the hidden offline test split
 MAX_MODEL_FILE_BYTES = 50 * 2**20  # a submitted model file larger than this is refused
 
-# --- how calibration derives the accuracy thresholds (autograder/calibrate.py) -------------------
+# --- how calibration derives the accuracy thresholds (autograder/frontends/calibrate.py) ----
 ALLOWANCE_POINTS = 1.5         # percentage points: honest choices other than the reference's
 NOISE_SE = 3.0                 # standard errors of the split-to-split difference
 

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from autograder import manifest
 
 KiB, MiB, GiB = 2**10, 2**20, 2**30
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = manifest.KIT_ROOT
 NOBODY = 65534
 BACKENDS = ("auto", "bwrap", "restricted", "none")
 LEVELS = ("full", "restricted", "none")  # isolation levels, strongest first

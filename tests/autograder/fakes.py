@@ -93,7 +93,7 @@ def write_notebooks(folder: Path, names: list[str]) -> list[Path]:
 
 
 class FakeGrader:
-    """Stands in for :class:`autograder.batch.CoreGrader` in command-line and Gradescope tests:
+    """Stands in for :class:`autograder.core.batch.CoreGrader` in command-line and Gradescope tests:
     the same attributes, grading with :func:`fake_grade`."""
 
     preload: tuple[str, ...] = ()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch
+from autograder.core import batch
 from tests.autograder.fakes import QUESTION_MAX, CountingGrader, fake_grade, write_notebooks
 
 
@@ -212,23 +212,21 @@ def test_zip_submission_is_passed_to_the_grader_as_is(tmp_path):
 
 def test_grade_fingerprint_covers_everything_a_grade_depends_on(tmp_path):
     """A recorded grade is reused only while nothing it depends on changed: the checks, the
-    sandbox, the reference, the support package, the master notebook (points), the
-    calibration. A front end (the report writer) does not count."""
+    sandbox, the reference, the support package, the question table (points), the
+    calibration. A front end (the report writer) and the batch runner do not count."""
     import shutil
 
-    from autograder.batch import _grader_fingerprint
+    from autograder.core.batch import _grader_fingerprint
     from tests.conftest import REPO_ROOT
 
     kit = tmp_path / "kit"
     for part in ("autograder", "solutions", "prunekit"):
         shutil.copytree(REPO_ROOT / part, kit / part,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.json", "*.pt"))
-    (kit / "assignment").mkdir()
-    shutil.copy2(REPO_ROOT / "assignment" / "pruning_lab.ipynb", kit / "assignment")
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pt"))
     calibration = tmp_path / "offline.json"
     calibration.write_text("{}")
     before = _grader_fingerprint(calibration, kit)
-    for changed in ("prunekit/measure.py", "assignment/pruning_lab.ipynb",
+    for changed in ("prunekit/measure.py", "autograder/questions.json",
                     "autograder/checks/q_channel.py", "solutions/channel.py",
                     "autograder/sandbox/inside/runner.py"):
         path = kit / changed
@@ -239,12 +237,13 @@ def test_grade_fingerprint_covers_everything_a_grade_depends_on(tmp_path):
     calibration.write_text('{"changed": 1}')
     assert _grader_fingerprint(calibration, kit) != before
     calibration.write_text("{}")
-    (kit / "autograder" / "report.py").write_text("# a front end\n")
+    (kit / "autograder" / "frontends" / "report.py").write_text("# a front end\n")
+    (kit / "autograder" / "core" / "batch.py").write_text("# the batch runner\n")
     assert _grader_fingerprint(calibration, kit) == before
 
 
 def _raise_missing(flag: bool):
-    from autograder.batch import CoreMissing
+    from autograder.core.batch import CoreMissing
 
     raise CoreMissing("profile 'x' is not calibrated", not_calibrated=flag)
 
@@ -254,7 +253,7 @@ def test_call_in_worker_returns_values_and_reraises_errors():
     exception with its attributes (CoreMissing's not_calibrated)."""
     import os
 
-    from autograder.batch import CoreMissing, call_in_worker
+    from autograder.core.batch import CoreMissing, call_in_worker
 
     assert call_in_worker(os.getpid) != os.getpid()
     with pytest.raises(CoreMissing) as caught:

@@ -1,4 +1,4 @@
-"""Tests of the calibration (autograder/calibrate.py) and of the committed calibration of the
+"""Tests of the calibration (autograder/frontends/calibrate.py) and of the committed calibration of the
 offline profile: threshold arithmetic, secrets kept across re-calibrations, and the committed
 figures being consistent with the reference run."""
 from __future__ import annotations
@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from autograder import calibrate as calibration
+from autograder.frontends import calibrate as calibration
 from autograder.checks.resources import base_checkpoint_path, file_sha256
 from autograder.checks import settings
 from autograder.checks.settings import NotCalibrated, calibration_path, load_settings

@@ -15,7 +15,7 @@ from autograder import questions
 from autograder.checks import PLAN_BUILDERS
 from autograder.checks.points import GRADED_QUESTIONS, question_points
 from autograder.checks.q_fine_grained import DEMO_TENSOR, NONZEROS_ASKED
-from autograder.submission import ASSIGNMENT_NAME, OTTER_ASSIGNMENT_NAME, load_submission
+from autograder.core.submission import ASSIGNMENT_NAME, OTTER_ASSIGNMENT_NAME, load_submission
 from solutions import choices
 
 MASTER_NOTEBOOK = questions.QUESTIONS_FILE.parents[1] / "assignment" / "pruning_lab.ipynb"

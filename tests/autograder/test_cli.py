@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from autograder import batch, cli
+from autograder.core import batch
+from autograder.frontends import cli
 from tests.autograder.fakes import FakeGrader, write_notebooks
 from tests.conftest import REPO_ROOT
 from tests.helpers import offline_grading_unready

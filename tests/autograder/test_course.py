@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from autograder import cli, course, written
-from autograder.batch import Submission
+from autograder.frontends import cli, course, written
+from autograder.core.batch import Submission
 from tests.autograder.fakes import FakeGrader, write_notebooks
 
 

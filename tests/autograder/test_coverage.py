@@ -15,7 +15,7 @@ import torch
 from autograder.checks import GRADED_QUESTIONS, build_plan
 from autograder.checks.base import Context
 from autograder.checks.settings import NotCalibrated, load_settings
-from autograder.grade import submission_seed
+from autograder.core.grade import submission_seed
 
 SUBMISSION_IDS = [f"student-{index:02d}" for index in range(20)]
 
@@ -52,7 +52,7 @@ def settings():
 
 @pytest.fixture(scope="module")
 def resources(settings):
-    from autograder.grade import _resources
+    from autograder.core.grade import _resources
 
     return _resources(settings)
 

@@ -10,7 +10,7 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder import examples
+from autograder.frontends import examples
 from tests.conftest import REPO_ROOT
 from tests.helpers import offline_grading_unready
 
@@ -117,7 +117,7 @@ def test_blank_is_the_template(made):
     """The blank example's notebook is the student template as distributed (stubs raise)."""
     notebook = _notebook(made["blank"])
     assert any("NotImplementedError" in source for source in _code(notebook))
-    template = nbformat.read(examples.student_template(REPO_ROOT / "runs" / "cache" / "tpl"),
+    template = nbformat.read(examples.student_template(),
                              as_version=4)
     assert _code(notebook) == _code(template)
 
@@ -175,7 +175,8 @@ def test_examples_score_as_their_manifest_says(tmp_path):
     reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
-    from autograder import batch, cli
+    from autograder.core import batch
+    from autograder.frontends import cli
 
     made = {e.name: e for e in examples.make_examples(tmp_path / "examples", "offline")}
     grader = batch.CoreGrader("offline")

@@ -1,4 +1,4 @@
-"""Tests of the grading core (autograder/grade.py): whole submissions through the sandbox.
+"""Tests of the grading core (autograder/core/grade.py): whole submissions through the sandbox.
 
 Submissions are made from the master notebook (the solved lab) and the student template (the
 blank lab). Each distinct submission is graded once per module (fixtures). Grading a submission
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from autograder.checks.points import question_points
-from autograder.grade import GradingConfig, grade_submission, submission_seed
+from autograder.core.grade import GradingConfig, grade_submission, submission_seed
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MASTER = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
@@ -216,7 +216,7 @@ def test_each_worker_gets_its_own_uid(config):
 
 @pytest.fixture(scope="module")
 def reference_files():
-    from autograder.calibrate import reference_model_files
+    from autograder.frontends.calibrate import reference_model_files
 
     return reference_model_files("offline")
 

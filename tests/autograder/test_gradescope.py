@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import gradescope
+from autograder.frontends import gradescope
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
 from tests.conftest import REPO_ROOT
 from tests.helpers import offline_grading_unready
@@ -54,7 +54,7 @@ def test_zip_contents(kit_zip):
         run_autograder = archive.read("run_autograder").decode()
         setup = archive.read("setup.sh").decode()
     for name in ("setup.sh", "run_autograder", "requirements-grader.txt", "gradescope_config.json",
-                 "prunekit/model.py", "autograder/__main__.py", "autograder/gradescope.py",
+                 "prunekit/model.py", "autograder/__main__.py", "autograder/frontends/gradescope.py",
                  "autograder/sandbox/run.py", "solutions/channel.py", "checkpoints/vgg-offline.pt"):
         assert name in names, name
     assert any(name.startswith("autograder/checks/") for name in names)
@@ -143,7 +143,7 @@ def _third_party_imports() -> dict[str, set[str]]:
     cells (Otter's own cells left out: the sandbox drops them) -> where."""
     import ast
 
-    from autograder.submission import code_cells
+    from autograder.core.submission import code_cells
 
     sources = [(str(path), path.read_text()) for package in gradescope.PACKAGES
                for path in (REPO_ROOT / package).rglob("*.py")
@@ -210,7 +210,7 @@ def test_settings_follow_the_stored_footprint():
     timeout covers the slowest run and the batch's hard limit plus a grading; both are printed
     with the figures they come from. The stored footprint exists and is the one
     gradescope-zip prints."""
-    from autograder import footprint
+    from autograder.frontends import footprint
 
     measured = {"measured_on": "2026-12-01", "machine": "test", "deadline_s": 210.0,
                 "measurements": [{"peak_pss_bytes": 800 * 2**20, "wall_s": 30.0},
@@ -229,7 +229,7 @@ def test_settings_follow_the_stored_footprint():
 def test_measured_peak_counts_the_whole_process_tree():
     """run_measured sums the PSS of a command and its children: a child holding 150 MiB
     and its parent holding 100 MiB peak at 250 MiB or more."""
-    from autograder import footprint
+    from autograder.frontends import footprint
 
     hold = ("import subprocess, sys, time; a = b'1' * ({mib} * 2**20); {then}; "
             "time.sleep(1.5)")
@@ -244,7 +244,7 @@ def test_measured_peak_counts_the_whole_process_tree():
 
 def test_gradescope_zip_prints_the_settings(tmp_path, capsys):
     """gradescope-zip names the memory and timeout to set."""
-    from autograder import cli
+    from autograder.frontends import cli
 
     assert cli.main(["gradescope-zip", "--out", str(tmp_path / "ag.zip")]) == 0
     out = capsys.readouterr().out
@@ -261,7 +261,7 @@ def test_setup_sh_then_entry_point_on_gradescope_layout(tmp_path):
     reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
-    from autograder import examples
+    from autograder.frontends import examples
 
     zip_path = gradescope.build_zip(tmp_path / "ag.zip", "offline")
     root = tmp_path / "autograder"

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import examples
+from autograder.frontends import examples
 from autograder.sandbox.backend import _landlock_abi as landlock_abi
 from tests.autograder import hosts
 from tests.conftest import REPO_ROOT

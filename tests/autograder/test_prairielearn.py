@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cli, prairielearn
+from autograder.frontends import cli, prairielearn
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
 from tests.helpers import offline_grading_unready
 
@@ -84,7 +84,7 @@ def test_zip_as_prairielearn_image(tmp_path):
     reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
-    from autograder import examples, gradescope
+    from autograder.frontends import examples, gradescope
 
     kit = tmp_path / "kit"
     gradescope.unpack(gradescope.build_zip(tmp_path / "ag.zip", "offline"), kit)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from autograder import report
+from autograder.frontends import report
 from autograder.results import CheckResult, SubmissionResult
 from tests.autograder.fakes import QUESTION_MAX, fake_result
 
@@ -32,7 +32,7 @@ def test_gradebook_csv_columns_and_rows(tmp_path, results):
     """One row per result with its submitters, per-question points, total, max (the same on
     every row), percent, status, isolation and a one-line reason; a row with no checks reads 0
     on every question."""
-    from autograder.roster import Person
+    from autograder.frontends.roster import Person
 
     identities = {"alice": [Person("Alice A", "111", "alice@example.edu")]}
     path = report.write_gradebook(results, tmp_path / "gradebook.csv", identities=identities)

@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from autograder import roster
-from autograder.roster import Person
+from autograder.frontends import roster
+from autograder.frontends.roster import Person
 from tests.autograder.fakes import QUESTION_MAX, fake_result
 
 # The shape of a Gradescope "Download submissions" export's metadata (Ruby-symbol keys).

@@ -1,4 +1,4 @@
-"""Tests of reading submissions (autograder/submission.py): notebooks, Otter export zips and
+"""Tests of reading submissions (autograder/core/submission.py): notebooks, Otter export zips and
 folders; which cells run; which files are used; and every way a submission can be unreadable.
 No torch, no sandbox: these tests are fast."""
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.submission import (ASSIGNMENT_NAME, MAX_MODEL_BYTES, OTTER_ASSIGNMENT_NAME,
+from autograder.core.submission import (ASSIGNMENT_NAME, MAX_MODEL_BYTES, OTTER_ASSIGNMENT_NAME,
                                    code_cells, is_otter_cell, load_submission)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import written
-from autograder.batch import Submission
+from autograder.frontends import written
+from autograder.core.batch import Submission
 from tests.conftest import REPO_ROOT
 
 TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"

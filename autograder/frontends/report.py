@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 
 from autograder.results import CheckResult, SubmissionResult
 
-GRADEBOOK_FIXED_COLUMNS = ("id", "name", "sid", "email")  # who: see autograder/roster.py
+GRADEBOOK_FIXED_COLUMNS = ("id", "name", "sid", "email")  # who: see autograder/frontends/roster.py
 GRADEBOOK_TAIL_COLUMNS = ("total", "max", "percent", "status", "isolation", "reason")
 MAX_MESSAGE_CHARS = 600  # one check's message in feedback / results.json (checks keep them short)
 MAX_REASON_CHARS = 300  # a submission's reason in the gradebook (one line)
@@ -108,9 +108,9 @@ def gradebook_rows(results: Sequence[SubmissionResult],
     A question a result has no score for (it died before any check) reads 0; ``max`` is the
     points possible of the whole assignment (the same on every row), so that a timed-out row
     is comparable with the graded ones. ``identities``: submission id -> its submitters
-    (:class:`autograder.roster.Person`; a group's are joined by "; ").
+    (:class:`autograder.frontends.roster.Person`; a group's are joined by "; ").
     """
-    from autograder.roster import identity_columns
+    from autograder.frontends.roster import identity_columns
 
     maxima = question_maxima(results, question_max)
     possible = sum(maxima.values())

@@ -34,7 +34,7 @@ from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, c
                                 describe, harden_permissions, run_in_sandbox)
 from autograder.sandbox.backend import parallel_safe
 from autograder.sandbox.untrusted import clean_text
-from autograder.submission import ASSIGNMENT_NAME, load_submission, submission_id
+from autograder.core.submission import ASSIGNMENT_NAME, load_submission, submission_id
 
 from autograder.checks import GRADED_QUESTIONS, build_plan, judge_plan, question_points
 from autograder.checks.base import Context, derive_seed

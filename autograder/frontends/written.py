@@ -28,9 +28,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from autograder.manifest import KIT_ROOT
 from autograder.results import CheckResult, SubmissionResult
 
-KIT_ROOT = Path(__file__).resolve().parents[1]
 MANUAL_FILE = "manual_scores.json"
 MANUAL_CHECK = "ta_score"  # the CheckResult name a TA's score is stored under
 # What each written question asks about: code cells identified by a piece of their source (the
@@ -77,7 +77,7 @@ def notebook_of(path: Path) -> dict | None:
     extracted from a zip); None when there is none that parses."""
     import tempfile
 
-    from autograder.submission import load_submission
+    from autograder.core.submission import load_submission
 
     with tempfile.TemporaryDirectory(prefix="prunekit-written-") as scratch:
         with load_submission(path, scratch_dir=scratch) as submission:
@@ -90,7 +90,7 @@ def _chosen_notebook(path: Path, name: str) -> dict | None:
     """The notebook ``name`` the loader chose, read again from ``path`` (capped)."""
     import zipfile
 
-    from autograder.submission import MAX_NOTEBOOK_BYTES
+    from autograder.core.submission import MAX_NOTEBOOK_BYTES
 
     def parse(data: bytes) -> dict | None:
         try:
@@ -263,7 +263,7 @@ def write_pages(submissions: Sequence, out_dir: Path,
     """Write ``OUT/written/<id>.html`` for each submission (a :class:`batch.Submission`) and
     ``OUT/written/index.html`` linking them; returns the pages. Nothing when the lab has no
     written question."""
-    from autograder.roster import identity_columns
+    from autograder.frontends.roster import identity_columns
 
     questions = written_questions()
     if not questions:

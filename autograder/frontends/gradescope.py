@@ -49,11 +49,13 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from autograder import batch, manifest, report
+from autograder import manifest
+from autograder.manifest import KIT_ROOT
+from autograder.core import batch
+from autograder.frontends import report
 from autograder.results import SubmissionResult
 from autograder.sandbox import IsolationUnavailable
 
-KIT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
 CONFIG_FILE = "gradescope_config.json"
 PACKAGES = manifest.GRADER
@@ -294,7 +296,7 @@ def grade_folder(folder: Path, grade_fn: Callable | None = None,
     question_max: dict[str, float] = {}
     try:
         if grade_fn is None:
-            from autograder.batch import CoreGrader
+            from autograder.core.batch import CoreGrader
 
             if before is not None:
                 before()

@@ -54,6 +54,7 @@ from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from autograder.manifest import KIT_ROOT
 from autograder.results import SubmissionResult
 
 GradeFn = Callable[[Path, Path, int], SubmissionResult]
@@ -602,7 +603,7 @@ def _progress_bar(total: int, done: int, enabled: bool):
 
 
 # ---------------------------------------------------------------------------------------------
-# The real grader (the grading core, ``autograder/grade.py``) as a batch grading function
+# The real grader (the grading core, ``autograder/core/grade.py``) as a batch grading function
 # ---------------------------------------------------------------------------------------------
 
 class CoreMissing(RuntimeError):
@@ -618,7 +619,7 @@ class CoreMissing(RuntimeError):
 
 
 class CoreGrader:
-    """The hardened grader (``autograder.grade.grade_submission``) as a picklable
+    """The hardened grader (``autograder.core.grade.grade_submission``) as a picklable
     ``grade_fn(path, workdir, worker_index)``.
 
     ``timeout_s``: seconds for the student's code (None: the core's
@@ -633,14 +634,14 @@ class CoreGrader:
     anonymous memory (torch's import) out of the process that only waits for the workers.
 
     Raises (at construction, in the calling process, so a batch fails before it starts):
-        CoreMissing: ``autograder/grade.py`` cannot be imported, or the profile is not
+        CoreMissing: ``autograder/core/grade.py`` cannot be imported, or the profile is not
             calibrated.
         IsolationUnavailable: student code cannot be isolated here and ``allow_unisolated``
             is False (the message says what is missing and how to get it).
         ValueError: unknown profile.
     """
 
-    preload = ("torch", "autograder.grade")
+    preload = ("torch", "autograder.core.grade")
 
     def __init__(self, profile: str | None = None, timeout_s: float | None = None,
                  grace_s: float = 120.0, allow_unisolated: bool = False):
@@ -750,35 +751,38 @@ def _answer(sender, function: Callable, args: tuple) -> None:  # pragma: no cove
 
 
 _CONFIGS: dict[str, Any] = {}  # per worker process: the core's configuration, built once
-# Modules of autograder/ that only run, collect or report gradings: a change to them never
-# changes a grade, so it does not make records stale.
-FRONT_ENDS = ("batch.py", "cli.py", "report.py", "examples.py", "gradescope.py", "__main__.py",
-              "course.py", "roster.py", "written.py", "prairielearn.py", "footprint.py")
+# What in autograder/ only runs, collects or reports gradings: a change there never changes a
+# grade, so it does not make records stale.
+NOT_GRADING = ("frontends", "core/batch.py", "__main__.py")
 
 
 def _grader_fingerprint(calibration: Path, kit: Path | None = None) -> str:
     """SHA-256 (16 hex digits) of everything a grade depends on: the grading core and its
-    checks (front ends excluded), the sandbox and what runs inside it, the reference solutions,
-    the support package the checks grade through, the master notebook (which holds the
-    questions' points) and the calibration file. ``kit``: the kit's folder (default: this
-    one's)."""
-    kit = kit or Path(__file__).resolve().parents[1]
-    files = sorted([*(kit / "autograder").rglob("*.py"), *(kit / "solutions").rglob("*.py"),
-                    *(kit / "prunekit").rglob("*.py")])
-    files = [f for f in files if f.name not in FRONT_ENDS and "__pycache__" not in f.parts]
+    checks (the front ends and the batch runner excluded), the sandbox and what runs inside
+    it, the question table (points), the reference solutions, the support package the checks
+    grade through and the calibration file. ``kit``: the kit's folder (default: this one's)."""
+    kit = kit or KIT_ROOT
+    grader = [f for f in (kit / "autograder").rglob("*.py") if not _not_grading(f, kit)]
+    files = sorted([*grader, kit / "autograder" / "questions.json",
+                    *(kit / "solutions").rglob("*.py"), *(kit / "prunekit").rglob("*.py")])
     digest = hashlib.sha256()
-    for file in [*files, kit / "assignment" / "pruning_lab.ipynb", calibration]:
-        if file.is_file():
+    for file in [*files, calibration]:
+        if file.is_file() and "__pycache__" not in file.parts:
             name = file.relative_to(kit) if file.is_relative_to(kit) else file.name
             digest.update(str(name).encode() + b"\0" + file.read_bytes())
     return digest.hexdigest()[:16]
 
 
+def _not_grading(file: Path, kit: Path) -> bool:
+    relative = file.relative_to(kit / "autograder").as_posix()
+    return any(relative == part or relative.startswith(part + "/") for part in NOT_GRADING)
+
+
 def _import_core():
     try:
-        from autograder import grade
+        from autograder.core import grade
     except ImportError as error:
-        raise CoreMissing(f"the grading core (autograder/grade.py) cannot be imported: "
+        raise CoreMissing(f"the grading core (autograder/core/grade.py) cannot be imported: "
                           f"{error}") from None
     return grade
 

@@ -3,8 +3,8 @@ from what the folder holds, and grading one class across machines.
 
 An output folder ``OUT`` holds the records (``records/<id>.json``, one per submission, the
 source of truth of automatic grades), ``identities.json`` (who submitted what,
-:mod:`autograder.roster`) and ``manual_scores.json`` (TA scores of the written questions,
-:mod:`autograder.written`). Every report is a function of those three:
+:mod:`autograder.frontends.roster`) and ``manual_scores.json`` (TA scores of the written questions,
+:mod:`autograder.frontends.written`). Every report is a function of those three:
 :func:`write_reports` writes the gradebook, the per-submission results and feedback, the class
 report and the grade-import exports.
 
@@ -24,8 +24,8 @@ import shutil
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autograder import report, roster, written
-from autograder.batch import RecordStore
+from autograder.frontends import report, roster, written
+from autograder.core.batch import RecordStore
 from autograder.results import SubmissionResult
 
 

@@ -18,7 +18,7 @@ Commands:
 Which paths are submissions: a .ipynb or .zip file is one; a folder that directly holds
 exactly one notebook, no zip and no subfolder with a notebook or zip is one (the notebook and
 the files beside it); any other folder holds submissions: each notebook, each zip and each
-subfolder in it (see autograder/batch.py for the details).
+subfolder in it (see autograder/core/batch.py for the details).
 
 What grade writes under --out DIR:
   gradebook.csv                 one row per submission: id, name, sid, email, q1..qN, total,
@@ -42,11 +42,13 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from autograder import batch, report
+from autograder.manifest import KIT_ROOT
+from autograder.core import batch
+from autograder.frontends import report
 from autograder.sandbox import IsolationUnavailable
 from autograder.sandbox.backend import UNISOLATED_FLAG
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = KIT_ROOT
 DEMO_OUT = REPO_ROOT / "runs" / "demo"
 DEMO_PROFILE = "offline"
 # The batch's hard limit per submission is the student-code time limit plus this much, for the
@@ -166,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
                            help="and this CPU quota (Gradescope's default share: 0.5)")
     footprint.add_argument("--profile", default=DEMO_PROFILE, help="default: offline")
     footprint.add_argument("--write", action="store_true",
-                           help="store the figures in autograder/gradescope_footprint.json "
+                           help="store the figures in autograder/frontends/gradescope_footprint.json "
                                 "(what gradescope-zip prints its settings from)")
     footprint.set_defaults(run=_footprint)
 
@@ -197,7 +199,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_format_option(command: argparse.ArgumentParser) -> None:
-    from autograder.roster import FORMATS
+    from autograder.frontends.roster import FORMATS
 
     command.add_argument("--format", dest="formats", action="append", default=[],
                          choices=FORMATS, help="also write grades_<format>.csv for a grade "
@@ -237,7 +239,7 @@ def _add_isolation_option(command: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def _grade(args) -> int:
-    from autograder import course, roster
+    from autograder.frontends import course, roster
 
     submissions = batch.discover(args.paths)
     if args.workers < 1:
@@ -272,7 +274,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     ``question_max()``), write every report under ``out_dir`` (with the submitters of
     ``identities``, the exports of ``formats`` and the written-answer pages) and print the
     summary; returns the batch run."""
-    from autograder import course, roster, written
+    from autograder.frontends import course, roster, written
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -302,7 +304,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
 
 
 def _merge(args) -> int:
-    from autograder import course
+    from autograder.frontends import course
 
     try:
         results = course.merge_outputs(args.shards, args.out)
@@ -327,7 +329,7 @@ def _copy_written_pages(shards: Sequence[Path], out: Path) -> None:
 
 
 def _merge_manual(args) -> int:
-    from autograder import course, roster, written
+    from autograder.frontends import course, roster, written
 
     results = course.recorded_results(args.out)
     if not results:
@@ -368,14 +370,14 @@ def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed
         raise CliError(str(error)) from None
     print(f"profile {profile!r} is not calibrated yet: running the reference once to set its "
           f"thresholds (`python -m autograder calibrate --profile {profile}`)")
-    from autograder.calibrate import calibrate
+    from autograder.frontends.calibrate import calibrate
 
     calibrate(profile)
     return _core_grader(profile, timeout, allow_unisolated=allow_unisolated)
 
 
 def _demo(args) -> int:
-    from autograder import examples
+    from autograder.frontends import examples
 
     start = time.monotonic()
     print(f"== example submissions (profile {DEMO_PROFILE}; cached in "
@@ -399,9 +401,9 @@ def _demo(args) -> int:
 
 def _calibrate(args) -> int:
     try:
-        from autograder.calibrate import calibrate
+        from autograder.frontends.calibrate import calibrate
     except ImportError as error:
-        raise CliError(f"the calibration (autograder/calibrate.py) is not available: {error}") \
+        raise CliError(f"the calibration (autograder/frontends/calibrate.py) is not available: {error}") \
             from None
     from prunekit.profiles import default_profile_name
 
@@ -417,7 +419,7 @@ def _calibrate(args) -> int:
 
 
 def _examples(args) -> int:
-    from autograder import examples
+    from autograder.frontends import examples
 
     out = args.out or examples.DEFAULT_OUT
     made = _make_examples(out, args.profile, force=args.force)
@@ -429,7 +431,7 @@ def _examples(args) -> int:
 
 
 def _make_examples(out: Path, profile: str, force: bool):
-    from autograder import examples
+    from autograder.frontends import examples
 
     try:
         return examples.make_examples(out, profile, force=force, progress=True)
@@ -438,7 +440,7 @@ def _make_examples(out: Path, profile: str, force: bool):
 
 
 def _gradescope_zip(args) -> int:
-    from autograder import footprint, gradescope
+    from autograder.frontends import footprint, gradescope
 
     try:
         path = gradescope.build_zip(args.out, profile=args.profile)
@@ -454,7 +456,7 @@ FOOTPRINT_EXAMPLES = ("solved", "infinite_loop")  # the common case and the long
 
 
 def _footprint(args) -> int:
-    from autograder import footprint
+    from autograder.frontends import footprint
 
     made = {example.name: example for example in
             _make_examples(_examples_folder(), args.profile, force=False)}
@@ -474,13 +476,13 @@ def _footprint(args) -> int:
 
 
 def _examples_folder() -> Path:
-    from autograder import examples
+    from autograder.frontends import examples
 
     return examples.DEFAULT_OUT
 
 
 def _gradescope_run(args) -> int:
-    from autograder import gradescope
+    from autograder.frontends import gradescope
 
     try:
         result = gradescope.run(args.root, timeout_s=args.timeout,
@@ -492,14 +494,14 @@ def _gradescope_run(args) -> int:
 
 
 def _gradescope_prepare(args) -> int:
-    from autograder import gradescope
+    from autograder.frontends import gradescope
 
     print("\n".join(gradescope.prepare(args.profile)))
     return 0
 
 
 def _prairielearn_run(args) -> int:
-    from autograder import prairielearn
+    from autograder.frontends import prairielearn
 
     try:
         result = prairielearn.run(args.root, timeout_s=args.timeout, profile=args.profile,

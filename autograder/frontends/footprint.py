@@ -40,8 +40,9 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-KIT_ROOT = Path(__file__).resolve().parents[1]
-FOOTPRINT_FILE = KIT_ROOT / "autograder" / "gradescope_footprint.json"
+from autograder.manifest import KIT_ROOT
+
+FOOTPRINT_FILE = Path(__file__).resolve().with_name("gradescope_footprint.json")
 SAMPLE_SECONDS = 0.05  # how often the process tree's memory is read (0.1 s missed ~50 MiB peaks)
 MEMORY_MARGIN = 1.25  # recommended memory = the measured peak times this
 TIMEOUT_MARGIN = 1.25  # recommended timeout = the longest possible grading times this
@@ -292,7 +293,7 @@ def measure_gradescope(submission: Path, label: str, profile: str = "offline",
 
     Raises:
         RuntimeError: setup.sh failed (its output is on standard error)."""
-    from autograder import gradescope
+    from autograder.frontends import gradescope
 
     with tempfile.TemporaryDirectory(prefix="prunekit-footprint-") as scratch:
         root = Path(scratch) / "autograder"
@@ -339,7 +340,7 @@ def settings_lines(footprint: dict | None = None) -> list[str]:
     :data:`FOOTPRINT_FILE` unless given); one line saying how to measure when there is none."""
     footprint = footprint if footprint is not None else load_footprint()
     if not footprint:
-        return ["no measured footprint (autograder/gradescope_footprint.json): measure it with "
+        return ["no measured footprint (autograder/frontends/gradescope_footprint.json): measure it with "
                 "`python -m autograder footprint --write`"]
     settings = recommended_settings(footprint)
     return [f"Gradescope settings (measured {footprint['measured_on']}, {footprint['machine']}):",

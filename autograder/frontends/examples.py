@@ -15,7 +15,7 @@ Where each comes from:
 
 Where the student template has not been generated (``python -m assignment.build``), it is built
 into a temporary folder from the master. The reference models (``finegrained.pt``,
-``channel_pruned.pt``) are the ones the calibration measures (``autograder.calibrate``; about
+``channel_pruned.pt``) are the ones the calibration measures (``autograder.frontends.calibrate``; about
 45 s of fine-tuning each on 2 CPU cores the first time, then cached in ``.cache/``).
 
 Each example is an Otter-style export zip ``<name>.zip`` holding ``pruning_lab.ipynb`` and the
@@ -29,15 +29,15 @@ import copy
 import hashlib
 import json
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from autograder.manifest import KIT_ROOT
 from prunekit.submission import MODEL_FILES
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = KIT_ROOT
 MASTER = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
 STUDENT_TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"
 DEFAULT_OUT = REPO_ROOT / "runs" / "examples"
@@ -156,28 +156,17 @@ def master_answers(master: Path = MASTER) -> dict:
 # The solved and blank notebooks
 # ---------------------------------------------------------------------------------------------
 
-def student_template(build_dir: Path | None = None) -> Path:
-    """The student notebook: ``student_template/pruning_lab.ipynb`` when it has been generated,
-    else built from the master into ``build_dir`` (``python -m assignment.build`` without its
-    self-test, about 5 s).
+def student_template() -> Path:
+    """The student notebook, ``student_template/pruning_lab.ipynb`` (committed; the build writes
+    it from the master).
 
     Raises:
-        ExampleError: neither the template nor the master exists.
+        ExampleError: it is missing (the message says what to run).
     """
-    if STUDENT_TEMPLATE.is_file():
-        return STUDENT_TEMPLATE
-    if not MASTER.is_file():
-        raise ExampleError(f"neither {STUDENT_TEMPLATE.relative_to(REPO_ROOT)} nor the master "
-                           f"{MASTER.relative_to(REPO_ROOT)} exists: the assignment notebook is "
-                           "missing")
-    if build_dir is None:
+    if not STUDENT_TEMPLATE.is_file():
         raise ExampleError(f"{STUDENT_TEMPLATE.relative_to(REPO_ROOT)} is missing; run "
-                           "`python -m assignment.build`")
-    from assignment.build import build
-
-    report = build(Path(build_dir) / "student_template", Path(build_dir) / "autograder",
-                   run_self_test=False)
-    return report.student_dir / STUDENT_TEMPLATE.name
+                           "`python -m assignment.build` to generate it from the master")
+    return STUDENT_TEMPLATE
 
 
 def solved_notebook(template: Path, master: Path = MASTER):
@@ -351,10 +340,10 @@ BUGS: tuple[Bug, ...] = (
 
 def reference_models(profile_name: str, progress: bool = False) -> dict[str, Path]:
     """The reference ``finegrained.pt`` and ``channel_pruned.pt`` of a profile (file name ->
-    path): the models the calibration measures (:func:`autograder.calibrate.reference_model_files`,
+    path): the models the calibration measures (:func:`autograder.frontends.calibrate.reference_model_files`,
     made from ``solutions/choices.py``, which a test keeps equal to the master's answers; cached
     in ``.cache/reference-models/``)."""
-    from autograder.calibrate import reference_model_files
+    from autograder.frontends.calibrate import reference_model_files
 
     files = reference_model_files(profile_name, progress=progress)
     return {name: Path(files[name]) for name in MODEL_FILES}
@@ -394,30 +383,29 @@ def make_examples(out_dir: Path = DEFAULT_OUT, profile_name: str = "offline",
     if not MASTER.is_file():
         raise ExampleError(f"the master notebook {MASTER.relative_to(REPO_ROOT)} is missing")
     models = models or reference_models(profile_name, progress=progress)
-    with tempfile.TemporaryDirectory(prefix="prunekit-examples-") as tmp:
-        template = student_template(Path(tmp))
-        key = _hash_files([MASTER, template, Path(__file__), *models.values()],
-                          extra=f"{EXAMPLES_FORMAT}:{profile_name}")
-        cached = _load_manifest(out_dir)
-        if not force and cached and cached.get("key") == key and all(
-                (out_dir / entry["zip"]).is_file() for entry in cached["examples"]):
-            return [_example_from_entry(out_dir, entry) for entry in cached["examples"]]
-        questions = master_questions()
-        notebook_name = template.name
-        solved = solved_notebook(template)
-        examples = [_write_example(out_dir, "solved", "the reference solution (every answer "
-                                   "cell from the master) with the reference models",
-                                   solved, notebook_name, models, [])]
-        blank = nbformat.read(template, as_version=4)
-        examples.append(_write_example(out_dir, "blank", "the student template as distributed, "
-                                       "exported without model files", blank, notebook_name,
-                                       {}, ["all"]))
-        for bug in BUGS:
-            notebook = copy.deepcopy(solved)
-            bug.apply(notebook)
-            loses = _questions_lost(bug, questions)
-            examples.append(_write_example(out_dir, bug.name, bug.description, notebook,
-                                           notebook_name, models, loses))
+    template = student_template()
+    key = _hash_files([MASTER, template, Path(__file__), *models.values()],
+                      extra=f"{EXAMPLES_FORMAT}:{profile_name}")
+    cached = _load_manifest(out_dir)
+    if not force and cached and cached.get("key") == key and all(
+            (out_dir / entry["zip"]).is_file() for entry in cached["examples"]):
+        return [_example_from_entry(out_dir, entry) for entry in cached["examples"]]
+    questions = master_questions()
+    notebook_name = template.name
+    solved = solved_notebook(template)
+    examples = [_write_example(out_dir, "solved", "the reference solution (every answer "
+                               "cell from the master) with the reference models",
+                               solved, notebook_name, models, [])]
+    blank = nbformat.read(template, as_version=4)
+    examples.append(_write_example(out_dir, "blank", "the student template as distributed, "
+                                   "exported without model files", blank, notebook_name,
+                                   {}, ["all"]))
+    for bug in BUGS:
+        notebook = copy.deepcopy(solved)
+        bug.apply(notebook)
+        loses = _questions_lost(bug, questions)
+        examples.append(_write_example(out_dir, bug.name, bug.description, notebook,
+                                       notebook_name, models, loses))
     _write_manifest(out_dir, key, profile_name, examples)
     return examples
 

@@ -11,7 +11,7 @@ submission):
   file or folder name that was graded, with or without ``.ipynb`` / ``.zip``) and any of
   ``student_id`` (or ``sid``), ``name``, ``email``.
 
-Identities are keyed by submission id (:func:`autograder.batch.safe_id` of the name, as the
+Identities are keyed by submission id (:func:`autograder.core.batch.safe_id` of the name, as the
 batch makes them) and stored beside the records in ``OUT/identities.json`` so that a merge of
 shards keeps them.
 
@@ -151,7 +151,7 @@ def _stem(name: str) -> str:
 
 
 def _id(name: str) -> str:
-    from autograder.batch import safe_id
+    from autograder.core.batch import safe_id
 
     return safe_id(name)
 

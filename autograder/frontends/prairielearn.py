@@ -24,8 +24,8 @@ import json
 from pathlib import Path
 from typing import Callable
 
-from autograder import report
-from autograder.gradescope import grade_folder
+from autograder.frontends import report
+from autograder.frontends.gradescope import grade_folder
 from autograder.results import SubmissionResult
 
 UNGRADABLE = ("unreadable", "error")  # statuses PrairieLearn should not count as an attempt

@@ -1,7 +1,0 @@
-"""prunekit: the support package of the VGG / CIFAR-10 pruning assignment.
-
-What the notebook and the graders import: the model, the data and profiles, training and
-evaluation, measurement and plots. It holds no graded answers: the functions students write
-live in ``solutions/`` (instructor only) and in their notebooks.
-"""
-__version__ = "0.1.0"
