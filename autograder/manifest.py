@@ -19,6 +19,7 @@ the restricted backend makes it root-only before grading.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +35,24 @@ SECRET_PACKAGES = ("autograder", "solutions", "assignment")  # hidden even when 
 def secret_paths(root: Path = KIT_ROOT) -> tuple[Path, ...]:
     """The secret paths of the kit at ``root`` (absolute)."""
     return tuple(root / path for path in SECRET)
+
+
+def base_checkpoint_path(profile_name: str) -> Path:
+    """The dense base checkpoint of a profile: ``assignment/checkpoints/vgg-<profile>.pt`` (the
+    one shipped with the assignment) when present, else ``$PRUNEKIT_CHECKPOINTS`` or the kit's
+    ``checkpoints/`` folder."""
+    name = f"vgg-{profile_name}.pt"
+    shipped = KIT_ROOT / "assignment" / "checkpoints" / name
+    if shipped.is_file():
+        return shipped
+    env = os.environ.get("PRUNEKIT_CHECKPOINTS")
+    if env and (Path(env) / name).is_file():
+        return Path(env) / name
+    return KIT_ROOT / "checkpoints" / name
+
+
+def grader_data_root() -> Path:
+    """Where the grader, calibration and benchmarks read data sets: ``$PRUNEKIT_DATA`` when set
+    (as everywhere in the kit), else the kit's ``data/`` folder, whatever the working folder."""
+    env = os.environ.get("PRUNEKIT_DATA")
+    return Path(env) if env else KIT_ROOT / "data"

@@ -19,7 +19,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 from benchmarks.common import add_results_argument, base_model, machine_line, results_dir  # noqa: E402
 from prunekit.data import make_loaders, make_scan_loader  # noqa: E402

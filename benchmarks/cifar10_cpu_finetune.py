@@ -33,11 +33,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import torch  # noqa: E402
 
-from autograder.checks.resources import base_checkpoint_path  # noqa: E402
+from autograder.manifest import base_checkpoint_path  # noqa: E402
 from benchmarks.common import RESULTS, machine_line  # noqa: E402
 from prunekit.checkpoint import load_checkpoint  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402

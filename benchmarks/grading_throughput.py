@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from autograder import batch, cli  # noqa: E402
+from autograder.core import batch  # noqa: E402
+from autograder.frontends import cli  # noqa: E402
 from autograder.frontends.examples import make_examples  # noqa: E402
 from benchmarks.common import add_results_argument, machine_line, results_dir  # noqa: E402
 

@@ -28,16 +28,15 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
 import nbformat  # noqa: E402
 
 from assignment.build import build  # noqa: E402
-from autograder.checks.resources import base_checkpoint_path, grader_data_root  # noqa: E402
+from autograder.manifest import base_checkpoint_path, grader_data_root  # noqa: E402
 from benchmarks.common import add_results_argument, machine_line, results_dir  # noqa: E402
 from prunekit.data.cifar10 import ARRAY_FILE  # noqa: E402
 from prunekit.profiles import apply_budget, get_profile  # noqa: E402
-from tests.assignment.notebooks import code_cells, error_outputs, fill_answers, read  # noqa: E402
+from assignment.notebooks import code_cells, error_outputs, fill_answers, read  # noqa: E402
 
 SLOWEST_CELLS = 8   # cells listed in the table
 

@@ -20,9 +20,8 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from autograder.checks.resources import base_checkpoint_path  # noqa: E402
+from autograder.manifest import base_checkpoint_path  # noqa: E402
 from benchmarks.common import add_results_argument, machine_line, results_dir, uniform_fine_grained  # noqa: E402
 from prunekit.checkpoint import load_checkpoint  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402

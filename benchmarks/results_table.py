@@ -6,7 +6,7 @@ Writes ``benchmarks/results/results_table_<profile>.md`` and ``results_models_<p
 Models: the profile's dense base checkpoint; the reference fine-grained model (the master's
 ``sparsity_dict``, ``solutions/choices.py``) and channel-pruned model (ratio 0.3 after channel
 sorting), each fine-tuned with the profile's recipe (the calibration's cached models,
-``autograder.calibrate.reference_models``). Accuracy before fine-tuning is measured by pruning the
+``autograder.frontends.calibrate.reference_models``). Accuracy before fine-tuning is measured by pruning the
 dense model again without fine-tuning. Latency: paired, interleaved runs against the dense model
 (median of each, speedup = ratio of medians, with the interquartile range of per-round ratios),
 on the CPU at batch 1 and at a larger batch.
@@ -23,9 +23,8 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from autograder.calibrate import compute_device, reference_models  # noqa: E402
+from autograder.frontends.calibrate import compute_device, reference_models  # noqa: E402
 from benchmarks.common import add_results_argument, latency_batches, machine_line, results_dir  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402
 from prunekit.measure import bits_to_mib, compare_latency, count_macs, count_parameters, model_size_bits  # noqa: E402
@@ -81,11 +80,40 @@ def markdown(rows, batches, profile) -> str:
     return "\n".join(lines) + "\n"
 
 
+# The lab's own figures (MIT 6.5940 Lab 1: the full-width VGG on real CIFAR-10, trained on a GPU),
+# printed beside a real-data profile's table; the speedup is the lab's CPU measurement.
+LAB_FIGURES = {"dense": 92.95, "finegrained": 92.8, "finegrained_size": "23%", "channel": 92.2,
+               "channel_macs": "2.0x fewer", "speedup": "1.6-1.7x"}
+
+
+def lab_comparison(rows, batches) -> str:
+    """A markdown table of this run's rows beside :data:`LAB_FIGURES` (real-data profiles)."""
+    dense, finegrained, channel = rows
+    speedups = " / ".join(f"{channel[b].speedup:.2f}x (b={b})" for b in batches)
+    lab = LAB_FIGURES
+    lines = ["", "## Beside the lab's full-width figures", "",
+             "| figure | the lab (full width, GPU-trained) | this profile | gap (points) |",
+             "|---|---|---|---|",
+             f"| dense accuracy | {lab['dense']:.2f}% | {dense['accuracy_after']:.2f}% | "
+             f"{lab['dense'] - dense['accuracy_after']:.2f} |",
+             f"| fine-grained: size / accuracy after FT | {lab['finegrained_size']} / "
+             f"{lab['finegrained']:.1f}% | {finegrained['params'] / dense['params']:.1%} / "
+             f"{finegrained['accuracy_after']:.2f}% | "
+             f"{lab['finegrained'] - finegrained['accuracy_after']:.2f} |",
+             f"| channel-pruned 0.3: accuracy after FT | {lab['channel']:.1f}% | "
+             f"{channel['accuracy_after']:.2f}% | {lab['channel'] - channel['accuracy_after']:.2f} |",
+             f"| channel-pruned 0.3: MACs | {lab['channel_macs']} | "
+             f"{dense['macs'] / channel['macs']:.2f}x fewer | |",
+             f"| channel-pruned 0.3: CPU speedup | {lab['speedup']} | {speedups} | |"]
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="offline")
     parser.add_argument("--batches", type=int, nargs="+", default=None,
-                        help="CPU latency batch sizes (default: 1 256 offline, 1 8 cifar10)")
+                        help="CPU latency batch sizes (default: 1 256 offline, 1 8 cifar10, "
+                             "1 64 cifar10-cpu)")
     parser.add_argument("--repeats", type=int, default=30)
     add_results_argument(parser)
     args = parser.parse_args()
@@ -113,6 +141,8 @@ def main() -> int:
                      accuracy(channel_raw), accuracy(models["channel_pruned"]), args.batches,
                      args.repeats)]
     text = markdown(rows, args.batches, profile.name)
+    if profile.dataset == "cifar10":
+        text += lab_comparison(rows, args.batches)
     results = results_dir(args)
     (results / f"results_table_{profile.name}.md").write_text(text)
     plot_model_comparison([{"name": r["name"].split(" (")[0], "size_mib": r["size_mib"],

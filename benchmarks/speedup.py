@@ -34,9 +34,8 @@ import torch  # noqa: E402
 from torch.nn.utils.fusion import fuse_conv_bn_eval  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 
-from autograder.checks.resources import base_checkpoint_path  # noqa: E402
+from autograder.manifest import base_checkpoint_path  # noqa: E402
 from benchmarks.common import (add_results_argument, base_model, latency_batches,  # noqa: E402
                                machine_line, results_dir, uniform_fine_grained)
 from prunekit.measure import compare_latency, count_macs  # noqa: E402

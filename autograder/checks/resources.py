@@ -21,7 +21,7 @@ from prunekit.measure import count_macs, count_parameters
 from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
 from prunekit.profiles import get_profile
 
-from autograder.manifest import KIT_ROOT
+from autograder.manifest import KIT_ROOT, base_checkpoint_path, grader_data_root
 
 from .base import Fail, derive_seed
 from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_WARMUP,
@@ -29,28 +29,6 @@ from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_
 
 REPO_ROOT = KIT_ROOT
 CACHE_DIR = REPO_ROOT / ".cache"  # gitignored: hidden-split arrays, reference models
-
-
-def base_checkpoint_path(profile_name: str) -> Path:
-    """The dense base checkpoint of a profile: ``assignment/checkpoints/vgg-<profile>.pt`` (the
-    one shipped with the assignment) when present, else ``$PRUNEKIT_CHECKPOINTS`` or the repo's
-    ``checkpoints/`` folder."""
-    name = f"vgg-{profile_name}.pt"
-    shipped = REPO_ROOT / "assignment" / "checkpoints" / name
-    if shipped.is_file():
-        return shipped
-    env = os.environ.get("PRUNEKIT_CHECKPOINTS")
-    if env and (Path(env) / name).is_file():
-        return Path(env) / name
-    return REPO_ROOT / "checkpoints" / name
-
-
-def grader_data_root() -> Path:
-    """Where the grader and the calibration read data sets: ``$PRUNEKIT_DATA`` when set (as
-    everywhere in the kit), else the repository's ``data/`` folder, whatever the working
-    directory."""
-    env = os.environ.get("PRUNEKIT_DATA")
-    return Path(env) if env else REPO_ROOT / "data"
 
 
 def file_sha256(path: Path) -> str:

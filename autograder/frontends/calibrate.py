@@ -44,8 +44,8 @@ from prunekit.runtime import pick_device, seed_everything
 from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, accuracy_targets,
                                  save_model)
 
-from autograder.checks.resources import (CACHE_DIR, REPO_ROOT, base_checkpoint_path, file_sha256,
-                                         grader_data_root, hidden_loader)
+from autograder.checks.resources import CACHE_DIR, REPO_ROOT, file_sha256, hidden_loader
+from autograder.manifest import base_checkpoint_path, grader_data_root
 from autograder.checks.settings import (ALLOWANCE_POINTS, HIDDEN_SPLIT_SIZE, NOISE_SE,
                                         calibration_inputs, calibration_path)
 

@@ -209,7 +209,7 @@ def _relative_to_kit(path: Path) -> str | None:
 def _base_checkpoint(profile: str) -> Path:
     """The base checkpoint the grading core uses for ``profile``."""
     try:
-        from autograder.checks.resources import base_checkpoint_path
+        from autograder.manifest import base_checkpoint_path
     except ImportError:
         return KIT_ROOT / "assignment" / "checkpoints" / f"vgg-{profile}.pt"
     return base_checkpoint_path(profile)

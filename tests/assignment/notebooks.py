@@ -11,11 +11,10 @@ import nbformat
 from nbclient import NotebookClient
 
 from assignment.build import MASTER, question_points
+from assignment.notebooks import (ANSWER_TAG, IGNORE_TAG, SOLUTION_TAG, code_cells,  # noqa: F401
+                                  error_outputs, fill_answers, read, tags)
 
 NOTEBOOK = MASTER.name
-IGNORE_TAG = "otter_ignore"
-ANSWER_TAG = "otter_answer_cell"
-SOLUTION_TAG = "otter_assign_solution_cell"
 RESULTS_FILE = "check_results.json"
 
 # Appended to a notebook: runs grader.check for every autograded question and writes, per test
@@ -44,16 +43,10 @@ def copy_folder(source: Path, target: Path) -> Path:
     return target
 
 
-def read(path: Path) -> nbformat.NotebookNode:
-    return nbformat.read(path, as_version=4)
 
 
-def tags(cell) -> list[str]:
-    return list(cell.get("metadata", {}).get("tags", []))
 
 
-def code_cells(nb) -> list:
-    return [cell for cell in nb.cells if cell.cell_type == "code"]
 
 
 def grading_view(nb) -> nbformat.NotebookNode:
@@ -88,11 +81,6 @@ def run_checks(nb, folder: Path) -> dict[str, list[dict]]:
     return json.loads(report_path.read_text())
 
 
-def error_outputs(nb) -> list[str]:
-    """``"<cell id>: <ename>: <evalue>"`` for every error output of an executed notebook."""
-    return [f"{cell.get('id')}: {out.ename}: {out.evalue}"
-            for cell in code_cells(nb) for out in cell.get("outputs", [])
-            if out.output_type == "error"]
 
 
 def exception_type(message: str) -> str | None:
@@ -101,14 +89,3 @@ def exception_type(message: str) -> str | None:
     match = re.search(r"^(\w+(?:Error|Exception|Interrupt|Exit)|\w+Warning): ", message, re.MULTILINE)
     return match.group(1) if match else None
 
-
-def fill_answers(student_nb, solved_nb) -> nbformat.NotebookNode:
-    """The student notebook with every answer cell replaced by the master's solution cell of the
-    same id (what a student who solved everything would have)."""
-    solutions = {cell.get("id"): cell.source for cell in solved_nb.cells
-                 if SOLUTION_TAG in tags(cell)}
-    filled = nbformat.from_dict(student_nb)
-    for cell in filled.cells:
-        if ANSWER_TAG in tags(cell) and cell.get("id") in solutions:
-            cell.source = solutions[cell.get("id")]
-    return filled

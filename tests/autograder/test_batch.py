@@ -275,7 +275,7 @@ def test_core_grader_keeps_torch_out_of_the_calling_process():
     reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
-    code = ("import sys; from autograder import batch; g = batch.CoreGrader('offline', "
+    code = ("import sys; from autograder.core import batch; g = batch.CoreGrader('offline', "
             "allow_unisolated=True); print('torch' in sys.modules, g.isolation, "
             "sum(g.question_max().values()), len(g.settings['grader']))")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True,

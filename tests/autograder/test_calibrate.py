@@ -9,7 +9,8 @@ import math
 import pytest
 
 from autograder.frontends import calibrate as calibration
-from autograder.checks.resources import base_checkpoint_path, file_sha256
+from autograder.checks.resources import file_sha256
+from autograder.manifest import base_checkpoint_path
 from autograder.checks import settings
 from autograder.checks.settings import NotCalibrated, calibration_path, load_settings
 from prunekit.profiles import get_profile

@@ -240,7 +240,7 @@ def test_solved_export_gets_full_marks(config, workdir, reference_files):
 def test_dense_model_as_channel_pruned_fails_q9_only(config, workdir, reference_files):
     """Submitting the dense base model as channel_pruned.pt: q9's MACs and speedup checks fail
     with their reasons; q6 and the rest keep full marks."""
-    from autograder.checks.resources import base_checkpoint_path
+    from autograder.manifest import base_checkpoint_path
     from prunekit.checkpoint import load_checkpoint
     from prunekit.profiles import get_profile
     from prunekit.submission import save_model

@@ -393,7 +393,7 @@ def tiny_model(marker: str) -> bytes:
 
 
 def _dense_state() -> dict:
-    from autograder.checks.resources import base_checkpoint_path
+    from autograder.manifest import base_checkpoint_path
     from prunekit.checkpoint import load_checkpoint
     from prunekit.profiles import get_profile
 
