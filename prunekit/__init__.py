@@ -1,4 +1,4 @@
-"""prunekit: the support package of the VGG / CIFAR-10 pruning assignment.
+"""prunekit: the support package of the VGG / CIFAR-10 pruning lab.
 
 What the notebook and the graders import: the model, the data and profiles, training and
 evaluation, measurement and plots. It holds no graded answers: the functions students write

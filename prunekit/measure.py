@@ -1,7 +1,8 @@
-"""Measurement: parameter counts, model size, MACs and latency.
+"""Measurement: MACs, latency and the bits-to-MiB conversion.
 
-Units are in the names: ``*_bits`` are bits, ``*_mib`` mebibytes (2**20 bytes), ``*_s`` seconds
-and ``*_ms`` milliseconds. Counts are plain integers (parameters, multiply-accumulates).
+Parameter counts and model sizes are not here: students write them (``get_num_parameters``,
+``get_model_size``). Units are in the names: ``*_bits`` are bits, ``*_mib`` mebibytes (2**20
+bytes), ``*_s`` seconds and ``*_ms`` milliseconds. MACs are plain integers.
 """
 from __future__ import annotations
 
@@ -37,52 +38,11 @@ def count_macs(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 32, 32)) 
     return counter.get_total_flops() // 2
 
 
-# --------------------------------------------------------------------------- parameters and size
-
-def count_parameters(model: nn.Module, count_nonzero_only: bool = False) -> int:
-    """Number of parameter entries of ``model`` (over ``model.parameters()``).
-
-    Buffers such as BatchNorm's running mean / variance are not parameters and are not counted;
-    a parameter shared by several modules is counted once.
-
-    Args:
-        count_nonzero_only: count only the entries that are not zero (what a sparse format stores).
-    """
-    total = 0
-    for param in model.parameters():
-        total += int(param.count_nonzero()) if count_nonzero_only else param.numel()
-    return total
-
-
-def model_size_bits(model: nn.Module, data_width: int = 32, count_nonzero_only: bool = False) -> int:
-    """Size of the model's parameters in **bits**: parameter count x ``data_width`` (bits per entry).
-
-    ``data_width=32`` is fp32, 16 is fp16/bf16, 8 is int8. Index overhead of sparse formats is
-    not included. Convert with :func:`bits_to_mib`.
-    """
-    return count_parameters(model, count_nonzero_only) * data_width
-
+# --------------------------------------------------------------------------- units
 
 def bits_to_mib(bits: int | float) -> float:
     """Bits to mebibytes (MiB): 1 MiB = 2**20 bytes = 8 * 2**20 bits."""
     return bits / BITS_PER_MIB
-
-
-def summarize(model: nn.Module, input_shape: tuple[int, ...] = (1, 3, 32, 32),
-              data_width: int = 32) -> dict[str, float | int]:
-    """A one-line description of a model's cost, as a dict.
-
-    Keys: ``params`` and ``nonzero_params`` (counts), ``size_mib`` and ``nonzero_size_mib`` (MiB
-    at ``data_width`` bits per entry), ``macs`` (multiply-accumulates of one forward pass on
-    ``input_shape``; a dense count, zeros in the weights do not lower it).
-    """
-    return {
-        "params": count_parameters(model),
-        "nonzero_params": count_parameters(model, count_nonzero_only=True),
-        "size_mib": bits_to_mib(model_size_bits(model, data_width)),
-        "nonzero_size_mib": bits_to_mib(model_size_bits(model, data_width, count_nonzero_only=True)),
-        "macs": count_macs(model, input_shape),
-    }
 
 
 # --------------------------------------------------------------------------- latency

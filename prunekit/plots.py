@@ -19,20 +19,25 @@ from torch import nn
 
 from .sensitivity import prunable_weights
 
-# The cost columns that plot_model_comparison knows: key -> (title, scale to divide by).
-COMPARISON_METRICS: dict[str, tuple[str, float]] = {
-    "size_mib": ("size (MiB)", 1.0),
-    "macs": ("MACs (millions)", 1e6),
-    "latency_ms": ("latency (ms)", 1.0),
+# The columns that plot_model_comparison knows: key -> (title, scale to divide by, bar label
+# format). Accuracy first: the costs only mean something beside what the model still gets right.
+COMPARISON_METRICS: dict[str, tuple[str, float, str]] = {
+    "accuracy": ("accuracy (%)", 1.0, "{:.1f}"),
+    "size_mib": ("size (MiB)", 1.0, "{:.3g}"),
+    "macs": ("MACs (millions)", 1e6, "{:.3g}"),
+    "latency_ms": ("latency (ms)", 1.0, "{:.3g}"),
 }
+# Histogram bins per layer when none are asked: about sqrt(entries), within these bounds.
+MIN_BINS, MAX_BINS = 10, 128
 
 
-def plot_weight_histograms(model: nn.Module, bins: int = 256,
+def plot_weight_histograms(model: nn.Module, bins: int | None = None,
                            count_nonzero_only: bool = False) -> Figure:
     """One histogram per conv / linear weight, titled by its parameter name.
 
     Args:
-        bins: number of histogram bins.
+        bins: number of histogram bins of every panel; ``None``: per layer, what fits its
+            number of values (:func:`bins_for`).
         count_nonzero_only: leave out the entries that are exactly zero (after fine-grained
             pruning they form one tall spike at 0 that hides the rest).
     """
@@ -45,11 +50,18 @@ def plot_weight_histograms(model: nn.Module, bins: int = 256,
         if values.numel() == 0:  # a fully pruned layer: nothing to histogram
             ax.text(0.5, 0.5, "all zero", ha="center", va="center", transform=ax.transAxes)
         else:
-            ax.hist(values.numpy(), bins=bins, density=True, color="tab:blue", alpha=0.8)
+            layer_bins = bins if bins is not None else bins_for(values.numel())
+            ax.hist(values.numpy(), bins=layer_bins, density=True, color="tab:blue", alpha=0.8)
         ax.set_title(name, fontsize=9)
         ax.set_xlabel("weight value", fontsize=8)
     fig.suptitle("weight distributions" + (" (zeros left out)" if count_nonzero_only else ""))
     return fig
+
+
+def bins_for(num_values: int) -> int:
+    """Histogram bins for ``num_values`` values: ``round(sqrt(num_values))`` (the square-root
+    rule: about as many values per bin as bins) clamped to [:data:`MIN_BINS`, :data:`MAX_BINS`]."""
+    return min(MAX_BINS, max(MIN_BINS, round(math.sqrt(num_values))))
 
 
 def plot_sensitivity(scan_result) -> Figure:
@@ -57,15 +69,18 @@ def plot_sensitivity(scan_result) -> Figure:
 
     ``scan_result`` is a :class:`prunekit.sensitivity.SensitivityResult` (or anything with
     ``sparsities``, ``accuracies: {layer: [percent, ...]}`` and ``dense_accuracy``). The dense
-    model's accuracy is the dashed line.
+    model's accuracy is the dashed line. Each panel's title gives the layer's number of
+    parameters where the result has ``layer_sizes``: a big layer that tolerates pruning is where
+    the savings are.
     """
     sparsities = [100 * s for s in scan_result.sparsities]
     layers = list(scan_result.accuracies)
+    sizes = getattr(scan_result, "layer_sizes", None) or {}
     fig, axes = _grid(len(layers), panel_size=(3.2, 2.6), sharey=True)
     for ax, layer in zip(axes, layers):
         ax.plot(sparsities, scan_result.accuracies[layer], "o-", color="tab:blue", label="pruned")
         ax.axhline(scan_result.dense_accuracy, linestyle="--", color="tab:gray", label="dense")
-        ax.set_title(layer, fontsize=9)
+        ax.set_title(f"{layer} ({sizes[layer]:,} params)" if layer in sizes else layer, fontsize=9)
         _label_sparsity_accuracy(ax)
     axes[0].legend(fontsize=8)
     fig.suptitle("sensitivity: each layer pruned alone")
@@ -95,13 +110,14 @@ def plot_accuracy_vs_sparsity(curves: Mapping[str, tuple[Sequence[float], Sequen
 
 
 def plot_model_comparison(rows: Sequence[Mapping] | Mapping[str, Mapping]) -> Figure:
-    """Bar charts comparing named models: size (MiB), MACs (millions) and latency (ms) side by side.
+    """Bar charts comparing named models side by side: accuracy (percent), size (MiB), MACs
+    (millions) and latency (ms).
 
     Args:
-        rows: a sequence of dicts with a ``"name"`` and any of ``"size_mib"``, ``"macs"``,
-            ``"latency_ms"`` (e.g. :func:`prunekit.measure.summarize` plus a name), or a dict
-            ``{name: {metric: value}}``. One panel per metric that at least one row has; a row
-            without that metric gets no bar there.
+        rows: a sequence of dicts with a ``"name"`` and any of ``"accuracy"`` (percent),
+            ``"size_mib"``, ``"macs"``, ``"latency_ms"`` (e.g. the notebook's results table), or
+            a dict ``{name: {metric: value}}``. One panel per metric that at least one row has;
+            a row without that metric gets no bar there; other keys are ignored.
     """
     rows = _named_rows(rows)
     names = [row["name"] for row in rows]
@@ -112,10 +128,11 @@ def plot_model_comparison(rows: Sequence[Mapping] | Mapping[str, Mapping]) -> Fi
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     colors = [f"C{i}" for i in range(len(names))]
     for ax, key in zip(axes, metrics):
-        title, scale = COMPARISON_METRICS[key]
+        title, scale, label_format = COMPARISON_METRICS[key]
         values = [row[key] / scale if key in row else math.nan for row in rows]
         bars = ax.bar(names, values, color=colors)
-        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.3g}" for v in values], fontsize=8)
+        ax.bar_label(bars, labels=["" if math.isnan(v) else label_format.format(v) for v in values],
+                     fontsize=8)
         ax.set_title(title)
         ax.tick_params(axis="x", labelrotation=30)
     return fig

@@ -8,12 +8,13 @@ percent by convention.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+
+from .progress import progress_bar
 
 PruneFn = Callable[[torch.Tensor, float], object]   # prunes the tensor in place; result ignored
 EvaluateFn = Callable[[nn.Module], float]           # accuracy in percent
@@ -24,11 +25,14 @@ class SensitivityResult:
     """Result of :func:`sensitivity_scan`.
 
     ``accuracies[layer][i]`` is the accuracy (percent) with only ``layer`` pruned to
-    ``sparsities[i]``; ``dense_accuracy`` is the unpruned model's (percent).
+    ``sparsities[i]``; ``dense_accuracy`` is the unpruned model's (percent). ``layer_sizes``
+    holds each scanned weight's number of entries (what pruning it can save); empty in results
+    made without it.
     """
     sparsities: list[float]
     accuracies: dict[str, list[float]]
     dense_accuracy: float
+    layer_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def layer_names(self) -> list[str]:
@@ -62,13 +66,14 @@ def sensitivity_scan(model: nn.Module, evaluate_fn: EvaluateFn, prune_fn: PruneF
         evaluate_fn: ``evaluate_fn(model) -> accuracy`` in percent.
         prune_fn: ``prune_fn(tensor, sparsity)``, e.g. ``fine_grained_prune``.
         sparsities: fractions in [0, 1].
-        progress: show a tqdm progress bar.
+        progress: show a text progress bar (:func:`prunekit.progress.progress_bar`).
     """
     sparsities = [float(s) for s in sparsities]
     weights = _select_weights(model, layer_names)
     dense_accuracy = float(_evaluate(model, evaluate_fn))
     accuracies: dict[str, list[float]] = {name: [] for name in weights}
-    bar = tqdm(total=len(weights) * len(sparsities), disable=not progress, desc="sensitivity scan")
+    bar = progress_bar(total=len(weights) * len(sparsities), disable=not progress,
+                       desc="sensitivity scan")
     with bar:
         for name, weight in weights.items():
             for sparsity in sparsities:
@@ -76,7 +81,8 @@ def sensitivity_scan(model: nn.Module, evaluate_fn: EvaluateFn, prune_fn: PruneF
                 accuracies[name].append(_evaluate_pruned(model, weight, sparsity, evaluate_fn, prune_fn))
                 bar.update()
     return SensitivityResult(sparsities=sparsities, accuracies=accuracies,
-                             dense_accuracy=dense_accuracy)
+                             dense_accuracy=dense_accuracy,
+                             layer_sizes={name: weight.numel() for name, weight in weights.items()})
 
 
 def uniform_sparsity_curve(model: nn.Module, evaluate_fn: EvaluateFn, prune_fn: PruneFn,
@@ -94,7 +100,7 @@ def uniform_sparsity_curve(model: nn.Module, evaluate_fn: EvaluateFn, prune_fn: 
     sparsities = [float(s) for s in sparsities]
     names = list(_select_weights(model, layer_names))
     accuracies = []
-    for sparsity in tqdm(sparsities, disable=not progress, desc="uniform sparsity"):
+    for sparsity in progress_bar(sparsities, disable=not progress, desc="uniform sparsity"):
         pruned = copy.deepcopy(model)
         weights = dict(pruned.named_parameters())
         with torch.no_grad():

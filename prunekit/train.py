@@ -7,9 +7,9 @@ from typing import Callable, Iterable
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from prunekit.profiles import Recipe
+from prunekit.progress import progress_bar
 from prunekit.runtime import pick_device
 
 StepCallback = Callable[[], None]
@@ -76,6 +76,7 @@ def train(model: nn.Module, loader: DataLoader, recipe: Recipe,
             ``lambda: pruner.apply(model)`` so pruned weights stay zero.
         device: where to train (default: :func:`prunekit.runtime.pick_device`); the model is
             moved there and stays there.
+        progress: a text progress bar per epoch, left as one line with its last loss.
 
     Returns:
         The mean training loss of each epoch.
@@ -89,8 +90,8 @@ def train(model: nn.Module, loader: DataLoader, recipe: Recipe,
     for epoch in range(recipe.epochs):
         model.train()
         total_loss, batches = 0.0, 0
-        bar = tqdm(loader, desc=f"{desc} {epoch + 1}/{recipe.epochs}", leave=False,
-                   disable=not progress)
+        bar = progress_bar(loader, desc=f"{desc} {epoch + 1}/{recipe.epochs}",
+                           disable=not progress)
         for inputs, targets in bar:
             loss = _train_step(model, inputs.to(device), targets.to(device), criterion, optimizer)
             scheduler.step()
@@ -130,7 +131,7 @@ def evaluate(model: nn.Module, loader: DataLoader, device: torch.device | str | 
     device = torch.device(device) if device is not None else pick_device()
     model.to(device).eval()
     correct, seen = 0, 0
-    for inputs, targets in tqdm(loader, desc="eval", leave=False, disable=not progress):
+    for inputs, targets in progress_bar(loader, desc="eval", leave=False, disable=not progress):
         predictions = model(inputs.to(device)).argmax(dim=1)
         correct += (predictions == targets.to(device)).sum().item()
         seen += targets.numel()

@@ -17,11 +17,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from prunekit.measure import count_macs, count_parameters
+from prunekit.measure import count_macs
 from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
 from prunekit.profiles import get_profile
 
 from autograder.manifest import KIT_ROOT, base_checkpoint_path, grader_data_root
+from solutions import get_num_parameters
 
 from .base import Fail, derive_seed
 from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_WARMUP,
@@ -59,7 +60,7 @@ class Resources:
         return {name: tuple(value.shape) for name, value in self.base_model().state_dict().items()}
 
     def dense_parameters(self) -> int:
-        return count_parameters(self.base_model())
+        return get_num_parameters(self.base_model())
 
     def dense_macs(self) -> int:
         return _macs_of(self.settings.profile, self.settings.base_checkpoint_sha256, "dense")

@@ -37,12 +37,13 @@ import torch
 from torch import nn
 
 from prunekit import __version__ as KIT_VERSION
-from prunekit.measure import compare_latency, count_macs, count_parameters
+from prunekit.measure import compare_latency, count_macs
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
 from prunekit.runtime import pick_device, seed_everything
 from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, accuracy_targets,
                                  save_model)
+from solutions import get_num_parameters
 
 from autograder.checks.resources import CACHE_DIR, REPO_ROOT, file_sha256, hidden_loader
 from autograder.manifest import base_checkpoint_path, grader_data_root
@@ -237,7 +238,8 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
                 for name, model in models.items()}
     for model in models.values():  # evaluate moved them; MACs and latency are CPU figures
         model.cpu()
-    dense_params = count_parameters(base)
+    dense_params = get_num_parameters(base)
+    finegrained_nonzero = get_num_parameters(models["finegrained"], count_nonzero_only=True)
     dense_macs, channel_macs = count_macs(base), count_macs(models["channel_pruned"])
     say("measuring latency ...")
     latency = _latency(base, models["channel_pruned"])
@@ -269,10 +271,9 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
             "finegrained_accuracy": _round(accuracy["finegrained"]),
             "channel_accuracy": _round(accuracy["channel_pruned"]),
             "dense_parameters": dense_params,
-            "finegrained_nonzero_parameters": count_parameters(models["finegrained"], True),
-            "finegrained_size_fraction": round(
-                count_parameters(models["finegrained"], True) / dense_params, 4),
-            "channel_parameters": count_parameters(models["channel_pruned"]),
+            "finegrained_nonzero_parameters": finegrained_nonzero,
+            "finegrained_size_fraction": round(finegrained_nonzero / dense_params, 4),
+            "channel_parameters": get_num_parameters(models["channel_pruned"]),
             "dense_macs": dense_macs,
             "channel_macs": channel_macs,
             "channel_macs_fraction": round(channel_macs / dense_macs, 4),

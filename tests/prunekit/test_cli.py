@@ -3,8 +3,16 @@ import subprocess
 import sys
 
 import pytest
+import torch
+from torch.utils.data import TensorDataset
 
+import prunekit.data
 from prunekit.__main__ import main
+from prunekit.checkpoint import checkpoint_meta, save_checkpoint
+from prunekit.data import make_loader
+from prunekit.measure import count_macs
+from prunekit.model import VGG
+from prunekit.profiles import get_profile
 from tests.conftest import REPO_ROOT
 
 
@@ -19,6 +27,22 @@ def test_missing_checkpoint_is_one_clear_line(tmp_path, capsys):
     """Evaluating a missing checkpoint exits 2 and says how to make one."""
     assert main(["evaluate", "--profile", "offline", "--checkpoint", str(tmp_path / "x.pt")]) == 2
     assert "train-base" in capsys.readouterr().err
+
+
+def test_evaluate_prints_channels_accuracy_and_macs_but_no_size(tmp_path, monkeypatch, capsys):
+    """`evaluate` prints the checkpoint's channels, its accuracy and its MACs; no parameter count
+    or size, which students compute themselves (q2). Eight test images stand in for the data."""
+    profile = get_profile("offline")
+    model = VGG(width=profile.width)
+    path = save_checkpoint(model, tmp_path / "base.pt", checkpoint_meta(model, profile, 10.0, 0))
+    images = TensorDataset(torch.rand(8, 3, 32, 32), torch.zeros(8, dtype=torch.long))
+    monkeypatch.setattr(prunekit.data, "make_loaders",
+                        lambda *args: (None, make_loader(images, 8, shuffle=False)))
+    assert main(["evaluate", "--profile", "offline", "--checkpoint", str(path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"channels {model.conv_channels}" in out
+    assert "accuracy " in out and f"MACs {count_macs(model):,}" in out
+    assert "param" not in out and "MiB" not in out
 
 
 @pytest.mark.slow

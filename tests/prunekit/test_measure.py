@@ -1,4 +1,4 @@
-"""Tests of prunekit.measure: parameter counts, model size, MACs and latency.
+"""Tests of prunekit.measure: MACs, the MiB conversion and latency.
 
 No assertion depends on how fast the machine is: latency tests check the shape of the results,
 the call order and the mode handling, never a time.
@@ -9,11 +9,9 @@ import torch
 from torch import nn
 
 from prunekit.measure import (LatencyResult, PairedLatency, bits_to_mib, compare_latency,
-                              count_macs, count_parameters, measure_latency, model_size_bits,
-                              summarize)
+                              count_macs, measure_latency)
 from prunekit.model import VGG
 
-FULL_VGG_PARAMS = 9_228_362
 PRUNED_0_3_CHANNELS = [45, 90, 179, 179, 358, 358, 358, 512]
 
 
@@ -34,46 +32,7 @@ class Recorder(nn.Module):
         return x
 
 
-# --------------------------------------------------------------------------- parameters and size
-
-def test_full_vgg_has_the_lab_parameter_count():
-    """VGG() has the 9,228,362 parameters of the lab's model."""
-    assert count_parameters(VGG()) == FULL_VGG_PARAMS
-
-
-def test_buffers_are_not_counted():
-    """BatchNorm running statistics (buffers) are not parameters: conv + BN affine + linear only."""
-    model = tiny_model()
-    expected = (4 * 3 * 9 + 4) + (4 + 4) + (4 * 2 + 2)
-    assert count_parameters(model) == expected
-    assert sum(b.numel() for b in model.buffers()) > 0
-
-
-def test_nonzero_counting_after_zeroing_weights():
-    """count_nonzero_only counts only the entries that are not zero (BN biases start at zero)."""
-    model = tiny_model()
-    total = count_parameters(model)
-    assert count_parameters(model, count_nonzero_only=True) == total - 4  # the BN bias is zeros
-    with torch.no_grad():
-        model[0].weight.view(-1)[:10] = 0
-        model[5].weight.zero_()
-    assert count_parameters(model) == total
-    assert count_parameters(model, count_nonzero_only=True) == total - 4 - 10 - 8
-
-
-def test_shared_parameter_counted_once():
-    """A parameter used by two modules is counted once."""
-    linear = nn.Linear(3, 3)
-    assert count_parameters(nn.Sequential(linear, linear)) == 12
-
-
-def test_model_size_in_bits_and_mib():
-    """Full VGG: parameters x 32 bits, 35.20 MiB at fp32; data_width scales the size."""
-    model = VGG()
-    assert model_size_bits(model) == FULL_VGG_PARAMS * 32
-    assert round(bits_to_mib(model_size_bits(model)), 2) == 35.20
-    assert model_size_bits(model, data_width=8) == FULL_VGG_PARAMS * 8
-
+# --------------------------------------------------------------------------- units
 
 def test_bits_to_mib_uses_binary_megabytes():
     """1 MiB is 2**20 bytes of 8 bits."""
@@ -81,35 +40,12 @@ def test_bits_to_mib_uses_binary_megabytes():
     assert bits_to_mib(8 * 2**19) == 0.5
 
 
-def test_nonzero_size_counts_only_nonzero_entries():
-    """model_size_bits with count_nonzero_only uses the nonzero parameter count."""
-    model = tiny_model()
-    with torch.no_grad():
-        model[5].weight.zero_()
-    nonzero = count_parameters(model) - 4 - 8  # the BN bias starts at zero; the linear weight zeroed
-    assert model_size_bits(model, 16, count_nonzero_only=True) == 16 * nonzero
-
-
-# --------------------------------------------------------------------------- MACs and summary
+# --------------------------------------------------------------------------- MACs
 
 def test_macs_of_full_and_channel_pruned_vgg():
     """MACs of the full VGG (606 M) and of the uniformly 0.3-channel-pruned one."""
     assert count_macs(VGG()) == 605_754_368
     assert count_macs(VGG(conv_channels=PRUNED_0_3_CHANNELS)) == 305_097_920
-
-
-def test_summarize_reports_counts_size_and_macs():
-    """summarize gives params, nonzero params, sizes in MiB and MACs consistent with the helpers."""
-    model = VGG(width=0.125)
-    nonzero_before = count_parameters(model, count_nonzero_only=True)
-    with torch.no_grad():
-        model.classifier.weight.zero_()
-    summary = summarize(model)
-    assert summary["params"] == count_parameters(model)
-    assert summary["nonzero_params"] == nonzero_before - model.classifier.weight.numel()
-    assert summary["size_mib"] == bits_to_mib(32 * summary["params"])
-    assert summary["nonzero_size_mib"] < summary["size_mib"]
-    assert summary["macs"] == count_macs(model)
 
 
 # --------------------------------------------------------------------------- latency

@@ -13,9 +13,9 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from prunekit.model import VGG
-from prunekit.plots import (plot_accuracy_vs_sparsity, plot_model_comparison, plot_sensitivity,
-                            plot_weight_histograms)
-from prunekit.sensitivity import SensitivityResult
+from prunekit.plots import (bins_for, plot_accuracy_vs_sparsity, plot_model_comparison,
+                            plot_sensitivity, plot_weight_histograms)
+from prunekit.sensitivity import SensitivityResult, sensitivity_scan
 
 
 def render(fig: Figure) -> None:
@@ -30,6 +30,25 @@ def test_weight_histograms_one_panel_per_conv_and_linear_weight():
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [f"backbone.conv{i}.weight" for i in range(8)] + ["classifier.weight"]
     render(fig)
+
+
+def test_weight_histograms_bins_fit_each_layer():
+    """By default each panel has about sqrt(entries) bins, at least 10 and at most 128: the tiny
+    VGG's conv0 (108 weights) gets 10, conv7 (9,216) 96, the classifier (320) 18; an explicit
+    count applies to every panel."""
+    model = VGG(width=1 / 16)
+    bars = [len(ax.patches) for ax in plot_weight_histograms(model).axes]
+    assert bars[0] == 10 and bars[7] == 96 and bars[8] == 18
+    assert bars == [bins_for(weight.numel()) for weight in
+                    (m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)))]
+    assert {len(ax.patches) for ax in plot_weight_histograms(model, bins=16).axes} == {16}
+
+
+def test_bins_for_clamps_to_its_bounds():
+    """A few values still get 10 bins; a full-width VGG conv (2.4 M weights) gets 128, not 1,536."""
+    assert bins_for(4) == 10
+    assert bins_for(400) == 20
+    assert bins_for(512 * 512 * 9) == 128
 
 
 def test_weight_histograms_nonzero_only_with_a_fully_pruned_layer():
@@ -58,6 +77,24 @@ def test_sensitivity_plot_one_panel_per_layer_with_dense_line():
     render(fig)
 
 
+def test_sensitivity_panels_give_each_layer_parameter_count():
+    """A scan of the tiny VGG titles each panel with its layer's number of weights."""
+    model = VGG(width=1 / 16)
+    scan = sensitivity_scan(model, lambda m: 50.0, lambda tensor, sparsity: None, [0.5],
+                            progress=False)
+    titles = [ax.get_title() for ax in plot_sensitivity(scan).axes]
+    assert titles[0] == "backbone.conv0.weight (108 params)"
+    assert titles[7] == "backbone.conv7.weight (9,216 params)"
+    assert titles[8] == "classifier.weight (320 params)"
+
+
+def test_sensitivity_plot_of_a_result_without_sizes_titles_by_name():
+    """A result made without layer sizes (an older caller's) still plots, titled by name."""
+    result = SensitivityResult(sparsities=[0.5], accuracies={"a.weight": [80.0]},
+                               dense_accuracy=90.0)
+    assert [ax.get_title() for ax in plot_sensitivity(result).axes] == ["a.weight"]
+
+
 def test_accuracy_vs_sparsity_one_line_per_curve():
     """One axes; one line per curve plus the dense line when given."""
     curves = {"fine-grained": ([0.0, 0.5, 0.9], [90.0, 88.0, 50.0]),
@@ -79,13 +116,26 @@ def test_model_comparison_one_panel_per_metric():
     render(fig)
 
 
+def test_model_comparison_has_an_accuracy_panel_first():
+    """Rows with an accuracy (percent) get an accuracy panel before the costs, labelled to one
+    decimal; other keys of a row (params, speedup) are ignored."""
+    rows = [{"name": "dense", "accuracy": 92.95, "size_mib": 35.2, "params": 9_228_362},
+            {"name": "pruned", "accuracy": 92.2, "size_mib": 8.0, "speedup": 1.9}]
+    fig = plot_model_comparison(rows)
+    assert [ax.get_title() for ax in fig.axes] == ["accuracy (%)", "size (MiB)"]
+    accuracy = fig.axes[0]
+    assert [bar.get_height() for bar in accuracy.patches] == [92.95, 92.2]
+    assert [text.get_text() for text in accuracy.texts] == ["93.0", "92.2"]
+    render(fig)
+
+
 def test_model_comparison_accepts_a_mapping_and_only_present_metrics():
     """A {name: metrics} mapping works; metrics no row has get no panel; no metric is an error."""
     fig = plot_model_comparison({"dense": {"size_mib": 1.0}, "pruned": {"size_mib": 0.25}})
     assert [ax.get_title() for ax in fig.axes] == ["size (MiB)"]
     render(fig)
     with pytest.raises(ValueError):
-        plot_model_comparison([{"name": "x", "accuracy": 1.0}])
+        plot_model_comparison([{"name": "x", "speedup": 1.0}])
 
 
 def test_plots_do_not_touch_pyplot_state():

@@ -68,3 +68,11 @@ def test_cifar10_cpu_without_images_is_one_message_naming_offline(tmp_path, caps
     assert main(["train-base", "--profile", "cifar10-cpu", "--data", str(tmp_path)]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 1 and errors[0].startswith("error: profile 'cifar10-cpu'")
+
+
+def test_full_budget_scans_from_10_percent_in_rising_order():
+    """Every profile's full scan starts at 10% sparsity (sensitive layers already lose accuracy
+    at 40%), rises strictly and stays short (each sparsity costs one evaluation per layer)."""
+    for name in profiles.PROFILES:
+        grid = profiles.apply_budget(profiles.PROFILES[name], "full").scan_sparsities
+        assert grid[0] == 0.1 and list(grid) == sorted(set(grid)) and len(grid) <= 8, name
