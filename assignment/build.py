@@ -4,6 +4,7 @@
     python -m assignment.build --check     # rebuilds in a temporary folder; exit 1 listing the
                                            # files of student_template/ that differ (drift)
     python -m assignment.build --out DIR   # writes DIR/student_template/ and DIR/autograder/
+    python -m assignment.build --student-url URL  # also the Colab variant, assignment/dist/colab/
 
 Steps (about 30 s on 2 idle CPU cores, most of it the self-test):
 
@@ -14,7 +15,7 @@ Steps (about 30 s on 2 idle CPU cores, most of it the self-test):
    changed, an error with ``--check``;
 1. stage the master ``assignment/pruning_lab.ipynb`` in a temporary folder together with what
    Otter's ``files:`` ship beside it (a clean copy of ``prunekit/`` without ``__pycache__``, and
-   the offline base checkpoint ``assignment/checkpoints/vgg-offline.pt``), what its
+   the base checkpoints of the CPU profiles, ``assignment/checkpoints/``), what its
    ``autograder_files:`` put in the zip only (``autograder/``, with the calibration file, and
    ``solutions/``: what the hidden cells import) and the grading requirements
    (``assignment/requirements.txt``): Otter needs them inside the master's folder;
@@ -27,10 +28,13 @@ Steps (about 30 s on 2 idle CPU cores, most of it the self-test):
    hidden tests) and require every autograded question at full marks **and** the expected total
    (the sum of the master's non-manual question points), since a broken test file grades as
    0 / 0, which Otter's self-test counts as a pass;
-5. write the student folder (the student notebook, ``prunekit/``, ``checkpoints/vgg-offline.pt``
-   and ``README.md`` from ``assignment/student_README.md``) and the autograder folder (the solved
+5. write the student folder (the student notebook with the kit's export cell in place of Otter's,
+   ``prunekit/``, ``checkpoints/``, ``requirements.txt`` and ``README.md`` from
+   ``assignment/student_README.md``) and the autograder folder (the solved
    notebook with all tests, the zip for Gradescope / ``otter run``, ``otter_config.json``,
-   ``requirements.txt``, and the shipped files).
+   ``requirements.txt``, and the shipped files);
+6. with ``--student-url``: the Colab variant (:mod:`assignment.colab`), Otter Assign run again with
+   ``runs_on: colab`` and test files.
 
 Never ship the autograder folder's notebook to students: it holds the solutions and hidden tests.
 """
@@ -48,16 +52,19 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from assignment import colab
 from autograder import manifest, questions
+from prunekit.submission import NOTEBOOK_FILE
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-MASTER = HERE / "pruning_lab.ipynb"
-CHECKPOINT = Path("checkpoints") / "vgg-offline.pt"        # relative to the master's folder
+MASTER = HERE / NOTEBOOK_FILE
 STUDENT_README = HERE / "student_README.md"
 STUDENT_REQUIREMENTS = REPO / "requirements-student.txt"  # the student folder's requirements.txt
 REQUIREMENTS = HERE / "requirements.txt"
 SUPPORT_PACKAGE = REPO / manifest.STUDENT[0]
+# The shipped base checkpoints, relative to the master's folder (assignment/checkpoints/...).
+STUDENT_CHECKPOINTS = tuple(p for p in manifest.STUDENT if p.startswith("checkpoints/"))
 # What the hidden test cells import while Otter grades (the master's ``autograder_files``: they go
 # into the autograder zip only, never to students): the kit's checks and probes (with the
 # calibration file autograder/checks/calibration/*.json) and the reference solutions. The base
@@ -68,8 +75,9 @@ HIDDEN_ID = "{question}-hidden-{check}"   # ids of the generated hidden test cel
 DEFAULT_STUDENT_DIR = REPO / "student_template"
 # What of the student folder is committed (for review; the rest, the support package and the
 # checkpoint, are copies of the kit's own files, written by the build and ignored by git).
-COMMITTED_STUDENT_FILES = ("pruning_lab.ipynb", "README.md")
+COMMITTED_STUDENT_FILES = (NOTEBOOK_FILE, "README.md")
 DEFAULT_AUTOGRADER_DIR = HERE / "dist" / "autograder"
+DEFAULT_COLAB_DIR = HERE / "dist" / "colab"
 
 FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".DS_Store")
@@ -83,6 +91,7 @@ class BuildReport:
     autograder_zip: Path
     expected_points: float
     self_test_points: tuple[float, float] | None  # (total, possible)
+    colab_dir: Path | None = None  # the Colab variant, when built
 
 
 # --------------------------------------------------------------------------- the master
@@ -193,8 +202,9 @@ def stage(folder: Path) -> Path:
     shutil.copytree(SUPPORT_PACKAGE, folder / "prunekit", ignore=JUNK)
     for package in AUTOGRADER_PACKAGES:
         shutil.copytree(package, folder / package.name, ignore=JUNK)
-    (folder / CHECKPOINT).parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(HERE / CHECKPOINT, folder / CHECKPOINT)
+    for checkpoint in STUDENT_CHECKPOINTS:
+        (folder / checkpoint).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(HERE / checkpoint, folder / checkpoint)
     return folder / MASTER.name
 
 
@@ -303,11 +313,13 @@ def self_test(autograder_dir: Path, autograder_zip: Path, expected: float) -> tu
 # --------------------------------------------------------------------------- the whole build
 
 def build(student_dir: Path = DEFAULT_STUDENT_DIR, autograder_dir: Path = DEFAULT_AUTOGRADER_DIR,
-          run_self_test: bool = True) -> BuildReport:
-    """Build the student folder and the autograder folder from the master (replacing both).
+          run_self_test: bool = True, student_url: str | None = None,
+          colab_dir: Path = DEFAULT_COLAB_DIR) -> BuildReport:
+    """Build the student folder and the autograder folder from the master (replacing both), and
+    with ``student_url`` the Colab variant in ``colab_dir`` (see :mod:`assignment.colab`).
 
-    Side effects: ``student_dir`` and ``autograder_dir`` are deleted and written afresh; nothing
-    else outside a temporary folder is touched.
+    Side effects: ``student_dir`` and ``autograder_dir`` (and ``colab_dir``) are deleted and
+    written afresh; nothing else outside a temporary folder is touched.
     """
     expected = expected_autograded_points()
     with tempfile.TemporaryDirectory(prefix="prunekit-assign-") as tmp:
@@ -316,11 +328,39 @@ def build(student_dir: Path = DEFAULT_STUDENT_DIR, autograder_dir: Path = DEFAUL
         run_otter_assign(staged_master, result)
         zip_path = normalise_output(staged_master, result)
         points = self_test(result / "autograder", zip_path, expected) if run_self_test else None
+        finish_student_notebook(result / "student" / MASTER.name)
         _replace_dir(result / "student", student_dir)
         shutil.copy2(STUDENT_README, student_dir / "README.md")
         shutil.copy2(STUDENT_REQUIREMENTS, student_dir / "requirements.txt")
         _replace_dir(result / "autograder", autograder_dir)
-    return BuildReport(student_dir, autograder_dir, autograder_dir / zip_path.name, expected, points)
+        if student_url:
+            build_colab(Path(tmp) / "colab-stage", student_url, colab_dir)
+    return BuildReport(student_dir, autograder_dir, autograder_dir / zip_path.name, expected, points,
+                       colab_dir if student_url else None)
+
+
+def finish_student_notebook(path: Path) -> None:
+    """The kit's export cells in place of Otter's (:func:`assignment.colab.export_cells`)."""
+    nb = nbformat.read(path, as_version=nbformat.NO_CONVERT)
+    colab.export_cells(nb, "default")
+    nbformat.write(nb, str(path))
+
+
+def build_colab(work: Path, student_url: str, colab_dir: Path) -> Path:
+    """Run Otter Assign for Colab (``runs_on: colab``, test files) on a staged master in
+    ``work`` and write the Colab notebook and its files zip into ``colab_dir`` (replaced);
+    return the notebook's path."""
+    staged_master = stage(work)
+    colab.write_colab_config(staged_master)
+    result = work / "dist"
+    run_otter_assign(staged_master, result)
+    master_ids = {cell["id"] for cell in nbformat.read(staged_master, as_version=4).cells
+                  if "id" in cell}
+    normalise_notebook(result / "student" / MASTER.name, master_ids)
+    shutil.copy2(STUDENT_REQUIREMENTS, result / "student" / "requirements.txt")
+    if colab_dir.exists():
+        shutil.rmtree(colab_dir)
+    return colab.write_colab_folder(result / "student", student_url, colab_dir)
 
 
 def _replace_dir(source: Path, target: Path) -> None:
@@ -359,6 +399,10 @@ def main(argv: list[str] | None = None) -> int:
                              "(and hidden test cells of the master that differ from the checks)")
     parser.add_argument("--out", type=Path, default=None,
                         help="write OUT/student_template and OUT/autograder instead of the defaults")
+    parser.add_argument("--student-url", default=None, metavar="URL",
+                        help="also write the Colab variant (assignment/dist/colab/, or OUT/colab): "
+                             "its first cell fetches the lab's files from URL, where you publish "
+                             f"{colab.COLAB_FILES_ZIP}")
     parser.add_argument("--skip-self-test", action="store_true",
                         help="do not grade the solved notebook (faster; for quick iterations only)")
     args = parser.parse_args(argv)
@@ -388,9 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         print("student_template/ is in sync with the master")
         return 0
     if args.out:
-        report = build(args.out / "student_template", args.out / "autograder", run_self_test)
+        report = build(args.out / "student_template", args.out / "autograder", run_self_test,
+                       args.student_url, args.out / "colab")
     else:
-        report = build(run_self_test=run_self_test)
+        report = build(run_self_test=run_self_test, student_url=args.student_url)
     _print_report(report)
     return 0
 
@@ -405,6 +450,9 @@ def _print_report(report: BuildReport, paths: bool = True) -> None:
     if paths:
         print(f"student notebook: {report.student_dir}")
         print(f"autograder:       {report.autograder_dir} (zip: {report.autograder_zip.name})")
+        if report.colab_dir:
+            print(f"colab variant:    {report.colab_dir} (publish {colab.COLAB_FILES_ZIP} at the "
+                  "--student-url, share the notebook)")
 
 
 if __name__ == "__main__":

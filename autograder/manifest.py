@@ -8,7 +8,7 @@ puts ``GRADER`` into the Otter autograder zip; the Gradescope / PrairieLearn zip
 the restricted backend makes it root-only before grading.
 
 =================  ===========================================================================
-``STUDENT``        the support package, the base checkpoint of the offline profile, and what the
+``STUDENT``        the support package, the base checkpoints of the CPU profiles, and what the
                    build generates beside the notebook (README, requirements)
 ``GRADER``         the grader (this package, with the question table and the calibration), the
                    reference solutions, the support package (the checks grade through it)
@@ -24,7 +24,9 @@ from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 
-STUDENT = ("prunekit", "checkpoints/vgg-offline.pt")  # beside the student notebook
+# beside the student notebook: the support package and the base checkpoints of the profiles that
+# run on a laptop CPU (the full-width cifar10 profile trains its own, on a GPU)
+STUDENT = ("prunekit", "checkpoints/vgg-offline.pt", "checkpoints/vgg-cifar10-cpu.pt")
 STUDENT_GENERATED = ("README.md", "requirements.txt")  # written by the build
 GRADER = ("autograder", "solutions", "prunekit")  # packages a grading machine needs
 GRADER_FILES = ("requirements-grader.txt",)  # files beside them (the image's requirements)

@@ -6,6 +6,8 @@ bytes), ``*_s`` seconds and ``*_ms`` milliseconds. MACs are plain integers.
 """
 from __future__ import annotations
 
+import contextlib
+import itertools
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -170,6 +172,96 @@ def compare_latency(model_a: nn.Module, model_b: nn.Module, inputs: Inputs, warm
                          speedup=result_a.median_s / result_b.median_s,
                          median_pair_ratio=median, ratio_q25=q25, ratio_q75=q75,
                          a=result_a, b=result_b, pair_ratios=tuple(ratios))
+
+
+RELIABLE_RATIO_SPREAD = 0.20  # per-round speedups whose quartiles differ by more: unreliable
+
+
+@dataclass(frozen=True)
+class ModelTimes:
+    """CPU latency of several models timed in the same rounds (see :func:`time_models`).
+
+    Per model name: ``median_ms`` (median CPU milliseconds of one forward pass), ``speedup``
+    (median over the rounds of the first model's time over this one's: above 1 is faster than
+    the first), ``speedup_quartiles`` (25th and 75th percentiles of those per-round ratios).
+    ``reliable`` is False when some model's quartiles spread by more than
+    :data:`RELIABLE_RATIO_SPREAD` of its speedup; ``note`` then says so.
+    """
+    median_ms: dict[str, float]
+    speedup: dict[str, float]
+    speedup_quartiles: dict[str, tuple[float, float]]
+    threads: int
+    repeats: int
+
+    @property
+    def reliable(self) -> bool:
+        return all((q75 - q25) <= RELIABLE_RATIO_SPREAD * self.speedup[name]
+                   for name, (q25, q75) in self.speedup_quartiles.items())
+
+    @property
+    def note(self) -> str:
+        """One line on how far the figures can be trusted."""
+        if self.reliable:
+            return (f"timed in {self.repeats} interleaved rounds, thread CPU time, "
+                    f"{self.threads} torch thread(s): stable")
+        return ("the per-round speedups varied by more than "
+                f"{RELIABLE_RATIO_SPREAD:.0%}: these timings are not reliable; close other "
+                "programs and run the cell again")
+
+
+def interleaved_cpu_times(models: Sequence[nn.Module], inputs: torch.Tensor, warmup: int,
+                          repeats: int) -> list[list[float]]:
+    """CPU seconds of the calling thread for one forward pass of each model on ``inputs`` in
+    ``repeats`` rounds (after ``warmup`` untimed ones): every round runs each model once, in an
+    order that cycles through all permutations, so that load and "who runs first" hit every
+    model alike. Eval mode and ``torch.inference_mode`` (the models must already be in eval
+    mode, on the CPU). Returns one list of times per model, in round order.
+
+    The thread's CPU time (``time.thread_time``) counts only the time this thread computed, not
+    the time it waited while other processes had the core, so a loaded machine does not change
+    the result. It is the whole cost of a pass only while torch computes in the calling thread:
+    callers pin torch to one thread."""
+    orders = list(itertools.permutations(range(len(models))))
+    times: list[list[float]] = [[] for _ in models]
+    with torch.inference_mode():
+        for _ in range(warmup):
+            for each in models:
+                each(inputs)
+        for round_index in range(repeats):
+            for index in orders[round_index % len(orders)]:
+                start = time.thread_time()
+                models[index](inputs)
+                times[index].append(time.thread_time() - start)
+    return times
+
+
+def time_models(models: dict[str, nn.Module], inputs: torch.Tensor, warmup: int = 5,
+                repeats: int = 30, threads: int = 1) -> ModelTimes:
+    """Time several CPU models on the same inputs in the same interleaved rounds, in thread CPU
+    time with torch pinned to ``threads`` threads (:func:`interleaved_cpu_times`), the way the
+    grader measures speedup. The first model is the one the others are compared with.
+
+    Side effect: none that lasts (torch's thread count and the models' modes are restored).
+    """
+    _check_counts(warmup, repeats)
+    names = list(models)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        with contextlib.ExitStack() as stack:
+            for model in models.values():
+                stack.enter_context(_eval_mode(model))
+            times = interleaved_cpu_times(list(models.values()), inputs, warmup, repeats)
+    finally:
+        torch.set_num_threads(previous_threads)
+    first = times[0]
+    speedup, quartiles = {}, {}
+    for name, model_times in zip(names, times):
+        q25, median, q75 = _quartiles([f / t for f, t in zip(first, model_times)])
+        speedup[name], quartiles[name] = median, (q25, q75)
+    return ModelTimes(median_ms={n: 1e3 * float(np.median(t)) for n, t in zip(names, times)},
+                      speedup=speedup, speedup_quartiles=quartiles, threads=threads,
+                      repeats=repeats)
 
 
 def _time_once(model: nn.Module, args: tuple[torch.Tensor, ...],

@@ -19,6 +19,7 @@ from torch import nn
 
 from prunekit.model import VGG, vgg_from_state_dict
 
+NOTEBOOK_FILE = "pruning_lab.ipynb"       # the lab's notebook: keep its name
 FINEGRAINED_FILE = "finegrained.pt"        # the fine-tuned fine-grained-pruned model
 CHANNEL_PRUNED_FILE = "channel_pruned.pt"  # the fine-tuned channel-pruned model
 MODEL_FILES = (FINEGRAINED_FILE, CHANNEL_PRUNED_FILE)  # what a submission ships beside its notebook

@@ -7,17 +7,14 @@ once for all its submissions).
 from __future__ import annotations
 
 import hashlib
-import itertools
-import os
 import statistics
-import time
 from functools import lru_cache
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from prunekit.measure import count_macs
+from prunekit.measure import count_macs, interleaved_cpu_times
 from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
 from prunekit.profiles import get_profile
 
@@ -87,7 +84,8 @@ class Resources:
         """Measured speedups over the dense base model: (submitted model, reference
         channel-pruned model, details), torch pinned to ``LATENCY_THREADS`` threads.
 
-        The three models are timed in the same interleaved rounds (:func:`interleaved_times`):
+        The three models are timed in the same interleaved rounds
+        (:func:`prunekit.measure.interleaved_cpu_times`):
         each round runs the dense, the reference and the submitted model back to back, in an
         order that cycles through all six permutations. A model's speedup is the median over
         the rounds of (dense time / its time). Timing all three in the same rounds keeps slow
@@ -102,8 +100,8 @@ class Resources:
         threads = torch.get_num_threads()
         torch.set_num_threads(LATENCY_THREADS)
         try:
-            dense_s, reference_s, model_s = interleaved_times([dense, reference, model], inputs,
-                                                              LATENCY_WARMUP, LATENCY_REPEATS)
+            dense_s, reference_s, model_s = interleaved_cpu_times(
+                [dense, reference, model], inputs, LATENCY_WARMUP, LATENCY_REPEATS)
         finally:
             torch.set_num_threads(threads)
         student_ratios = [d / m for d, m in zip(dense_s, model_s)]
@@ -116,32 +114,6 @@ class Resources:
                    "median_ms": [1e3 * statistics.median(t)
                                  for t in (dense_s, reference_s, model_s)]}
         return student_speedup, reference_speedup, details
-
-
-def interleaved_times(models: list[nn.Module], inputs: torch.Tensor, warmup: int,
-                      repeats: int) -> list[list[float]]:
-    """CPU seconds of the calling thread for one forward pass of each model on ``inputs`` in
-    ``repeats`` rounds (after ``warmup`` untimed ones): every round runs each model once, in an
-    order that cycles through all permutations, so that load and "who runs first" hit every
-    model alike. Eval mode and ``torch.inference_mode`` (the models must already be in eval
-    mode). Returns one list of times per model, in round order.
-
-    The thread's CPU time (``time.thread_time``) counts only the time this thread computed, not
-    the time it waited while other processes had the core, so a loaded machine does not change
-    the result. It is the whole cost of a pass only while torch computes in the calling thread:
-    callers pin torch to one thread (``LATENCY_THREADS``)."""
-    orders = list(itertools.permutations(range(len(models))))
-    times: list[list[float]] = [[] for _ in models]
-    with torch.inference_mode():
-        for _ in range(warmup):
-            for each in models:
-                each(inputs)
-        for round_index in range(repeats):
-            for index in orders[round_index % len(orders)]:
-                start = time.thread_time()
-                models[index](inputs)
-                times[index].append(time.thread_time() - start)
-    return times
 
 
 # --- cached loaders (per process) ---------------------------------------------------------------

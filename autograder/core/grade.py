@@ -43,7 +43,7 @@ from autograder.checks.settings import GradingSettings, load_settings
 
 DEFAULT_TIMEOUT_SECONDS = 90.0  # wall time of the student's process (notebook + probes)
 NOBODY = 65534
-QUESTION_POINTS: dict[str, float] = question_points()  # the master's points (fallback table)
+QUESTION_POINTS: dict[str, float] = question_points()  # from autograder/questions.json
 SANDBOX_STATUS = {"ok": "graded", "timeout": "timeout", "memory": "memory", "crashed": "crashed",
                   "killed": "crashed", "exit": "crashed"}
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.sandbox.untrusted import clean_text
-from prunekit.submission import MODEL_FILES
+from prunekit.submission import MODEL_FILES, NOTEBOOK_FILE
 
-ASSIGNMENT_NAME = "pruning_lab"  # the master notebook's stem; preferred when a zip has several
+ASSIGNMENT_NAME = Path(NOTEBOOK_FILE).stem  # preferred when a zip has several notebooks
 OTTER_ASSIGNMENT_NAME = "prunekit-pruning-lab"  # the master's ``name:`` (notebook metadata)
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_MODEL_BYTES = 50 * 2**20

@@ -67,6 +67,23 @@ def execute(nb, folder: Path, timeout: int = 600) -> nbformat.NotebookNode:
     return nb
 
 
+def execute_saving(nb, folder: Path, save_to: Path, save_before, env: dict | None = None,
+                   kernel_arguments: tuple[str, ...] = (), timeout: int = 1200):
+    """Execute ``nb`` in a fresh kernel in ``folder`` (going on after errors), writing the
+    notebook as executed so far to ``save_to`` before every cell for which ``save_before(cell)``
+    is true: what a student's (or Colab's) save does between cells. ``env``: the kernel's
+    environment; ``kernel_arguments``: extra arguments of the kernel process."""
+    def save(cell, cell_index, **_):
+        if save_before(cell):
+            nbformat.write(client.nb, str(save_to))
+
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(folder)}},
+                            extra_arguments=list(kernel_arguments), on_cell_start=save)
+    client.execute(env=env) if env is not None else client.execute()
+    return nb
+
+
 def run_checks(nb, folder: Path) -> dict[str, list[dict]]:
     """Execute the grading view of ``nb`` in ``folder`` (saved there as the lab's notebook, which
     ``grader`` reads its tests from), then every ``grader.check``; return per question the list

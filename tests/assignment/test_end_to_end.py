@@ -1,7 +1,8 @@
 """The whole lab on a CPU, as a student does it: the student notebook with every answer filled
-in from the master executes top to bottom with ``jupyter nbconvert --execute`` on the offline
-profile, without an error, draws its plots, prints the results table, saves both model files and
-exports a submission zip that ``otter run`` grades at full marks.
+in from the master executes top to bottom in a fresh kernel (nbclient, as ``jupyter nbconvert
+--execute``) on the offline profile, without an error, draws its plots, prints the results table,
+saves both model files, and - the student saving the notebook before the export cell - exports
+the submission zip that ``otter run`` grades at full marks.
 
 Runs with the reduced ``PRUNEKIT_BUDGET=smoke`` (1-epoch fine-tunes, two-point sensitivity scan:
 every cell runs, only shorter) unless ``PRUNEKIT_BUDGET`` is set; ``PRUNEKIT_BUDGET=full`` runs the
@@ -10,8 +11,6 @@ real budget (about 2 minutes of notebook on 2 cores, more under load).
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 import zipfile
 
@@ -20,29 +19,28 @@ import pytest
 
 from autograder import questions
 
+from prunekit.export import SUBMISSION_ZIP
 from prunekit.submission import load_model
 
-from .notebooks import code_cells, copy_folder, error_outputs, fill_answers, read
+from .notebooks import code_cells, copy_folder, error_outputs, execute_saving, fill_answers, read
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def executed(built, solved_nb, tmp_path_factory):
-    """The filled-in student notebook executed with nbconvert in a copy of the student folder:
-    ``(folder, executed notebook, seconds)``."""
+    """The filled-in student notebook executed in a copy of the student folder, saved to disk
+    just before the export cell: ``(folder, executed notebook, seconds)``."""
     folder = copy_folder(built.student_dir, tmp_path_factory.mktemp("e2e") / "lab")
-    filled = fill_answers(read(folder / "pruning_lab.ipynb"), solved_nb)
-    nbformat.write(filled, str(folder / "pruning_lab.ipynb"))
+    notebook = folder / "pruning_lab.ipynb"
+    filled = fill_answers(read(notebook), solved_nb)
+    nbformat.write(filled, str(notebook))
     env = {**os.environ, "PRUNEKIT_BUDGET": os.environ.get("PRUNEKIT_BUDGET", "smoke")}
     env.pop("PRUNEKIT_PROFILE", None)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                    "--ExecutePreprocessor.timeout=1200", "--output", "executed.ipynb",
-                    "pruning_lab.ipynb"], cwd=folder, env=env, check=True, capture_output=True,
-                   timeout=1800)
-    seconds = time.perf_counter() - start
-    return folder, read(folder / "executed.ipynb"), seconds
+    executed = execute_saving(filled, folder, notebook,
+                              lambda cell: "export_submission(" in cell.source, env=env)
+    return folder, executed, time.perf_counter() - start
 
 
 def outputs_text(nb, cell_id: str) -> str:
@@ -82,9 +80,8 @@ def test_saves_loadable_models_and_exports_them(executed):
     zeros = sum(int((p == 0).sum()) for p in finegrained.parameters())
     assert zeros / sum(p.numel() for p in finegrained.parameters()) > 0.7
     assert channel_pruned.conv_channels[:-1] == [6, 11, 22, 22, 45, 45, 45]
-    zips = sorted(folder.glob("pruning_lab_*.zip"))
-    assert len(zips) == 1
-    with zipfile.ZipFile(zips[0]) as archive:
+    assert sorted(p.name for p in folder.glob("*.zip")) == [SUBMISSION_ZIP]
+    with zipfile.ZipFile(folder / SUBMISSION_ZIP) as archive:
         assert {"pruning_lab.ipynb", "finegrained.pt", "channel_pruned.pt"} <= set(archive.namelist())
 
 
@@ -93,7 +90,7 @@ def test_exported_submission_gets_full_marks(executed, built):
     from otter.api import grade_submission
 
     folder, _, _ = executed
-    submission = sorted(folder.glob("pruning_lab_*.zip"))[0]
+    submission = folder / SUBMISSION_ZIP
     results = grade_submission(str(submission), str(built.autograder_zip), quiet=True)
     total = sum(questions.load().points().values())
     assert (results.total, results.possible) == (total, total), results.summary()

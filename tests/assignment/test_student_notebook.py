@@ -6,12 +6,12 @@ import ast
 import re
 import subprocess
 import sys
-import zipfile
 
 import nbformat
 import pytest
 
 from assignment.build import MASTER
+from prunekit.export import SUBMISSION_ZIP
 
 from .notebooks import ANSWER_TAG, IGNORE_TAG, code_cells, copy_folder, read, tags
 
@@ -142,41 +142,38 @@ def test_long_cells_are_skipped_when_grading(student_nb):
             assert IGNORE_TAG in tags(cell), f"cell {cell.get('id')} is long but not otter_ignore"
         if ANSWER_TAG in tags(cell) or cell.source.startswith("grader."):
             assert IGNORE_TAG not in tags(cell), cell.get("id")
-    saving = [cell for cell in code_cells(student_nb) if "save_model(" in cell.source]
-    assert len(saving) == 1 and "FINEGRAINED_FILE" in saving[0].source and "CHANNEL_PRUNED_FILE" in saving[0].source
+    saving = [cell for cell in code_cells(student_nb) if "save_submission_models(" in cell.source]
+    assert len(saving) == 1 and IGNORE_TAG in tags(saving[0])
 
 
-def test_export_cell_zips_the_notebook_and_both_models(built, workspace):
-    """The notebook's own init and export cells, run beside two model files, write a zip with
-    the notebook and both files."""
-    folder = copy_folder(built.student_dir, workspace)
-    for name in ("finegrained.pt", "channel_pruned.pt"):
-        (folder / name).write_bytes(b"model")
-    nb = read(folder / "pruning_lab.ipynb")
-    init = next(c.source for c in code_cells(nb) if "otter.Notebook(" in c.source)
-    export = next(c.source for c in code_cells(nb) if "grader.export(" in c.source)
-    assert "files=['finegrained.pt', 'channel_pruned.pt']" in export
-    subprocess.run([sys.executable, "-c", init + "\n" + export], cwd=folder, check=True,
-                   capture_output=True, timeout=300)
-    zips = sorted(folder.glob("pruning_lab_*.zip"))
-    assert len(zips) == 1
-    with zipfile.ZipFile(zips[0]) as archive:
-        names = set(archive.namelist())
-    assert {"pruning_lab.ipynb", "finegrained.pt", "channel_pruned.pt"} <= names
+def test_export_cell_is_the_kits_and_names_the_zip(student_nb):
+    """Otter's export cell is replaced by the kit's checked export (skipped when grading); the
+    text above it says to save first and which file to upload."""
+    exports = [c for c in code_cells(student_nb) if "export_submission(grader)" in c.source]
+    assert len(exports) == 1
+    assert IGNORE_TAG in tags(exports[0])
+    assert not any("grader.export(" in c.source for c in code_cells(student_nb))
+    index = student_nb.cells.index(exports[0])
+    instructions = student_nb.cells[index - 1].source
+    assert SUBMISSION_ZIP in instructions and "save it" in instructions
 
 
-def test_export_without_model_files_says_which_is_missing(built, workspace):
-    """Exporting before the models are saved fails naming the missing file (the export
-    instructions tell students to run the saving cell first)."""
+def test_export_under_run_all_asks_to_save_first(built, workspace):
+    """The notebook's init, saving and export cells in one fresh process, on the notebook file as
+    it is before the student saved it: nothing is exported and the message says to save."""
     folder = copy_folder(built.student_dir, workspace)
     nb = read(folder / "pruning_lab.ipynb")
     init = next(c.source for c in code_cells(nb) if "otter.Notebook(" in c.source)
-    export = next(c.source for c in code_cells(nb) if "grader.export(" in c.source)
-    run = subprocess.run([sys.executable, "-c", init + "\n" + export], cwd=folder,
+    export = next(c.source for c in code_cells(nb) if "export_submission(" in c.source)
+    save = ("from prunekit.export import save_submission_models\n"
+            "from prunekit.model import VGG\n"
+            "save_submission_models(VGG(width=0.125), VGG(width=0.0625))\n"
+            "import prunekit.export; prunekit.export.SAVE_WAIT_S = 0\n")
+    run = subprocess.run([sys.executable, "-c", "\n".join([init, save, export])], cwd=folder,
                          capture_output=True, text=True, timeout=300)
-    assert run.returncode != 0 and "finegrained.pt" in run.stderr
-    instructions = [c.source for c in student_notebook_markdown(nb) if "finegrained.pt" in c.source]
-    assert any("before exporting" in text for text in instructions)
+    assert run.returncode == 0, run.stderr
+    assert "NOT EXPORTED" in run.stdout and "save the notebook" in run.stdout
+    assert not list(folder.glob("*.zip"))
 
 
 def student_notebook_markdown(nb):

@@ -135,6 +135,9 @@ def test_entry_point_writes_results_when_the_grader_fails(tmp_path):
 
 # Modules of the kit that never run where the zip grades (instructor-side commands).
 INSTRUCTOR_ONLY = ("examples.py", "calibrate.py", "footprint.py", "written.py", "course.py")
+# Student-side code the grader imports but never runs: prunekit/export.py imports Otter and
+# google.colab only inside the export functions, whose cells grading skips.
+NEVER_RUN_BY_GRADING = ("export.py",)
 
 
 def _third_party_imports() -> dict[str, set[str]]:
@@ -147,7 +150,7 @@ def _third_party_imports() -> dict[str, set[str]]:
 
     sources = [(str(path), path.read_text()) for package in gradescope.PACKAGES
                for path in (REPO_ROOT / package).rglob("*.py")
-               if path.name not in INSTRUCTOR_ONLY]
+               if path.name not in INSTRUCTOR_ONLY + NEVER_RUN_BY_GRADING]
     template = json.loads((REPO_ROOT / "student_template" / "pruning_lab.ipynb").read_text())
     sources += [("notebook", cell) for cell in code_cells(template)]
     found: dict[str, set[str]] = {}

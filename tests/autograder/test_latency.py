@@ -1,5 +1,5 @@
-"""The q9 latency protocol (``autograder.checks.resources.interleaved_times``): every model is
-timed once per round, and what counts is the time the grading thread computed, not the time it
+"""The q9 latency protocol (``prunekit.measure.interleaved_cpu_times``, which the grader uses):
+every model is timed once per round, and what counts is the time the grading thread computed, not the time it
 waited (so a loaded machine cannot flip the speedup check)."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 import torch
 from torch import nn
 
-from autograder.checks.resources import interleaved_times
+from prunekit.measure import interleaved_cpu_times
 
 
 class Sleeper(nn.Module):
@@ -40,7 +40,7 @@ class Worker(nn.Module):
 
 def test_every_model_is_timed_once_per_round():
     models = [nn.Identity(), nn.Identity(), nn.Identity()]
-    times = interleaved_times(models, torch.zeros(1), warmup=1, repeats=12)
+    times = interleaved_cpu_times(models, torch.zeros(1), warmup=1, repeats=12)
     assert [len(each) for each in times] == [12, 12, 12]
     assert all(t >= 0 for each in times for t in each)
 
@@ -50,7 +50,7 @@ def test_waiting_is_not_counted_and_computing_is():
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        sleeper, light, heavy = interleaved_times([Sleeper(0.02), Worker(2), Worker(20)],
+        sleeper, light, heavy = interleaved_cpu_times([Sleeper(0.02), Worker(2), Worker(20)],
                                                   torch.zeros(1), warmup=1, repeats=6)
     finally:
         torch.set_num_threads(threads)

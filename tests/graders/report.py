@@ -75,7 +75,7 @@ FIXED = """\
   (`SPEEDUP_ATTEMPTS`). That still failed the solved notebook once in the determinism test
   (1.13x against a reference measured at 1.38x in the same rounds, while one busy loop per
   core competed): the wall clock counts the time the grading thread waits for a core. Now
-  each pass is timed in the thread's CPU time (`interleaved_times`); under four busy loops
+  each pass is timed in the thread's CPU time (`interleaved_cpu_times`); under four busy loops
   the reference architecture measured 1.40x-1.41x over the dense model in four runs (wall
   clock: 1.28x-1.59x; idle: 1.40x-1.42x).
 - **Isolation was a deny-list that missed shared kernel objects and files beside the
