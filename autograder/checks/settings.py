@@ -48,6 +48,13 @@ SPEEDUP_ATTEMPTS = 2           # a speedup below the threshold is measured once 
                                # pruned stays below in both (the dense model: margin < -0.1)
 HIDDEN_SPLIT_SIZE = 2000       # images of the hidden offline test split
 MAX_MODEL_FILE_BYTES = 50 * 2**20  # a submitted model file larger than this is refused
+# The grader's accuracy stage (both submitted models on the hidden split) takes this many times
+# the calibration's one-thread estimate (:func:`evaluation_seconds`) at the most: the batch gives
+# each submission that much more time than its fixed grace. Measured on cifar10-cpu (10,000 test
+# images, width 0.5): estimate 60 s; 121 s (2.0x) with one worker on the loaded 2-core machine;
+# 317-320 s (5.4x) with two workers while other jobs kept the load average at 5.5 (a fixed 210 s
+# deadline stopped every one of them). 6 covers that. Offline: estimate 1.3 s (+8 s).
+EVALUATION_SLOWDOWN = 6.0
 
 # --- how calibration derives the accuracy thresholds (autograder/frontends/calibrate.py) ----
 ALLOWANCE_POINTS = 1.5         # percentage points: honest choices other than the reference's
@@ -102,6 +109,18 @@ class GradingSettings:
     @property
     def split_seed(self) -> int:
         return int(self.split["seed"])
+
+
+def evaluation_seconds(settings: GradingSettings) -> float:
+    """Estimated seconds of one grading's accuracy evaluations on an idle CPU thread, from the
+    calibration's latency (``reference.latency``: dense and channel-pruned milliseconds per
+    batch): the hidden split once through a dense-shaped model (the fine-grained one) and once
+    through the channel-pruned one. 0 where the calibration holds no latency."""
+    latency = settings.reference.get("latency") or {}
+    if not latency.get("batch"):
+        return 0.0
+    batches = float(settings.split.get("size", 0)) / float(latency["batch"])
+    return batches * (float(latency["dense_ms"]) + float(latency["pruned_ms"])) / 1000.0
 
 
 def calibration_path(profile: str) -> Path:

@@ -624,7 +624,8 @@ class CoreGrader:
 
     ``timeout_s``: seconds for the student's code (None: the core's
     ``DEFAULT_TIMEOUT_SECONDS``); ``deadline_s``: the batch's hard limit per submission, that
-    plus ``grace_s`` for the grader's own work; ``allow_unisolated``: grade even where student
+    plus ``grace_s`` for the grader's own work plus the profile's allowance for evaluating the
+    models (``checks.settings.EVALUATION_SLOWDOWN`` x ``evaluation_seconds``); ``allow_unisolated``: grade even where student
     code cannot be isolated. The core's ``GradingConfig`` is built once per worker process, on
     first use. ``isolation`` says how student code will be isolated ("full (bwrap)", ...).
 
@@ -660,10 +661,14 @@ class CoreGrader:
         self.max_workers = facts["max_workers"]
         self._question_max = facts["question_max"]
         self._grader_hash = facts["grader_hash"]
+        self._evaluation_allowance = facts["evaluation_allowance_s"]
 
     @property
     def deadline_s(self) -> float:
-        return float(self.timeout_s or self._core_timeout) + self.grace_s
+        """The student's time limit, the grace for the grader's own work and the profile's
+        allowance for evaluating the models (a real-data profile's hidden split is larger)."""
+        return float(self.timeout_s or self._core_timeout) + self.grace_s + \
+            self._evaluation_allowance
 
     @property
     def settings(self) -> dict:
@@ -697,14 +702,37 @@ def _core_facts(profile: str, timeout_s: float | None, allow_unisolated: bool) -
 
     Side effects: the isolation check (under the restricted backend it makes the kit's secrets
     root-only)."""
+    import math
+
+    from autograder.checks.settings import EVALUATION_SLOWDOWN, evaluation_seconds
+
     core = _import_core()
     config = _core_config(core, profile, timeout_s, allow_unisolated)
+    _check_grading_data(profile)
     return {"core_timeout": float(getattr(core, "DEFAULT_TIMEOUT_SECONDS", 0)
                                   or DEFAULT_DEADLINE_SECONDS),
             "isolation": core.check_isolation(config),
             "max_workers": None if core.parallel_sandboxes_safe(config) else 1,
             "question_max": {q: float(p) for q, p in config.points.items()},
-            "grader_hash": _grader_fingerprint(Path(config.settings.source))}
+            "grader_hash": _grader_fingerprint(Path(config.settings.source)),
+            "evaluation_allowance_s": math.ceil(EVALUATION_SLOWDOWN
+                                                * evaluation_seconds(config.settings))}
+
+
+def _check_grading_data(profile: str) -> None:
+    """A real-data profile grades on CIFAR-10's test set: where the images are absent, refuse
+    before the batch (else every submission would lose its accuracy points).
+
+    Raises:
+        prunekit.data.cifar10.DataUnavailableError: one message that names the profile, where
+            it looked and the offline profile."""
+    from autograder.manifest import grader_data_root
+    from prunekit.data import load_datasets
+    from prunekit.profiles import cifar10_available, get_profile
+
+    settings = get_profile(profile)
+    if settings.dataset != "offline" and not cifar10_available(grader_data_root()):
+        load_datasets(settings, root=grader_data_root())  # raises, saying what is missing
 
 
 def call_in_worker(function: Callable, args: tuple = (), preload: Sequence[str] = ()):

@@ -76,10 +76,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CliError, batch.DiscoveryError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except Exception as error:
+        if not _data_unavailable(error):
+            raise
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted: finished submissions are recorded; run the same command again to "
               "resume", file=sys.stderr)
         return 130
+
+
+def _data_unavailable(error: BaseException) -> bool:
+    """A real-data profile (cifar10, cifar10-cpu) asked for where its images are absent: its one
+    message says where it looked and names the offline profile. (Its class is not imported
+    here, which would import torch; where it was raised, its module is loaded.)"""
+    module = sys.modules.get("prunekit.data.cifar10")
+    return module is not None and isinstance(error, module.DataUnavailableError)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -213,13 +226,14 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--timeout", type=float, default=None, metavar="S",
                          help="seconds per submission for the student's code (default: the "
                               "core's limit); the batch stops a worker still busy "
-                              f"{DEADLINE_GRACE_SECONDS:.0f} s after that and records "
-                              "status timeout")
+                              f"{DEADLINE_GRACE_SECONDS:.0f} s after that (plus the time "
+                              "the profile's model evaluations may take) and records status "
+                              "timeout")
     command.add_argument("--redo", action="store_true",
                          help="grade again the submissions that have a record")
     command.add_argument("--profile", default=None,
-                         help="offline or cifar10 (default: cifar10 where its data is on disk, "
-                              "else offline)")
+                         help="offline, cifar10 or cifar10-cpu (default: cifar10 where its "
+                              "data is on disk, else offline)")
     command.add_argument("--visibility", default=report.DEFAULT_VISIBILITY,
                          choices=report.GRADESCOPE_VISIBILITIES,
                          help="Gradescope visibility of the question rows in results.json")
@@ -448,7 +462,7 @@ def _gradescope_zip(args) -> int:
         raise CliError(str(error)) from None
     print(f"Gradescope autograder zip: {path} ({path.stat().st_size / 2**20:.1f} MiB); upload "
           "it as the assignment's autograder (Ubuntu 22.04 base image)")
-    print("\n".join(footprint.settings_lines()))
+    print("\n".join(footprint.settings_lines(profile=args.profile)))
     return 0
 
 
@@ -469,7 +483,8 @@ def _footprint(args) -> int:
         measurements.append(measurement)
     if args.write:
         grader = _core_grader(args.profile, None)
-        path = footprint.write_footprint(measurements, grader.deadline_s)
+        path = footprint.write_footprint(measurements, grader.deadline_s,
+                                         profile=args.profile)
         print(f"written: {_shown(path)}")
         print("\n".join(footprint.settings_lines(footprint.load_footprint(path))))
     return 0 if all(m.returncode == 0 for m in measurements) else 1

@@ -335,13 +335,21 @@ def recommended_settings(footprint: dict) -> dict:
             "slowest_measured_s": slowest}
 
 
-def settings_lines(footprint: dict | None = None) -> list[str]:
+def settings_lines(footprint: dict | None = None, profile: str | None = None) -> list[str]:
     """What ``gradescope-zip`` prints about the memory and timeout to set (from
-    :data:`FOOTPRINT_FILE` unless given); one line saying how to measure when there is none."""
+    :data:`FOOTPRINT_FILE` unless given); one line saying how to measure when there is none, or
+    when the stored footprint was measured on another profile than ``profile`` (a footprint
+    without its profile is the offline one's)."""
     footprint = footprint if footprint is not None else load_footprint()
     if not footprint:
         return ["no measured footprint (autograder/frontends/gradescope_footprint.json): measure it with "
                 "`python -m autograder footprint --write`"]
+    measured_on = footprint.get("profile", "offline")
+    if profile and profile != measured_on:
+        return [f"no measured footprint for profile {profile!r} (the stored one was measured "
+                f"on profile {measured_on!r}, whose settings do not carry over: a real-data profile "
+                "evaluates larger models on more images, so it needs more memory and time); "
+                f"measure it with `python -m autograder footprint --profile {profile}`"]
     settings = recommended_settings(footprint)
     return [f"Gradescope settings (measured {footprint['measured_on']}, {footprint['machine']}):",
             f"  memory:  at least {settings['memory_mb']} MB (one grading peaked at "
@@ -362,8 +370,9 @@ def load_footprint(path: Path = FOOTPRINT_FILE) -> dict | None:
 
 
 def write_footprint(measurements: list[Measurement], deadline_s: float,
-                    path: Path = FOOTPRINT_FILE) -> Path:
-    """Store ``measurements`` with the date, the machine and the batch's hard limit."""
+                    path: Path = FOOTPRINT_FILE, profile: str = "offline") -> Path:
+    """Store ``measurements`` with the date, the machine, the profile and the batch's hard
+    limit."""
     import platform
 
     import torch
@@ -371,7 +380,7 @@ def write_footprint(measurements: list[Measurement], deadline_s: float,
     record = {"measured_on": time.strftime("%Y-%m-%d"),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch "
                          f"{torch.__version__}",
-              "deadline_s": deadline_s,
+              "deadline_s": deadline_s, "profile": profile,
               "measurements": [asdict(m) for m in measurements]}
     Path(path).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return Path(path)

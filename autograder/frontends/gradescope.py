@@ -14,7 +14,8 @@ The zip holds:
                             3.10 is older than what later torch pins support) and only
                             ``requirements-grader.txt`` (torch from the CPU wheel index) into
                             ``/autograder/venv``, then ``gradescope-prepare`` (the hidden
-                            split and the base model, built once into the image)
+                            split and the base model, built once into the image; a
+                            real-data profile downloads CIFAR-10 there first)
 ``run_autograder``          ``python -m autograder gradescope-run --root /autograder``
 ``run_prairielearn``        ``python -m autograder prairielearn-run`` (the same zip as a
                             PrairieLearn image's grader: see the README)
@@ -351,7 +352,8 @@ def _harden_kit(root: Path) -> None:
 
 def prepare(profile: str | None = None) -> list[str]:
     """Build what every grading would otherwise build first, into the image: the profile's
-    hidden split (``.cache/grading-data``) and the checked base model. Returns lines for the
+    hidden split (``.cache/grading-data``; CIFAR-10's test set for a real-data profile, downloaded
+    by :func:`fetch_real_images`) and the checked base model. Returns lines for the
     set-up log. Runs in ``setup.sh`` (``gradescope-prepare``).
 
     Raises:
@@ -362,9 +364,26 @@ def prepare(profile: str | None = None) -> list[str]:
 
     settings = load_settings(profile or _configured_profile())
     Resources(settings).base_model()
+    fetch_real_images(settings.profile)
     loader = hidden_loader(settings.profile, settings.split_seed, int(settings.split["size"]))
     return [f"profile {settings.profile}: base model checked, hidden split of "
             f"{len(loader.dataset)} images cached"]
+
+
+def fetch_real_images(profile: str) -> None:
+    """A real-data profile (``cifar10``, ``cifar10-cpu``) grades on CIFAR-10's test set, which
+    the zip does not ship: download it once into the grader's data folder while the image is
+    built (Gradescope's set-up has network; grading need not). Nothing happens where the data is
+    already there (``$PRUNEKIT_DATA``, an array file) or for the offline profile.
+
+    Raises:
+        DataUnavailableError: the download failed; the message names the offline profile."""
+    from prunekit.data import load_datasets
+    from prunekit.profiles import cifar10_available, get_profile
+
+    if get_profile(profile).dataset == "offline" or cifar10_available(manifest.grader_data_root()):
+        return
+    load_datasets(profile, root=manifest.grader_data_root(), download=True)
 
 
 def unpack(zip_path: Path, root: Path) -> Path:
