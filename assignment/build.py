@@ -54,6 +54,7 @@ import yaml
 
 from assignment import colab
 from autograder import manifest, questions
+from prunekit.files import atomic_path
 from prunekit.submission import NOTEBOOK_FILE
 
 HERE = Path(__file__).resolve().parent
@@ -233,14 +234,13 @@ def normalise_zip(path: Path, stable_path: Path) -> Path:
     with zipfile.ZipFile(path) as source:
         entries = sorted((info.filename, info.external_attr, source.read(info))
                          for info in source.infolist() if not info.is_dir())
-    partial = stable_path.with_name(stable_path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as target:
+    with atomic_path(stable_path) as partial, \
+            zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as target:
         for name, attributes, data in entries:
             info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
             info.external_attr = attributes
             target.writestr(info, data)
     path.unlink()
-    partial.replace(stable_path)
     return stable_path
 
 

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from prunekit import __version__
+from prunekit.files import atomic_path
 from prunekit.model import VGG, conv_channels_of, scaled_channels, vgg_from_state_dict
 from prunekit.profiles import Profile
 
@@ -46,11 +47,9 @@ def save_checkpoint(model: nn.Module, path: Path, meta: dict) -> Path:
     Side effect: creates the parent folder; writes atomically (a crash never leaves half a file).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
-    partial = path.with_name(path.name + ".partial")
-    torch.save({"state_dict": state, "meta": dict(meta)}, partial)
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        torch.save({"state_dict": state, "meta": dict(meta)}, partial)
     return path
 
 

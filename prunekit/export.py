@@ -28,6 +28,7 @@ from pathlib import Path
 
 from torch import nn
 
+from prunekit.files import atomic_path
 from prunekit.model import conv_channels_of
 from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, MODEL_FILES, NOTEBOOK_FILE,
                                  load_model, save_model)
@@ -163,12 +164,11 @@ def _export_from_colab(folder: Path) -> Path:
 
 def _write_zip(zip_path: Path, notebook_text: str, folder: Path) -> None:
     """The submission zip: the notebook as :data:`NOTEBOOK_FILE` and both model files."""
-    partial = zip_path.with_name(zip_path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with atomic_path(zip_path) as partial, \
+            zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(NOTEBOOK_FILE, notebook_text)
         for name in MODEL_FILES:
             archive.write(folder / name, name)
-    partial.replace(zip_path)
 
 
 def _remove_old_exports(folder: Path) -> list[str]:

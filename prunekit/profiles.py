@@ -60,6 +60,9 @@ class Profile:
     # layer and sparsity: 1 + 9 x len(scan_sparsities) times for the VGG): a fixed subset drawn
     # with ``seed`` (``prunekit.data.scan_subset``); None: the whole test set.
     scan_eval_size: int | None = None
+    # (train, test) images to use, drawn with ``seed`` (``prunekit.data.fixed_subset``); None:
+    # all of them. Only the smoke budget sets it, on real data (see :func:`apply_budget`).
+    subset: tuple[int, int] | None = None
 
     def with_budget(self, train_epochs: int, finetune_epochs: int) -> "Profile":
         """A copy with shorter (or longer) training and fine-tuning, same everything else."""
@@ -111,15 +114,24 @@ def cifar10_available(root: Path | None = None) -> bool:
 
 
 def default_profile_name() -> str:
-    """``$PRUNEKIT_PROFILE`` if set, else ``cifar10`` where its data is on disk, else ``offline``."""
-    return os.environ.get("PRUNEKIT_PROFILE") or ("cifar10" if cifar10_available() else "offline")
+    """``$PRUNEKIT_PROFILE`` if set; else, where CIFAR-10 is on disk, ``cifar10`` (full width) on a
+    machine with a CUDA GPU and ``cifar10-cpu`` without one; else ``offline``."""
+    if os.environ.get("PRUNEKIT_PROFILE"):
+        return os.environ["PRUNEKIT_PROFILE"]
+    if not cifar10_available():
+        return "offline"
+    import torch  # imported late: reading a profile needs no torch
+
+    return "cifar10" if torch.cuda.is_available() else "cifar10-cpu"
 
 
-# Reduced budgets for CI and quick smoke runs of the notebook, picked with $PRUNEKIT_BUDGET.
-# "full" (the default) changes nothing; "smoke" trains and fine-tunes for 1 epoch each and scans
-# two sparsities, so that every cell of the notebook still runs, only shorter (the models it
+# Reduced budgets for CI and quick smoke runs of the notebook, picked with $PRUNEKIT_BUDGET (or
+# the notebook's QUICK switch). "full" (the default) changes nothing; "smoke" trains and
+# fine-tunes for 1 epoch each and scans two sparsities and, on real CIFAR-10, uses a fixed subset
+# of the images, so that every cell of the notebook still runs, only shorter (the models it
 # makes are worse and are not meant to meet the grading thresholds).
 SMOKE_SCAN_SPARSITIES: tuple[float, ...] = (0.5, 0.9)
+SMOKE_SUBSET: tuple[int, int] = (5_000, 2_000)  # (train, test) real images under "smoke"
 BUDGETS: tuple[str, ...] = ("full", "smoke")
 
 
@@ -130,7 +142,8 @@ def budget_name() -> str:
 
 def apply_budget(profile: Profile, budget: str) -> Profile:
     """``profile`` cut to ``budget``: unchanged for ``full``; for ``smoke`` 1 training epoch,
-    1 fine-tuning epoch and the scan sparsities :data:`SMOKE_SCAN_SPARSITIES`.
+    1 fine-tuning epoch, the scan sparsities :data:`SMOKE_SCAN_SPARSITIES` and, on CIFAR-10,
+    :data:`SMOKE_SUBSET` of the images.
 
     Raises:
         ValueError: unknown budget; the message lists the known ones.
@@ -139,7 +152,8 @@ def apply_budget(profile: Profile, budget: str) -> Profile:
         return profile
     if budget == "smoke":
         return replace(profile.with_budget(train_epochs=1, finetune_epochs=1),
-                       scan_sparsities=SMOKE_SCAN_SPARSITIES)
+                       scan_sparsities=SMOKE_SCAN_SPARSITIES,
+                       subset=SMOKE_SUBSET if profile.dataset == "cifar10" else None)
     raise ValueError(f"unknown budget {budget!r} (from $PRUNEKIT_BUDGET); known budgets: "
                      f"{', '.join(BUDGETS)}")
 

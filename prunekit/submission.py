@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from prunekit.files import atomic_path
 from prunekit.model import VGG, vgg_from_state_dict
 
 NOTEBOOK_FILE = "pruning_lab.ipynb"       # the lab's notebook: keep its name
@@ -45,9 +46,8 @@ def save_model(model: nn.Module, path: str | Path) -> Path:
     """
     path = Path(path)
     state = {name: tensor.detach().cpu().contiguous() for name, tensor in model.state_dict().items()}
-    partial = path.with_name(path.name + ".partial")
-    torch.save(state, partial)
-    partial.replace(path)
+    with atomic_path(path) as partial:
+        torch.save(state, partial)
     return path
 
 

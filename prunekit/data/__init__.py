@@ -24,7 +24,8 @@ def offline_split(num_samples: int, seed: int, augment: bool = False,
 
 def load_datasets(profile: Profile | str | None = None, root: Path | None = None,
                   download: bool = False) -> tuple[Dataset, Dataset]:
-    """The (train, test) data sets of a profile; train is augmented when the profile says so.
+    """The (train, test) data sets of a profile; train is augmented when the profile says so,
+    and both are cut to ``profile.subset`` when it is set (real data under the smoke budget).
 
     Args:
         profile: a :class:`Profile`, its name, or None for the default profile.
@@ -44,10 +45,14 @@ def load_datasets(profile: Profile | str | None = None, root: Path | None = None
     if profile.dataset == "cifar10":
         from prunekit.data.cifar10 import DataUnavailableError, cifar10_datasets  # lazy torchvision
         try:
-            return cifar10_datasets(root, augment=profile.augment, download=download)
+            train_set, test_set = cifar10_datasets(root, augment=profile.augment,
+                                                   download=download)
         except DataUnavailableError as error:  # say which profile asked
             raise DataUnavailableError(f"profile {profile.name!r} needs the real images. "
                                        f"{error}") from error.__cause__
+        train_size, test_size = profile.subset or (None, None)
+        return (fixed_subset(train_set, train_size, profile.seed),
+                fixed_subset(test_set, test_size, profile.seed))
     raise ValueError(f"profile {profile.name!r} names an unknown data set {profile.dataset!r}")
 
 
@@ -60,18 +65,22 @@ def make_loader(dataset: Dataset, batch_size: int, shuffle: bool, seed: int = 0,
                       num_workers=num_workers, pin_memory=torch.cuda.is_available())
 
 
+def fixed_subset(dataset: Dataset, size: int | None, seed: int) -> Dataset:
+    """``size`` items of ``dataset`` drawn with ``seed`` (the same items on every run and machine
+    for the same data set, in their original order), or the whole ``dataset`` when ``size`` is
+    None or at least its length. The file of real images is sorted by class, so this is a
+    random draw, not a prefix."""
+    if size is None or size >= len(dataset):
+        return dataset
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.randperm(len(dataset), generator=generator)[:size].sort().values
+    return Subset(dataset, rows.tolist())
+
+
 def scan_subset(profile: Profile, test_set: Dataset) -> Dataset:
     """The test images the sensitivity scan evaluates on: ``profile.scan_eval_size`` of them,
-    drawn from ``test_set`` with ``profile.seed`` (the same images on every run and machine for
-    the same data set), or the whole ``test_set`` when the profile sets no size or a size at
-    least as large. The file of real images is sorted by class, so this is a random draw, not
-    a prefix."""
-    size = profile.scan_eval_size
-    if size is None or size >= len(test_set):
-        return test_set
-    generator = torch.Generator().manual_seed(profile.seed)
-    rows = torch.randperm(len(test_set), generator=generator)[:size].sort().values
-    return Subset(test_set, rows.tolist())
+    drawn from ``test_set`` with ``profile.seed`` (:func:`fixed_subset`)."""
+    return fixed_subset(test_set, profile.scan_eval_size, profile.seed)
 
 
 def make_scan_loader(profile: Profile, test_set: Dataset) -> DataLoader:

@@ -94,3 +94,43 @@ def test_exported_submission_gets_full_marks(executed, built):
     results = grade_submission(str(submission), str(built.autograder_zip), quiet=True)
     total = sum(questions.load().points().values())
     assert (results.total, results.possible) == (total, total), results.summary()
+
+
+# --- the same notebook on real CIFAR-10 (cifar10-cpu), where the array file is present ----------
+
+@pytest.fixture(scope="module")
+def executed_cifar10_cpu(built, solved_nb, tmp_path_factory):
+    """The filled-in notebook on the cifar10-cpu profile (half-width VGG, its shipped base
+    checkpoint) on the smoke budget, which on real data also takes a fixed subset of the images
+    (``prunekit.profiles.SMOKE_SUBSET``): ``(folder, executed notebook)``."""
+    from tests.conftest import SHARED_CIFAR10
+
+    if not SHARED_CIFAR10.is_file():
+        pytest.skip(f"real CIFAR-10 arrays not found at {SHARED_CIFAR10}")
+    folder = copy_folder(built.student_dir, tmp_path_factory.mktemp("e2e-cifar") / "lab")
+    (folder / "data").mkdir()
+    (folder / "data" / SHARED_CIFAR10.name).symlink_to(SHARED_CIFAR10)
+    notebook = folder / "pruning_lab.ipynb"
+    filled = fill_answers(read(notebook), solved_nb)
+    nbformat.write(filled, str(notebook))
+    env = {**os.environ, "PRUNEKIT_BUDGET": "smoke", "PRUNEKIT_PROFILE": "cifar10-cpu"}
+    for name in ("PRUNEKIT_DATA", "PRUNEKIT_CHECKPOINTS"):  # the lab folder's own data/
+        env.pop(name, None)
+    executed = execute_saving(filled, folder, notebook,
+                              lambda cell: "export_submission(" in cell.source, env=env)
+    return folder, executed
+
+
+def test_cifar10_cpu_runs_end_to_end_on_real_images(executed_cifar10_cpu):
+    """No cell raises, every public check passes, the shipped cifar10-cpu checkpoint is the
+    dense model (no base training), and the export writes the submission zip."""
+    folder, nb = executed_cifar10_cpu
+    assert error_outputs(nb) == []
+    assert "profile 'cifar10-cpu'" in outputs_text(nb, "settings")
+    assert "training one now" not in outputs_text(nb, "load-dense")
+    checks = [c for c in code_cells(nb) if c.source.startswith('grader.check("')]
+    for cell in checks:
+        assert "All test cases passed!" in "".join(
+            o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+            for o in cell.outputs), cell.source
+    assert (folder / SUBMISSION_ZIP).is_file()

@@ -20,14 +20,40 @@ def test_unknown_profile_lists_known_ones():
 
 def test_default_is_offline_without_cifar10(tmp_path, monkeypatch):
     """Without CIFAR-10 in the data directory the default profile is offline; with an array
-    file there it is cifar10; $PRUNEKIT_PROFILE wins over both."""
+    file there it is cifar10 on a machine with a GPU and cifar10-cpu without one;
+    $PRUNEKIT_PROFILE wins over all."""
+    import torch
+
     monkeypatch.delenv("PRUNEKIT_PROFILE", raising=False)
     monkeypatch.setenv("PRUNEKIT_DATA", str(tmp_path))
     assert get_profile().name == "offline"
     (tmp_path / "cifar10.npz").write_bytes(b"")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert get_profile().name == "cifar10-cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert get_profile().name == "cifar10"
     monkeypatch.setenv("PRUNEKIT_PROFILE", "offline")
     assert get_profile().name == "offline"
+
+
+def test_smoke_budget_takes_a_subset_of_real_images_only():
+    """Under "smoke" the real-data profiles use a fixed subset of the images; offline keeps its
+    (small) data set whole."""
+    from prunekit.profiles import SMOKE_SUBSET, apply_budget
+
+    assert apply_budget(get_profile("cifar10-cpu"), "smoke").subset == SMOKE_SUBSET
+    assert apply_budget(get_profile("offline"), "smoke").subset is None
+    assert get_profile("cifar10-cpu").subset is None
+
+
+def test_fixed_subset_is_the_same_draw_every_time():
+    from prunekit.data import fixed_subset
+
+    data = list(range(100))
+    first, second = fixed_subset(data, 10, seed=3), fixed_subset(data, 10, seed=3)
+    assert list(first) == list(second) and len(first) == 10
+    assert list(first) == sorted(first) and list(first) != list(range(10))
+    assert fixed_subset(data, None, seed=3) is data and fixed_subset(data, 200, seed=3) is data
 
 
 def test_with_budget_changes_only_epochs():
