@@ -54,7 +54,7 @@ import yaml
 
 from assignment import colab
 from autograder import manifest, questions
-from prunekit.files import atomic_path
+from prunekit.files import write_reproducible_zip
 from prunekit.submission import NOTEBOOK_FILE
 
 HERE = Path(__file__).resolve().parent
@@ -80,7 +80,6 @@ COMMITTED_STUDENT_FILES = (NOTEBOOK_FILE, "README.md")
 DEFAULT_AUTOGRADER_DIR = HERE / "dist" / "autograder"
 DEFAULT_COLAB_DIR = HERE / "dist" / "colab"
 
-FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
 JUNK = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".DS_Store")
 
 
@@ -232,14 +231,12 @@ def normalise_zip(path: Path, stable_path: Path) -> Path:
     """Rewrite the zip ``path`` as ``stable_path``: entries sorted by name, dated
     1980-01-01 00:00, same contents and permission bits, stored uncompressed like Otter's."""
     with zipfile.ZipFile(path) as source:
-        entries = sorted((info.filename, info.external_attr, source.read(info))
-                         for info in source.infolist() if not info.is_dir())
-    with atomic_path(stable_path) as partial, \
-            zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as target:
-        for name, attributes, data in entries:
-            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-            info.external_attr = attributes
-            target.writestr(info, data)
+        entries = [(info.filename, info.external_attr, source.read(info))
+                   for info in source.infolist() if not info.is_dir()]
+    # Otter's permission bits, or rw-r--r-- where it stored none
+    modes = {name: (attributes >> 16) & 0o7777 or 0o644 for name, attributes, _ in entries}
+    write_reproducible_zip(stable_path, {name: data for name, _, data in entries},
+                           mode_of=lambda name: modes[name], compression=zipfile.ZIP_STORED)
     path.unlink()
     return stable_path
 

@@ -17,15 +17,15 @@ it reads any export.
 """
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import nbformat
 import yaml
 
+from prunekit.files import write_reproducible_zip
+
 COLAB_FILES_ZIP = "pruning_lab_files.zip"
 IGNORE_TAG = "otter_ignore"  # cells the grader does not run (set-up, export)
-FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 # The first cell of the Colab notebook. It is plain Python (no magics) so that it reads the same
 # everywhere; it does nothing where the files are already there and the packages installed.
@@ -138,16 +138,10 @@ def write_colab_folder(student: Path, url: str, target: Path) -> Path:
 def zip_folder(folder: Path, zip_path: Path, leave_out: set[str] = frozenset()) -> Path:
     """Zip the files under ``folder`` (paths relative to it, sorted, a fixed date: the same
     bytes on every build), except the top-level names in ``leave_out``."""
-    files = sorted(p for p in folder.rglob("*") if p.is_file()
-                   and p.relative_to(folder).parts[0] not in leave_out
-                   and "__pycache__" not in p.parts)
-    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for path in files:
-            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=FIXED_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, path.read_bytes())
-    return zip_path
+    files = [p for p in folder.rglob("*") if p.is_file()
+             and p.relative_to(folder).parts[0] not in leave_out and "__pycache__" not in p.parts]
+    return write_reproducible_zip(zip_path, {p.relative_to(folder).as_posix(): p.read_bytes()
+                                             for p in files})
 
 
 def _tag(cell, tag: str) -> None:

@@ -1,11 +1,14 @@
-"""Writing files so that a crash or an interrupt never leaves half of one: the one home of the
-kit's atomic writes (model files, checkpoints, zips, records, reports)."""
+"""Writing files so that a crash or an interrupt never leaves half of one, and zips that come
+out byte for byte the same on every build: the one home of the kit's atomic writes (model files,
+checkpoints, zips, grading records) and of its reproducible zips."""
 from __future__ import annotations
 
 import os
+import stat
+import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator, Mapping
 
 PARTIAL_SUFFIX = ".partial"  # a file being written; never read as a finished one
 
@@ -32,4 +35,24 @@ def write_text_atomic(path: str | Path, text: str) -> Path:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_path`); return ``path``."""
     with atomic_path(path) as partial:
         partial.write_text(text, encoding="utf-8")
+    return Path(path)
+
+
+FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can carry
+
+
+def write_reproducible_zip(path: str | Path, entries: Mapping[str, bytes],
+                           mode_of: Callable[[str], int] = lambda name: 0o644,
+                           compression: int = zipfile.ZIP_DEFLATED) -> Path:
+    """Write ``entries`` (name in the zip -> bytes) to the zip ``path`` so that the same entries
+    give the same bytes on every machine and run: sorted names, the fixed date
+    :data:`FIXED_ZIP_DATE`, regular files with permission bits ``mode_of(name)``. Written
+    atomically (:func:`atomic_path`); returns ``path``."""
+    with atomic_path(path) as partial, \
+            zipfile.ZipFile(partial, "w", compression=compression) as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
+            info.compress_type = compression
+            info.external_attr = (stat.S_IFREG | mode_of(name)) << 16
+            archive.writestr(info, entries[name])
     return Path(path)

@@ -56,6 +56,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from autograder.manifest import KIT_ROOT
 from autograder.results import SubmissionResult
+from prunekit.files import write_text_atomic
 
 GradeFn = Callable[[Path, Path, int], SubmissionResult]
 
@@ -241,12 +242,8 @@ class RecordStore:
         record = {"format": RECORD_FORMAT, "submission": submission.id,
                   "source": str(submission.path), "fingerprint": source_fingerprint,
                   "settings": dict(settings), "result": result.to_dict(), **(extra or {})}
-        self.folder.mkdir(parents=True, exist_ok=True)
         path = self.path(submission.id)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(json.dumps(record, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        partial.replace(path)
-        return path
+        return write_text_atomic(path, json.dumps(record, indent=1, sort_keys=True) + "\n")
 
     def reusable(self, submission: Submission, source_fingerprint: str,
                  settings: Mapping[str, Any]) -> SubmissionResult | None:

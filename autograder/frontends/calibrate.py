@@ -37,6 +37,7 @@ import torch
 from torch import nn
 
 from prunekit import __version__ as KIT_VERSION
+from prunekit.files import write_text_atomic
 from prunekit.measure import compare_latency, count_macs
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
@@ -287,10 +288,7 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
         "threshold_derivation": thresholds_detail,
         "calibration_seconds": round(time.perf_counter() - started, 1),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(record, indent=2) + "\n")
-    partial.replace(path)
+    write_text_atomic(path, json.dumps(record, indent=2) + "\n")
     return {"written": str(path),
             "dense_accuracy_hidden": record["reference"]["dense_accuracy"]["hidden"],
             "finegrained_accuracy_hidden": record["reference"]["finegrained_accuracy"]["hidden"],

@@ -29,12 +29,12 @@ import copy
 import hashlib
 import json
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from autograder.manifest import KIT_ROOT
+from prunekit.files import write_reproducible_zip
 from prunekit.submission import MODEL_FILES
 
 REPO_ROOT = KIT_ROOT
@@ -43,7 +43,6 @@ STUDENT_TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"
 DEFAULT_OUT = REPO_ROOT / "runs" / "examples"
 ANSWER_TAG = "otter_answer_cell"
 MANIFEST = "manifest.json"
-FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # zips are byte-identical for the same inputs
 EXAMPLES_FORMAT = 1  # bump when what an example holds changes (cached folders are rebuilt)
 
 
@@ -428,14 +427,7 @@ def _write_example(out_dir: Path, name: str, description: str, notebook, noteboo
     path = out_dir / f"{name}.zip"
     entries = {notebook_name: nbformat.writes(notebook).encode("utf-8") + b"\n"}
     entries.update({file: Path(source).read_bytes() for file, source in models.items()})
-    partial = path.with_name(path.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for entry in sorted(entries):
-            info = zipfile.ZipInfo(entry, date_time=FIXED_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, entries[entry])
-    partial.replace(path)
+    write_reproducible_zip(path, entries)
     return Example(name, description, path, loses, has_models=bool(models))
 
 

@@ -56,12 +56,12 @@ from autograder.core import batch
 from autograder.frontends import report
 from autograder.results import SubmissionResult
 from autograder.sandbox import IsolationUnavailable
+from prunekit.files import write_reproducible_zip
 
 DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
 CONFIG_FILE = "gradescope_config.json"
 PACKAGES = manifest.GRADER
 SKIPPED = ("__pycache__", "*.pyc", ".DS_Store", "*.partial")
-FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SUBMISSION_ID = "submission"
 
 GRADER_PYTHON = "3.11"  # the image's Python: the kit's, and one the pinned torch has wheels for
@@ -179,17 +179,8 @@ def build_zip(out: Path | None = None, profile: str = "offline",
     if shipped_calibration is None:  # a calibration from elsewhere goes where the core reads it
         shipped_calibration = _relative_to_kit(_calibration_file(profile))
         entries[shipped_calibration] = (calibration.read_bytes(), 0o644)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            data, mode = entries[name]
-            info = zipfile.ZipInfo(name, date_time=FIXED_ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = (0o100000 | mode) << 16
-            archive.writestr(info, data)
-    partial.replace(out)
-    return out
+    return write_reproducible_zip(out, {name: data for name, (data, _) in entries.items()},
+                                  mode_of=lambda name: entries[name][1])
 
 
 def _package_files(folder: Path) -> list[Path]:
