@@ -108,13 +108,15 @@ def test_zip_for_a_real_data_profile_does_not_print_the_offline_footprint():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 @pytest.mark.cifar10
 def test_solved_example_gets_full_marks_on_the_model_questions(tmp_path):
     """With the real images (the shared array file): the solved example, graded on cifar10-cpu
     by the hardened grader, gets full marks on q6 and q9 (its fine-tuned models pass the
     calibrated accuracy thresholds, the size and MACs targets and the speedup), and on every
     other question. About 3 minutes on 2 loaded cores with the reference models cached in
-    .cache/ (else their fine-tuning adds about 8)."""
+    .cache/; on a fresh clone their fine-tuning on the 50,000 real images adds 12 or more, so
+    the test is ``long``: run it with ``python -m pytest -m long``."""
     if not SHARED_CIFAR10.is_file():
         pytest.skip(f"real CIFAR-10 arrays not found at {SHARED_CIFAR10}")
     from autograder.frontends import examples
