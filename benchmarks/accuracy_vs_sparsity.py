@@ -46,6 +46,17 @@ def uniform_curves(model, profile, train_loader, test_loader, sparsities):
     return before, after
 
 
+def grid_note(args) -> str:
+    """A sentence naming a grid smaller than the defaults (" " + sentence), else ""."""
+    scan, uniform = tuple(args.scan), tuple(args.uniform)
+    if scan == SCAN_SPARSITIES and uniform == UNIFORM_SPARSITIES:
+        return ""
+    return (f" Reduced grid: scan {', '.join(f'{s:g}' for s in scan)} and uniform "
+            f"{', '.join(f'{s:g}' for s in uniform)} (the defaults: scan "
+            f"{', '.join(f'{s:g}' for s in SCAN_SPARSITIES)}, uniform "
+            f"{', '.join(f'{s:g}' for s in UNIFORM_SPARSITIES)}).")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="offline")
@@ -78,7 +89,7 @@ def main() -> int:
              f"Dense accuracy {before_dense:.2f}% on the {len(test_loader.dataset):,} test images"
              f" ({scan.dense_accuracy:.2f}% on the scan's {len(scan_loader.dataset):,}). "
              f"Fine-tuning: {profile.finetune.epochs} epochs per point. Took "
-             f"{time.perf_counter() - start:.0f} s.", "",
+             f"{time.perf_counter() - start:.0f} s.{grid_note(args)}", "",
              f"Per-layer sensitivity (accuracy % on the scan's {len(scan_loader.dataset):,} test "
              "images, one layer pruned at a time):", "",
              "| layer | " + " | ".join(f"{s:.1f}" for s in args.scan) + " |",
