@@ -105,20 +105,51 @@ def ordinary_user(argv: Sequence[str], reachable: Sequence[str] = (), uid: int =
 
 
 def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bool = True,
-                sandbox_uid: int = 65533, hide: Sequence[Path] = (),
+                sandbox_uid: int = 65533, image: Sequence[Path] | None = None,
                 **run_args) -> subprocess.CompletedProcess:
     """Run ``argv`` as root in a simulated default Docker container (see the module docstring);
     the paths in ``reachable`` (and the interpreter and the kit) are made reachable for
-    ``sandbox_uid`` too, as in an image where Python lies in /usr/local; the folders in
-    ``hide`` are empty in there (what the image would not contain)."""
+    ``sandbox_uid`` too, as in an image where Python lies in /usr/local. With ``image`` the
+    container's disk holds only what an image would: the system folders, the interpreter and
+    the paths in ``image``; everything else of this machine (other checkouts of the kit among
+    it) is empty in there."""
     bwrap = find_bwrap()
-    hidden = [arg for folder in hide if Path(folder).is_dir()
-              for arg in ("--tmpfs", str(folder))]
-    command = [bwrap, "--dev-bind", "/", "/", *_reachable_args(_needed(reachable), sandbox_uid),
-               *hidden,
+    if image is None:
+        hidden, needed = [], _needed(reachable)
+    else:  # the image holds no checkout of the kit: the interpreter comes without it
+        needed = [*interpreter_paths(), sys.prefix, sys.executable, *map(str, image),
+                  *map(str, reachable)]
+        hidden = _image_args(needed)
+    command = [bwrap, "--dev-bind", "/", "/", *hidden, *_reachable_args(needed, sandbox_uid),
                "--cap-drop", "CAP_SYS_ADMIN", "--", sys.executable, "-I", "-S", "-c",
                SECCOMP_EXEC, _filter(landlock).hex(), *argv]
     return subprocess.run(command, **run_args)
+
+
+SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc",
+                  "sys", "run", "var"}  # what every image has
+
+
+def _image_args(kept: Sequence[str]) -> list[str]:
+    """bubblewrap options that empty every folder and file of this machine except the system
+    folders, the paths in ``kept`` and the folders on the way to them: each sibling of the
+    way is covered (a folder by an empty tmpfs, a file by /dev/null)."""
+    kept_real = {os.path.realpath(path) for path in kept}
+    on_the_way = {str(parent) for path in kept_real for parent in Path(path).parents}
+    args = []
+    for folder in sorted(on_the_way - kept_real, key=lambda f: (f.count("/"), f)):
+        if any(folder.startswith(k.rstrip("/") + "/") for k in kept_real):
+            continue  # inside a kept path: kept whole
+        for child in sorted(Path(folder).iterdir()):
+            path = str(child)
+            if path in on_the_way or path in kept_real or child.is_symlink() or (
+                    folder == "/" and child.name in SYSTEM_FOLDERS):
+                continue
+            if child.is_dir():
+                args += ["--tmpfs", path]
+            elif child.is_file():
+                args += ["--ro-bind", "/dev/null", path]
+    return args
 
 
 def unprivileged_container(argv: Sequence[str], **run_args) -> subprocess.CompletedProcess:

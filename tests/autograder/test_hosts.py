@@ -135,18 +135,16 @@ def test_docker_like_container_gets_the_restricted_backend(kit, submissions, mac
     the kit's secrets made root-only): the grader's own socket on 127.0.0.1 stays unreachable
     and no secret or shared code reaches any attack. With Landlock even the rest of this
     machine's disk (the kit's own checkout among it) is out of reach; without it only
-    permissions protect files, so the container holds just the kit copy that it grades from,
-    as an image would (this test machine's checkout is hidden from it)."""
+    permissions protect files, so the container holds what an image would: the system, the
+    interpreter and the kit copy it grades from (no other checkout of the kit: this test
+    machine's, or any other lying world-readable on it, is empty in there)."""
     if landlock and not landlock_abi():
         pytest.skip("this kernel has no Landlock")
     out = machine_root / f"out-docker-{landlock}"
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(0.1)
-        hide = [] if landlock else [
-            folder for folder in REPO_ROOT.iterdir() if folder.is_dir()
-            and not Path(sys.prefix).resolve().is_relative_to(folder.resolve())]
         done = hosts.docker_like(grade_command(kit, submissions, out), [kit, submissions],
-                                 landlock=landlock, hide=hide,
+                                 landlock=landlock, image=None if landlock else [machine_root],
                                  **run_args(kit, machine_root / "home"))
         with pytest.raises(OSError):  # nobody connected
             listener.accept()
