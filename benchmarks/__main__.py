@@ -6,8 +6,8 @@
     python -m benchmarks --quick --results D  # every script on a tiny budget, into D: checks the
                                               # pipeline (a test does this); figures meaningless
 
-On a machine with the real data and a GPU, the cifar10 profile's table is
-``python benchmarks/results_table.py --profile cifar10`` (after calibrating that profile).
+On a machine with the real data and a GPU, ``python -m benchmarks.cifar10_gpu`` trains, calibrates
+and measures the full-width cifar10 profile's table in one run.
 
 Each script runs in its own process (a fresh torch, its own thread settings), one after the
 other so that no two measure at once; the run stops at the first script that fails.

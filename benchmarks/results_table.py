@@ -23,8 +23,6 @@ import matplotlib
 matplotlib.use("Agg")
 import torch  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
-
 from autograder.checks.settings import LATENCY_THREADS  # noqa: E402
 from autograder.frontends.calibrate import compute_device, reference_models  # noqa: E402
 from benchmarks.common import add_results_argument, latency_batches, machine_line, results_dir  # noqa: E402
@@ -183,18 +181,17 @@ def gap_notes(rows, batches, profile) -> str:
         ""])
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", default="offline")
-    parser.add_argument("--batches", type=int, nargs="+", default=None,
-                        help="CPU latency batch sizes (default: 1 256 offline, 1 8 cifar10, "
-                             "1 64 cifar10-cpu)")
-    parser.add_argument("--repeats", type=int, default=30)
-    add_results_argument(parser)
-    args = parser.parse_args()
+def write_results_table(profile_name: str, batches: list[int] | None, repeats: int,
+                        results: Path) -> str:
+    """Measure the table of ``profile_name`` (latency at ``batches``, default
+    :func:`latency_batches`, ``repeats`` rounds) and write it and its plot into ``results``.
+
+    Returns:
+        The table as markdown.
+    """
     torch.manual_seed(0)
-    profile = get_profile(args.profile)
-    args.batches = args.batches or list(latency_batches(profile))
+    profile = get_profile(profile_name)
+    batches = batches or list(latency_batches(profile))
     models = reference_models(profile.name)
     _, test_loader = make_loaders(profile)
     dense = models["dense"].eval()
@@ -213,18 +210,29 @@ def main() -> int:
                      accuracy(finegrained_raw), accuracy(models["finegrained"])),
             describe(f"channel-pruned {CHANNEL_PRUNE_RATIO} (sorted)", models["channel_pruned"],
                      dense, accuracy(channel_raw), accuracy(models["channel_pruned"]))]
-    add_latency(rows, [dense, models["finegrained"], models["channel_pruned"]], args.batches,
-                args.repeats)
-    text = markdown(rows, args.batches, profile.name, args.repeats)
+    add_latency(rows, [dense, models["finegrained"], models["channel_pruned"]], batches,
+                repeats)
+    text = markdown(rows, batches, profile.name, repeats)
     if profile.dataset == "cifar10":
-        text += lab_comparison(rows, args.batches) + gap_notes(rows, args.batches, profile)
-    results = results_dir(args)
+        text += lab_comparison(rows, batches) + gap_notes(rows, batches, profile)
     (results / f"results_table_{profile.name}.md").write_text(text)
     plot_model_comparison([{"name": r["name"].split(" (")[0], "accuracy": r["accuracy_after"],
                             "size_mib": r["size_mib"], "macs": r["macs"],
                             "latency_ms": r["latency_ms"]} for r in rows]
                           ).savefig(results / f"results_models_{profile.name}.png", dpi=110)
-    print(text)
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="offline")
+    parser.add_argument("--batches", type=int, nargs="+", default=None,
+                        help="CPU latency batch sizes (default: 1 256 offline, 1 8 cifar10, "
+                             "1 64 cifar10-cpu)")
+    parser.add_argument("--repeats", type=int, default=30)
+    add_results_argument(parser)
+    args = parser.parse_args()
+    print(write_results_table(args.profile, args.batches, args.repeats, results_dir(args)))
     return 0
 
 

@@ -6,9 +6,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
+from torch.utils.data import DataLoader
 
 from prunekit.checkpoint import checkpoint_meta, default_checkpoint_path, save_checkpoint
-from prunekit.data import make_loaders
+from prunekit.data import load_datasets, make_loader, training_batches
 from prunekit.model import VGG
 from prunekit.profiles import Profile
 from prunekit.runtime import pick_device, seed_everything
@@ -25,19 +26,24 @@ class BaseRun:
 
 
 def train_base(profile: Profile, out: Path | None = None, data_root: Path | None = None,
-               seed: int | None = None, progress: bool = True) -> BaseRun:
+               seed: int | None = None, progress: bool = True,
+               resident: bool | None = None) -> BaseRun:
     """Train the dense VGG of ``profile`` from scratch, evaluate it and save a checkpoint.
 
-    Seeded end to end (``seed`` defaults to the profile's). On the CPU the model trains in
-    channels-last layout, which is faster for these convolutions; the saved weights are the same
-    tensors either way.
+    Seeded end to end (``seed`` defaults to the profile's). The model trains in channels-last
+    layout, which is faster for these convolutions; the saved weights are the same tensors
+    either way. With ``resident`` (default: on a CUDA device) the training split is held on the
+    device and augmented there in whole batches (:func:`prunekit.data.training_batches`); on a
+    GPU the forward pass also runs in bfloat16 (:func:`prunekit.runtime.mixed_precision`).
 
     Side effect: writes the checkpoint to ``out`` (default: the profile's default path).
     """
     seed = profile.seed if seed is None else seed
     seed_everything(seed)
-    train_loader, test_loader = make_loaders(profile, data_root)
+    train_set, test_set = load_datasets(profile, data_root)
+    test_loader = make_loader(test_set, profile.eval_batch_size, shuffle=False)
     device = pick_device()
+    train_loader = training_batches(profile, train_set, device, resident)
     model = VGG(width=profile.width).to(device, memory_format=torch.channels_last)
     start, cpu_start = time.perf_counter(), time.process_time()
     losses = train(model, train_loader, profile.train, device=device, progress=progress,
@@ -50,6 +56,7 @@ def train_base(profile: Profile, out: Path | None = None, data_root: Path | None
                            train_cpu_seconds=round(cpu_seconds, 1),
                            torch_threads=torch.get_num_threads(), device=str(device),
                            train_recipe=asdict(profile.train), batch_size=profile.batch_size,
+                           resident_data=not isinstance(train_loader, DataLoader),
                            epoch_losses=[round(loss, 4) for loss in losses])
     path = save_checkpoint(model, out or default_checkpoint_path(profile), meta)
     return BaseRun(path, accuracy, seconds, losses)

@@ -137,14 +137,15 @@ def _make_reference_models(profile: Profile, base: VGG, choices: dict,
     """Prune and fine-tune the two reference models, as the solved notebook does (seeded);
     returned on the CPU in eval mode."""
     import solutions
-    from prunekit.data import make_loaders
+    from prunekit.data import load_datasets, training_batches
     from prunekit.train import fine_tune
 
-    train_loader, _ = make_loaders(profile, grader_data_root())
+    device = compute_device(profile)
+    train_set, _ = load_datasets(profile, grader_data_root())
+    train_loader = training_batches(profile, train_set, device)
     seed_everything(profile.seed)
     finegrained = copy.deepcopy(base)
     pruner = solutions.FineGrainedPruner(finegrained, choices["sparsity_dict"])
-    device = compute_device(profile)
     fine_tune(finegrained, train_loader, profile.finetune, device=device, progress=progress,
               callbacks=[lambda: pruner.apply(finegrained)])
     seed_everything(profile.seed)
@@ -201,7 +202,8 @@ def _secrets(path: Path, new_secrets: bool, profile: Profile) -> tuple[str, int]
 
 
 def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
-              new_secrets: bool = False, progress: bool = True) -> dict:
+              new_secrets: bool = False, progress: bool = True,
+              latency_repeats: int | None = None) -> dict:
     """Run the reference pipeline on ``profile_name`` and write its calibration file.
 
     Args:
@@ -210,6 +212,8 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
         new_secrets: draw a new salt and hidden-split seed even if the file has them (changes
             every submission's inputs and the hidden split; old grades are then not reproducible).
         progress: show progress bars and one line per stage.
+        latency_repeats: rounds of the latency measurement (default
+            ``CALIBRATION_LATENCY["repeats"]``; fewer only to check the pipeline quickly).
 
     Returns:
         A short summary (reference accuracies, thresholds, speedup, where it was written); the
@@ -243,7 +247,7 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
     finegrained_nonzero = get_num_parameters(models["finegrained"], count_nonzero_only=True)
     dense_macs, channel_macs = count_macs(base), count_macs(models["channel_pruned"])
     say("measuring latency ...")
-    latency = _latency(base, models["channel_pruned"])
+    latency = _latency(base, models["channel_pruned"], latency_repeats)
 
     public_targets = accuracy_targets(accuracy["dense"]["public"])
     public_size = profile.offline.num_test if profile.dataset == "offline" else None
@@ -305,21 +309,23 @@ def _round(accuracies: dict) -> dict:
     return {split: round(value, 2) for split, value in accuracies.items()}
 
 
-def _latency(dense: nn.Module, pruned: nn.Module) -> dict:
+def _latency(dense: nn.Module, pruned: nn.Module, repeats: int | None = None) -> dict:
     """Paired latency of the reference channel-pruned model against the dense one (one torch
-    thread, as grading measures)."""
-    inputs = torch.rand(CALIBRATION_LATENCY["batch"], 3, 32, 32,
+    thread, as grading measures), over ``repeats`` rounds after as many warm-up rounds at most
+    (default ``CALIBRATION_LATENCY``)."""
+    settings = dict(CALIBRATION_LATENCY)
+    if repeats:
+        settings.update(repeats=repeats, warmup=min(repeats, settings["warmup"]))
+    inputs = torch.rand(settings["batch"], 3, 32, 32,
                         generator=torch.Generator().manual_seed(0))
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        result = compare_latency(dense, pruned, inputs, CALIBRATION_LATENCY["warmup"],
-                                 CALIBRATION_LATENCY["repeats"])
+        result = compare_latency(dense, pruned, inputs, settings["warmup"], settings["repeats"])
     finally:
         torch.set_num_threads(threads)
     return {"speedup": round(result.speedup, 3),
             "median_pair_ratio": round(result.median_pair_ratio, 3),
             "ratio_q25": round(result.ratio_q25, 3), "ratio_q75": round(result.ratio_q75, 3),
             "dense_ms": round(1e3 * result.median_a_s, 3),
-            "pruned_ms": round(1e3 * result.median_b_s, 3), **CALIBRATION_LATENCY,
-            "threads": 1}
+            "pruned_ms": round(1e3 * result.median_b_s, 3), **settings, "threads": 1}

@@ -95,3 +95,20 @@ def make_loaders(profile: Profile | str | None = None, root: Path | None = None,
     train_set, test_set = load_datasets(profile, root, download)
     return (make_loader(train_set, profile.batch_size, shuffle=True, seed=profile.seed),
             make_loader(test_set, profile.eval_batch_size, shuffle=False))
+
+
+def training_batches(profile: Profile, train_set: Dataset, device: torch.device | str,
+                     resident: bool | None = None):
+    """``train_set`` batched and shuffled as ``profile`` says (its batch size and seed): held
+    on ``device`` with augmentation done there (:class:`~prunekit.data.resident.ResidentBatches`)
+    when ``resident`` (None: on a CUDA device), else a :func:`make_loader` DataLoader.
+
+    The two draw their random orders and crops differently: the same seed gives different (but
+    equally distributed) epochs on the two paths."""
+    resident = torch.device(device).type == "cuda" if resident is None else resident
+    if not resident:
+        return make_loader(train_set, profile.batch_size, shuffle=True, seed=profile.seed)
+    from prunekit.data.resident import ResidentBatches
+
+    return ResidentBatches(train_set, device, profile.batch_size, shuffle=True,
+                           augment=profile.augment, seed=profile.seed)
