@@ -82,9 +82,9 @@ def _collect(folder: SandboxFolder, run: Run, requests: Sequence[ProbeRequest], 
              isolation: Isolation, backend: Backend) -> SandboxResult:
     """Turn the finished run into a SandboxResult: load and validate every result file, classify
     the exit, describe the isolation. Runs only after every sandbox process is gone."""
-    fatal = next((e.get("error") for e in run.report if e.get("event") == "fatal"), None)
+    fatal = _setup_failure(run.report)
     if fatal is not None:
-        raise SandboxError(f"sandbox set-up failed: {str(fatal)[:untrusted.MAX_TEXT_CHARS]}; "
+        raise SandboxError(f"sandbox set-up failed: {fatal}; "
                            f"stderr: {run.stderr_tail[-500:]}")
     started = any(e.get("event") == "setup" for e in run.report)
     if backend.name == "bwrap" and not started and not run.timed_out:  # bwrap itself failed
@@ -119,6 +119,18 @@ def _collect(folder: SandboxFolder, run: Run, requests: Sequence[ProbeRequest], 
         else os.waitstatus_to_exitcode(run.wait_status),
         isolation=isolation_report(run, isolation, backend), sandbox_id=folder.sandbox_id,
         stage_seconds=stage_seconds)
+
+
+def _setup_failure(report: Sequence[dict]) -> str | None:
+    """Why the launcher could not set the sandbox up (its "fatal" event, cleaned), or None.
+    Only events before the "setup" event count: once the student code runs, nothing it may have
+    written into the report can turn its own failure into a grader error."""
+    for event in report:
+        if event.get("event") == "setup":
+            return None
+        if event.get("event") == "fatal":
+            return untrusted.clean_text(str(event.get("error")))[:untrusted.MAX_TEXT_CHARS]
+    return None
 
 
 def isolation_report(run: Run, isolation: Isolation, backend: Backend) -> IsolationReport:

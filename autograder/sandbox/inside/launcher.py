@@ -61,7 +61,12 @@ def main(config_path: str) -> None:
 
 def supervise(config: dict, reporter: Reporter) -> None:
     """Fork the student process, wait for it, report its wait status, exit (bubblewrap's init
-    then ends the namespace, killing whatever the student left running); never returns."""
+    then ends the namespace, killing whatever the student left running); never returns.
+
+    The supervisor makes itself non-dumpable first: under a non-root grader it runs as the
+    same uid as the student, who could otherwise ptrace it, read its memory or open its report
+    pipe through /proc (the student's exec makes the student dumpable again)."""
+    set_dumpable(False)
     student = os.fork()
     if student == 0:
         try:
@@ -151,15 +156,29 @@ def drop_privileges(uid: int, gid: int) -> None:
     raise PermissionError("root privileges could be regained after setuid")
 
 
-def no_new_privs() -> None:
-    """PR_SET_NO_NEW_PRIVS: no setuid binary can give privileges back."""
+PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 4, 38
+
+
+def _prctl(option: int, value: int, what: str) -> None:
+    """``prctl(option, value)``; OSError naming ``what`` when the kernel refuses."""
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
-    if libc.prctl(38, 1, 0, 0, 0) != 0:
+    if libc.prctl(option, value, 0, 0, 0) != 0:
         number = ctypes.get_errno()
-        raise OSError(number, f"prctl(PR_SET_NO_NEW_PRIVS): {os.strerror(number)}")
+        raise OSError(number, f"prctl({what}): {os.strerror(number)}")
+
+
+def no_new_privs() -> None:
+    """PR_SET_NO_NEW_PRIVS: no setuid binary can give privileges back."""
+    _prctl(PR_SET_NO_NEW_PRIVS, 1, "PR_SET_NO_NEW_PRIVS")
+
+
+def set_dumpable(dumpable: bool) -> None:
+    """PR_SET_DUMPABLE: a non-dumpable process can be traced, read through /proc or have its
+    file descriptors taken only by a process with CAP_SYS_PTRACE, even of its own uid."""
+    _prctl(PR_SET_DUMPABLE, int(dumpable), "PR_SET_DUMPABLE")
 
 
 if __name__ == "__main__":
