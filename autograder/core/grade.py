@@ -19,6 +19,7 @@ wide margin (``checks/settings.py``).
 """
 from __future__ import annotations
 
+import os
 import re
 import resource
 import time
@@ -33,6 +34,7 @@ from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
                                 describe, harden_permissions, run_in_sandbox)
 from autograder.sandbox.backend import parallel_safe
+from autograder.sandbox.uids import lease_uid
 from autograder.sandbox.untrusted import clean_text
 from autograder.core.submission import ASSIGNMENT_NAME, load_submission, submission_id
 
@@ -54,7 +56,8 @@ class GradingConfig:
     student's process, point values and the questions to grade.
 
     Build with :meth:`for_profile`. ``isolation`` None means: an unprivileged uid per worker
-    (``NOBODY - 1 - worker_index``, so no two parallel sandboxes share a uid) and the strongest
+    (leased by :func:`autograder.sandbox.uids.lease_uid`, so no two sandboxes on the machine
+    share a uid, whichever grader runs them) and the strongest
     isolation backend the machine allows; ``allow_unisolated`` lets grading run where only the
     "none" backend works (otherwise :func:`check_isolation` and every sandbox run refuse).
     """
@@ -82,7 +85,10 @@ class GradingConfig:
     def isolation_for(self, worker_index: int) -> Isolation:
         if self.isolation is not None:
             return self.isolation
-        uid = NOBODY - 1 - int(worker_index)
+        # A root grader's sandbox uid is leased machine-wide (another grader on this machine
+        # must not share it: the restricted backend cleans up by uid); as another user the uid
+        # is not used (bubblewrap maps the student into a user namespace).
+        uid = lease_uid(worker_index) if os.geteuid() == 0 else NOBODY - 1 - int(worker_index)
         return Isolation(uid=uid, gid=uid, allow_unisolated=self.allow_unisolated)
 
 

@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
               pytest.mark.skipif(os.geteuid() != 0, reason="building the machines needs root"),
               pytest.mark.skipif(platform.machine() != "x86_64",
                                  reason="the Docker-like seccomp filter is written for x86-64")]
-ATTACKS = ("read_secrets", "search_secrets", "network", "ipc_publish", "ipc_steal")
+ATTACKS = ("read_secrets", "search_secrets", "network", "ipc_publish", "ipc_steal", "report_forge")
 LEAK_PHRASES = ("LEAKED", "STOLEN", "connected to", "PLANTED")
 KIT_PARTS = ("autograder", "solutions", "prunekit", "assignment", "pyproject.toml")
 

@@ -146,10 +146,11 @@ class PlantedSecrets:
 
 
 def sandbox_uids(workers: int) -> list[int]:
-    """The uids the batch's sandboxes run as (one per worker slot; see autograder/core/grade.py)."""
-    from autograder.core.grade import NOBODY
+    """The uids the batch's sandboxes may run as: each worker leases one of the range that
+    autograder/sandbox/uids.py hands out (which one depends on what else is grading)."""
+    from autograder.sandbox.uids import FIRST_UID, UID_COUNT
 
-    return [NOBODY - 1 - slot for slot in range(workers)]
+    return list(range(FIRST_UID, FIRST_UID - UID_COUNT, -1))
 
 
 def sandbox_uid_leftovers(uids: Sequence[int]) -> list[str]:
