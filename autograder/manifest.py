@@ -14,7 +14,9 @@ the restricted backend makes it root-only before grading.
                    reference solutions, the support package (the checks grade through it)
 ``SECRET``         never readable by student code: the reference solutions, the hidden checks
                    and their calibration (salt, hidden split seed), the master notebook (with
-                   solutions and hidden tests), the cached reference models
+                   solutions and hidden tests), the cached reference models, and the default
+                   output folder ``runs/`` (example submissions with the reference model files,
+                   the Gradescope zip, gradebooks)
 =================  ===========================================================================
 """
 from __future__ import annotations
@@ -30,7 +32,7 @@ STUDENT = ("prunekit", "checkpoints/vgg-offline.pt", "checkpoints/vgg-cifar10-cp
 STUDENT_GENERATED = ("README.md", "requirements.txt")  # written by the build
 GRADER = ("autograder", "solutions", "prunekit")  # packages a grading machine needs
 GRADER_FILES = ("requirements-grader.txt",)  # files beside them (the image's requirements)
-SECRET = ("solutions", "autograder/checks", "assignment", ".cache")
+SECRET = ("solutions", "autograder/checks", "assignment", ".cache", "runs")
 SECRET_PACKAGES = ("autograder", "solutions", "assignment")  # hidden even when installed
 
 

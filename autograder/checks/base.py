@@ -296,6 +296,26 @@ def as_state_dict(value: Any, what: str) -> dict[str, torch.Tensor]:
     return value
 
 
+def check_within_shapes(state: Mapping[str, torch.Tensor], what: str,
+                        limit_shapes: Mapping[str, tuple[int, ...]], hint: str = "") -> None:
+    """Fail unless every tensor of ``state`` is named in ``limit_shapes``, with as many
+    dimensions, no dimension larger and the same kernel size (conv weights). Pruning never makes
+    a layer larger, so this bounds what the grader builds from student data before it builds it
+    (a tiny stride-0 view may claim a layer thousands of channels wide). ``hint`` ends the
+    message of an unknown name."""
+    for name, tensor in state.items():
+        limit = limit_shapes.get(name)
+        if limit is None:
+            raise Fail(f"{what} holds {name!r}, which the kit's VGG does not have{hint}")
+        shape = tuple(tensor.shape)
+        if len(shape) != len(limit) or any(size > most for size, most in zip(shape, limit)):
+            raise Fail(f"{what}: {name} has shape {list(shape)}, not within {list(limit)} "
+                       "(pruning never makes a layer larger)")
+        if name.endswith(".weight") and len(shape) == 4 and shape[2:] != limit[2:]:
+            raise Fail(f"{what}: {name} has kernel size {list(shape[2:])}, not "
+                       f"{list(limit[2:])}")
+
+
 def close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4, atol: float = 1e-5) -> bool:
     """Same shape and ``allclose`` (NaN never close), in float64."""
     if tuple(a.shape) != tuple(b.shape):

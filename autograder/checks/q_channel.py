@@ -12,13 +12,13 @@ from __future__ import annotations
 import torch
 
 from prunekit.measure import count_macs
-from prunekit.model import NUM_CONVS, vgg_from_state_dict
+from prunekit.model import NUM_CONVS, VGG, scaled_channels, vgg_from_state_dict
 from solutions import get_num_parameters
 
 from . import reference as ref
-from .base import (Context, Fail, Plan, as_number, as_state_dict, as_tensor, close, fmt,
-                   require_type, shape_text)
-from .inputs import images, randint, small_vgg_state, uniform
+from .base import (Context, Fail, Plan, as_number, as_state_dict, as_tensor,
+                   check_within_shapes, close, fmt, require_type, shape_text)
+from .inputs import SMALL_WIDTH, images, randint, small_vgg_state, uniform
 
 OUTPUT_RTOL, OUTPUT_ATOL = 1e-4, 1e-4  # logits of rebuilt models vs the reference's
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
@@ -26,13 +26,25 @@ BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
 
 # --- shared helpers ------------------------------------------------------------------------------
 
+def _input_shapes() -> dict[str, tuple[int, ...]]:
+    """The tensor shapes of the largest model the checks pass in (the small VGG with conv
+    biases): no returned model may be larger."""
+    model = VGG(conv_channels=scaled_channels(SMALL_WIDTH), conv_bias=True)
+    return {name: tuple(tensor.shape) for name, tensor in model.state_dict().items()}
+
+
+INPUT_SHAPES = _input_shapes()
+
+
 def _rebuild(out, key: str, describe: str) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
-    """The model a ``call_on_vgg`` call returned, rebuilt in the grader (eval mode)."""
+    """The model a ``call_on_vgg`` call returned, rebuilt in the grader (eval mode), once its
+    shapes are known to be no larger than the input model's."""
     state = out.field(key, "state_dict")
     if state is None:
         returned = out.field(key, "returned_type")
         raise Fail(f"{describe} returned a {returned}, not an nn.Module")
     state = as_state_dict(state, f"{describe}: the returned model's state dict")
+    check_within_shapes(state, f"{describe}: the returned model", INPUT_SHAPES)
     try:
         model = vgg_from_state_dict(state).eval()
     except (ValueError, RuntimeError) as error:

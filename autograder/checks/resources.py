@@ -21,7 +21,7 @@ from prunekit.profiles import get_profile
 from autograder.manifest import KIT_ROOT, base_checkpoint_path, grader_data_root
 from solutions import get_num_parameters
 
-from .base import Fail, derive_seed
+from .base import Fail, check_within_shapes, derive_seed
 from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_WARMUP,
                        MAX_MODEL_FILE_BYTES, GradingSettings)
 
@@ -194,7 +194,8 @@ def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tu
         raise Fail(f"{what} does not hold a state dict (name -> tensor); save it with "
                    f"torch.save(model.state_dict(), ...)")
     state = {k: v for k, v in state.items()}
-    _check_within_base(state, what, base_shapes)
+    check_within_shapes(state, f"{what} (compared with the base model)", base_shapes,
+                        hint="; save model.state_dict() of the pruned VGG")
     try:
         model = vgg_from_state_dict(state)
     except ValueError as error:
@@ -203,20 +204,3 @@ def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tu
         if param.is_floating_point() and not torch.isfinite(param).all():
             raise Fail(f"{what}: {name} holds NaN or infinite values")
     return model.float().eval()
-
-
-def _check_within_base(state: dict, what: str, base_shapes: dict[str, tuple[int, ...]]) -> None:
-    """Fail unless every tensor of ``state`` is one the base model has, with as many dimensions
-    and no dimension larger (3x3 kernels for the convs)."""
-    for name, tensor in state.items():
-        base = base_shapes.get(name)
-        if base is None:
-            raise Fail(f"{what} holds {name!r}, which the kit's VGG does not have; save "
-                       f"model.state_dict() of the pruned VGG")
-        shape = tuple(tensor.shape)
-        if len(shape) != len(base) or any(size > limit for size, limit in zip(shape, base)):
-            raise Fail(f"{what}: {name} has shape {list(shape)}, not within the base model's "
-                       f"{list(base)} (a pruned model is never larger than the dense one)")
-        if name.endswith(".weight") and len(shape) == 4 and shape[2:] != base[2:]:
-            raise Fail(f"{what}: {name} has kernel size {list(shape[2:])}, not "
-                       f"{list(base[2:])}")

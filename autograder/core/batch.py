@@ -656,6 +656,8 @@ class CoreGrader:
         self.isolation = facts["isolation"]
         # None: any number of workers; 1 where parallel sandboxes could meet (see grade.py)
         self.max_workers = facts["max_workers"]
+        # True where only permissions protect files: the batch makes its inputs root-only
+        self.permissions_only = facts["permissions_only"]
         self._question_max = facts["question_max"]
         self._grader_hash = facts["grader_hash"]
         self._evaluation_allowance = facts["evaluation_allowance_s"]
@@ -710,6 +712,7 @@ def _core_facts(profile: str, timeout_s: float | None, allow_unisolated: bool) -
                                   or DEFAULT_DEADLINE_SECONDS),
             "isolation": core.check_isolation(config),
             "max_workers": None if core.parallel_sandboxes_safe(config) else 1,
+            "permissions_only": core.files_protected_by_permissions_only(config),
             "question_max": {q: float(p) for q, p in config.points.items()},
             "grader_hash": _grader_fingerprint(Path(config.settings.source)),
             "evaluation_allowance_s": math.ceil(EVALUATION_SLOWDOWN

@@ -33,7 +33,7 @@ import torch
 from autograder.results import CheckResult, SubmissionResult
 from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
                                 describe, harden_permissions, run_in_sandbox)
-from autograder.sandbox.backend import parallel_safe
+from autograder.sandbox.backend import Backend, parallel_safe, permissions_only
 from autograder.sandbox.uids import lease_uid
 from autograder.sandbox.untrusted import clean_text
 from autograder.core.submission import ASSIGNMENT_NAME, load_submission, submission_id
@@ -104,21 +104,28 @@ def check_isolation(config: GradingConfig) -> str:
         IsolationUnavailable: nothing isolates here and ``config.allow_unisolated`` is False;
             the message says what is missing and how to get it.
     """
-    return _checked_backend(config)[0]
+    return describe(_checked_backend(config))
 
 
 def parallel_sandboxes_safe(config: GradingConfig) -> bool:
     """Whether several workers may grade at once under ``config`` (see
     :func:`autograder.sandbox.backend.parallel_safe`)."""
-    return _checked_backend(config)[1]
+    return parallel_safe(_checked_backend(config))
 
 
-def _checked_backend(config: GradingConfig) -> tuple[str, bool]:
+def files_protected_by_permissions_only(config: GradingConfig) -> bool:
+    """Whether only file permissions keep files from student code under ``config`` (see
+    :func:`autograder.sandbox.backend.permissions_only`): a batch must then make its
+    submissions and output root-only too, or one submission could read another's."""
+    return permissions_only(_checked_backend(config))
+
+
+def _checked_backend(config: GradingConfig) -> Backend:
     isolation = config.isolation_for(0)
     backend = choose_backend(isolation)
     if backend.name == "restricted":
         harden_permissions(isolation.secret_paths)
-    return describe(backend), parallel_safe(backend)
+    return backend
 
 
 def submission_seed(salt: str, sub_id: str) -> int:

@@ -296,6 +296,8 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     isolation = getattr(grader, "isolation", None)
     if isolation:
         print(f"student code isolation: {isolation}")
+    if getattr(grader, "permissions_only", False):
+        _protect_batch_files(submissions, out_dir)
     max_workers = getattr(grader, "max_workers", None)
     if max_workers and workers > max_workers:
         print(f"grading one submission at a time: under {isolation} parallel sandboxes could "
@@ -315,6 +317,17 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
           f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/")
     return run
+
+
+def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path) -> None:
+    """Make every submission and the output folder root-only, where nothing but permissions
+    keeps them from the sandbox uid (a submission could otherwise read another's files and
+    grades). Side effect: chown/chmod of those paths (never of the folders holding them)."""
+    from autograder.sandbox import harden_permissions
+
+    harden_permissions([out_dir, *(submission.path for submission in submissions)])
+    print("no Landlock here: the submissions and the output folder were made root-only, so "
+          "no student code can read them")
 
 
 def _merge(args) -> int:

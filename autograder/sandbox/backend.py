@@ -240,8 +240,15 @@ def describe(backend: Backend) -> str:
     return "none" if backend.name == "none" else f"{backend.level} ({backend.name})"
 
 
+def permissions_only(backend: Backend) -> bool:
+    """Whether only file permissions keep the machine's files from the student code: the
+    restricted backend without Landlock (no allow-list; the student sees the real disk as its
+    sandbox uid)."""
+    return backend.name == "restricted" and not backend.landlock_abi
+
+
 def parallel_safe(backend: Backend) -> bool:
-    """Whether sandboxes may run side by side: not under the restricted backend without
-    Landlock, where two sandbox uids could meet in world-writable folders (/tmp, /dev/shm)
-    while both run (each run's files are removed when it ends)."""
-    return not (backend.name == "restricted" and not backend.landlock_abi)
+    """Whether sandboxes may run side by side: not where permissions alone protect files
+    (:func:`permissions_only`), where two sandbox uids could meet in world-writable folders
+    (/tmp, /dev/shm) while both run (each run's files are removed when it ends)."""
+    return not permissions_only(backend)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickletools
 import re
 import stat
 import zipfile
@@ -27,6 +28,11 @@ MAX_PLAIN_DEPTH = 40
 # weights_only is pure Python (a 12 MB pickle of small objects took 30 s), so its size is
 # bounded before parsing; the largest honest one (a VGG state dict with its structure) is ~20 KB.
 MAX_PICKLE_BYTES = 2 * MiB
+# Dict entries one pickle may create. Inserting keys that share a hash (ints are easy to
+# collide) costs time quadratic in their number while unpickling: 30,000 such keys in a 390 KB
+# pickle took 11.5 s. Counted from the opcodes before anything is built; an honest result (a
+# VGG state dict, a few masks) holds well under a hundred.
+MAX_DICT_ENTRIES = 4096
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -83,15 +89,44 @@ def load_untrusted(path: Path, max_bytes: int) -> Any:
         raise BadResult("compressed archive members (torch.save never writes them)")
     if sum(m.file_size for m in members) > max_bytes:
         raise BadResult("archive larger than the size limit")
-    if any(m.filename.endswith(".pkl") and m.file_size > MAX_PICKLE_BYTES for m in members):
+    pickles = [m for m in members if m.filename.endswith(".pkl")]
+    if any(m.file_size > MAX_PICKLE_BYTES for m in pickles):
         raise BadResult(f"pickle larger than {MAX_PICKLE_BYTES // MiB} MiB (plain results are "
                         "small; tensors are stored beside the pickle)")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in pickles:
+            if dict_entries(archive.read(member)) > MAX_DICT_ENTRIES:
+                raise BadResult(f"a pickle creating more than {MAX_DICT_ENTRIES} dict entries "
+                                "(plain results hold a few)")
     try:
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as error:  # noqa: BLE001 - any refusal or corruption is the same verdict
         message = " ".join(str(error).split())[:300]
         raise BadResult(f"refused by weights_only loading ({type(error).__name__}: "
                         f"{message})") from None
+
+
+def dict_entries(pickle_bytes: bytes) -> int:
+    """How many dict entries unpickling ``pickle_bytes`` would insert (SETITEM and SETITEMS),
+    found by following the opcodes' stack effects without building anything (linear time). A
+    malformed pickle counts what was read until it broke; unpickling then refuses it."""
+    stack: list[bool] = []  # True: a mark, False: an object
+    entries = 0
+    try:
+        for opcode, _, _ in pickletools.genops(pickle_bytes):
+            before = opcode.stack_before
+            if pickletools.markobject in before:  # pops the objects above the last mark
+                mark = len(stack) - 1 - stack[::-1].index(True)
+                if opcode.name == "SETITEMS":
+                    entries += (len(stack) - mark - 1) // 2
+                del stack[max(0, mark - before.index(pickletools.markobject)):]
+            else:
+                entries += opcode.name == "SETITEM"
+                del stack[max(0, len(stack) - len(before)):]
+            stack.extend(item is pickletools.markobject for item in opcode.stack_after)
+    except (ValueError, IndexError):
+        pass
+    return entries
 
 
 def read_regular_file(path: Path, max_bytes: int) -> bytes:
@@ -150,7 +185,7 @@ def plain(value: Any, budget: Budget, depth: int = 0) -> Any:
 
 def _plain_tensor(tensor, budget: Budget):
     """A plain, detached, dense CPU tensor of a dtype the checks read (charged at its storage
-    size), or BadResult."""
+    or its logical size, whichever is larger), or BadResult."""
     import torch
 
     if tensor.layout != torch.strided or tensor.device.type != "cpu" or tensor.is_quantized:
@@ -158,7 +193,9 @@ def _plain_tensor(tensor, budget: Budget):
     if tensor.dtype not in _readable_dtypes():
         raise BadResult(f"a tensor of dtype {str(tensor.dtype).replace('torch.', '')}, which "
                         f"the checks do not read (use float32, an integer type or bool)")
-    budget.spend(tensor.untyped_storage().nbytes())
+    # Charged at its logical size too: a stride-0 view of a few bytes claims a tensor of any
+    # size, which the checks would materialise.
+    budget.spend(max(tensor.untyped_storage().nbytes(), tensor.numel() * tensor.element_size()))
     plain = tensor.detach()
     return plain if type(plain) is torch.Tensor else plain.as_subclass(torch.Tensor)
 

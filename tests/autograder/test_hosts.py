@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -32,7 +33,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
               pytest.mark.skipif(os.geteuid() != 0, reason="building the machines needs root"),
               pytest.mark.skipif(platform.machine() != "x86_64",
                                  reason="the Docker-like seccomp filter is written for x86-64")]
-ATTACKS = ("read_secrets", "search_secrets", "network", "ipc_publish", "ipc_steal", "report_forge")
+ATTACKS = ("read_secrets", "search_secrets", "network", "ipc_publish", "ipc_steal", "report_forge",
+           "batch_snoop", "kit_artifacts")
 LEAK_PHRASES = ("LEAKED", "STOLEN", "connected to", "PLANTED")
 KIT_PARTS = ("autograder", "solutions", "prunekit", "assignment", "pyproject.toml")
 
@@ -61,9 +63,25 @@ def kit(machine_root) -> Path:
                 "__pycache__", "dist", "*.pyc"))
         else:
             shutil.copy2(source, copy / part)
+    plant_kit_outputs(copy)
     for path in [copy, *copy.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return copy
+
+
+def plant_kit_outputs(kit: Path) -> None:
+    """What the kit's own commands leave in its runs/ folder: the examples' solved notebook
+    and a Gradescope zip holding the reference solutions (stand-ins with the same names)."""
+    template = examples.student_template()
+    examples_dir = kit / "runs" / "examples"
+    examples_dir.mkdir(parents=True)
+    with zipfile.ZipFile(examples_dir / "solved.zip", "w") as archive:
+        archive.writestr("pruning_lab.ipynb",
+                         nbformat.writes(examples.solved_notebook(template)))
+    gradescope_dir = kit / "runs" / "gradescope"
+    gradescope_dir.mkdir(parents=True)
+    with zipfile.ZipFile(gradescope_dir / "prunekit-autograder.zip", "w") as archive:
+        archive.writestr("solutions/__init__.py", "PLANTED: the reference solutions\n")
 
 
 @pytest.fixture(scope="module")
@@ -76,9 +94,8 @@ def submissions(machine_root) -> Path:
     folder = machine_root / "submissions"
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]
-    paths = harness.build_submissions(folder, cases, machine_root / "outside", src, port)
-    (folder / "solved.zip").unlink()
-    for path in folder.iterdir():
+    harness.build_submissions(folder, cases, machine_root / "outside", src, port)
+    for path in folder.iterdir():  # solved.zip stays: the classmate batch_snoop copies from
         os.chmod(path, 0o644)
     return folder
 
@@ -105,8 +122,11 @@ def assert_attacks_contained(out: Path, done: subprocess.CompletedProcess, isola
     the isolation column starts with ``isolation``."""
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = gradebook(out)
-    assert set(rows) == {"blank", *(f"attack-{name}" for name in ATTACKS)}
+    assert set(rows) == {"blank", "solved", *(f"attack-{name}" for name in ATTACKS)}
+    assert rows["solved"]["status"] == "graded" and float(rows["solved"]["total"]) > 0
     for sub_id, row in rows.items():
+        if sub_id == "solved":
+            continue
         assert (row["status"], row["total"]) == ("graded", "0"), row
         assert row["isolation"].startswith(isolation), row
         feedback = (out / "feedback" / f"{sub_id}.txt").read_text()
@@ -141,6 +161,8 @@ def test_docker_like_container_gets_the_restricted_backend(kit, submissions, mac
     if landlock and not landlock_abi():
         pytest.skip("this kernel has no Landlock")
     out = machine_root / f"out-docker-{landlock}"
+    if not landlock:  # the batch makes its submissions root-only: keep the shared ones as they are
+        submissions = Path(shutil.copytree(submissions, machine_root / "submissions-no-landlock"))
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(0.1)
         done = hosts.docker_like(grade_command(kit, submissions, out), [kit, submissions],
@@ -152,6 +174,9 @@ def test_docker_like_container_gets_the_restricted_backend(kit, submissions, mac
         "restricted (seccomp, no Landlock)"
     assert_attacks_contained(out, done, expected)
     assert (kit / "solutions").stat().st_mode & 0o777 == 0o700  # hardened before grading
+    assert (kit / "runs").stat().st_mode & 0o777 == 0o700
+    if not landlock:
+        assert all(path.stat().st_mode & 0o077 == 0 for path in [out, *submissions.iterdir()])
 
 
 def test_container_without_capabilities_refuses(kit, submissions, machine_root):

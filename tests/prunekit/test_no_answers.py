@@ -298,11 +298,18 @@ def shipped_text_files() -> list[Path]:
                   if path.suffix in {".py", ".md", ".txt", ".json"} and "__pycache__" not in path.parts)
 
 
+# Secret folders named by an everyday word ("it runs"): only a mention as a path counts.
+EVERYDAY_WORDS = {"runs"}
+
+
 def test_shipped_files_name_no_instructor_only_folder():
     """No shipped file mentions ``solutions``, ``autograder``, ``assignment``, ``.cache``, the
-    hidden checks or their calibration, as a word or in a path."""
-    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, sorted(instructor_only_names())))
-                         + r")(?!\w)", re.IGNORECASE)
+    hidden checks or their calibration, as a word or in a path (``runs/`` as a path)."""
+    words = sorted(instructor_only_names() - EVERYDAY_WORDS)
+    paths = [f"{name}/" for name in sorted(EVERYDAY_WORDS & instructor_only_names())]
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(map(re.escape, words)) + r")(?!\w)|"
+                         r"(?<![\w.])(" + "|".join(map(re.escape, paths)) + ")",
+                         re.IGNORECASE)
     mentions = [f"{path.relative_to(KIT_ROOT)}:{number}: {line.strip()}"
                 for path in shipped_text_files()
                 for number, line in enumerate(path.read_text().splitlines(), start=1)

@@ -62,6 +62,8 @@ for pid in sorted(int(p) for p in os.listdir("/proc") if p.isdigit()):
     argv = command.split(b"\0")
     if b"launcher.py" not in command or argv[0].endswith(b"bwrap"):
         continue  # the launcher is the prize; bubblewrap's init holds nothing of the grader's
+    if os.getpid() != me:
+        continue  # a pid namespace of its own: pid numbers here name its own processes
     if libc.ptrace(16, pid, None, None) == 0:  # PTRACE_ATTACH
         found.append(f"PTRACED launcher {pid}")
         libc.ptrace(17, pid, None, None)  # PTRACE_DETACH
