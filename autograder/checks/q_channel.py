@@ -36,15 +36,21 @@ def _input_shapes() -> dict[str, tuple[int, ...]]:
 INPUT_SHAPES = _input_shapes()
 
 
-def _rebuild(out, key: str, describe: str) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
-    """The model a ``call_on_vgg`` call returned, rebuilt in the grader (eval mode), once its
-    shapes are known to be no larger than the input model's."""
+def _returned_state(out, key: str, describe: str) -> dict[str, torch.Tensor]:
+    """The state dict of the model a ``call_on_vgg`` call returned, its shapes known to be no
+    larger than the input model's (nothing is built from it yet)."""
     state = out.field(key, "state_dict")
     if state is None:
         returned = out.field(key, "returned_type")
         raise Fail(f"{describe} returned a {returned}, not an nn.Module")
     state = as_state_dict(state, f"{describe}: the returned model's state dict")
     check_within_shapes(state, f"{describe}: the returned model", INPUT_SHAPES)
+    return state
+
+
+def _rebuild(out, key: str, describe: str) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+    """The model a ``call_on_vgg`` call returned, rebuilt in the grader (eval mode)."""
+    state = _returned_state(out, key, describe)
     try:
         model = vgg_from_state_dict(state).eval()
     except (ValueError, RuntimeError) as error:
@@ -53,8 +59,11 @@ def _rebuild(out, key: str, describe: str) -> tuple[torch.nn.Module, dict[str, t
     return model, state
 
 
-def _conv_channels(state: dict[str, torch.Tensor]) -> list[int]:
-    return [int(state[f"backbone.conv{i}.weight"].shape[0]) for i in range(NUM_CONVS)]
+def _conv_channels(state: dict[str, torch.Tensor]) -> list[int | None]:
+    """Output channels of each conv in ``state`` (None for a conv weight that is missing or not
+    4-D)."""
+    weights = [state.get(f"backbone.conv{i}.weight") for i in range(NUM_CONVS)]
+    return [int(w.shape[0]) if w is not None and w.dim() == 4 else None for w in weights]
 
 
 def _first_difference(state: dict[str, torch.Tensor], expected: dict[str, torch.Tensor],
@@ -79,23 +88,28 @@ def _input_untouched(out, key: str, describe: str, state: dict[str, torch.Tensor
         if got is None or tuple(got.shape) != tuple(tensor.shape) or not torch.equal(got, tensor):
             raise Fail(f"{describe} changed the input model ({name}); work on a copy "
                        f"(copy.deepcopy) and leave the input untouched")
-    _rebuild(out, key, describe)  # untouched only counts for a call that returned a VGG
+    _returned_state(out, key, describe)  # untouched only counts for a call that returned a model
 
 
-def _require_change(out, key: str, describe: str, state: dict[str, torch.Tensor],
-                    what: str) -> None:
-    """Fail unless the call returned a VGG (its state dict loads into one) whose tensors are not
-    all its input's: an empty module or an unchanged copy satisfies "consistent", "same
-    outputs" and "input untouched" trivially, so those properties count only once the function
-    does its work. ``what`` says what should have changed ("pruned", "sorted")."""
-    _, returned = _rebuild(out, key, describe)
-    for name, tensor in state.items():
+def _require_rearranged(out, case: dict) -> None:
+    """Fail unless the sort returned a rearrangement of its input: every tensor holds the input
+    tensor's values (in some order) and not all are where they were. A fresh or unchanged
+    model satisfies "same outputs" or "input untouched" trivially, so those properties count
+    only once the function does its work."""
+    returned = _returned_state(out, case["key"], case["describe"])
+    moved = False
+    for name, tensor in case["state"].items():
         got = returned.get(name)
-        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape) \
-                or not torch.equal(got, tensor):
-            return
-    raise Fail(f"{describe} returned a model identical to its input: nothing was {what} (this "
-               f"property counts once the function does its work)")
+        if name.endswith("num_batches_tracked"):
+            continue
+        if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape) or \
+                not torch.equal(got.flatten().sort().values, tensor.flatten().sort().values):
+            raise Fail(f"{case['describe']}: {name} does not hold the input's values in a new "
+                       "order (this property counts once the function sorts the channels)")
+        moved = moved or not torch.equal(got, tensor)
+    if not moved:
+        raise Fail(f"{case['describe']} returned a model identical to its input: nothing was "
+                   "sorted (this property counts once the function does its work)")
 
 
 def _outputs_equal(model, expected_model, inputs) -> bool:
@@ -124,6 +138,21 @@ def _keep_cases(g: torch.Generator) -> list[tuple[int, float]]:
     return cases
 
 
+def _keep_count_mistakes(channels: int, ratio: float) -> dict[int, str]:
+    """Wrong keep counts of typical mistakes -> what explains them (where two mistakes give
+    the same count, the message names both)."""
+    contract = "the contract is int(round(channels * (1 - ratio))), which takes an exact half " \
+               "to the even integer"
+    mistakes: dict[int, list[str]] = {}
+    for count, what in ((int(channels * (1 - ratio)), "that truncates"),
+                        (channels - round(channels * ratio), "that is channels - round(channels "
+                                                             "* ratio)"),
+                        (int(channels * (1 - ratio) + 0.5), "that rounds an exact half up "
+                                                            "(int(x + 0.5))")):
+        mistakes.setdefault(count, []).append(what)
+    return {count: " or ".join(whats) + f"; {contract}" for count, whats in mistakes.items()}
+
+
 def plan_q7(ctx: Context) -> Plan:
     """q7: channels to keep and channel pruning (layer surgery)."""
     g = ctx.generator("q7")
@@ -134,11 +163,7 @@ def plan_q7(ctx: Context) -> Plan:
         key = plan.call(f"keep{index}", "call_function", describe, "get_num_channels_to_keep",
                         name="get_num_channels_to_keep", args=[channels, ratio])
         keep_cases.append((key, describe, ref.call("get_num_channels_to_keep", channels, ratio),
-                           {int(channels * (1 - ratio)): "that truncates; the contract rounds "
-                                                         "to the nearest integer",
-                            channels - round(channels * ratio): "that is channels - round("
-                            "channels * ratio), which differs at exact halves; the contract is "
-                            "int(round(channels * (1 - ratio)))"}))
+                           _keep_count_mistakes(channels, ratio)))
     inputs = images(4, g)
     plain, biased = small_vgg_state(g), small_vgg_state(g, conv_bias=True)
     float_ratio = round(uniform(g, 0.2, 0.6), 2)
@@ -154,7 +179,8 @@ def plan_q7(ctx: Context) -> Plan:
                   state_dict=state, args=[ratio])
         expected = ref.call("channel_prune", ref.model(state), ratio).eval()
         cases[label] = {"key": label, "describe": text, "state": state, "model": expected,
-                        "expected": {k: v for k, v in expected.state_dict().items()}}
+                        "expected": {k: v for k, v in expected.state_dict().items()},
+                        "parameter_names": [n for n, _ in expected.named_parameters()]}
     wrong = list_ratios[:-1]
     wrong_text = f"channel_prune(small VGG, a list of {len(wrong)} ratios)"
     plan.call("wrong_length", "call_on_vgg", wrong_text, "channel_prune", name="channel_prune",
@@ -175,22 +201,33 @@ def plan_q7(ctx: Context) -> Plan:
         for key, describe, *_ in keep_cases:
             require_type(out.field(key), int, describe)
 
-    def counts_match(out, case) -> tuple[torch.nn.Module, dict]:
-        model, state = _rebuild(out, case["key"], case["describe"])
+    def counts_right(out, case) -> dict:
+        """The returned state dict, once its conv output channels are the contract's (read from
+        the tensors: a model whose state dict does not load may still have pruned them right)."""
+        state = _returned_state(out, case["key"], case["describe"])
         got, expected = _conv_channels(state), _conv_channels(case["expected"])
         if got != expected:
             raise Fail(f"{case['describe']} gives conv output channels {got}; expected {expected}")
-        return model, state
+        return state
+
+    def counts_match(out, case) -> tuple[torch.nn.Module, dict]:
+        counts_right(out, case)
+        return _rebuild(out, case["key"], case["describe"])
 
     @plan.check("prune_channel_counts", 1, "a float ratio keeps round(channels * (1 - ratio)) "
                                            "channels at every conv-to-conv boundary, all of the "
                                            "last conv's")
     def _(out):
-        counts_match(out, cases["float"])
+        counts_right(out, cases["float"])
 
     def require_pruned(out) -> None:
-        case = cases["float"]
-        _require_change(out, "float", case["describe"], case["state"], "pruned")
+        """Properties a do-nothing function satisfies (a fresh or empty module is "consistent",
+        leaves its input untouched) count once the float ratio's channel counts are right."""
+        try:
+            counts_right(out, cases["float"])
+        except Fail as fail:
+            raise Fail(f"{fail} (this property counts once channel_prune prunes the right "
+                       "channel counts)") from None
 
     @plan.check("prune_state_dict_loads", 1, "the pruned model's state dict loads into a VGG built "
                                              "from its channel counts")
@@ -253,13 +290,18 @@ def plan_q7(ctx: Context) -> Plan:
     @plan.check("prune_params_macs", 1, "parameter count and MACs equal those of the contract's "
                                         "pruned model")
     def _(out):
+        # Counted from the returned tensors and the conv widths, so that a model whose state
+        # dict does not load (a buffer left unsliced) is still judged on its parameters.
         case = cases["float"]
-        model, _ = _rebuild(out, "float", case["describe"])
-        got_params, expected_params = get_num_parameters(model), get_num_parameters(case["model"])
+        state = counts_right(out, case)
+        got_params = sum(int(state[name].numel()) for name in case["parameter_names"]
+                         if name in state)
+        expected_params = get_num_parameters(case["model"])
         if got_params != expected_params:
             raise Fail(f"{case['describe']}: the pruned model has {got_params} parameters, "
                        f"expected {expected_params}")
-        got_macs, expected_macs = count_macs(model), count_macs(case["model"])
+        got_macs = count_macs(VGG(conv_channels=_conv_channels(state)))
+        expected_macs = count_macs(case["model"])
         if got_macs != expected_macs:
             raise Fail(f"{case['describe']}: the pruned model has {got_macs} MACs, expected "
                        f"{expected_macs}")
@@ -295,7 +337,7 @@ def plan_q7(ctx: Context) -> Plan:
     @plan.check("prune_wrong_length_rejected", 1, "a list of ratios of the wrong length is an "
                                                   "error")
     def _(out):
-        _rebuild(out, "float", cases["float"]["describe"])  # it must work on valid ratios first
+        require_pruned(out)  # it must work on valid ratios first
         if out.raised("wrong_length") is None:
             raise Fail(f"{wrong_text} returned without an error; a list must hold one ratio per "
                        f"conv-to-conv boundary ({NUM_CONVS - 1}), anything else is an error")
@@ -332,6 +374,25 @@ def _check_layers(layers, describe: str) -> None:
 
 # --- q8 ------------------------------------------------------------------------------------------
 
+IMPORTANCE_GAP = 1.05  # ratio between consecutive input-channel importances of the sort's inputs
+
+
+def _separated_importances(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with each conv's input channels rescaled so that their importances (L2 norms)
+    keep their random order but differ by a factor of :data:`IMPORTANCE_GAP` at least: with
+    near-ties (1.3905042 against 1.3905044 was seen) a correct sort that computes the norm
+    another way, or sorts unstably, may order two channels differently from the reference."""
+    state = dict(state)
+    for index in range(1, NUM_CONVS):
+        name = f"backbone.conv{index}.weight"
+        weight = state[name]
+        norms = weight.pow(2).sum(dim=(0, 2, 3)).sqrt()
+        ranks = norms.argsort().argsort().to(weight.dtype)
+        targets = norms.min() * IMPORTANCE_GAP ** ranks
+        state[name] = weight * (targets / norms)[None, :, None, None]
+    return state
+
+
 IMPORTANCE_SHAPES = [(8, 4, 3, 3), (16, 8, 3, 3), (5, 7, 1, 1), (6, 3, 3, 3)]
 
 
@@ -351,7 +412,7 @@ def plan_q8(ctx: Context) -> Plan:
     inputs = images(4, g)
     cases = {}
     for label, conv_bias in (("plain", False), ("bias", True)):
-        state = small_vgg_state(g, conv_bias=conv_bias)
+        state = _separated_importances(small_vgg_state(g, conv_bias=conv_bias))
         text = ("apply_channel_sorting(small VGG" + (" with conv biases)" if conv_bias else ")"))
         plan.call(label, "call_on_vgg", text, "apply_channel_sorting",
                   name="apply_channel_sorting", state_dict=state)
@@ -439,15 +500,15 @@ def plan_q8(ctx: Context) -> Plan:
         names = [n for n in case["expected"] if "running" in n]
         differs = _first_difference(state, case["expected"], names)
         if differs:
-            raise Fail(f"{case['describe']}: {differs} is not permuted like the channels "
-                       f"(permute BatchNorm running statistics too)")
+            cause = importance_note(out) or " (permute BatchNorm running statistics too)"
+            raise Fail(f"{case['describe']}: {differs} is not permuted like the channels{cause}")
 
     @plan.check("sorting_preserves_outputs", 2, "the sorted model computes the same outputs as "
                                                 "the original")
     def _(out):
         case = cases["plain"]
         model, _ = sorted_model(out, case)
-        _require_change(out, case["key"], case["describe"], case["state"], "sorted")
+        _require_rearranged(out, case)
         if not _outputs_equal(model, case["original"], inputs):
             raise Fail(f"{case['describe']}: the sorted model's outputs differ from the original "
                        f"model's on random images (every permutation must be applied "
@@ -458,8 +519,7 @@ def plan_q8(ctx: Context) -> Plan:
     def _(out):
         for case in cases.values():
             _input_untouched(out, case["key"], case["describe"], case["state"])
-        _require_change(out, "plain", cases["plain"]["describe"], cases["plain"]["state"],
-                        "sorted")
+        _require_rearranged(out, cases["plain"])
 
     @plan.check("sorting_conv_bias", 1, "convs with a bias: the bias is permuted with the output "
                                         "channels")
@@ -470,6 +530,6 @@ def plan_q8(ctx: Context) -> Plan:
         if differs or not _outputs_equal(model, case["original"], inputs):
             where = f" ({differs} is not permuted like the channels)" if differs else ""
             raise Fail(f"{case['describe']}: the sorted model differs from the expected sorted "
-                       f"model{where}")
+                       f"model{where}{importance_note(out)}")
 
     return plan

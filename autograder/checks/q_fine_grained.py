@@ -55,11 +55,20 @@ def plan_q3(ctx: Context) -> Plan:
         exact.append(case(f"exact{index}", tie_free_tensor(shape, g), sparsity))
     zero = case("sparsity0", tie_free_tensor((4, 5), g), 0.0)
     one = case("sparsity1", tie_free_tensor((4, 5), g), 1.0)
+    # outside [0, 1]: the contract clamps (unclamped, num_zeros is negative or above numel)
+    below = case("sparsity_below0", tie_free_tensor((4, 5), g), -round(uniform(g, 0.1, 0.5), 2))
+    above = case("sparsity_above1", tie_free_tensor((4, 5), g), 1 + round(uniform(g, 0.1, 0.5), 2))
+    # Exact halves at sparsity 0.5: 9 entries give 4.5 zeros, which Python's round takes down (to
+    # the even 4), 7 give 3.5, which it takes up; rounding halves up (int(x + 0.5)) differs on
+    # the first, rounding them down on the second. Fixed shapes: coverage is never drawn.
+    half_down, half_up = 9, 7
     edges = [case("round_to_none", tie_free_tensor((7,), g), 0.05),   # round(0.35) = 0 zeros
-             case("round_to_all", tie_free_tensor((7,), g), 0.95)]    # round(6.65) = 7 zeros
+             case("round_to_all", tie_free_tensor((7,), g), 0.95),    # round(6.65) = 7 zeros
+             case("half_down", tie_free_tensor((half_down,), g), 0.5),
+             case("half_up", tie_free_tensor((half_up,), g), 0.5)]
     tied, tied_sparsity = tied_tensor(g)
     ties = case("ties", tied, tied_sparsity)
-    every = exact + [zero, one] + edges + [ties]
+    every = exact + [zero, one, below, above] + edges + [ties]
 
     def mask_of(out, item) -> torch.Tensor:
         return as_mask(out.field(item["key"]), item["describe"], item["input"].shape)
@@ -118,6 +127,9 @@ def plan_q3(ctx: Context) -> Plan:
     @plan.check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
                                       "where the mask is False)")
     def _(out):
+        # Judged against the function's own mask: a mask that keeps everything (a rounding
+        # mistake) leaves nothing to prune, and that is not a failure to prune in place.
+        pruned_somewhere = False
         for item in exact + [one]:
             after = out.field(item["key"], "args_after")
             if not isinstance(after, list) or not after or not isinstance(after[0], torch.Tensor):
@@ -127,28 +139,33 @@ def plan_q3(ctx: Context) -> Plan:
                 mask = mask_of(out, item)
             except Fail:
                 mask = item["expected"]
-            if torch.equal(after, item["input"]):
+            prunes = not bool(mask.all())
+            pruned_somewhere = pruned_somewhere or prunes
+            if prunes and torch.equal(after, item["input"]):
                 raise Fail(f"{item['describe']} left the tensor passed in unchanged; it must be "
                            f"pruned in place (e.g. tensor.mul_(mask))")
             if not close(after, item["input"] * mask, rtol=0, atol=0):
                 raise Fail(f"{item['describe']}: afterwards the tensor passed in is not the "
                            f"original with exactly the pruned entries set to zero")
+        if not pruned_somewhere:
+            raise Fail(f"{one['describe']} returned a mask that keeps every entry: nothing was "
+                       f"pruned (this property counts once the function prunes)")
 
-    @plan.check("sparsity_zero", 1, "sparsity 0 prunes nothing")
+    @plan.check("sparsity_zero", 1, "sparsity 0 (or below, clamped to 0) prunes nothing")
     def _(out):
-        judge_masks(out, [zero])
+        judge_masks(out, [zero, below])
         require_ranking(out)
         after = out.field(zero["key"], "args_after")
         if not (isinstance(after, list) and after and isinstance(after[0], torch.Tensor)
                 and torch.equal(after[0], zero["input"])):
             raise Fail(f"{zero['describe']} changed the tensor; sparsity 0 prunes nothing")
 
-    @plan.check("sparsity_one", 1, "sparsity 1 prunes every entry")
+    @plan.check("sparsity_one", 1, "sparsity 1 (or above, clamped to 1) prunes every entry")
     def _(out):
-        judge_masks(out, [one])
+        judge_masks(out, [one, above])
 
-    @plan.check("rounding_edges", 1, "sparsities whose num_zeros rounds to 0 or to every entry "
-                                     "work without a crash")
+    @plan.check("rounding_edges", 1, "num_zeros rounding to 0, to every entry and from exact "
+                                     "halves (to the even integer, as Python's round does)")
     def _(out):
         judge_masks(out, edges)
 
@@ -190,15 +207,25 @@ MISTAKES = {
     "truncates": lambda t, s, expected: _contract_mask(t, int(t.numel() * min(max(s, 0.0), 1.0))),
     "signed": lambda t, s, expected: _contract_mask(t, _num_zeros(t.numel(), s), signed=True),
     "swapped": lambda t, s, expected: _contract_mask(t, t.numel() - _num_zeros(t.numel(), s)),
+    "rounds_half_up": lambda t, s, expected: _contract_mask(
+        t, int(t.numel() * min(max(s, 0.0), 1.0) + 0.5)),
+    "unclamped": lambda t, s, expected: expected if 0 <= s <= 1 else None,
 }
 
 
 def _explaining_mistake(items: list[dict], masks: list[torch.Tensor]) -> str | None:
     """The one typical mistake whose masks equal the student's on every item, if exactly one."""
     explaining = [name for name, rule in MISTAKES.items()
-                  if all(torch.equal(mask, rule(item["input"], item["sparsity"], item["expected"]))
+                  if all(_equal_or_none(mask, rule(item["input"], item["sparsity"],
+                                                   item["expected"]))
                          for item, mask in zip(items, masks))]
     return explaining[0] if len(explaining) == 1 else None
+
+
+def _equal_or_none(mask: torch.Tensor, rule_mask: torch.Tensor | None) -> bool:
+    """Whether ``mask`` is the mistake's mask (None: the mistake gives no mask there, so a
+    mask that differs from the contract's can be explained by it)."""
+    return rule_mask is None or torch.equal(mask, rule_mask)
 
 
 def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
@@ -225,14 +252,29 @@ def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
         return (f"{describe} kept {kept} of {numel} entries, which is the number to prune: "
                 f"{rule} entries are pruned (the smallest magnitudes) and the other "
                 f"{expected_kept} kept")
+    if mistake == "rounds_half_up":
+        return (f"{describe} kept {kept} of {numel} entries; the contract keeps {expected_kept} "
+                f"({rule}: Python's round takes an exact half to the even integer, e.g. "
+                f"round(2.5) == 2, where int(x + 0.5) rounds it up)")
+    if mistake == "unclamped" or not 0 <= sparsity <= 1:
+        return (f"{describe} kept {kept} of {numel} entries; the contract clamps the sparsity "
+                f"to [0, 1] first, so it keeps {expected_kept}")
     if mistake == "signed":
         return (f"{describe} kept the largest values, not the largest magnitudes (prune by "
                 f"absolute value |w|)")
     if kept != expected_kept:
+        ties = ("; entries tied with the threshold are pruned too"
+                if zeros > 0 and _tied_at_threshold(tensor, zeros) else "")
         return (f"{describe} kept {kept} of {numel} entries; the contract keeps {expected_kept} "
-                f"({rule}; entries tied with the threshold are pruned too)")
+                f"({rule}{ties})")
     return (f"{describe} kept the right number of entries but not the ones of largest magnitude "
             f"(prune by absolute value)")
+
+
+def _tied_at_threshold(tensor: torch.Tensor, num_zeros: int) -> bool:
+    """Whether other entries share the magnitude of the ``num_zeros``-th smallest one."""
+    magnitudes = tensor.abs().reshape(-1)
+    return int((magnitudes == magnitudes.kthvalue(num_zeros).values).sum()) > 1
 
 
 def _ordinal(number: int) -> str:

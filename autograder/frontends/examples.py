@@ -102,15 +102,23 @@ def master_questions(master: Path = MASTER) -> dict[str, list[str]]:
     return questions
 
 
+# Cell magics that run their body in the notebook's namespace (what it defines stays defined).
+BODY_RUNNING_CELL_MAGICS = ("time", "capture", "prun")
+
+
 def defined_names(source: str) -> list[str]:
     """Top-level functions, classes and assigned names of one cell, read as IPython runs it
-    (magics and shell lines transformed first); ``[]`` if it does not parse."""
+    (magics and shell lines transformed first; the body of a ``%%time`` or ``%%capture`` cell
+    counts); ``[]`` if it does not parse."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     try:
         tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError:
         return []
+    body = _cell_magic_body(tree)
+    if body is not None:
+        return defined_names(body)
     names = []
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
@@ -120,6 +128,20 @@ def defined_names(source: str) -> list[str]:
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             names.append(node.target.id)
     return names
+
+
+def _cell_magic_body(tree: ast.Module) -> str | None:
+    """The body of a cell that is one ``get_ipython().run_cell_magic(name, line, body)`` call of
+    a magic in :data:`BODY_RUNNING_CELL_MAGICS`, else None."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
+        return None
+    call = tree.body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "run_cell_magic" and len(call.args) == 3
+            and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
+                    for arg in call.args)):
+        return None
+    return call.args[2].value if call.args[0].value in BODY_RUNNING_CELL_MAGICS else None
 
 
 def question_of(name: str, master: Path = MASTER) -> str | None:

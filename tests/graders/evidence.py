@@ -257,6 +257,10 @@ def _mutant_problems(case: Case, graded: Graded, evidence: Evidence) -> list[str
         if phrase.lower() not in messages:
             found.append(f"feedback on {', '.join(case.loses)} does not say {phrase!r}: "
                          f"{messages[:400]!r}")
+    for phrase in case.lacks:  # a wrong diagnosis, or a check failed for another's cause
+        if phrase.lower() in messages:
+            found.append(f"feedback on {', '.join(case.loses)} says {phrase!r}, which is not "
+                         f"the mistake")
     return found
 
 

@@ -21,8 +21,9 @@ Header keys:
 ``keeps``      (attacks) ``all``: the attack must score exactly what its base scores (a contained
                attack changes nothing);
 ``status``     (attacks) the grading statuses allowed, comma separated (default ``graded``);
-``lacks``      (attacks) phrases, separated by `` | ``, that its feedback must not contain
-               (what the attack reports through exception messages when it succeeds);
+``lacks``      phrases, separated by `` | ``, that its feedback must not contain: (attacks)
+               what the attack reports through exception messages when it succeeds;
+               (mutants) a wrong diagnosis, or a check that must not fail for this mistake;
 ``defence``    (attacks) what in the grader should stop it (shown in the report);
 ``earns``      (attacks) ``question/check`` names it may pass beyond its honest part by a
                grading policy, which ``why`` states (shown in the report).

@@ -45,6 +45,9 @@ def main() -> None:
     torch), the cells and the probes took (timing.pt, seconds; for benchmarks only)."""
     started = _clock()
     sys.path.insert(0, str(HERE / "lib"))  # -I ignores PYTHONPATH; the sandbox's prunekit copy
+    # As in a Jupyter kernel, the working folder (the sandbox's home) comes first: a module the
+    # notebook wrote there (%%writefile helpers.py) imports.
+    sys.path.insert(0, os.getcwd())
     import torch
 
     job = torch.load(HERE / "job.pt", weights_only=True)
@@ -111,8 +114,9 @@ def _progress(text: str) -> None:
 BLOCKED_LINE_MAGICS = ("pip", "conda", "mamba", "micromamba", "uv", "system", "sx", "sc", "run",
                        "load", "loadpy", "edit", "store", "notebook", "save", "logstart",
                        "bookmark", "matplotlib", "gui", "killbgscripts")
+# %%writefile stays: it writes into the sandbox's own folder, as open() in a cell could.
 BLOCKED_CELL_MAGICS = ("bash", "sh", "script", "perl", "ruby", "python", "python2", "python3",
-                       "pypy", "system", "sx", "writefile")
+                       "pypy", "system", "sx")
 
 
 def _shell():

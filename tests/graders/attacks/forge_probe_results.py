@@ -1,15 +1,18 @@
-# about: patches the sandbox runner in its own process (sys.modules["__main__"]): every probe
-#   "returns" a forged record (plain values of the right types) and the error path is
-#   silenced
+# about: patches the sandbox runner in its own process (its globals, found through gc: under
+#   IPython sys.modules["__main__"] is the user's namespace, not the runner): every probe
+#   "returns" a forged record (plain values of the right types, the input model handed back
+#   as the "pruned" one) and the error path is silenced
 # base: blank
 # defence: forged records are plain values judged against the reference; trivial properties
 #   need working functions
 # --- cell
-import sys
+import gc
+import types
 
 import torch
 
-runner = sys.modules["__main__"]
+runner = next(f.__globals__ for f in gc.get_objects() if isinstance(f, types.FunctionType)
+              and f.__name__ == "_run_probe" and "_Saver" in f.__globals__)
 
 
 def forged(probes, namespace, request, torch_module, max_bytes):
@@ -26,6 +29,6 @@ def forged(probes, namespace, request, torch_module, max_bytes):
     return {"ok": True, "value": value}
 
 
-runner._run_probe = forged
-runner.describe_error = lambda error, prefix="": {"type": "X", "message": "", "where": "",
-                                                    "memory": False}
+runner["_run_probe"] = forged
+runner["describe_error"] = lambda error, prefix="": {"type": "X", "message": "", "where": "",
+                                                       "memory": False}

@@ -2,6 +2,7 @@
 # replaces: channel_prune
 # loses: q7
 # feedback: running_mean
+# lacks: gives conv output channels | returned without an error | changed the input model
 def channel_prune(model: nn.Module, prune_ratio) -> nn.Module:
     model = copy.deepcopy(model)
     convs, bns = get_convs_and_bns(model)
