@@ -45,8 +45,9 @@ class Submission:
     ``id``: file name without extension (or folder name); ``cells``: code cell sources in order;
     ``model_files``: model file name -> path (only files that were found and readable);
     ``problems``: what went wrong (unreadable notebook, missing files, ...); ``readable``: False
-    when there is no notebook to run at all. ``workdir``: temporary folder holding extracted
-    files, removed by :meth:`cleanup` (or the context manager).
+    when there is no notebook to run at all. ``notebook``: the chosen notebook as parsed JSON
+    (untrusted: any structure). ``workdir``: temporary folder holding extracted files, removed
+    by :meth:`cleanup` (or the context manager).
     """
     id: str
     source: Path
@@ -54,6 +55,7 @@ class Submission:
     model_files: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     notebook_name: str = ""
+    notebook: dict | None = None
     readable: bool = False
     workdir: Path | None = None
     file_problems: dict[str, str] = field(default_factory=dict)  # model file -> why it is absent
@@ -81,7 +83,8 @@ def submission_id(path: Path) -> str:
 
 
 def load_submission(path: str | Path, scratch_dir: str | Path | None = None,
-                    assignment_name: str = ASSIGNMENT_NAME) -> Submission:
+                    assignment_name: str = ASSIGNMENT_NAME,
+                    keep_notebook: bool = False) -> Submission:
     """Read the submission at ``path`` (never raises for a bad submission).
 
     Args:
@@ -89,6 +92,8 @@ def load_submission(path: str | Path, scratch_dir: str | Path | None = None,
         scratch_dir: where the temporary folder for extracted files is made (default: the
             system's temporary directory).
         assignment_name: the notebook stem to prefer when several notebooks are present.
+        keep_notebook: keep the parsed notebook in ``notebook`` (grading needs only its code
+            cells, and a notebook may be tens of MB).
 
     Returns:
         A Submission; ``readable`` is False and ``problems`` says why when there is nothing to run.
@@ -114,6 +119,8 @@ def load_submission(path: str | Path, scratch_dir: str | Path | None = None,
         submission.problems.append(str(problem))
     except OSError as error:
         submission.problems.append(f"the submission could not be read ({error.strerror or error})")
+    if not keep_notebook:
+        submission.notebook = None
     if submission.readable:
         for name in MODEL_FILES:
             if name not in submission.model_files:
@@ -145,6 +152,7 @@ def _read_notebook_bytes(submission: Submission, data: bytes, name: str) -> None
                               f"current Jupyter")
         raise _Unreadable(f"{name} is JSON but not a Jupyter notebook (no cells)")
     submission.cells = code_cells(notebook)
+    submission.notebook = notebook
     submission.notebook_name = name
     submission.readable = True
     if not submission.cells:

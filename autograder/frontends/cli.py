@@ -348,11 +348,16 @@ def _merge(args) -> int:
 
 
 def _copy_written_pages(shards: Sequence[Path], out: Path) -> None:
+    """Every shard's written-answer pages into ``out/written``, with one index of them all."""
     import shutil
+
+    from autograder.frontends import written
 
     for shard in shards:
         if (shard / "written").is_dir() and shard.resolve() != Path(out).resolve():
             shutil.copytree(shard / "written", Path(out) / "written", dirs_exist_ok=True)
+    if (Path(out) / "written").is_dir():
+        written.write_index(Path(out) / "written")
 
 
 def _merge_manual(args) -> int:

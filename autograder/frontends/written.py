@@ -40,7 +40,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
     "w1": ("prunable_weights(model)", "sensitivity_scan(", "sparsity_dict = {",
            "pruner = FineGrainedPruner(finegrained_model"),
     "w2": ("naive_pruned = channel_prune(", "sorted_model = apply_channel_sorting("),
-    "w3": ("results = []", "plot_model_comparison("),
+    "w3": ("results = [", "plot_model_comparison("),
 }
 MAX_TEXT_CHARS = 4000  # one output's text on the page
 MAX_IMAGE_BYTES = 2 * 2**20  # one PNG on the page
@@ -72,48 +72,31 @@ def written_questions(table=None) -> dict[str, dict]:
 # ---------------------------------------------------------------------------------------------
 
 def notebook_of(path: Path) -> dict | None:
-    """The lab notebook of a submission (a notebook, an Otter zip, a folder with one of them),
-    read with the grader's own safeguards (size caps, no symlinks, only the chosen notebook
-    extracted from a zip); None when there is none that parses."""
+    """The lab notebook of a submission (a notebook, an Otter zip, a folder with one of them):
+    the one the grader chose and graded, read with its safeguards (size caps, no symlinks);
+    None when there is none that parses."""
     import tempfile
 
     from autograder.core.submission import load_submission
 
     with tempfile.TemporaryDirectory(prefix="prunekit-written-") as scratch:
-        with load_submission(path, scratch_dir=scratch) as submission:
-            if not submission.readable:
-                return None
-            return _chosen_notebook(Path(path), submission.notebook_name)
+        with load_submission(path, scratch_dir=scratch, keep_notebook=True) as submission:
+            return submission.notebook if submission.readable else None
 
 
-def _chosen_notebook(path: Path, name: str) -> dict | None:
-    """The notebook ``name`` the loader chose, read again from ``path`` (capped)."""
-    import zipfile
+def _cells(notebook: dict) -> list[dict]:
+    """The notebook's cells that are dicts (the JSON is the student's: anything may be there)."""
+    cells = notebook.get("cells")
+    return [cell for cell in cells if isinstance(cell, dict)] if isinstance(cells, list) else []
 
-    from autograder.core.submission import MAX_NOTEBOOK_BYTES
 
-    def parse(data: bytes) -> dict | None:
-        try:
-            return json.loads(data[: MAX_NOTEBOOK_BYTES].decode("utf-8-sig"))
-        except ValueError:
-            return None
-
-    if path.is_dir():
-        inner = path / name
-        if inner.is_file() and not inner.is_symlink():
-            return parse(inner.read_bytes())
-        zips = [p for p in path.iterdir() if p.suffix.lower() == ".zip" and not p.is_symlink()]
-        path = zips[0] if len(zips) == 1 else path
-    if path.suffix.lower() == ".ipynb":
-        return parse(path.read_bytes())
-    if path.suffix.lower() == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.infolist() if m.filename.rsplit("/", 1)[-1] == name
-                       and "__MACOSX" not in m.filename and m.file_size <= MAX_NOTEBOOK_BYTES]
-            if members:
-                with archive.open(members[0]) as handle:
-                    return parse(handle.read(MAX_NOTEBOOK_BYTES + 1))
-    return None
+def _text(value) -> str:
+    """A notebook string field (a str, or a list of str lines); "" for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(line for line in value if isinstance(line, str))
+    return ""
 
 
 def answers(notebook: dict) -> dict[str, str]:
@@ -121,8 +104,8 @@ def answers(notebook: dict) -> dict[str, str]:
     question's prompt cell, up to the cell that ends the question."""
     found: dict[str, list[str]] = {}
     current = None
-    for cell in notebook.get("cells", []):
-        source = "".join(cell.get("source", "")) if isinstance(cell, dict) else ""
+    for cell in _cells(notebook):
+        source = _text(cell.get("source"))
         header = _QUESTION_HEADER.search(source)
         if cell.get("cell_type") == "markdown" and header:
             current = header.group(1).lower()
@@ -137,11 +120,10 @@ def answers(notebook: dict) -> dict[str, str]:
 def evidence_cells(notebook: dict, question: str) -> list[dict]:
     """The code cells :data:`EVIDENCE` names for ``question``, in notebook order (the first
     cell holding each marker)."""
-    cells = [c for c in notebook.get("cells", [])
-             if isinstance(c, dict) and c.get("cell_type") == "code"]
+    cells = [c for c in _cells(notebook) if c.get("cell_type") == "code"]
     chosen = []
     for marker in EVIDENCE.get(question, ()):
-        cell = next((c for c in cells if marker in "".join(c.get("source", ""))), None)
+        cell = next((c for c in cells if marker in _text(c.get("source"))), None)
         if cell is not None and cell not in chosen:
             chosen.append(cell)
     return sorted(chosen, key=cells.index)
@@ -185,9 +167,9 @@ def _prompt_text(prompt: str) -> str:
 
 
 def _cell_html(cell: dict) -> str:
-    source = html.escape("".join(cell.get("source", ""))[:MAX_TEXT_CHARS])
-    outputs = [_output_html(output) for output in cell.get("outputs", [])
-               if isinstance(output, dict)]
+    source = html.escape(_text(cell.get("source"))[:MAX_TEXT_CHARS])
+    raw_outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
+    outputs = [_output_html(output) for output in raw_outputs if isinstance(output, dict)]
     shown = "\n".join(o for o in outputs if o) or "<p class='missing'>(no output: the cell " \
                                                   "was not run)</p>"
     return f"<div class='cell'><pre class='source'>{source}</pre>{shown}</div>"
@@ -197,15 +179,21 @@ def _output_html(output: dict) -> str:
     """An output as escaped text or a checked PNG; HTML, SVG and script outputs are never
     rendered (their plain-text form is shown when there is one)."""
     if output.get("output_type") == "stream":
-        return _text_html("".join(output.get("text", "")))
+        return _text_html(_last_redraw(_text(output.get("text"))))
     if output.get("output_type") == "error":
-        return _text_html(f"{output.get('ename', '')}: {output.get('evalue', '')}")
+        return _text_html(f"{_text(output.get('ename'))}: {_text(output.get('evalue'))}")
     data = output.get("data", {}) if isinstance(output.get("data"), dict) else {}
     image = _png_data_uri(data.get("image/png"))
     if image:
         return f"<img alt='plot' src='{image}'>"
-    text = data.get("text/plain")
-    return _text_html("".join(text) if isinstance(text, list) else str(text)) if text else ""
+    text = _text(data.get("text/plain"))
+    return _text_html(text) if text else ""
+
+
+def _last_redraw(text: str) -> str:
+    """Each line as a terminal shows it in the end: a progress bar redrawn with carriage
+    returns keeps only its last frame."""
+    return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
 def _png_data_uri(value) -> str:
@@ -273,15 +261,34 @@ def write_pages(submissions: Sequence, out_dir: Path,
     pages = []
     for submission in submissions:
         who = identity_columns((identities or {}).get(submission.id, ()))["name"]
-        notebook = None if submission.problem else notebook_of(submission.path)
         page = folder / f"{submission.id}.html"
-        page.write_text(written_page(submission.id, notebook, questions, who), encoding="utf-8")
+        page.write_text(_page_or_notice(submission, questions, who), encoding="utf-8")
         pages.append(page)
+    write_index(folder)
+    return pages
+
+
+def _page_or_notice(submission, questions: Mapping[str, dict], who: str) -> str:
+    """The submission's page; a page saying why when it cannot be made (one submission's
+    notebook never stops the batch's pages)."""
+    try:
+        notebook = None if submission.problem else notebook_of(submission.path)
+        return written_page(submission.id, notebook, questions, who)
+    except Exception as error:  # noqa: BLE001 - any failure on student data costs one page
+        title = f"Written answers: {submission.id}"
+        return _page(title, f"<h1>{html.escape(title)}</h1><p class='missing'>This submission's "
+                            f"page could not be made ({html.escape(type(error).__name__)}); "
+                            "open its notebook directly.</p>")
+
+
+def write_index(folder: Path) -> Path:
+    """``folder/index.html`` linking every page in ``folder`` (also after pages of several
+    shards were merged there)."""
     links = "\n".join(f"<li><a href='{html.escape(p.name)}'>{html.escape(p.stem)}</a></li>"
                       for p in sorted(folder.glob("*.html")) if p.name != "index.html")
-    (folder / "index.html").write_text(_page("Written answers", f"<ul>{links}</ul>"),
-                                       encoding="utf-8")
-    return pages
+    index = folder / "index.html"
+    index.write_text(_page("Written answers", f"<ul>{links}</ul>"), encoding="utf-8")
+    return index
 
 
 # ---------------------------------------------------------------------------------------------

@@ -123,6 +123,52 @@ def test_pages_for_a_batch(tmp_path):
     assert all(f"href='{name}.html'" in index for name in ("alice", "bob", "carol"))
 
 
+def test_every_evidence_marker_is_in_the_student_notebook():
+    """Each cell EVIDENCE names exists in the notebook students get (a renamed cell would
+    silently drop its outputs from the TA's page)."""
+    notebook = json.loads(TEMPLATE.read_text())
+    sources = ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+    for question, markers in written.EVIDENCE.items():
+        for marker in markers:
+            assert any(marker in source for source in sources), (question, marker)
+
+
+def test_malformed_notebooks_cost_only_their_own_page(tmp_path):
+    """Cells that are not dicts, sources of numbers, outputs of the wrong type: the page is
+    still made (or says why it could not be), and the next submission's page too."""
+    odd = answered_notebook()
+    odd["cells"] = [42, {"cell_type": "markdown", "source": [1, 2]}, *odd["cells"]]
+    odd["cells"][5]["outputs"] = "not a list"
+    (tmp_path / "odd.ipynb").write_text(json.dumps(odd))
+    (tmp_path / "cells_42.ipynb").write_text(json.dumps({"cells": [42], "nbformat": 4}))
+    (tmp_path / "good.ipynb").write_text(json.dumps(answered_notebook()))
+    submissions = [Submission(name, tmp_path / f"{name}.ipynb")
+                   for name in ("odd", "cells_42", "good")]
+    pages = written.write_pages(submissions, tmp_path / "out")
+    assert [p.name for p in pages] == ["odd.html", "cells_42.html", "good.html"]
+    assert "conv0 is the most sensitive" in pages[0].read_text()
+    assert "conv0 is the most sensitive" in pages[2].read_text()
+
+
+def test_page_shows_the_graded_notebook_not_a_checkpoint_copy(tmp_path):
+    """In a zip holding Jupyter's .ipynb_checkpoints copy too, the page shows the notebook the
+    grader chose, not the first member with that name."""
+    stale = answered_notebook(w1="STALE checkpoint answer")
+    with zipfile.ZipFile(tmp_path / "dora.zip", "w") as archive:
+        archive.writestr(".ipynb_checkpoints/pruning_lab.ipynb", json.dumps(stale))
+        archive.writestr("pruning_lab.ipynb", json.dumps(answered_notebook(w1="the real one")))
+    page = written.write_pages([Submission("dora", tmp_path / "dora.zip")], tmp_path / "out")[0]
+    assert "the real one" in page.read_text() and "STALE" not in page.read_text()
+
+
+def test_progress_bars_show_their_last_frame():
+    """A progress bar redrawn with carriage returns (as nbconvert saves it) is one line."""
+    output = {"output_type": "stream", "name": "stderr",
+              "text": "scan  10%|#\rscan  50%|#####\rscan 100%|##########\ndone\n"}
+    shown = written._output_html(output)
+    assert "100%" in shown and "50%" not in shown and "done" in shown
+
+
 def _chromium() -> str:
     for name in ("chromium", "chromium-browser", "google-chrome"):
         if shutil.which(name):
