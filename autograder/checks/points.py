@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from autograder.questions import load
 
-TABLE = load()
-GRADED_QUESTIONS: tuple[str, ...] = TABLE.graded
+GRADED_QUESTIONS: tuple[str, ...] = load().graded
 
 
 def question_points() -> dict[str, float]:
-    """Points possible of every autograded question, in order."""
-    return TABLE.points()
+    """Points possible of every autograded question, in order, read from the table file on
+    every call: the build rewrites the table and then generates the hidden test cells from
+    these points in the same process."""
+    return load().points()

@@ -128,3 +128,32 @@ def test_drift_lists_changed_missing_and_extra_files(tmp_path):
         "missing from committed/ (not committed): only_built.txt",
         "extra in committed/ (not generated): only_committed.txt",
     ]
+
+
+def test_changed_points_reach_the_table_and_hidden_cells_in_one_run(tmp_path):
+    """Changing a question's points in the master is the only edit needed: one run of the
+    build's sync steps rewrites the question table and the hidden test cells with the new
+    points (the hidden cells once took their shares from the table as it was when the build
+    started, so the first build failed its self-test)."""
+    import json
+    import shutil
+
+    kit = tmp_path / "kit"
+    for part in ("autograder", "solutions", "prunekit", "assignment"):
+        shutil.copytree(REPO / part, kit / part, symlinks=True,
+                        ignore=shutil.ignore_patterns("dist", "checkpoints", "__pycache__"))
+    master = kit / "assignment" / "pruning_lab.ipynb"
+    text = master.read_text()
+    assert text.count('"name: q4\\n",\n    "points: 1"') == 1
+    master.write_text(text.replace('"name: q4\\n",\n    "points: 1"',
+                                   '"name: q4\\n",\n    "points: 2"'))
+    code = ("from assignment import build; build.sync_question_table(); "
+            "build.sync_master_hidden_tests()")
+    subprocess.run([sys.executable, "-c", code], cwd=kit, check=True)
+    table = json.loads((kit / "autograder" / "questions.json").read_text())
+    assert {q["id"]: q["points"] for q in table["questions"]}["q4"] == 2
+    notebook = json.loads(master.read_text())
+    shares = [float(line.split(":", 1)[1]) for cell in notebook["cells"]
+              if str(cell.get("id", "")).startswith("q4-hidden-")
+              for line in "".join(cell["source"]).splitlines() if line.startswith("points:")]
+    assert shares and abs(sum(shares) - 2) < 1e-9
