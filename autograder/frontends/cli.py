@@ -293,6 +293,9 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     roster.save_identities(identities or {}, out_dir)
+    profile = (getattr(grader, "settings", None) or {}).get("profile")
+    if profile:
+        print(f"grading profile: {profile}")
     isolation = getattr(grader, "isolation", None)
     if isolation:
         print(f"student code isolation: {isolation}")
@@ -310,8 +313,9 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     question_max = report.question_maxima(run.results, grader.question_max())
     course.write_reports(out_dir, run.results, question_max, formats, visibility)
     written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
-    print(report.summary_table(run.results, question_max,
-                               per_submission=len(run.results) <= MAX_ROWS_PRINTED))
+    shown = course.with_manual_scores(out_dir, run.results)  # as the gradebook has them
+    print(report.summary_table(shown, report.question_maxima(shown, question_max),
+                               per_submission=len(shown) <= MAX_ROWS_PRINTED))
     print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
           f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
@@ -377,10 +381,16 @@ def _merge_manual(args) -> int:
     except written.ManualScoresError as error:
         raise CliError(str(error)) from None
     written.save_manual(scores, args.out)
-    course.write_reports(args.out, results, report.question_maxima(results), args.formats,
-                         args.visibility)
-    print(f"merged TA scores of {len(scores)} submission(s) into {args.out} "
-          f"(gradebook, class report, results/, feedback/)")
+    paths = course.write_reports(args.out, results, report.question_maxima(results), args.formats,
+                                 args.visibility)
+    exports = sorted(name for name in paths if name.startswith("grades_"))
+    print(f"merged TA scores of {len(scores)} submission(s) into {args.out} (gradebook, "
+          f"{', '.join(exports) + ', ' if exports else ''}class report, results/, feedback/)")
+    ungraded = [r.submission for r in results
+                if set(questions) - set(written.load_manual(args.out).get(r.submission, {}))]
+    if ungraded:
+        print(f"{len(ungraded)} submission(s) have written questions not scored yet; they count "
+              f"0 until a score file gives them (e.g. {', '.join(ungraded[:3])})")
     return 0
 
 

@@ -85,19 +85,31 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
                   visibility: str = report.DEFAULT_VISIBILITY) -> dict[str, Path]:
     """Write every report of ``results`` under ``out_dir`` with the folder's identities and
     TA scores (when it has any, the written questions join every report, ungraded ones at 0);
-    ``formats``: exports to write (``grades_<format>.csv``). Returns the paths by name."""
+    ``formats``: exports to write (``grades_<format>.csv``), besides those the folder already
+    holds (rewritten, so that no export keeps older scores). Returns the paths by name."""
     out_dir = Path(out_dir)
-    manual = written.load_manual(out_dir)
-    if manual:
-        questions = written.written_questions()
-        results = [written.with_manual(result, questions, manual) for result in results]
+    results = with_manual_scores(out_dir, results)
     identities = roster.load_identities(out_dir)
     maxima = report.question_maxima(results, question_max)
     paths = report.write_all(results, out_dir, maxima, visibility=visibility,
                              identities=identities)
-    for fmt in formats:
+    for fmt in sorted(set(formats) | written_formats(out_dir)):
         paths[f"grades_{fmt}"] = roster.write_export(fmt, results, maxima, identities, out_dir)
     return paths
+
+
+def with_manual_scores(out_dir: Path, results: Sequence[SubmissionResult]) -> list[SubmissionResult]:
+    """``results`` with the TA scores stored in ``out_dir`` (unchanged when there are none)."""
+    manual = written.load_manual(Path(out_dir))
+    if not manual:
+        return list(results)
+    questions = written.written_questions()
+    return [written.with_manual(result, questions, manual) for result in results]
+
+
+def written_formats(out_dir: Path) -> set[str]:
+    """The export formats whose ``grades_<format>.csv`` is in ``out_dir``."""
+    return {fmt for fmt in roster.FORMATS if (Path(out_dir) / f"grades_{fmt}.csv").is_file()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,16 +129,36 @@ def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionR
     target = RecordStore(out_dir)
     target.folder.mkdir(parents=True, exist_ok=True)
     origin: dict[str, Path] = {}
-    for shard in map(Path, shard_dirs):
-        folder = RecordStore(shard).folder
-        if not folder.is_dir():  # an empty shard has the folder, without records
-            raise MergeError(f"{shard} has no records/ folder: not a grade --out folder")
-        records = sorted(folder.glob("*.json"))
-        for record in records:
+    shards = list(map(Path, shard_dirs))
+    _check_one_profile(shards)
+    for shard in shards:
+        for record in sorted(RecordStore(shard).folder.glob("*.json")):
             _merge_record(record, target, origin)
         roster.save_identities(roster.load_identities(shard), out_dir)
         written.save_manual(written.load_manual(shard), out_dir)
     return recorded_results(out_dir)
+
+
+def _check_one_profile(shards: Sequence[Path]) -> None:
+    """MergeError unless every folder is a grade output and all were graded with one profile
+    (an offline grade and a cifar10-cpu one must not make one gradebook)."""
+    profiles: dict[str, Path] = {}  # profile -> the first folder graded with it
+    for shard in shards:
+        folder = RecordStore(shard).folder
+        if not folder.is_dir():  # an empty shard has the folder, without records
+            raise MergeError(f"{shard} has no records/ folder: not a grade --out folder")
+        for record in folder.glob("*.json"):
+            profiles.setdefault(_profile(record), shard)
+    if len(profiles) > 1:
+        found = ", ".join(f"{profile!r} ({folder})" for profile, folder in profiles.items())
+        raise MergeError(f"the folders were graded with different profiles: {found}; grade "
+                         f"every shard with the same --profile")
+
+
+def _profile(record: Path) -> str:
+    """The profile a record was graded with ("?" when it does not say)."""
+    settings = json.loads(record.read_text(encoding="utf-8")).get("settings") or {}
+    return str(settings.get("profile", "?"))
 
 
 def _merge_record(record: Path, target: RecordStore, origin: dict[str, Path]) -> None:

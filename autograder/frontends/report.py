@@ -132,12 +132,36 @@ def write_gradebook(results: Sequence[SubmissionResult], path: Path,
                     question_max: Mapping[str, float] | None = None,
                     identities: Mapping[str, Sequence] | None = None) -> Path:
     """Write the gradebook CSV (see :func:`gradebook_rows`) to ``path``; returns it."""
+    return write_csv(path, gradebook_columns(results, question_max),
+                     gradebook_rows(results, question_max, identities))
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
+
+
+def spreadsheet_safe(value):
+    """``value`` as a CSV cell no spreadsheet runs: text starting like a formula (a student's
+    name ``=HYPERLINK(...)`` from a roster or Gradescope's metadata) gets a leading ``'``;
+    numbers and other text are unchanged."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value  # a number such as -1.5
+    except ValueError:
+        return "'" + value
+
+
+def write_csv(path: Path, fieldnames: Sequence[str], rows: Sequence[Mapping]) -> Path:
+    """Write ``rows`` as CSV with a header to ``path`` (every cell :func:`spreadsheet_safe`);
+    returns it. Side effect: creates the parent folder."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8", errors="replace") as handle:
-        writer = csv.DictWriter(handle, fieldnames=gradebook_columns(results, question_max))
+        writer = csv.DictWriter(handle, fieldnames=list(fieldnames))
         writer.writeheader()
-        writer.writerows(gradebook_rows(results, question_max, identities))
+        writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()}
+                         for row in rows)
     return path
 
 

@@ -209,13 +209,10 @@ def export_rows(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[s
 def write_export(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[str, float],
                  identities: Mapping[str, Sequence[Person]], out_dir: Path) -> Path:
     """Write ``OUT/grades_<fmt>.csv``; returns its path."""
+    from autograder.frontends.report import write_csv
+
     header, rows = export_rows(fmt, results, maxima, identities)
-    path = Path(out_dir) / f"grades_{fmt}.csv"
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_csv(Path(out_dir) / f"grades_{fmt}.csv", header, rows)
 
 
 def _per_student(results, identities):

@@ -47,6 +47,7 @@ MAX_IMAGE_BYTES = 2 * 2**20  # one PNG on the page
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _QUESTION_HEADER = re.compile(r"\*\*Question (W\d+)\*\*", re.IGNORECASE)
+QUESTION_COLUMN = re.compile(r"w\d+")  # a TA score column named like a written question
 
 
 class ManualScoresError(ValueError):
@@ -302,23 +303,36 @@ def read_manual_scores(path: Path, questions: Mapping[str, dict], known: Sequenc
     Each row is matched on the first of its ``submission`` (an id of ``known``), ``email`` or
     ``sid`` (through ``identities``) cells that is not empty. Raises ManualScoresError for an
     unknown key, a score that is not a number in [0, points], a file without key or question
-    columns."""
+    columns, a column named like a question the lab does not have (``w4``), and two rows
+    giving one submission different scores (e.g. two members of a group)."""
     rows, columns = _read_csv(path)
     keys = [c for c in ("submission", "email", "sid") if c in columns]
     scored = [q for q in questions if q in columns]
     if not keys or not scored:
         raise ManualScoresError(f"{path}: the header needs a 'submission', 'email' or 'sid' "
                                 f"column and at least one of {', '.join(questions)}")
+    unknown = sorted(c for c in columns if QUESTION_COLUMN.fullmatch(c) and c not in questions)
+    if unknown:
+        raise ManualScoresError(f"{path}: column(s) {', '.join(unknown)} name no written "
+                                f"question of the lab ({', '.join(questions)})")
     lookups = {key: _lookup(key, known, identities or {}) for key in keys}
     merged: dict[str, dict] = {}
+    first_line: dict[tuple[str, str], int] = {}  # (submission, question) -> where it was scored
     for line, row in enumerate(rows, start=2):
         submission = _row_submission(row, columns, lookups, f"{path}, line {line}")
         entry = merged.setdefault(submission, {})
         for question in scored:
             points = _score(row.get(columns[question], ""), questions[question]["points"],
                             f"{path}, line {line}, {question}")
-            if points is not None:
-                entry[question] = points
+            if points is None:
+                continue
+            if question in entry and entry[question] != points:
+                raise ManualScoresError(
+                    f"{path}, line {line}: {question} of {submission} is {points:g} here but "
+                    f"{entry[question]:g} on line {first_line[submission, question]}; give "
+                    f"each submission one score")
+            entry[question] = points
+            first_line.setdefault((submission, question), line)
         if row.get(columns.get("comment", ""), "").strip():
             entry["comment"] = row[columns["comment"]].strip()[:500]
     return merged

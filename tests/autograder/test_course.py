@@ -125,6 +125,8 @@ def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
     ("submission,w1\nalice,3\n", "outside 0..2"),
     ("submission,w1\nalice,two\n", "not a number"),
     ("name,w1\nalice,1\n", "'submission', 'email' or 'sid'"),
+    ("submission,w1,w4\nalice,1,1\n", "w4 name no written question"),
+    ("submission,w1\nalice,1\nalice,2\n", "is 2 here but 1 on line 2"),
 ])
 def test_bad_manual_scores_are_refused_in_one_line(tmp_path, fake_core, capsys, content, error):
     """A score file naming an unknown submission, a score out of range or not a number, or
@@ -137,6 +139,57 @@ def test_bad_manual_scores_are_refused_in_one_line(tmp_path, fake_core, capsys, 
     assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out)]) == 2
     assert error in capsys.readouterr().err
     assert not (out / written.MANUAL_FILE).exists()
+
+
+def test_merge_manual_rewrites_the_exports_already_written(tmp_path, fake_core, capsys):
+    """An export written by grade (--format) is rewritten by merge-manual without --format, so
+    no grade-import file keeps the scores from before the TA scores; the printed summary of
+    a later grade run shows them too; duplicate rows that agree are accepted."""
+    write_notebooks(tmp_path / "subs", ["alice", "bob"])
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet",
+                     "--format", "gradescope"]) == 0
+    (tmp_path / "ta.csv").write_text("submission,w1,w2,w3\nalice,2,2,2\nalice,2,,\n")
+    assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "grades_gradescope" in printed and "not scored yet" in printed
+    with open(out / "grades_gradescope.csv", newline="") as handle:
+        rows = {row["Submission"]: row for row in csv.DictReader(handle)}
+    assert rows["alice"]["w1"] == "2" and float(rows["alice"]["Total Score"]) == \
+        float(_gradebook(out / "gradebook.csv")["alice"]["total"])
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out)]) == 0
+    summary = capsys.readouterr().out
+    assert "w1" in summary
+
+
+def test_merge_refuses_folders_graded_with_different_profiles(tmp_path, fake_core):
+    """An offline grade and a cifar10-cpu one do not make one gradebook; nothing is copied."""
+    write_notebooks(tmp_path / "a", ["x", "z"])
+    write_notebooks(tmp_path / "b", ["y", "w"])
+    assert cli.main(["grade", str(tmp_path / "a"), "--out", str(tmp_path / "out_a"),
+                     "--quiet"]) == 0
+    assert cli.main(["grade", str(tmp_path / "b"), "--out", str(tmp_path / "out_b"),
+                     "--quiet", "--profile", "cifar10-cpu"]) == 0
+    with pytest.raises(course.MergeError, match="different profiles"):
+        course.merge_outputs([tmp_path / "out_a", tmp_path / "out_b"], tmp_path / "m")
+    assert not list((tmp_path / "m" / "records").glob("*.json"))
+
+
+def test_spreadsheet_formulas_in_names_are_neutralised(tmp_path, fake_core):
+    """A roster name that a spreadsheet would run as a formula is written with a leading
+    quote in the gradebook and every export; numbers stay numbers."""
+    write_notebooks(tmp_path / "subs", ["alice", "bob"])
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text('submission,name,email\nalice.ipynb,"=HYPERLINK(""x"",""y"")",'
+                          "-a@example.edu\n")
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet",
+                     "--roster", str(roster_csv), "--format", "canvas", "--format",
+                     "gradescope"]) == 0
+    for name in ("gradebook.csv", "grades_canvas.csv", "grades_gradescope.csv"):
+        text = (out / name).read_text()
+        assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text, name
+    assert _gradebook(out / "gradebook.csv")["alice"]["email"] == "'-a@example.edu"
 
 
 def test_readme_instructor_commands_exist():
