@@ -80,6 +80,11 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
         check with that message; any other exception means the check met data it cannot handle
         (or a bug of ours): the check fails with a message naming the error, and the error with
         its traceback is returned for the staff's log; the rest is judged as usual.
+
+    Raises:
+        OSError: the grader's own files could not be read or written (the base checkpoint, the
+            hidden split, a full disk): the machine's problem, not the student's, so the whole
+            grading is an error (graded again on the next run), not points off.
     """
     outputs = Outputs(plan, outcomes, explain_missing, locate)
     results, errors = [], []
@@ -97,6 +102,8 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
                            f"which failed")
         except Fail as failure:
             passed, message = False, str(failure)[:2000]
+        except OSError:  # student data never reaches a check as a path: ours to fix
+            raise
         except Exception as error:  # noqa: BLE001 - never lose the submission to one check
             passed = False
             message = (f"{summaries[check.name]}: could not be judged on what came back "

@@ -77,9 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except Exception as error:
-        if not _data_unavailable(error):
+        if _data_unavailable(error):
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        unreadable = _unreadable_kit(error)
+        if not unreadable:
             raise
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {unreadable}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted: finished submissions are recorded; run the same command again to "
@@ -93,6 +97,24 @@ def _data_unavailable(error: BaseException) -> bool:
     here, which would import torch; where it was raised, its module is loaded.)"""
     module = sys.modules.get("prunekit.data.cifar10")
     return module is not None and isinstance(error, module.DataUnavailableError)
+
+
+def _unreadable_kit(error: BaseException) -> str:
+    """What to do when the kit's own files cannot be read by this user ("" for another
+    error). A root grader in a container without namespaces makes the secret folders root-only
+    (autograder/checks, solutions, assignment, .cache, runs), which a later grading as another
+    user meets as a PermissionError, or as a module that seems missing."""
+    from autograder.manifest import KIT_ROOT, secret_paths
+
+    locked = [path for path in secret_paths(KIT_ROOT)
+              if path.exists() and not os.access(path, os.R_OK | os.X_OK)]
+    if not locked or not isinstance(error, (PermissionError, ImportError)):
+        return ""
+    names = ", ".join(str(path.relative_to(KIT_ROOT)) for path in locked)
+    return (f"cannot read the kit's own files ({type(error).__name__}: {error}): {names} "
+            f"are not readable by this user; a grading as root without namespaces made them "
+            f"root-only. Grade as root again, or give them back: sudo chown -R "
+            f"{os.getuid()} {' '.join(str(path) for path in locked)}")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -370,3 +370,29 @@ def test_check_shares_add_up_exactly():
 def test_every_question_has_a_plan():
     """The registry covers q1-q9 in order."""
     assert GRADED_QUESTIONS == ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9")
+
+
+def test_grader_file_errors_are_not_charged_to_the_student():
+    """A check that cannot read the grader's own files (OSError) stops the judging, so that the
+    submission becomes a grader error (graded again next run), while any other exception fails
+    only its own check."""
+    from autograder.checks import judge_plan
+    from autograder.checks.base import Plan
+
+    def plan_raising(error: Exception) -> Plan:
+        plan = Plan("q1", ("get_sparsity",))
+
+        @plan.check("reads_base_model", 1, "a check that reads a grader file")
+        def _(out):
+            raise error
+
+        @plan.check("other", 1, "another check")
+        def _(out):
+            return None
+
+        return plan
+
+    with pytest.raises(PermissionError):
+        judge_plan(plan_raising(PermissionError(13, "denied", "vgg-offline.pt")), {}, 2.0)
+    results, errors = judge_plan(plan_raising(ValueError("odd data")), {}, 2.0)
+    assert [r.passed for r in results] == [False, True] and len(errors) == 1

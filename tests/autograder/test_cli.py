@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -176,3 +177,22 @@ def test_demo_end_to_end(tmp_path):
                  ["key"] == manifest["key"])
     if unchanged:  # else the grader or the master changed between the runs: regrading was right
         assert f"graded 0, reused {len(rows)}" in again.stdout
+
+
+def test_kit_files_made_root_only_give_one_clear_line(monkeypatch, capsys):
+    """Grading as another user after a root grading made the secret folders root-only: one
+    line naming the folders and how to give them back, no traceback."""
+    from autograder.frontends import cli
+    from autograder.manifest import KIT_ROOT
+
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda path, mode: False if str(path).endswith(
+        "autograder/checks") else real_access(path, mode))
+
+    def locked(args):
+        raise ModuleNotFoundError("No module named 'autograder.checks.settings'")
+
+    monkeypatch.setattr(cli, "_grade", locked)
+    assert cli.main(["grade", str(KIT_ROOT / "student_template")]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line.count("\n") == 0 and "autograder/checks" in line and "chown" in line
