@@ -193,6 +193,6 @@ def test_kit_files_made_root_only_give_one_clear_line(monkeypatch, capsys):
         raise ModuleNotFoundError("No module named 'autograder.checks.settings'")
 
     monkeypatch.setattr(cli, "_grade", locked)
-    assert cli.main(["grade", str(KIT_ROOT / "student_template")]) == 2
+    assert cli.main(["grade", str(KIT_ROOT / "student_template"), "--out", "unused"]) == 2
     line = capsys.readouterr().err.strip()
     assert line.count("\n") == 0 and "autograder/checks" in line and "chown" in line
