@@ -107,7 +107,7 @@ def discover(paths: Sequence[Path | str]) -> list[Submission]:
         elif _is_one_submission(path):
             found.append(Submission(path.name, path))
         else:
-            inside = _folder_of_submissions(path)
+            inside = _folder_of_submissions(unwrapped(path))
             if not inside:
                 raise DiscoveryError(f"{raw} holds no submission (no .ipynb, no .zip, no "
                                      "subfolder)")
@@ -115,6 +115,17 @@ def discover(paths: Sequence[Path | str]) -> list[Submission]:
     if not found:
         raise DiscoveryError("no submission to grade")
     return _unique_ids(found)
+
+
+def unwrapped(folder: Path) -> Path:
+    """``folder``, or the folder inside it when that is all it holds (an export unpacked into a
+    folder of its own: ``downloads/assignment_4242_export/``), as deep as such wrappers go."""
+    folder = Path(folder)
+    while True:
+        entries = _visible_entries(folder)
+        if len(entries) != 1 or not entries[0].is_dir() or entries[0].is_symlink():
+            return folder
+        folder = entries[0]
 
 
 def _visible_entries(folder: Path) -> list[Path]:
@@ -151,10 +162,10 @@ def _folder_of_submissions(folder: Path) -> list[Submission]:
 def _subfolder_submission(folder: Path) -> Submission:
     """A subfolder of a folder of submissions: a notebook folder, a folder holding one zip, or a
     row that says why neither."""
-    entries = _visible_entries(folder)
+    entries = _visible_entries(unwrapped(folder))  # a student who zipped a folder of the lab
     notebooks, zips = _with_suffix(entries, ".ipynb"), _with_suffix(entries, ".zip")
     if len(notebooks) == 1 and not zips:
-        return Submission(folder.name, folder)
+        return Submission(folder.name, unwrapped(folder))
     if len(zips) == 1 and not notebooks:
         return Submission(folder.name, zips[0])
     if not notebooks and not zips:

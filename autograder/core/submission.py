@@ -326,10 +326,13 @@ def _read_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, cap: int) ->
 
 # --- folders -----------------------------------------------------------------------------------
 
+MAX_FOLDER_DEPTH = 3  # folders inside folders, each holding only the next, that are opened
+
+
 def _read_folder(submission: Submission, folder: Path, assignment_name: str,
-                 scratch_dir: str | Path | None = None) -> None:
-    """A folder holding one notebook (or an Otter export zip) and the model files; symlinks are
-    never followed."""
+                 scratch_dir: str | Path | None = None, depth: int = 0) -> None:
+    """A folder holding one notebook (or an Otter export zip) and the model files, or only a
+    folder that does (up to :data:`MAX_FOLDER_DEPTH` deep); symlinks are never followed."""
     entries = {entry.name: entry for entry in os.scandir(folder)}
     notebooks = [n for n in entries if n.endswith(".ipynb") and not n.startswith(".")
                  and entries[n].is_file(follow_symlinks=False)]
@@ -339,6 +342,12 @@ def _read_folder(submission: Submission, folder: Path, assignment_name: str,
         if len(zips) == 1:  # e.g. Gradescope: the export zip uploaded as is
             submission.workdir = Path(tempfile.mkdtemp(prefix="submission-", dir=scratch_dir))
             _read_zip(submission, folder / zips[0], assignment_name)
+            return
+        inner = [n for n in entries if not n.startswith(".") and n != "__MACOSX"
+                 and entries[n].is_dir(follow_symlinks=False)]
+        if not zips and len(inner) == 1 and depth < MAX_FOLDER_DEPTH:
+            # the lab's folder uploaded inside a folder (a student zipped the folder)
+            _read_folder(submission, folder / inner[0], assignment_name, scratch_dir, depth + 1)
             return
     chosen = _choose_notebook(notebooks, assignment_name,
                               lambda n: _metadata_assignment(_read_capped(folder / n,

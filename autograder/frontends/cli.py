@@ -40,7 +40,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from autograder.manifest import KIT_ROOT
 from autograder.core import batch
@@ -290,6 +290,7 @@ def _grade(args) -> int:
             print(f"shard {index}/{count}: {len(submissions)} submission(s)")
     except ValueError as error:  # RosterError, a malformed --shard
         raise CliError(str(error)) from None
+    _print_identity_gaps(submissions, identities, sharded=bool(args.shard))
     if not submissions:  # an empty shard: nothing to grade; `merge` accepts its empty records
         batch.RecordStore(args.out).folder.mkdir(parents=True, exist_ok=True)
         print("this shard holds no submission")
@@ -299,6 +300,25 @@ def _grade(args) -> int:
                       progress=not args.quiet, visibility=args.visibility,
                       identities=identities, formats=args.formats)
     return 0 if run.results else 2
+
+
+def _print_identity_gaps(submissions: Sequence[batch.Submission], identities: Mapping,
+                         sharded: bool) -> None:
+    """Say which submissions have no submitter (their export rows cannot be matched to a
+    student) and, unless grading one shard, which roster or metadata entries have no
+    submission; nothing when no identities were given."""
+    if not identities:
+        return
+    ids = {submission.id for submission in submissions}
+    unnamed = sorted(ids - set(identities))
+    if unnamed:
+        print(f"{len(unnamed)} submission(s) have no submitter in the roster or metadata (their "
+              f"rows in the exports match no student): {', '.join(unnamed[:10])}"
+              + (" ..." if len(unnamed) > 10 else ""))
+    missing = sorted(set(identities) - ids)
+    if missing and not sharded:
+        print(f"{len(missing)} roster or metadata entr(ies) have no submission here (no row "
+              f"for them): {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))
 
 
 def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,

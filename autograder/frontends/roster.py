@@ -134,10 +134,12 @@ def roster_identities(path: Path) -> Identities:
 def identities_for(paths: Sequence[Path], roster: Path | None = None) -> Identities:
     """Identities of a batch: the Gradescope metadata of every folder in ``paths``, then the
     roster (which wins for the submissions it names)."""
+    from autograder.core.batch import unwrapped
+
     identities: Identities = {}
     for path in map(Path, paths):
         if path.is_dir():
-            identities.update(gradescope_identities(path))
+            identities.update(gradescope_identities(unwrapped(path)))
     if roster is not None:
         identities.update(roster_identities(roster))
     return identities

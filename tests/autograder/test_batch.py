@@ -64,6 +64,26 @@ def test_discover_unclear_subfolders_get_a_problem(tmp_path):
     assert "no notebook" in found["gina"] and found["harry"] == ""
 
 
+def test_discover_looks_through_folders_that_only_wrap_one_folder(tmp_path):
+    """A Gradescope export unpacked into a folder of its own is the class, not one unreadable
+    row; a student's submission folder holding only the lab's folder is that student's
+    submission, and the grader reads it there too."""
+    export = tmp_path / "downloads" / "assignment_4242_export"
+    write_notebooks(export / "submission_1" / "pruning_lab_submission", ["pruning_lab"])
+    write_notebooks(export / "submission_2", ["pruning_lab"])
+    (export / "submission_metadata.yml").write_text(
+        "submission_1:\n  :submitters:\n  - :name: Ann\n    :sid: '11'\n")
+    found = {s.id: s for s in batch.discover([tmp_path / "downloads"])}
+    assert set(found) == {"submission_1", "submission_2"}
+    assert not found["submission_1"].problem
+    from autograder.core.submission import load_submission
+    from autograder.frontends.roster import identities_for
+
+    with load_submission(export / "submission_1") as loaded:
+        assert loaded.readable and loaded.notebook_name == "pruning_lab.ipynb"
+    assert identities_for([tmp_path / "downloads"])["submission_1"][0].name == "Ann"
+
+
 def test_discover_ids_are_unique_and_safe(tmp_path):
     """Repeated names get -2, -3; characters unsafe in file names become _."""
     first = write_notebooks(tmp_path / "a", ["lab 1"])[0]

@@ -192,6 +192,19 @@ def test_spreadsheet_formulas_in_names_are_neutralised(tmp_path, fake_core):
     assert _gradebook(out / "gradebook.csv")["alice"]["email"] == "'-a@example.edu"
 
 
+def test_grade_names_roster_gaps(tmp_path, fake_core, capsys):
+    """Submissions nobody in the roster submitted, and roster rows without a submission, are
+    named when grading (both make rows a grade import cannot match)."""
+    write_notebooks(tmp_path / "subs", ["alice", "erin"])
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("submission,name\nalice.ipynb,Alice\nzed.zip,Zed\n")
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                     "--quiet", "--roster", str(roster_csv)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 submission(s) have no submitter in the roster or metadata" in printed
+    assert "erin" in printed and "have no submission here" in printed and "zed" in printed
+
+
 def test_readme_instructor_commands_exist():
     """Every `python -m autograder COMMAND` the README names is a command of the CLI, and the
     instructor section names each of this issue's commands."""
