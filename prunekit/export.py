@@ -8,13 +8,16 @@ left over from an earlier run get submitted with a newer notebook. So:
 - :func:`save_submission_models` saves both models and prints a line carrying this kernel's
   run id (:data:`RUN_ID`, new in every kernel), which the saved notebook then holds;
 - :func:`export_submission` checks that both model files are the ones this kernel saved (by
-  content hash) and that the notebook it zips contains this run's id, so it was saved after
-  section 7 ran in this kernel; then it writes one zip with a fixed name
+  content hash), that the notebook it zips contains this run's id, so it was saved after
+  section 7 ran in this kernel, and that it holds the last cell run before the export (a
+  save in the middle of "Run All", e.g. JupyterLab's autosave, misses the later outputs);
+  then it writes one zip with a fixed name
   (:data:`SUBMISSION_ZIP`) and removes the timestamped zips earlier exports left. On Google
   Colab, where the notebook is not a file and Otter's export refuses to run, the notebook is
   read from the browser and the zip is offered as a download.
 
-When a check fails nothing is written: the function prints what to do and returns ``None``.
+When a check fails no zip is left: the function prints what to do, removes a zip an earlier
+export left (it no longer matches this run) and returns ``None``.
 """
 from __future__ import annotations
 
@@ -82,6 +85,11 @@ def export_submission(grader=None, folder: str | Path = ".") -> Path | None:
         return _export_with_otter(grader, folder)
     except ExportRefused as refusal:
         print(f"NOT EXPORTED: {refusal}")
+        stale = folder / SUBMISSION_ZIP
+        if stale.is_file():  # uploading it would submit an earlier state of the lab
+            stale.unlink()
+            print(f"removed the {SUBMISSION_ZIP} of an earlier export: it no longer matches "
+                  "this run")
         return None
 
 
@@ -118,10 +126,17 @@ def _export_with_otter(grader, folder: Path) -> Path:
     if not notebook.is_file():
         raise ExportRefused(f"no {NOTEBOOK_FILE} in {folder.resolve()}: keep the notebook's "
                             "name and run it from the lab's folder.")
-    if not _holds_run_id(_saved_notebook(notebook)):
+    saved = _saved_notebook(notebook)
+    if not _holds_run_id(saved):
         raise ExportRefused(f"the saved {NOTEBOOK_FILE} is older than this run (it lacks the "
                             "outputs of section 7): save the notebook (File > Save, Ctrl-S / "
                             "Cmd-S), then run this cell again.")
+    previous = _previous_cell_number()
+    if previous and _last_cell_number(saved) < previous:
+        raise ExportRefused(f"the saved {NOTEBOOK_FILE} was saved before the last cell you "
+                            f"ran ([{previous}]) finished, so it lacks the latest outputs (an "
+                            "autosave in the middle of Run All): save the notebook (File > "
+                            "Save, Ctrl-S / Cmd-S), then run this cell again.")
     zip_path = folder / SUBMISSION_ZIP
     # Otter stores each file under the path it is given: relative ones keep the zip flat.
     grader.export(os.path.relpath(notebook), export_path=str(zip_path), pdf=False,
@@ -199,6 +214,25 @@ def _holds_run_id(notebook: dict) -> bool:
             if marker in ("".join(text) if isinstance(text, list) else str(text)):
                 return True
     return False
+
+
+def _previous_cell_number() -> int:
+    """The execution number of the cell run just before the one running now (0 outside
+    IPython or before any); IPython's counter is one past the running cell's number."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return 0
+    shell = get_ipython()
+    count = getattr(shell, "execution_count", 0)
+    return count - 2 if isinstance(count, int) and count > 2 else 0
+
+
+def _last_cell_number(notebook: dict) -> int:
+    """The highest execution number among a saved notebook's code cells (0 for none)."""
+    counts = [cell.get("execution_count") for cell in notebook.get("cells", [])
+              if isinstance(cell, dict)]
+    return max((count for count in counts if isinstance(count, int)), default=0)
 
 
 def _on_colab() -> bool:

@@ -85,6 +85,26 @@ def test_a_notebook_saved_before_this_run_is_refused(lab, capsys):
     assert not (lab / export.SUBMISSION_ZIP).exists()
 
 
+def test_a_notebook_saved_in_the_middle_of_the_run_is_refused(lab, capsys, monkeypatch):
+    """Saved after section 7 but before the cells that ran later (an autosave under Run All):
+    refused, and the zip an earlier export left is removed rather than left to upload."""
+    export.save_submission_models(*pruned_pair())
+    write_notebook(lab, with_run_id=True)  # its one cell has no execution number
+    nb = nbformat.read(str(lab / NOTEBOOK_FILE), as_version=4)
+    nb.cells[0].execution_count = 40
+    nbformat.write(nb, str(lab / NOTEBOOK_FILE))
+    (lab / export.SUBMISSION_ZIP).write_bytes(b"an earlier export")
+    shell = types.SimpleNamespace(execution_count=53)  # running cell 52; cell 51 ran before
+    monkeypatch.setitem(sys.modules, "IPython", types.SimpleNamespace(get_ipython=lambda: shell))
+    assert export.export_submission(grader()) is None
+    out = capsys.readouterr().out
+    assert "before the last cell you ran ([51])" in out and "removed the" in out
+    assert not (lab / export.SUBMISSION_ZIP).exists()
+    nb.cells[0].execution_count = 51  # saved again after cell 51
+    nbformat.write(nb, str(lab / NOTEBOOK_FILE))
+    assert export.export_submission(grader()) is not None
+
+
 def test_a_fresh_export_writes_one_zip_and_removes_older_ones(lab, capsys):
     export.save_submission_models(*pruned_pair())
     write_notebook(lab, with_run_id=True)
