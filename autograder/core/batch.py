@@ -56,6 +56,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from autograder.manifest import KIT_ROOT
 from autograder.results import SubmissionResult
+from autograder.sandbox.untrusted import clean_text
 from prunekit.files import write_text_atomic
 
 GradeFn = Callable[[Path, Path, int], SubmissionResult]
@@ -170,7 +171,7 @@ def _subfolder_submission(folder: Path) -> Submission:
         return Submission(folder.name, zips[0])
     if not notebooks and not zips:
         return Submission(folder.name, folder, "the folder holds no notebook (.ipynb) or zip")
-    names = ", ".join(entry.name for entry in notebooks + zips)
+    names = clean_text(", ".join(entry.name for entry in notebooks + zips))
     return Submission(folder.name, folder,
                       f"the folder holds several submissions ({names}); keep one notebook or zip")
 

@@ -121,6 +121,11 @@ def load_submission(path: str | Path, scratch_dir: str | Path | None = None,
         submission.problems.append(f"the submission could not be read ({error.strerror or error})")
     if not keep_notebook:
         submission.notebook = None
+    # Names of files inside the submission reach these messages: no terminal escapes or lone
+    # surrogates from them into the summary, the gradebook or the feedback.
+    submission.problems = [clean_text(problem) for problem in submission.problems]
+    submission.file_problems = {name: clean_text(why)
+                                for name, why in submission.file_problems.items()}
     if submission.readable:
         for name in MODEL_FILES:
             if name not in submission.model_files:

@@ -206,3 +206,19 @@ def test_master_and_template_notebooks_are_readable():
     assert not any(is_otter_cell(cell) for cell in submission.cells)
     metadata = json.loads(template.read_text())["metadata"].get("otter", {})
     assert metadata.get("assignment_name") == OTTER_ASSIGNMENT_NAME
+
+
+def test_names_inside_a_zip_reach_messages_without_escapes(tmp_path):
+    """A zip whose entries' names hold terminal escapes: the messages that name them (which the
+    summary prints and the gradebook holds) carry no control character."""
+    import zipfile
+
+    from autograder.core.submission import load_submission
+
+    path = tmp_path / "weird.zip"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("\x1b]0;pwned\x07a.ipynb", "{}")
+        archive.writestr("\x1b[2Jb.ipynb", "{}")
+    with load_submission(path) as submission:
+        text = " ".join(submission.problems + list(submission.file_problems.values()))
+    assert text and "\x1b" not in text and "\x07" not in text
