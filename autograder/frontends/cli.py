@@ -287,6 +287,7 @@ def _grade(args) -> int:
         if args.shard:
             index, count = course.parse_shard(args.shard)
             submissions = course.select_shard(submissions, index, count)
+            course.record_shard(args.out, index, count)
             print(f"shard {index}/{count}: {len(submissions)} submission(s)")
     except ValueError as error:  # RosterError, a malformed --shard
         raise CliError(str(error)) from None
@@ -390,6 +391,10 @@ def _merge(args) -> int:
                                per_submission=len(results) <= MAX_ROWS_PRINTED))
     print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
           f"gradebook: {args.out / 'gradebook.csv'}")
+    missing = course.missing_shards(args.shards)
+    if missing:
+        print(f"warning: no folder holds shard(s) {', '.join(missing)}: their submissions are "
+              "not in this gradebook (grade them, then merge again)")
     return 0
 
 

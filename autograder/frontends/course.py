@@ -59,6 +59,31 @@ def select_shard(submissions: Sequence, index: int, count: int) -> list:
     return [s for s in submissions if shard_of(s.id, count) == index]
 
 
+SHARD_FILE = "shard.json"  # in a shard's output folder: which share of the class it graded
+
+
+def record_shard(out_dir: Path, index: int, count: int) -> None:
+    """Note in ``out_dir`` that it holds shard ``index`` of ``count`` (merge checks that every
+    shard arrived). Side effect: creates ``out_dir``."""
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / SHARD_FILE).write_text(json.dumps({"index": index, "count": count}) + "\n")
+
+
+def missing_shards(folders: Sequence[Path]) -> list[str]:
+    """The shards (``"i/N"``) that none of ``folders`` holds, for every shard count the
+    folders name (a failed job of a Slurm array, a CI matrix entry that never ran); [] when no
+    folder was graded as a shard."""
+    held: dict[int, set[int]] = {}
+    for folder in map(Path, folders):
+        try:
+            shard = json.loads((folder / SHARD_FILE).read_text())
+            held.setdefault(int(shard["count"]), set()).add(int(shard["index"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return [f"{index}/{count}" for count, indices in sorted(held.items())
+            for index in range(count) if index not in indices]
+
+
 # ---------------------------------------------------------------------------------------------
 # Reading an output folder
 # ---------------------------------------------------------------------------------------------

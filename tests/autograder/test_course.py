@@ -71,6 +71,9 @@ def test_sharded_grading_merges_into_the_same_gradebook(tmp_path, fake_core, cap
     assert merged["s1"]["name"] == "Ann" and merged["s1"]["sid"] == "11"
     assert (tmp_path / "merged" / "grades_gradescope.csv").is_file()
     assert (tmp_path / "merged" / "results" / "s1" / "results.json").is_file()
+    capsys.readouterr()
+    assert cli.main(["merge", *map(str, shard_dirs[:2]), "--out", str(tmp_path / "part")]) == 0
+    assert "no folder holds shard(s) 2/3" in capsys.readouterr().out
 
 
 def test_merge_refuses_one_submission_graded_from_two_files(tmp_path, fake_core):
