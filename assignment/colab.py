@@ -69,6 +69,38 @@ EXPORT_TEXT = {
 }
 
 
+# What the notebook's prose says of a laptop folder, and what is true on Colab instead.
+COLAB_PROSE = {
+    "The support package `prunekit` (in the folder beside this notebook)":
+        "The support package `prunekit` (which the first cell fetches)",
+    "For the offline profile it\nships beside this notebook":
+        "For the offline profile it\nis among the files the first cell fetches",
+    ("**Submitting.** Run the whole notebook, save it, then run the export cell at the end. It "
+     "checks\nthat the saved notebook and your two model files (`finegrained.pt`, "
+     "`channel_pruned.pt`) are this\nrun's and writes `pruning_lab_submission.zip`, which holds "
+     "them. Upload that zip."):
+        ("**Submitting.** Run the whole notebook (Runtime > Run all), then the export cell at the "
+         "end. It\nchecks that your two model files (`finegrained.pt`, `channel_pruned.pt`) are "
+         "this run's, reads\nthe notebook from Colab and downloads `pruning_lab_submission.zip`, "
+         "which holds them. Upload\nthat zip."),
+}
+
+
+def colab_prose(nb) -> None:
+    """Rewrite the markdown that describes the laptop folder (:data:`COLAB_PROSE`).
+
+    Raises:
+        ValueError: a passage is not in the notebook exactly once (the master's text changed:
+            update COLAB_PROSE with it).
+    """
+    for old, new in COLAB_PROSE.items():
+        cells = [cell for cell in nb.cells if cell.cell_type == "markdown" and old in cell.source]
+        if len(cells) != 1:
+            raise ValueError(f"the Colab notebook should hold this passage once, found "
+                             f"{len(cells)}: {old[:60]!r}")
+        cells[0].source = cells[0].source.replace(old, new)
+
+
 def colab_config(config: dict) -> dict:
     """A copy of the master's ASSIGNMENT CONFIG for the Colab variant: ``runs_on: colab`` and
     public tests written as files (Otter's checks on Colab read only files)."""
@@ -128,6 +160,7 @@ def write_colab_folder(student: Path, url: str, target: Path) -> Path:
     nb = nbformat.read(notebooks[0], as_version=4)
     setup_cell(nb, url)
     export_cells(nb, "colab")
+    colab_prose(nb)
     target.mkdir(parents=True, exist_ok=True)
     notebook = target / notebooks[0].name
     nbformat.write(nb, str(notebook))
