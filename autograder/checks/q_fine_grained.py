@@ -71,7 +71,13 @@ def plan_q3(ctx: Context) -> Plan:
     every = exact + [zero, one, below, above] + edges + [ties]
 
     def mask_of(out, item) -> torch.Tensor:
-        return as_mask(out.field(item["key"]), item["describe"], item["input"].shape)
+        try:
+            return as_mask(out.field(item["key"]), item["describe"], item["input"].shape)
+        except Fail as fail:
+            if 0 <= item["sparsity"] <= 1:
+                raise
+            raise Fail(f"{fail} (a sparsity outside [0, 1] is clamped to it first: "
+                       f"min(max(sparsity, 0), 1))") from None
 
     def judge_masks(out, items: list[dict]) -> None:
         """Fail on the first item whose mask differs from the contract's; the message names the

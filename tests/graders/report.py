@@ -107,6 +107,25 @@ FIXED = """\
 - **One student could stop the class's report**: a lone surrogate in an exception message
   crashed the feedback writer for everyone (`unprintable_errors`); student strings are now
   sanitised where they are loaded, and a failure writing one report is recorded on its row.
+- **An outside review of 2026-12-06** (44 student implementations and 12 attacks nobody on the
+  project wrote, each graded under two ids) found: a correct sort losing q8 points under some
+  ids, because two random channel importances differed in the 7th digit and another way of
+  computing the norm ordered them the other way (`sorting_fancy_rebuild`: the sort's inputs now
+  have importances at least 5% apart); "prunes in place" failed a `>=` mask that kept every
+  entry of one input (`geq_keeps_all_at_one_zero`: judged by the function's own mask now);
+  exact halves and sparsities outside [0, 1] of `fine_grained_prune` never graded
+  (`fgp_round_half_up`, `fgp_no_clamp`); a `%%writefile` helper module that works in Jupyter
+  lost q1 (`writefile_helper_module`); a state dict that does not load failing counts,
+  parameters and "input untouched" too (`prune_bn_stats_not_sliced` now loses 2.25 of 4, was
+  3.25); a fresh one-channel VGG earning 1.08 points (`fresh_vgg_returned`); under a non-root
+  grader the student could open its supervisor's report pipe and make its own grading a grader
+  error (`report_forge`); two root graders on one machine shared sandbox uids and killed each
+  other's students; without Landlock a submission could read its classmates' zips and the
+  kit's `runs/` (`batch_snoop`, `kit_artifacts`); colliding int keys in a 2 MB result pickle
+  held the grader for its whole deadline (`colliding_result_pickles`) and probe results
+  claiming a 2,048-channel VGG cost it 1.4 GB (`wide_probe_state_dicts`); and
+  `forge_probe_results` had patched IPython's namespace instead of the runner, so it tested
+  nothing (it now reaches the runner).
 """
 
 LIMITS = """\
@@ -125,8 +144,10 @@ LIMITS = """\
 - **Behaviour the checks do not exercise.** Inputs on other devices (GPU) or dtypes (half
   precision), empty tensors and BatchNorms without affine parameters or running statistics are
   not graded; `FineGrainedPruner.apply` is judged on the model it was built from. Exact halves
-  of `get_num_channels_to_keep` are graded (odd counts at ratio 0.5); those of
-  `fine_grained_prune`'s `num_zeros` are drawn only where float error cannot tip them.
+  are graded for both roundings of the contract (odd channel counts at ratio 0.5; 9 and 7
+  entries at sparsity 0.5). `FineGrainedPruner` is given conv and classifier weights only, so
+  a pruner that skips listed 1-D parameters (the MIT template's `param.dim() > 1`) is not
+  told apart.
 - **A bug in `fine_grained_prune` is forgiven in q5** when `FineGrainedPruner` uses the
   notebook's own `fine_grained_prune` consistently and that function still ranks entries by
   magnitude (q3 charges it once); a mask that ranks nothing, or one of the removed entries,
@@ -136,8 +157,8 @@ LIMITS = """\
   grader's uid inside its user namespace: it cannot reach anything outside, but it can end its
   own grading by killing its supervisor (status `crashed`, its own points only). In a container
   without Landlock the restricted backend protects files by permissions only: the kit's
-  secrets are made root-only, other copies on that machine are not, and submissions are then
-  graded one at a time.
+  secrets, the batch's submissions and its output folder are made root-only, other copies of
+  the kit on that machine are not, and submissions are then graded one at a time.
 - **The written questions (W1-W3)** are graded by hand.
 - **The stock Otter path** (`otter run`, the hidden tests in the student's own kernel) is
   not hardened: only the kit's grader (`python -m autograder grade`, the Gradescope zip it

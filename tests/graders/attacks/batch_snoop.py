@@ -76,7 +76,7 @@ for name, source in code.items():
         stolen.append(name)
     except Exception:
         pass
-summary += f" | STOLEN code of {stolen}" if stolen else " | nothing stolen"
+summary += f" | STOLEN code of {stolen}" if stolen else " | nothing taken"
 print(summary)
 if not stolen:
     def get_sparsity(tensor):

@@ -49,7 +49,7 @@ for path in hits:
     except (OSError, zipfile.BadZipFile, ValueError, KeyError) as error:
         leaks.append(f"{path}: {type(error).__name__}")
 summary = f"found {hits} | " + " | ".join(leaks) + (f" | STOLEN from {sorted(set(stolen))}"
-                                                      if stolen else " | nothing stolen")
+                                                      if stolen else " | nothing taken")
 print(summary)
 
 
