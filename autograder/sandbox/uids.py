@@ -38,15 +38,15 @@ def _lease_folder() -> Path:
     """The root-only folder of the lease files (made on first use).
 
     Raises:
-        RuntimeError: it exists but is a link or another user's (someone could then hold or
-            swap the leases).
+        RuntimeError: it exists but is a link, another user's or writable by others (someone
+            could then hold or swap the leases).
     """
     folder = Path(tempfile.gettempdir()) / LEASE_FOLDER
     folder.mkdir(mode=0o700, exist_ok=True)
     info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
-        raise RuntimeError(f"{folder} is not a folder that only this user may use; remove it "
-                           "(the sandbox uid leases are kept there)")
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        raise RuntimeError(f"{folder} is not a folder that only this user may write to; remove "
+                           "it (the sandbox uid leases are kept there)")
     return folder
 
 

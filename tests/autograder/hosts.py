@@ -71,19 +71,26 @@ os.execv(sys.argv[2], sys.argv[2:])
 
 def _reachable_args(paths: Sequence[str], uid: int) -> list[str]:
     """bubblewrap options that make each of ``paths`` reachable for ``uid``: every folder on
-    the way that ``uid`` may not enter is covered by a 0755 tmpfs that holds only the way on."""
+    the way that ``uid`` may not enter is covered by a 0755 tmpfs that holds only the paths
+    (not the rest of the folder they lie in: a checkout in a 0700 folder would come back
+    whole)."""
     blocked: dict[str, set[str]] = {}
     for path in map(os.path.realpath, paths):
         for ancestor in reversed(Path(path).parents):
             if not permits(ancestor, uid, uid, "x"):
-                child = Path(path).relative_to(ancestor).parts[0]
-                blocked.setdefault(str(ancestor), set()).add(child)
+                blocked.setdefault(str(ancestor), set()).add(path)
                 break
     args = []
     for folder in sorted(blocked, key=lambda f: f.count("/")):
         args += ["--perms", "0755", "--tmpfs", folder]
-        for child in sorted(blocked[folder]):
-            args += ["--bind", f"{folder}/{child}", f"{folder}/{child}"]
+        made: set[str] = set()
+        for path in sorted(blocked[folder]):
+            for parent in reversed(Path(path).relative_to(folder).parents[:-1]):
+                inner = f"{folder}/{parent}"
+                if inner not in made:  # the way down, enterable (bwrap would make it 0700)
+                    args += ["--perms", "0755", "--dir", inner]
+                    made.add(inner)
+            args += ["--bind", path, path]
     return args
 
 
