@@ -10,6 +10,7 @@ real kernel boundaries, not mocks:
 - ``docker_like``: the command runs as root without CAP_SYS_ADMIN under a seccomp filter that
   refuses new namespaces and mounts, as Docker's default profile does (so bubblewrap cannot
   work there); ``landlock=False`` also refuses Landlock, as older kernels or profiles would;
+  with ``image`` its disk and process table are a container's own, not this machine's;
 - ``unprivileged_container``: ``bwrap --unshare-user --disable-userns --cap-drop ALL``: "root"
   without any capability, where neither namespaces nor a uid switch work.
 """
@@ -118,15 +119,15 @@ def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bo
     the paths in ``reachable`` (and the interpreter and the kit) are made reachable for
     ``sandbox_uid`` too, as in an image where Python lies in /usr/local. With ``image`` the
     container's disk holds only what an image would: the system folders, the interpreter and
-    the paths in ``image``; everything else of this machine (other checkouts of the kit among
-    it) is empty in there."""
+    the paths in ``image``, with its own process table and empty ``/run`` and ``/var``;
+    everything else of this machine (other checkouts of the kit among it) is empty in there."""
     bwrap = find_bwrap()
     if image is None:
         hidden, needed = [], _needed(reachable)
     else:  # the image holds no checkout of the kit: the interpreter comes without it
         needed = [*interpreter_paths(), sys.prefix, sys.executable, *map(str, image),
                   *map(str, reachable)]
-        hidden = _image_args(needed)
+        hidden = [*_image_args(needed), *CONTAINER_RUNTIME_ARGS]
     command = [bwrap, "--dev-bind", "/", "/", *hidden, *_reachable_args(needed, sandbox_uid),
                "--cap-drop", "CAP_SYS_ADMIN", "--", sys.executable, "-I", "-S", "-c",
                SECCOMP_EXEC, _filter(landlock).hex(), *argv]
@@ -135,6 +136,12 @@ def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bo
 
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc",
                   "sys", "run", "var"}  # what every image has
+# What a container runtime gives every container, whatever this machine holds: its own process
+# table (no process of the machine, a CI harness's among them, is visible) and empty state
+# folders (what this machine keeps in /run and /var, a CI system's copies of a checkout
+# among it, is not in an image).
+CONTAINER_RUNTIME_ARGS = ["--unshare-pid", "--proc", "/proc", "--tmpfs", "/run", "--tmpfs",
+                          "/var"]
 
 
 def _image_args(kept: Sequence[str]) -> list[str]:

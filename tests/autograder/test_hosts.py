@@ -130,7 +130,8 @@ def assert_attacks_contained(out: Path, done: subprocess.CompletedProcess, isola
         assert (row["status"], row["total"]) == ("graded", "0"), row
         assert row["isolation"].startswith(isolation), row
         feedback = (out / "feedback" / f"{sub_id}.txt").read_text()
-        assert not [p for p in LEAK_PHRASES if p in feedback], (sub_id, feedback[-2000:])
+        leaks = [line for line in feedback.splitlines() if any(p in line for p in LEAK_PHRASES)]
+        assert not leaks, (sub_id, [line[:1500] for line in leaks])
 
 
 def test_ordinary_user_gets_full_isolation(kit, submissions, machine_root):
@@ -157,7 +158,8 @@ def test_docker_like_container_gets_the_restricted_backend(kit, submissions, mac
     machine's disk (the kit's own checkout among it) is out of reach; without it only
     permissions protect files, so the container holds what an image would: the system, the
     interpreter and the kit copy it grades from (no other checkout of the kit: this test
-    machine's, or any other lying world-readable on it, is empty in there)."""
+    machine's, or any other lying world-readable on it, is empty in there), and, as in any
+    container, its own processes only."""
     if landlock and not landlock_abi():
         pytest.skip("this kernel has no Landlock")
     out = machine_root / f"out-docker-{landlock}"
