@@ -104,12 +104,10 @@ def _needed(extra: Sequence[str]) -> list[str]:
 def ordinary_user(argv: Sequence[str], reachable: Sequence[str] = (), uid: int = TEST_USER,
                   **run_args) -> subprocess.CompletedProcess:
     """Run ``argv`` as the unprivileged ``uid`` (see the module docstring)."""
-    bwrap = find_bwrap()
     drop = ("import os, sys; os.setgroups([]); os.setgid(%d); os.setuid(%d); "
             "os.execv(sys.argv[1], sys.argv[1:])" % (uid, uid))
-    command = [bwrap, "--dev-bind", "/", "/", *_reachable_args(_needed(reachable), uid),
-               "--", sys.executable, "-I", "-S", "-c", drop, *argv]
-    return subprocess.run(command, **run_args)
+    options = ["--dev-bind", "/", "/", *_reachable_args(_needed(reachable), uid)]
+    return _run_bwrap(options, [sys.executable, "-I", "-S", "-c", drop, *argv], run_args)
 
 
 def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bool = True,
@@ -121,25 +119,39 @@ def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bo
     container's disk holds only what an image would: the system folders, the interpreter and
     the paths in ``image``, with its own process table and empty ``/run`` and ``/var``;
     everything else of this machine (other checkouts of the kit among it) is empty in there."""
-    bwrap = find_bwrap()
     if image is None:
         hidden, needed = [], _needed(reachable)
     else:  # the image holds no checkout of the kit: the interpreter comes without it
         needed = [*interpreter_paths(), sys.prefix, sys.executable, *map(str, image),
                   *map(str, reachable)]
         hidden = [*_image_args(needed), *CONTAINER_RUNTIME_ARGS]
-    command = [bwrap, "--dev-bind", "/", "/", *hidden, *_reachable_args(needed, sandbox_uid),
-               "--cap-drop", "CAP_SYS_ADMIN", "--", sys.executable, "-I", "-S", "-c",
-               SECCOMP_EXEC, _filter(landlock).hex(), *argv]
-    return subprocess.run(command, **run_args)
+    options = ["--dev-bind", "/", "/", *hidden, *_reachable_args(needed, sandbox_uid),
+               "--cap-drop", "CAP_SYS_ADMIN"]
+    return _run_bwrap(options, [sys.executable, "-I", "-S", "-c", SECCOMP_EXEC,
+                                _filter(landlock).hex(), *argv], run_args)
+
+
+def _run_bwrap(options: Sequence[str], command: Sequence[str],
+               run_args: dict) -> subprocess.CompletedProcess:
+    """Run ``command`` under bubblewrap with ``options`` read from a file descriptor
+    (``--args``): on the command line they would show every path of this machine they name to
+    any process that reads ``/proc/*/cmdline``, the attacks that search it among them."""
+    args_fd = os.memfd_create("bwrap-args")
+    try:
+        with open(args_fd, "wb", closefd=False) as args_file:
+            args_file.write(b"".join(option.encode() + b"\0" for option in options))
+        os.lseek(args_fd, 0, os.SEEK_SET)
+        return subprocess.run([find_bwrap(), "--args", str(args_fd), "--", *command],
+                              pass_fds=(args_fd,), **run_args)
+    finally:
+        os.close(args_fd)
 
 
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc",
                   "sys", "run", "var"}  # what every image has
 # What a container runtime gives every container, whatever this machine holds: its own process
-# table (no process of the machine, a CI harness's among them, is visible) and empty state
-# folders (what this machine keeps in /run and /var, a CI system's copies of a checkout
-# among it, is not in an image).
+# table (no process of this machine, a CI harness's among them, is visible) and empty state
+# folders (what this machine keeps in /run and /var is not in an image).
 CONTAINER_RUNTIME_ARGS = ["--unshare-pid", "--proc", "/proc", "--tmpfs", "/run", "--tmpfs",
                           "/var"]
 
