@@ -114,15 +114,21 @@ def cifar10_available(root: Path | None = None) -> bool:
 
 
 def default_profile_name() -> str:
-    """``$PRUNEKIT_PROFILE`` if set; else, where CIFAR-10 is on disk, ``cifar10`` (full width) on a
-    machine with a CUDA GPU and ``cifar10-cpu`` without one; else ``offline``."""
+    """``$PRUNEKIT_PROFILE`` if set; else ``offline`` unless CIFAR-10 is on disk. With it,
+    ``cifar10`` (full width) on a machine with a CUDA GPU where that profile's base checkpoint
+    is in the checkpoint folder (shipped by an instructor who trained and calibrated it), else
+    ``cifar10-cpu``, whose checkpoint and calibration come with the kit (it runs on a GPU too):
+    without them a GPU would pick a profile that trains its own base and cannot be graded."""
     if os.environ.get("PRUNEKIT_PROFILE"):
         return os.environ["PRUNEKIT_PROFILE"]
     if not cifar10_available():
         return "offline"
     import torch  # imported late: reading a profile needs no torch
 
-    return "cifar10" if torch.cuda.is_available() else "cifar10-cpu"
+    from prunekit.checkpoint import default_checkpoint_path  # it imports this module
+
+    full_width_ready = default_checkpoint_path(PROFILES["cifar10"]).is_file()
+    return "cifar10" if torch.cuda.is_available() and full_width_ready else "cifar10-cpu"
 
 
 # Reduced budgets for CI and quick smoke runs of the notebook, picked with $PRUNEKIT_BUDGET (or

@@ -20,18 +20,27 @@ def test_unknown_profile_lists_known_ones():
 
 def test_default_is_offline_without_cifar10(tmp_path, monkeypatch):
     """Without CIFAR-10 in the data directory the default profile is offline; with an array
-    file there it is cifar10 on a machine with a GPU and cifar10-cpu without one;
+    file there it is cifar10-cpu, also on a machine with a GPU unless the full-width cifar10
+    checkpoint is in the checkpoint folder (a GPU then picks cifar10);
     $PRUNEKIT_PROFILE wins over all."""
     import torch
 
+    data, checkpoints = tmp_path / "data", tmp_path / "checkpoints"
+    data.mkdir()
+    checkpoints.mkdir()
     monkeypatch.delenv("PRUNEKIT_PROFILE", raising=False)
-    monkeypatch.setenv("PRUNEKIT_DATA", str(tmp_path))
+    monkeypatch.setenv("PRUNEKIT_DATA", str(data))
+    monkeypatch.setenv("PRUNEKIT_CHECKPOINTS", str(checkpoints))
     assert get_profile().name == "offline"
-    (tmp_path / "cifar10.npz").write_bytes(b"")
+    (data / "cifar10.npz").write_bytes(b"")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert get_profile().name == "cifar10-cpu"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_profile().name == "cifar10-cpu"  # no full-width checkpoint: not gradable
+    (checkpoints / "vgg-cifar10.pt").write_bytes(b"")
     assert get_profile().name == "cifar10"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert get_profile().name == "cifar10-cpu"
     monkeypatch.setenv("PRUNEKIT_PROFILE", "offline")
     assert get_profile().name == "offline"
 
