@@ -117,7 +117,7 @@ def default_profile_name() -> str:
     """``$PRUNEKIT_PROFILE`` if set; else ``offline`` unless CIFAR-10 is on disk. With it,
     ``cifar10`` (full width) on a machine with a CUDA GPU where that profile's base checkpoint
     is in the checkpoint folder (shipped by an instructor who trained and calibrated it), else
-    ``cifar10-cpu``, whose checkpoint and calibration come with the kit (it runs on a GPU too):
+    ``cifar10-cpu``, whose checkpoint and grading targets come with the kit (it runs on a GPU too):
     without them a GPU would pick a profile that trains its own base and cannot be graded."""
     if os.environ.get("PRUNEKIT_PROFILE"):
         return os.environ["PRUNEKIT_PROFILE"]
