@@ -163,13 +163,18 @@ def _command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     info_read, info_write = os.pipe()
     arguments = bwrap_command(folder, limits, isolation, backend, info_write)
     args_file = folder.root / "bwrap-args"
-    args_file.write_bytes(b"".join(arg.encode() + b"\0" for arg in arguments))
+    args_file.write_bytes(bwrap_args_bytes(arguments))
     os.chmod(args_file, 0o600)
     args_fd = os.open(args_file, os.O_RDONLY)
     inside = plan.SANDBOX_MOUNTPOINT
     command = [backend.bwrap, "--args", str(args_fd), "--", sys.executable, "-I", "-B",
                f"{inside}/launcher.py", f"{inside}/launch.json"]
     return command, (info_write, args_fd), info_read
+
+
+def bwrap_args_bytes(arguments: list[str]) -> bytes:
+    """``arguments`` as bubblewrap's ``--args FD`` reads them: each one NUL-terminated."""
+    return b"".join(arg.encode() + b"\0" for arg in arguments)
 
 
 def _student_status(events: list[dict], launcher_status: int) -> int:

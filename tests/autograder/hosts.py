@@ -25,6 +25,7 @@ from typing import Sequence
 
 from autograder.sandbox import find_bwrap
 from autograder.sandbox.plan import interpreter_paths
+from autograder.sandbox.supervise import bwrap_args_bytes
 from autograder.sandbox.permissions import permits
 
 HERE = Path(__file__).resolve().parent
@@ -139,7 +140,7 @@ def _run_bwrap(options: Sequence[str], command: Sequence[str],
     args_fd = os.memfd_create("bwrap-args")
     try:
         with open(args_fd, "wb", closefd=False) as args_file:
-            args_file.write(b"".join(option.encode() + b"\0" for option in options))
+            args_file.write(bwrap_args_bytes(list(options)))
         os.lseek(args_fd, 0, os.SEEK_SET)
         return subprocess.run([find_bwrap(), "--args", str(args_fd), "--", *command],
                               pass_fds=(args_fd,), **run_args)
@@ -147,13 +148,13 @@ def _run_bwrap(options: Sequence[str], command: Sequence[str],
         os.close(args_fd)
 
 
+# What every image has; anything else at the top (/run and /var among it: what this machine
+# keeps there is not in an image) is emptied.
 SYSTEM_FOLDERS = {"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr", "etc", "dev", "proc",
-                  "sys", "run", "var"}  # what every image has
-# What a container runtime gives every container, whatever this machine holds: its own process
-# table (no process of this machine, a CI harness's among them, is visible) and empty state
-# folders (what this machine keeps in /run and /var is not in an image).
-CONTAINER_RUNTIME_ARGS = ["--unshare-pid", "--proc", "/proc", "--tmpfs", "/run", "--tmpfs",
-                          "/var"]
+                  "sys"}
+# What a container runtime gives every container: its own process table (no process of this
+# machine, a CI harness's among them, is visible).
+CONTAINER_RUNTIME_ARGS = ["--unshare-pid", "--proc", "/proc"]
 
 
 def _image_args(kept: Sequence[str]) -> list[str]:
