@@ -3,6 +3,7 @@ out byte for byte the same on every build: the one home of the kit's atomic writ
 checkpoints, zips, grading records) and of its reproducible zips."""
 from __future__ import annotations
 
+import fcntl
 import os
 import stat
 import zipfile
@@ -23,12 +24,32 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + PARTIAL_SUFFIX)
+    # One partial per process: two processes writing the same file at once (two test workers
+    # making the same cache entry) must not write into each other's partial.
+    partial = path.with_name(f"{path.name}.{os.getpid()}{PARTIAL_SUFFIX}")
     try:
         yield partial
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextmanager
+def held_lock(path: str | Path) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``path`` (``flock``; created if missing) for the
+    block: processes that make the same cached file one after the other, not side by side (the
+    second then finds it made). The kernel drops the lock if the process dies.
+
+    Side effect: creates ``path`` and its parent folder.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_text_atomic(path: str | Path, text: str) -> Path:

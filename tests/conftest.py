@@ -16,3 +16,28 @@ def shared_cifar10() -> Path:
     if not SHARED_CIFAR10.is_file():
         pytest.skip(f"real CIFAR-10 arrays not found at {SHARED_CIFAR10}; cifar10-profile test skipped")
     return SHARED_CIFAR10
+
+
+# Parallel runs (pytest-xdist, ``--dist loadgroup``; the README's test command): a session
+# fixture is made once per worker, so the tests sharing an expensive one run on one worker; so do
+# those that look at the whole machine (attack processes and sandbox uids left behind), which
+# another worker's gradings would disturb. Every other module is one unit, so that its module
+# fixtures are made once too.
+SHARED_FIXTURE_GROUPS = {"evidence": "evidence", "built": "build", "demo_run": "demo"}
+MACHINE_WIDE_GROUP = "evidence"
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    for fixture, group in SHARED_FIXTURE_GROUPS.items():
+        if fixture in item.fixturenames:
+            return group
+    if item.get_closest_marker("machine_wide"):
+        return MACHINE_WIDE_GROUP
+    return item.nodeid.split("::", 1)[0]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups into the test ids
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Give every test its xdist group (see above); a no-op without xdist."""
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))

@@ -249,15 +249,18 @@ def plan_q9(ctx: Context) -> Plan:
         def needed_for(reference: float) -> float:
             return 1.0 + gain_fraction * max(0.0, reference - 1.0)
 
-        best = None
-        with ctx.timed("latency"):
+        def best_attempt() -> tuple[float, float]:
+            best = None
             for _ in range(SPEEDUP_ATTEMPTS):  # a failing measurement must be confirmed
                 speedup, reference, _ = ctx.resources.speedups(submitted, ctx.seed)
                 if best is None or speedup - needed_for(reference) > best[0] - needed_for(best[1]):
                     best = (speedup, reference)
                 if speedup >= needed_for(reference):
                     break
-        speedup, reference = best
+            return best
+
+        with ctx.timed("latency"):
+            speedup, reference = ctx.resources.remembered("speedup", submitted, best_attempt)
         ctx.metrics.update({"speedup": speedup, "reference_speedup": reference})
         needed = needed_for(reference)
         if speedup < needed:

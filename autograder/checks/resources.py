@@ -10,6 +10,7 @@ import hashlib
 import statistics
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import torch
 from torch import nn
@@ -27,6 +28,18 @@ from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_
 
 REPO_ROOT = KIT_ROOT
 CACHE_DIR = REPO_ROOT / ".cache"  # gitignored: hidden-split arrays, reference models
+Measured = TypeVar("Measured")
+
+
+def model_digest(model: nn.Module) -> str:
+    """SHA-256 of a model's state dict (names, dtypes, shapes and bytes of every tensor): two
+    models with the same digest compute the same function."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        flat = tensor.detach().cpu().contiguous().reshape(-1)
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def file_sha256(path: Path) -> str:
@@ -43,6 +56,23 @@ class Resources:
     def __init__(self, settings: GradingSettings):
         self.settings = settings
         self.profile = get_profile(settings.profile)
+        self._measured: dict[tuple[str, str], object] = {}  # (kind, model digest) -> value
+
+    def remembered(self, kind: str, model: nn.Module, measure: Callable[[], Measured]) -> Measured:
+        """``measure()`` the first time this process meets ``model``'s weights for ``kind``, the
+        remembered value afterwards.
+
+        A batch worker meets the same model file many times (every example and mutant built on
+        the reference models, a class's byte-identical copies, a regrade in the same run). An
+        accuracy is a function of the weights (CPU, float32, a fixed split), so remembering it
+        changes nothing; a speedup is a measurement, so the same weights keep the first one's
+        verdict for the rest of the worker's life (the same file, the same grade). A new
+        process measures afresh: the determinism tests regrade in new batches for that reason.
+        """
+        key = (kind, model_digest(model))
+        if key not in self._measured:
+            self._measured[key] = measure()
+        return self._measured[key]  # type: ignore[return-value]
 
     # --- the base model ------------------------------------------------------------------------
     def base_model(self) -> VGG:
@@ -71,13 +101,16 @@ class Resources:
 
     # --- hidden split --------------------------------------------------------------------------
     def accuracy(self, model: nn.Module) -> float:
-        """Top-1 accuracy (percent) on the hidden test split, on the CPU, in eval mode."""
+        """Top-1 accuracy (percent) on the hidden test split, on the CPU, in eval mode
+        (remembered per weights: :meth:`remembered`)."""
         from prunekit.train import evaluate
 
-        loader = _hidden_loader(self.settings.profile, self.settings.split_seed,
-                                int(self.settings.split["size"]))
-        with torch.no_grad():
-            return float(evaluate(model, loader, device="cpu"))
+        def measure() -> float:
+            loader = _hidden_loader(self.settings.profile, self.settings.split_seed,
+                                    int(self.settings.split["size"]))
+            with torch.no_grad():
+                return float(evaluate(model, loader, device="cpu"))
+        return self.remembered("accuracy", model, measure)
 
     # --- latency -------------------------------------------------------------------------------
     def speedups(self, model: nn.Module, seed: int) -> tuple[float, float, dict]:

@@ -37,7 +37,7 @@ import torch
 from torch import nn
 
 from prunekit import __version__ as KIT_VERSION
-from prunekit.files import write_text_atomic
+from prunekit.files import held_lock, write_text_atomic
 from prunekit.measure import compare_latency, count_macs
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
@@ -103,12 +103,15 @@ def reference_model_files(profile_name: str, progress: bool = False) -> dict[str
     folder = REFERENCE_CACHE / f"{profile.name}-{_cache_key(profile, base_path, choices)}"
     paths = {FINEGRAINED_FILE: folder / FINEGRAINED_FILE,
              CHANNEL_PRUNED_FILE: folder / CHANNEL_PRUNED_FILE}
-    if all(path.is_file() for path in paths.values()):
-        return paths
-    folder.mkdir(parents=True, exist_ok=True)
-    finegrained, channel_pruned = _make_reference_models(profile, base, choices, progress)
-    save_model(finegrained, paths[FINEGRAINED_FILE])
-    save_model(channel_pruned, paths[CHANNEL_PRUNED_FILE])
+    # Two commands at once (build and demo, two test workers) make them once: the second waits.
+    with held_lock(folder.with_name(folder.name + ".lock")):
+        if all(path.is_file() for path in paths.values()):
+            return paths
+        print(f"making the {profile.name} reference models (pruning and fine-tuning the base "
+              f"model once; cached in {folder})", flush=True)
+        finegrained, channel_pruned = _make_reference_models(profile, base, choices, progress)
+        save_model(finegrained, paths[FINEGRAINED_FILE])
+        save_model(channel_pruned, paths[CHANNEL_PRUNED_FILE])
     return paths
 
 

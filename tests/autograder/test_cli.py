@@ -14,7 +14,6 @@ from autograder.core import batch
 from autograder.frontends import cli
 from tests.autograder.fakes import FakeGrader, write_notebooks
 from tests.conftest import REPO_ROOT
-from tests.helpers import offline_grading_unready
 
 
 @pytest.fixture
@@ -151,16 +150,11 @@ def test_python_dash_m_autograder_error_exit_code(tmp_path):
 
 
 @pytest.mark.slow
-def test_demo_end_to_end(tmp_path):
+def test_demo_end_to_end(demo_run):
     """`python -m autograder demo` (the README's main command) generates the examples and grades
     them: exit 0, a gradebook row per example, the solved one at full marks, the summary
     printed; a second run reuses every record."""
-    reason = offline_grading_unready()
-    if reason:
-        pytest.skip(reason)
-    out = tmp_path / "demo"
-    command = [sys.executable, "-m", "autograder", "demo", "--out", str(out), "--quiet"]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    done, out = demo_run.done, demo_run.out
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submissions:" in done.stdout and "gradebook:" in done.stdout
     with open(out / "gradebook.csv", newline="") as handle:
@@ -170,7 +164,8 @@ def test_demo_end_to_end(tmp_path):
     assert rows["solved"]["total"] == rows["solved"]["max"] and rows["solved"]["status"] == "graded"
     assert rows["blank"]["total"] == "0"
     settings = json.loads((out / "records" / "solved.json").read_text())["settings"]
-    again = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=1200)
+    again = subprocess.run(demo_run.command, cwd=REPO_ROOT, capture_output=True, text=True,
+                           timeout=1200)
     assert again.returncode == 0, again.stderr[-3000:]
     unchanged = (json.loads((out / "records" / "solved.json").read_text())["settings"] == settings
                  and json.loads((REPO_ROOT / "runs" / "examples" / "manifest.json").read_text())

@@ -11,8 +11,6 @@ import nbformat
 import pytest
 
 from autograder.frontends import examples
-from tests.conftest import REPO_ROOT
-from tests.helpers import offline_grading_unready
 
 needs_master = pytest.mark.skipif(not examples.MASTER.is_file(),
                                   reason="the master notebook assignment/pruning_lab.ipynb is "
@@ -167,22 +165,20 @@ def test_manifest_and_cache(made):
 
 @pytest.mark.slow
 @needs_master
-def test_examples_score_as_their_manifest_says(tmp_path):
-    """With the real grader and the reference models: the solved example gets full marks on
-    every question, the blank one zero on every one, each bug loses points on its question and
-    only there, sys.exit costs nothing, the infinite loop ends as a timeout; re-grading some of
-    them with one worker gives the same scores as with two."""
-    reason = offline_grading_unready()
-    if reason:
-        pytest.skip(reason)
+def test_examples_score_as_their_manifest_says(demo_run, tmp_path):
+    """With the real grader and the reference models (the demo's grading): the solved example
+    gets full marks on every question, the blank one zero on every one, each bug loses points on
+    its question and only there, sys.exit costs nothing, the infinite loop ends as a timeout;
+    re-grading some of them with one worker gives the same scores as the demo's two."""
     from autograder.core import batch
     from autograder.frontends import cli
+    from autograder.results import SubmissionResult
 
-    made = {e.name: e for e in examples.make_examples(tmp_path / "examples", "offline")}
+    assert demo_run.done.returncode == 0, demo_run.done.stderr[-3000:]
+    made = {e.name: e for e in examples.make_examples(examples.DEFAULT_OUT, "offline")}
+    store = batch.RecordStore(demo_run.out)
+    results = {name: SubmissionResult.from_dict(store.load(name)["result"]) for name in made}
     grader = batch.CoreGrader("offline")
-    submissions = batch.discover([e.zip_path for e in made.values()])
-    run = cli.grade_batch(submissions, grader, tmp_path / "out", workers=2, progress=False)
-    results = {r.submission: r for r in run.results}
     maxima = grader.question_max()
     full = {q: p for q, p in maxima.items()}
     assert results["solved"].question_scores == full, results["solved"]
@@ -195,6 +191,7 @@ def test_examples_score_as_their_manifest_says(tmp_path):
         assert lost == example.loses, (name, lost, results[name])
     assert results["infinite_loop"].status == "timeout" or \
         results["infinite_loop"].total < results["solved"].total
+    submissions = batch.discover([e.zip_path for e in made.values()])
     subset = [s for s in submissions if s.id in ("solved", "bug_ties_kept", "syntax_error")]
     again = cli.grade_batch(subset, grader, tmp_path / "again", workers=1, progress=False)
     assert {r.submission: r.question_scores for r in again.results} == \

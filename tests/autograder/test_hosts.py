@@ -18,6 +18,8 @@ import socket
 import subprocess
 import sys
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -29,7 +31,7 @@ from tests.autograder import hosts
 from tests.conftest import REPO_ROOT
 from tests.graders import harness
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(900),
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.machine_wide,
               pytest.mark.skipif(os.geteuid() != 0, reason="building the machines needs root"),
               pytest.mark.skipif(platform.machine() != "x86_64",
                                  reason="the Docker-like seccomp filter is written for x86-64")]
@@ -39,10 +41,9 @@ LEAK_PHRASES = ("LEAKED", "STOLEN", "connected to", "PLANTED")
 KIT_PARTS = ("autograder", "solutions", "prunekit", "assignment", "pyproject.toml")
 
 
-@pytest.fixture(scope="module")
-def machine_root(tmp_path_factory) -> Path:
-    """A folder every simulated user may enter (pytest's own are 0700)."""
-    root = tmp_path_factory.mktemp("hosts")
+def enterable_folder(tmp_path_factory, name: str) -> Path:
+    """A new folder every simulated user may enter (pytest's own are 0700)."""
+    root = tmp_path_factory.mktemp(name)
     for folder in (root, *root.parents):
         if folder == Path("/tmp") or folder == Path("/"):
             break
@@ -50,12 +51,10 @@ def machine_root(tmp_path_factory) -> Path:
     return root
 
 
-@pytest.fixture(scope="module")
-def kit(machine_root) -> Path:
-    """A copy of the kit (code, reference, calibration, master, checkpoint) to grade from, so
-    that what a machine does to the kit's files (the restricted backend hardens the secrets)
-    stays with the copy."""
-    copy = machine_root / "kit"
+def copy_kit(copy: Path) -> Path:
+    """A copy of the kit (code, reference, calibration, master, checkpoint) at ``copy`` to grade
+    from, so that what a machine does to the kit's files (the restricted backend hardens the
+    secrets) stays with the copy."""
     for part in KIT_PARTS:
         source = REPO_ROOT / part
         if source.is_dir():
@@ -67,6 +66,26 @@ def kit(machine_root) -> Path:
     for path in [copy, *copy.rglob("*")]:
         os.chmod(path, 0o755 if path.is_dir() else 0o644)
     return copy
+
+
+@pytest.fixture(scope="module")
+def machine_root(tmp_path_factory) -> Path:
+    """The root graders' machine: their kit copy, outputs and homes."""
+    return enterable_folder(tmp_path_factory, "hosts")
+
+
+@pytest.fixture(scope="module")
+def user_root(tmp_path_factory) -> Path:
+    """The ordinary user's machine, apart from the root graders': its kit copy stays readable
+    while they harden theirs, and the Docker-like image (which holds ``machine_root``) never
+    holds it."""
+    return enterable_folder(tmp_path_factory, "hosts-user")
+
+
+@pytest.fixture(scope="module")
+def kit(machine_root) -> Path:
+    """The root graders' copy of the kit."""
+    return copy_kit(machine_root / "kit")
 
 
 def plant_kit_outputs(kit: Path) -> None:
@@ -134,23 +153,103 @@ def assert_attacks_contained(out: Path, done: subprocess.CompletedProcess, isola
         assert not leaks, (sub_id, [line[:1500] for line in leaks])
 
 
-def test_ordinary_user_gets_full_isolation(kit, submissions, machine_root):
-    """An instructor's account (not root): bubblewrap isolates fully through an unprivileged
-    user namespace; no attack gets anything."""
-    out = machine_root / "out-user"
-    out.mkdir()
-    os.chown(out, hosts.TEST_USER, hosts.TEST_USER)
-    home = machine_root / "home-user"
-    home.mkdir()
-    os.chown(home, hosts.TEST_USER, hosts.TEST_USER)
+@dataclass
+class HostRun:
+    """One simulated machine's grading: the command's outcome and its output folder."""
+    done: subprocess.CompletedProcess
+    out: Path
+    submissions: Path
+    listener_reached: bool = False
+
+
+def ordinary_user_run(submissions: Path, user_root: Path) -> HostRun:
+    """An instructor's account (not root) grades the attacks with its own kit copy."""
+    kit = copy_kit(user_root / "kit")
+    out, home = user_root / "out-user", user_root / "home-user"
+    for folder in (out, home):
+        folder.mkdir()
+        os.chown(folder, hosts.TEST_USER, hosts.TEST_USER)
     done = hosts.ordinary_user(grade_command(kit, submissions, out), [kit, submissions, out],
                                **run_args(kit, home))
-    assert_attacks_contained(out, done, "full (bwrap)")
+    return HostRun(done, out, submissions)
+
+
+def docker_like_run(kit: Path, submissions: Path, machine_root: Path, landlock: bool) -> HostRun:
+    """Root in a container that refuses namespaces grades the attacks, with a socket of the
+    grader's own machine listening on 127.0.0.1 the whole time."""
+    out = machine_root / f"out-docker-{landlock}"
+    if not landlock:  # the batch makes its submissions root-only: keep the shared ones as they are
+        submissions = Path(shutil.copytree(submissions, machine_root / "submissions-no-landlock"))
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(0.1)
+        done = hosts.docker_like(grade_command(kit, submissions, out), [kit, submissions],
+                                 landlock=landlock, image=None if landlock else [machine_root],
+                                 **run_args(kit, machine_root / f"home-docker-{landlock}"))
+        try:
+            listener.accept()
+            reached = True
+        except OSError:  # nobody connected
+            reached = False
+    return HostRun(done, out, submissions, reached)
+
+
+def no_capabilities_run(kit: Path, submissions: Path, machine_root: Path) -> HostRun:
+    """"Root" without capabilities tries to grade."""
+    out = machine_root / "out-nocaps"
+    done = hosts.unprivileged_container(grade_command(kit, submissions, out),
+                                        **run_args(kit, machine_root / "home-nocaps"))
+    return HostRun(done, out, submissions)
+
+
+def outside_venv_run(kit: Path, submissions: Path, venv_root: Path) -> HostRun:
+    """A grader whose venv lives outside the repository, with an autograder zip and a solved
+    notebook lying beside it (as on an instructor's disk), grades the attacks. ``venv_root``
+    lies outside ``machine_root``, which the Docker-like image holds: no other machine sees
+    those planted files."""
+    outside = venv_root / "elsewhere"
+    venv = outside / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    site_packages = next(p for p in map(Path, sys.path) if p.name == "site-packages"
+                         and (p / "torch").is_dir())
+    (site / "kit.pth").write_text(f"{site_packages}\n")  # torch and the rest, as installed
+    (outside / "prunekit-autograder.zip").write_text("PLANTED: solutions and salt")
+    (outside / "pruning_lab.ipynb").write_text("PLANTED: the solved notebook")
+    out = venv_root / "out-venv"
+    done = subprocess.run(grade_command(kit, submissions, out, str(venv / "bin" / "python")),
+                          **run_args(kit, venv_root / "home-venv"))
+    return HostRun(done, out, submissions)
+
+
+@pytest.fixture(scope="module")
+def host_runs(kit, submissions, machine_root, user_root,
+              tmp_path_factory) -> dict[str, HostRun]:
+    """Every simulated machine grades at once, sharing only the submissions (read-only) and, for
+    the root graders, their kit copy: name -> HostRun. Side by side they also show that graders
+    on one machine keep apart (the sandbox uid leases)."""
+    runs = {"ordinary-user": lambda: ordinary_user_run(submissions, user_root),
+            "docker-like-no-landlock": lambda: docker_like_run(kit, submissions, machine_root,
+                                                               landlock=False),
+            "no-capabilities": lambda: no_capabilities_run(kit, submissions, machine_root),
+            "outside-venv": lambda: outside_venv_run(
+                kit, submissions, enterable_folder(tmp_path_factory, "hosts-venv"))}
+    if landlock_abi():
+        runs["docker-like-landlock"] = lambda: docker_like_run(kit, submissions, machine_root,
+                                                               landlock=True)
+    with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+        futures = {name: pool.submit(run) for name, run in runs.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def test_ordinary_user_gets_full_isolation(host_runs):
+    """An instructor's account (not root): bubblewrap isolates fully through an unprivileged
+    user namespace; no attack gets anything."""
+    run = host_runs["ordinary-user"]
+    assert_attacks_contained(run.out, run.done, "full (bwrap)")
 
 
 @pytest.mark.parametrize("landlock", [True, False], ids=["landlock", "no-landlock"])
-def test_docker_like_container_gets_the_restricted_backend(kit, submissions, machine_root,
-                                                           landlock):
+def test_docker_like_container_gets_the_restricted_backend(kit, host_runs, landlock):
     """Root in a container that refuses namespaces (Docker's default profile): bubblewrap
     cannot run, the restricted backend does (uid switch, seccomp, Landlock where available,
     the kit's secrets made root-only): the grader's own socket on 127.0.0.1 stays unreachable
@@ -162,51 +261,31 @@ def test_docker_like_container_gets_the_restricted_backend(kit, submissions, mac
     container, its own processes only."""
     if landlock and not landlock_abi():
         pytest.skip("this kernel has no Landlock")
-    out = machine_root / f"out-docker-{landlock}"
-    if not landlock:  # the batch makes its submissions root-only: keep the shared ones as they are
-        submissions = Path(shutil.copytree(submissions, machine_root / "submissions-no-landlock"))
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        listener.settimeout(0.1)
-        done = hosts.docker_like(grade_command(kit, submissions, out), [kit, submissions],
-                                 landlock=landlock, image=None if landlock else [machine_root],
-                                 **run_args(kit, machine_root / "home"))
-        with pytest.raises(OSError):  # nobody connected
-            listener.accept()
+    run = host_runs["docker-like-landlock" if landlock else "docker-like-no-landlock"]
+    assert not run.listener_reached
     expected = "restricted (seccomp, Landlock ABI " if landlock else \
         "restricted (seccomp, no Landlock)"
-    assert_attacks_contained(out, done, expected)
+    assert_attacks_contained(run.out, run.done, expected)
     assert (kit / "solutions").stat().st_mode & 0o777 == 0o700  # hardened before grading
     assert (kit / "runs").stat().st_mode & 0o777 == 0o700
     if not landlock:
-        assert all(path.stat().st_mode & 0o077 == 0 for path in [out, *submissions.iterdir()])
+        assert all(path.stat().st_mode & 0o077 == 0
+                   for path in [run.out, *run.submissions.iterdir()])
 
 
-def test_container_without_capabilities_refuses(kit, submissions, machine_root):
+def test_container_without_capabilities_refuses(host_runs):
     """"Root" without capabilities, where neither namespaces nor a uid switch work: the grader
     refuses before grading, in one line saying what is missing and how to grade anyway."""
-    out = machine_root / "out-nocaps"
-    done = hosts.unprivileged_container(grade_command(kit, submissions, out),
-                                        **run_args(kit, machine_root / "home"))
-    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
-    line = done.stderr.strip()
+    run = host_runs["no-capabilities"]
+    assert run.done.returncode == 2, run.done.stdout[-2000:] + run.done.stderr[-2000:]
+    line = run.done.stderr.strip()
     assert line.count("\n") == 0 and line.startswith("error: refusing to grade"), line
     assert "bubblewrap" in line and "--allow-unisolated" in line
-    assert not (out / "gradebook.csv").exists()
+    assert not (run.out / "gradebook.csv").exists()
 
 
-def test_virtual_environment_outside_the_repository(kit, submissions, machine_root):
+def test_virtual_environment_outside_the_repository(host_runs):
     """The grader's venv lives outside the repository, with an autograder zip and a solved
     notebook lying beside it (as on an instructor's disk): the sandbox shows neither."""
-    outside = machine_root / "elsewhere"
-    venv = outside / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
-    site = next((venv / "lib").glob("python3*/site-packages"))
-    site_packages = next(p for p in map(Path, sys.path) if p.name == "site-packages"
-                         and (p / "torch").is_dir())
-    (site / "kit.pth").write_text(f"{site_packages}\n")  # torch and the rest, as installed
-    (outside / "prunekit-autograder.zip").write_text("PLANTED: solutions and salt")
-    (outside / "pruning_lab.ipynb").write_text("PLANTED: the solved notebook")
-    out = machine_root / "out-venv"
-    done = subprocess.run(grade_command(kit, submissions, out, str(venv / "bin" / "python")),
-                          **run_args(kit, machine_root / "home"))
-    assert_attacks_contained(out, done, "full (bwrap)")
+    run = host_runs["outside-venv"]
+    assert_attacks_contained(run.out, run.done, "full (bwrap)")

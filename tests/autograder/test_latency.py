@@ -57,3 +57,35 @@ def test_waiting_is_not_counted_and_computing_is():
     assert max(sleeper) < 0.005
     assert min(heavy) > 0
     assert sorted(heavy)[3] > 3 * sorted(light)[3]
+
+
+def test_measurements_are_remembered_per_weights_not_per_object():
+    """``Resources.remembered`` measures a model's weights once per process: a copy with the same
+    weights (another file with the same bytes) reuses the value, changed weights are measured
+    again, and accuracy and speedup are remembered apart."""
+    import copy
+
+    from autograder.checks.resources import Resources, model_digest
+    from autograder.checks.settings import load_settings
+    from tests.helpers import small_vgg
+
+    resources = Resources(load_settings("offline"))
+    calls = []
+
+    def measure(value):
+        def run():
+            calls.append(value)
+            return value
+        return run
+
+    model = small_vgg(seed=0)
+    twin = copy.deepcopy(model)
+    assert model_digest(twin) == model_digest(model)
+    assert resources.remembered("accuracy", model, measure(90.0)) == 90.0
+    assert resources.remembered("accuracy", twin, measure(12.0)) == 90.0
+    assert resources.remembered("speedup", twin, measure(1.4)) == 1.4
+    with torch.no_grad():
+        twin.classifier.weight[0, 0] += 1.0
+    assert model_digest(twin) != model_digest(model)
+    assert resources.remembered("accuracy", twin, measure(55.0)) == 55.0
+    assert calls == [90.0, 1.4, 55.0]

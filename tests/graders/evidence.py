@@ -75,7 +75,7 @@ def collect(root: Path, cases: Sequence[Case] | None = None, workers: int = harn
                     seconds=seconds, changed_outside=changed,
                     markers=find_markers(root, cases), leftovers=attack_processes(),
                     secrets=harness.secret_strings() + planted.texts,
-                    host_leftovers=sandbox_uid_leftovers(sandbox_uids(workers)),
+                    host_leftovers=sandbox_uid_leftovers(sandbox_uids()),
                     loopback_visits=listener.visits)
 
 
@@ -145,7 +145,7 @@ class PlantedSecrets:
                 pass
 
 
-def sandbox_uids(workers: int) -> list[int]:
+def sandbox_uids() -> list[int]:
     """The uids the batch's sandboxes may run as: each worker leases one of the range that
     autograder/sandbox/uids.py hands out (which one depends on what else is grading)."""
     from autograder.sandbox.uids import FIRST_UID, UID_COUNT
@@ -153,10 +153,37 @@ def sandbox_uids(workers: int) -> list[int]:
     return list(range(FIRST_UID, FIRST_UID - UID_COUNT, -1))
 
 
+def uids_leased_elsewhere() -> set[int]:
+    """Sandbox uids that another live process holds a lease on now (another grader on this
+    machine, e.g. a test running beside this one): what runs as them is theirs, not a leftover
+    of a batch whose workers are gone."""
+    import fcntl
+    import tempfile
+
+    from autograder.sandbox import uids as leases
+
+    folder = Path(tempfile.gettempdir()) / leases.LEASE_FOLDER
+    own = {uid for uid, _ in leases._LEASES.values()}
+    busy = set()
+    for uid in sandbox_uids():
+        try:
+            descriptor = os.open(folder / f"{uid}.lock", os.O_RDONLY)
+        except OSError:
+            continue  # never leased
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            busy.add(uid)
+        finally:
+            os.close(descriptor)  # closing drops the probe's own lock
+    return busy - own
+
+
 def sandbox_uid_leftovers(uids: Sequence[int]) -> list[str]:
     """What the sandbox uids still own on the host: System V IPC objects, files in the shared
-    temporary folders, live processes."""
-    found = []
+    temporary folders, live processes; less what belongs to uids that another grader on the
+    machine leases (looked up after the scan, so a lease taken meanwhile counts too)."""
+    found: list[tuple[int, str]] = []
     for kind in ("shm", "msg", "sem"):
         try:
             lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
@@ -165,8 +192,10 @@ def sandbox_uid_leftovers(uids: Sequence[int]) -> list[str]:
         header = lines[0].split() if lines else []
         for line in lines[1:]:
             row = dict(zip(header, line.split()))
-            if int(row.get("cuid", -1)) in uids or int(row.get("uid", -1)) in uids:
-                found.append(f"System V {kind} key {row.get('key')}")
+            owner = next((int(row[k]) for k in ("cuid", "uid") if int(row.get(k, -1)) in uids),
+                         None)
+            if owner is not None:
+                found.append((owner, f"System V {kind} key {row.get('key')}"))
     for folder in ("/tmp", "/var/tmp", "/dev/shm"):
         for directory, subdirs, files in os.walk(folder):
             if directory.count("/") > 3:
@@ -174,17 +203,20 @@ def sandbox_uid_leftovers(uids: Sequence[int]) -> list[str]:
             for name in [*subdirs, *files]:
                 path = Path(directory) / name
                 try:
-                    if path.lstat().st_uid in uids:
-                        found.append(f"file {path}")
+                    owner = path.lstat().st_uid
                 except OSError:
                     continue
+                if owner in uids:
+                    found.append((owner, f"file {path}"))
     for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
-            if os.stat(f"/proc/{entry}").st_uid in uids:
-                found.append(f"process {entry}")
+            owner = os.stat(f"/proc/{entry}").st_uid
         except OSError:
             continue
-    return found
+        if owner in uids:
+            found.append((owner, f"process {entry}"))
+    busy = uids_leased_elsewhere()
+    return [what for owner, what in found if owner not in busy]
 
 
 def find_markers(root: Path, cases: Iterable[Case]) -> list[str]:

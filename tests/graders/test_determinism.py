@@ -1,5 +1,5 @@
-"""Determinism: the same submissions graded again and again, on an idle and on a loaded machine,
-get identical check results (slow: about 3 minutes on 2 cores)."""
+"""Determinism: the same submissions graded again, on an idle and on a loaded machine, get
+identical check results (slow: about 40 s on 2 cores beside the evidence batch)."""
 from __future__ import annotations
 
 import pytest
@@ -8,14 +8,18 @@ from tests.graders import evidence as ev
 
 # The solved and blank notebooks and two mutants whose checks fail in different ways.
 SUBMISSIONS = ("solved", "blank", "mutant-fgp_int_truncation", "mutant-prune_bn_stats_not_sliced")
-IDLE_RUNS, LOADED_RUNS = 2, 3  # with the evidence batch itself: six gradings of each
+# With the evidence batch itself: three gradings of each, every one in new grading processes
+# (which measure latency afresh: a worker remembers a model's measurements only for its life).
+# More idle or loaded runs repeat what these prove: the inputs come from the submission's seed,
+# and the one measured quantity is timed in CPU time, which the load does not reach.
+IDLE_RUNS, LOADED_RUNS = 1, 1
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_regrading_gives_identical_results_idle_and_loaded(evidence, tmp_path):
-    """Each submission graded six times (the evidence batch, two more batches, then three while
-    one busy-looping process per core competes for the CPU): every check's points and message
-    and the status are identical each time."""
+    """Each submission graded three times (the evidence batch, one more batch, then one while one
+    busy-looping process per core competes for the CPU): every check's points and message and
+    the status are identical each time."""
     paths = {sub_id: evidence.root / "submissions" / f"{sub_id}.zip" for sub_id in SUBMISSIONS}
     first = {sub_id: ev.fingerprint(evidence.graded[sub_id]) for sub_id in SUBMISSIONS}
     runs = (ev.regrade(paths, tmp_path, IDLE_RUNS, loaded=False)
