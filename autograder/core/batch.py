@@ -107,6 +107,10 @@ def discover(paths: Sequence[Path | str]) -> list[Submission]:
             found.append(Submission(_stem(path), path))
         elif _is_one_submission(path):
             found.append(Submission(path.name, path))
+        elif path != unwrapped(path) and _is_one_submission(unwrapped(path)):
+            # a class folder holding one student's folder (a TA trying one submission first):
+            # that student, with the model files beside the notebook, not the notebook alone
+            found.append(Submission(unwrapped(path).name, unwrapped(path)))
         else:
             inside = _folder_of_submissions(unwrapped(path))
             if not inside:

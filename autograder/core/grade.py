@@ -162,6 +162,8 @@ def grade_submission(path: str | Path, config: GradingConfig, workdir: str | Pat
         with submission:
             result.submission = submission.id
             result.notes.extend(submission.problems)
+            if submission.readable:
+                result.notes.append(f"graded notebook: {clean_text(submission.notebook_name)}")
             if not submission.readable:
                 result.status = "unreadable"
                 result.reason = "; ".join(submission.problems) or "the submission is unreadable"

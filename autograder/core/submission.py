@@ -54,7 +54,7 @@ class Submission:
     cells: list[str] = field(default_factory=list)
     model_files: dict[str, Path] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
-    notebook_name: str = ""
+    notebook_name: str = ""  # the graded notebook's path inside the submission
     notebook: dict | None = None
     readable: bool = False
     workdir: Path | None = None
@@ -228,6 +228,10 @@ def _choose_notebook(names: list[str], assignment_name: str, metadata_name) -> s
     stems = [n for n in names if PurePosixPath(n).stem == assignment_name]
     if len(stems) == 1:
         return stems[0]
+    if len(stems) > 1:  # e.g. a blank one on top and a solved one in backup/: which did it mean?
+        listed = ", ".join(sorted(stems)[:5])
+        raise _Unreadable(f"{len(stems)} notebooks named {assignment_name}.ipynb in the "
+                          f"submission ({listed}); keep only the one to grade")
     if len(names) > MAX_NOTEBOOKS_EXAMINED:
         raise _Unreadable(f"{len(names)} notebooks in the submission and none is "
                           f"{assignment_name}.ipynb; submit exactly one notebook")
@@ -283,7 +287,7 @@ def _read_zip(submission: Submission, path: Path, assignment_name: str) -> None:
 
         chosen = _choose_notebook(notebooks, assignment_name,
                                   lambda n: _metadata_assignment(notebook_bytes(n)))
-        _read_notebook_bytes(submission, notebook_bytes(chosen), PurePosixPath(chosen).name)
+        _read_notebook_bytes(submission, notebook_bytes(chosen), chosen)
         for model_name in MODEL_FILES:
             candidates = [n for n, (_, parts) in safe.items() if parts[-1] == model_name]
             if not candidates:

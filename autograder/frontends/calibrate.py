@@ -27,6 +27,7 @@ import copy
 import hashlib
 import json
 import math
+import os
 import platform
 import secrets
 import time
@@ -52,7 +53,9 @@ from autograder.checks.settings import (ALLOWANCE_POINTS, HIDDEN_SPLIT_SIZE, NOI
                                         calibration_inputs, calibration_path)
 
 CALIBRATION_LATENCY = {"batch": 32, "warmup": 10, "repeats": 100}  # more repeats than grading
-REFERENCE_CACHE = CACHE_DIR / "reference-models"
+# Where the reference models are cached: the kit's .cache/, or PRUNEKIT_REFERENCE_CACHE (CI
+# keeps them there across fresh clones; the key below says when they must be made again).
+REFERENCE_CACHE = Path(os.environ.get("PRUNEKIT_REFERENCE_CACHE") or CACHE_DIR / "reference-models")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,7 +90,10 @@ def _cache_key(profile: Profile, base_path: Path, choices: dict) -> str:
     digest.update(file_sha256(base_path).encode())
     digest.update(json.dumps([choices, asdict(profile.finetune), profile.name, profile.seed,
                               profile.batch_size], sort_keys=True, default=str).encode())
-    for source in sorted((REPO_ROOT / "solutions").glob("*.py")):
+    digest.update(torch.__version__.encode())  # another release may round differently
+    # the pruning (solutions/) and the fine-tuning, data and model code (prunekit/)
+    sources = [*(REPO_ROOT / "solutions").glob("*.py"), *(REPO_ROOT / "prunekit").rglob("*.py")]
+    for source in sorted(sources):
         if source.name != "choices.py":  # its values are in ``choices`` already
             digest.update(source.read_bytes())
     return digest.hexdigest()[:16]

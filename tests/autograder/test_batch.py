@@ -54,6 +54,18 @@ def test_discover_folder_that_is_one_submission(tmp_path):
     assert submission.id == "alice" and submission.path == tmp_path / "alice"
 
 
+def test_discover_class_folder_holding_one_students_folder(tmp_path):
+    """A class folder that holds only one student's folder (a TA trying the grader on one
+    submission) is that student's submission, models included, under the student's folder name,
+    not the notebook alone under the notebook's name."""
+    write_notebooks(tmp_path / "subs" / "alice", ["pruning_lab"])
+    for name in ("finegrained.pt", "channel_pruned.pt"):
+        (tmp_path / "subs" / "alice" / name).write_bytes(b"model")
+    [submission] = batch.discover([tmp_path / "subs"])
+    assert (submission.id, submission.path, submission.problem) == \
+        ("alice", tmp_path / "subs" / "alice", "")
+
+
 def test_discover_unclear_subfolders_get_a_problem(tmp_path):
     """A subfolder with no notebook, or with several, is still a row, with the reason."""
     write_notebooks(tmp_path / "class" / "frank", ["a", "b"])

@@ -163,6 +163,7 @@ def test_broken_submission_reasons(broken):
     assert "not a number" in checks[("q4", "target_sparsity_value")].message
     assert broken.question_scores["q7"] == pytest.approx(question_points()["q7"])
     assert any("sys.exit(3)" in note for note in broken.notes)
+    assert "graded notebook: pruning_lab.ipynb" in broken.notes  # the record names it
 
 
 def test_unreadable_notebook_and_corrupt_zip(config, workdir):

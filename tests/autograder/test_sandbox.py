@@ -635,7 +635,9 @@ def test_network_is_unavailable(workdir):
         port = server.getsockname()[1]
         isolated = run([cell], [call("c", "connect", port)], workdir)
         assert isolated.isolation.network_isolated, isolated.isolation
-        assert isolated.outcomes["c"].value["result"].startswith("failed")
+        outcome = isolated.outcomes["c"]
+        assert outcome.value, (isolated.status, isolated.reason, outcome)
+        assert outcome.value["result"].startswith("failed")
         allowed = run([cell], [call("c", "connect", port)], workdir,
                       isolation=Isolation(allow_network=True))
         assert allowed.outcomes["c"].value["result"] == "connected"

@@ -142,6 +142,22 @@ def test_zip_problems(tmp_path):
     assert not submission.readable and "2 notebooks" in submission.problems[0]
 
 
+def test_two_notebooks_of_the_labs_name_are_refused(tmp_path):
+    """A blank pruning_lab.ipynb on top and a solved one in backup/ (the one a person opens is
+    not the one that would be graded): unreadable, naming both; one of them alone is read, and
+    the submission says which path it graded."""
+    decoy = write_zip(tmp_path / "decoy.zip", {
+        f"{ASSIGNMENT_NAME}.ipynb": nb_bytes("blank = 1"),
+        f"backup/{ASSIGNMENT_NAME}.ipynb": nb_bytes("solved = 1")})
+    refused = load_submission(decoy, tmp_path)
+    assert not refused.readable
+    assert (f"2 notebooks named {ASSIGNMENT_NAME}.ipynb" in refused.problems[0]
+            and f"backup/{ASSIGNMENT_NAME}.ipynb" in refused.problems[0])
+    nested = write_zip(tmp_path / "nested.zip", {f"lab/{ASSIGNMENT_NAME}.ipynb": nb_bytes("a = 1")})
+    with load_submission(nested, tmp_path) as submission:
+        assert submission.notebook_name == f"lab/{ASSIGNMENT_NAME}.ipynb"
+
+
 def test_zip_traversal_and_junk_are_ignored(tmp_path):
     """Entries that climb out of the archive or are absolute are never used (and said so); macOS
     resource forks and checkpoint copies do not count as notebooks."""
