@@ -41,7 +41,7 @@ QUICK_ARGS = {
     "speedup": ["--repeats", "3", "--batches", "1", "4"],
     "speedup_full_width": ["--repeats", "2", "--batches", "1"],
     "accuracy_vs_sparsity": ["--scan", "0.5", "0.9", "--uniform", "0.5", "0.9"],
-    "grading_throughput": ["--copies", "1", "--workers", "2", "--timeout", "20"],
+    "grading_throughput": ["--copies", "1", "--workers", "2", "--timeout", "10"],
 }
 
 

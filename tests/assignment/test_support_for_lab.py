@@ -38,10 +38,20 @@ def test_smoke_budget_shortens_only_the_budget(monkeypatch):
 def test_unknown_budget_lists_the_known_ones(monkeypatch):
     """A typo in $PRUNEKIT_BUDGET is an error that names the known budgets."""
     monkeypatch.setenv("PRUNEKIT_BUDGET", "fast")
-    with pytest.raises(ValueError, match="known budgets: full, smoke"):
+    with pytest.raises(ValueError, match="known budgets: full, smoke, tiny"):
         get_profile("offline")
-    with pytest.raises(ValueError, match="unknown budget 'tiny'"):
-        apply_budget(profiles.PROFILES["offline"], "tiny")
+    with pytest.raises(ValueError, match="unknown budget 'huge'"):
+        apply_budget(profiles.PROFILES["offline"], "huge")
+
+
+def test_tiny_budget_is_smoke_on_fewer_real_images():
+    """The tiny budget (the kit's own tests on real images) is the smoke budget with
+    TINY_SUBSET of CIFAR-10; the offline data stays whole."""
+    real = profiles.PROFILES["cifar10-cpu"]
+    smoke, tiny = apply_budget(real, "smoke"), apply_budget(real, "tiny")
+    assert tiny.subset == profiles.TINY_SUBSET and smoke.subset == profiles.SMOKE_SUBSET
+    assert dataclasses.replace(tiny, subset=smoke.subset) == smoke
+    assert apply_budget(profiles.PROFILES["offline"], "tiny").subset is None
 
 
 def test_scan_sparsities_are_fractions():

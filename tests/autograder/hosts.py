@@ -10,7 +10,7 @@ real kernel boundaries, not mocks:
 - ``docker_like``: the command runs as root without CAP_SYS_ADMIN under a seccomp filter that
   refuses new namespaces and mounts, as Docker's default profile does (so bubblewrap cannot
   work there); ``landlock=False`` also refuses Landlock, as older kernels or profiles would;
-  with ``image`` its disk and process table are a container's own, not this machine's;
+  its process table is its own, and with ``image`` its disk too, not this machine's;
 - ``unprivileged_container``: ``bwrap --unshare-user --disable-userns --cap-drop ALL``: "root"
   without any capability, where neither namespaces nor a uid switch work.
 """
@@ -116,12 +116,15 @@ def docker_like(argv: Sequence[str], reachable: Sequence[str] = (), landlock: bo
                 **run_args) -> subprocess.CompletedProcess:
     """Run ``argv`` as root in a simulated default Docker container (see the module docstring);
     the paths in ``reachable`` (and the interpreter and the kit) are made reachable for
-    ``sandbox_uid`` too, as in an image where Python lies in /usr/local. With ``image`` the
-    container's disk holds only what an image would: the system folders, the interpreter and
-    the paths in ``image``, with its own process table and empty ``/run`` and ``/var``;
-    everything else of this machine (other checkouts of the kit among it) is empty in there."""
+    ``sandbox_uid`` too, as in an image where Python lies in /usr/local. Like every container
+    it has its own process table: a restricted grader's clean-up (``kill(-1)`` as its sandbox
+    uid) reaches no process of another container or of this machine, which the tests' graders
+    running side by side rely on. With ``image`` the container's disk holds only what an image
+    would: the system folders, the interpreter and the paths in ``image``, with empty ``/run``
+    and ``/var``; everything else of this machine (other checkouts of the kit among it) is
+    empty in there."""
     if image is None:
-        hidden, needed = [], _needed(reachable)
+        hidden, needed = [*CONTAINER_RUNTIME_ARGS], _needed(reachable)
     else:  # the image holds no checkout of the kit: the interpreter comes without it
         needed = [*interpreter_paths(), sys.prefix, sys.executable, *map(str, image),
                   *map(str, reachable)]
