@@ -19,11 +19,12 @@ def shared_cifar10() -> Path:
 
 
 # Parallel runs (pytest-xdist, ``--dist loadgroup``; the README's test command): a session
-# fixture is made once per worker, so the tests sharing an expensive one run on one worker; so do
-# those that look at the whole machine (attack processes and sandbox uids left behind), which
-# another worker's gradings would disturb. Every other module is one unit, so that its module
-# fixtures are made once too.
-SHARED_FIXTURE_GROUPS = {"evidence": "evidence", "built": "build", "demo_run": "demo"}
+# fixture is made once per worker, so the tests sharing an expensive one run on one worker (the
+# lab's build is shared between workers instead: tests/assignment/conftest.py); so do those that
+# look at the whole machine (attack processes and sandbox uids left behind), which another
+# worker's gradings would disturb. Every other module is one unit, so that its module fixtures
+# are made once too.
+SHARED_FIXTURE_GROUPS = {"evidence": "evidence", "demo_run": "demo"}
 MACHINE_WIDE_GROUP = "evidence"
 
 
@@ -40,9 +41,12 @@ def _xdist_group(item: pytest.Item) -> str:
 # section). xdist hands units out in collection order (--no-loadscope-reorder), so these start
 # first and the short ones fill in around them; a long unit started last would leave the other
 # worker idle at the end.
-LONGEST_FIRST = ("build", "evidence", "tests/benchmarks/test_benchmarks.py", "demo",
+LONGEST_FIRST = ("evidence", "tests/assignment/test_end_to_end.py",
+                 "tests/benchmarks/test_benchmarks.py", "tests/assignment/test_colab.py", "demo",
+                 "tests/assignment/test_otter_hidden.py", "tests/assignment/test_public_tests.py",
                  "tests/autograder/test_sandbox.py", "tests/graders/test_coverage_mutants.py",
-                 "tests/autograder/test_grade.py", "tests/prunekit/test_cli.py")
+                 "tests/autograder/test_grade.py", "tests/assignment/test_build.py",
+                 "tests/prunekit/test_cli.py")
 
 
 def _start_rank(group: str) -> int:
