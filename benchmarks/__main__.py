@@ -37,8 +37,8 @@ STEPS = {
 # batch. With PRUNEKIT_BUDGET=smoke every training and fine-tuning is one epoch.
 QUICK_ARGS = {
     "offline_lesson": [],
-    "results_table": ["--repeats", "3", "--batches", "1", "4"],
-    "speedup": ["--repeats", "3", "--batches", "1", "4"],
+    "results_table": ["--repeats", "2", "--batches", "1", "4"],
+    "speedup": ["--repeats", "2", "--batches", "1", "4"],
     "speedup_full_width": ["--repeats", "2", "--batches", "1"],
     "accuracy_vs_sparsity": ["--scan", "0.5", "0.9", "--uniform", "0.5", "0.9"],
     "grading_throughput": ["--copies", "1", "--workers", "2", "--timeout", "10"],
