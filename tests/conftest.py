@@ -1,9 +1,16 @@
 """Shared fixtures of the kit's tests."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# One torch (OpenMP) thread per test process, set before anything imports torch and inherited by
+# the notebooks, batches and commands the tests start: the xdist workers already keep every core
+# busy, and a second thread per process only spins waiting for a core (CI's two cores were 92%
+# busy with three workers). Tests that time models pin their own thread count anyway.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The real CIFAR-10 arrays that offline machines keep beside the project (never committed).
