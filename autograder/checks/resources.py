@@ -200,8 +200,8 @@ def hidden_loader(profile_name: str, seed: int, size: int):
 
 def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tuple[int, ...]],
                          problem: str = "") -> VGG:
-    """Read a submitted model file with ``weights_only`` loading (via the sandbox's untrusted
-    loader: size cap, no symlinks, no compressed members) and rebuild its VGG in eval mode.
+    """Read a submitted model file with the sandbox's untrusted loader (size cap, no symlinks,
+    parsed into plain data, never unpickled) and rebuild its VGG in eval mode.
 
     Before anything is built, every tensor's shape is compared with the base model's
     (``base_shapes``): a pruned model is never larger, so a file that claims more (a conv
@@ -219,7 +219,7 @@ def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tu
     try:
         state = load_untrusted(Path(path), MAX_MODEL_FILE_BYTES)
     except BadResult as error:
-        raise Fail(f"{what} could not be read with weights_only loading: {error}") from None
+        raise Fail(f"{what} could not be read as a state dict of tensors: {error}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]  # a checkpoint-style file {"state_dict": ..., "meta": ...}
     if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)

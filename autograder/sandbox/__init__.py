@@ -16,7 +16,8 @@ The package's files are its layers:
 ``plan.py``            the allow-list filesystem and the bubblewrap command
 ``folder.py``          the sandbox folder the grader prepares
 ``supervise.py``       starting, watching (time, memory, disk), killing, classifying the end
-``untrusted.py``       loading what came back: size-bounded, ``weights_only``, plain data only
+``untrusted.py``       loading what came back: size-bounded, plain data only
+``archive.py``         torch's archive format parsed into plain data, never unpickled
 ``permissions.py``     permission checks for secrets where no allow-list hides them
 ``inside/``            what runs in the sandbox: ``launcher.py`` (limits, uid, confinement),
                        ``confine.py`` (seccomp, Landlock), ``runner.py`` (cells, probes),

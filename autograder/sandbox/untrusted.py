@@ -1,38 +1,27 @@
 """Loading what the sandbox wrote: untrusted files, validated as plain data.
 
 Everything under a sandbox's ``out/`` folder was written by (or can be rewritten by) student
-code. Nothing here runs code while loading (``torch.load(weights_only=True)``), every file is
-size-checked before it is read, archives must be stored uncompressed (no zip bombs), and the
+code. Nothing here runs code while loading, every file is
+size-checked before it is read, archives are parsed, never unpickled (``archive.py``), and the
 loaded value is copied through :func:`plain`, which accepts only plain types within a budget of
 bytes and values, so a result costs the grader at most what ``Limits.result_bytes`` allows.
 """
 from __future__ import annotations
 
-import io
 import os
-import pickletools
 import re
 import stat
-import zipfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from autograder.sandbox.api import Failure, Outcome, ProbeRequest
+from autograder.sandbox.archive import ArchiveRefused, parse_torch_archive
 
 MiB = 2**20
 STAGES = ("startup", "cells", "probes")  # what the runner times in the student process
 MAX_TEXT_CHARS = 1000  # error messages and reasons coming back from the sandbox
 MAX_PLAIN_NODES = 1_000_000  # values in one result (stops "billion laughs" pickles)
 MAX_PLAIN_DEPTH = 40
-# The pickle part of one result archive (tensor data lies beside it). Unpickling with
-# weights_only is pure Python (a 12 MB pickle of small objects took 30 s), so its size is
-# bounded before parsing; the largest honest one (a VGG state dict with its structure) is ~20 KB.
-MAX_PICKLE_BYTES = 2 * MiB
-# Dict entries one pickle may create. Inserting keys that share a hash (ints are easy to
-# collide) costs time quadratic in their number while unpickling: 30,000 such keys in a 390 KB
-# pickle took 11.5 s. Counted from the opcodes before anything is built; an honest result (a
-# VGG state dict, a few masks) holds well under a hundred.
-MAX_DICT_ENTRIES = 4096
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -68,65 +57,20 @@ class Budget:
 
 
 def load_untrusted(path: Path, max_bytes: int) -> Any:
-    """Load a file that untrusted code wrote with ``torch.save``.
+    """The plain data of a torch archive that untrusted code wrote (``torch.save``'s format),
+    parsed by :func:`archive.parse_torch_archive`: nothing is unpickled, no code runs and
+    nothing but plain values is built.
 
     Refuses (BadResult) anything but a regular, singly linked file (no symlink, FIFO or hard link
-    to someone else's file) of at most ``max_bytes``, a zip archive whose members are stored
-    uncompressed (no zip bombs) and add up to at most ``max_bytes``, a pickle part larger than
-    MAX_PICKLE_BYTES (checked before parsing) and a pickle that needs more than
-    ``torch.load(weights_only=True)`` allows (no code runs while loading). Does not validate
-    the structure; see :func:`plain`.
+    to someone else's file) of at most ``max_bytes``, and whatever the parser refuses (compressed
+    members, oversized pickles, globals a plain result never needs, tensors beyond
+    ``max_bytes``). Does not validate the structure; see :func:`plain`.
     """
-    import torch
-
     data = read_regular_file(path, max_bytes)
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as error:
-        raise BadResult(f"not a torch archive ({error})") from None
-    if any(m.compress_type != zipfile.ZIP_STORED for m in members):
-        raise BadResult("compressed archive members (torch.save never writes them)")
-    if sum(m.file_size for m in members) > max_bytes:
-        raise BadResult("archive larger than the size limit")
-    pickles = [m for m in members if m.filename.endswith(".pkl")]
-    if any(m.file_size > MAX_PICKLE_BYTES for m in pickles):
-        raise BadResult(f"pickle larger than {MAX_PICKLE_BYTES // MiB} MiB (plain results are "
-                        "small; tensors are stored beside the pickle)")
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in pickles:
-            if dict_entries(archive.read(member)) > MAX_DICT_ENTRIES:
-                raise BadResult(f"a pickle creating more than {MAX_DICT_ENTRIES} dict entries "
-                                "(plain results hold a few)")
-    try:
-        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any refusal or corruption is the same verdict
-        message = " ".join(str(error).split())[:300]
-        raise BadResult(f"refused by weights_only loading ({type(error).__name__}: "
-                        f"{message})") from None
-
-
-def dict_entries(pickle_bytes: bytes) -> int:
-    """How many dict entries unpickling ``pickle_bytes`` would insert (SETITEM and SETITEMS),
-    found by following the opcodes' stack effects without building anything (linear time). A
-    malformed pickle counts what was read until it broke; unpickling then refuses it."""
-    stack: list[bool] = []  # True: a mark, False: an object
-    entries = 0
-    try:
-        for opcode, _, _ in pickletools.genops(pickle_bytes):
-            before = opcode.stack_before
-            if pickletools.markobject in before:  # pops the objects above the last mark
-                mark = len(stack) - 1 - stack[::-1].index(True)
-                if opcode.name == "SETITEMS":
-                    entries += (len(stack) - mark - 1) // 2
-                del stack[max(0, mark - before.index(pickletools.markobject)):]
-            else:
-                entries += opcode.name == "SETITEM"
-                del stack[max(0, len(stack) - len(before)):]
-            stack.extend(item is pickletools.markobject for item in opcode.stack_after)
-    except (ValueError, IndexError):
-        pass
-    return entries
+        return parse_torch_archive(data, max_bytes)
+    except ArchiveRefused as error:
+        raise BadResult(str(error)) from None
 
 
 def read_regular_file(path: Path, max_bytes: int) -> bytes:

@@ -4,7 +4,7 @@
 #   building it costs the grader's unpickler (and plain()) quadratic time, minutes per file
 # base: blank
 # defence: result files are small and plain; the grader refuses a pickle creating more than
-#   MAX_DICT_ENTRIES dict entries, counted from its opcodes before anything is built
+#   MAX_DICT_ENTRIES dict entries, counted as its parser inserts them
 # status: graded, crashed, exit, timeout
 # --- cell
 import gc

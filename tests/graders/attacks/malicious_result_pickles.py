@@ -2,7 +2,7 @@
 #   makes every later result file (req-N.pt, done.pt) a pickle that runs code when loaded;
 #   torch.save is patched the same way
 # base: solved
-# defence: result files are loaded with weights_only; a refused completion record ends the
+# defence: result files are parsed, never unpickled (calls refused); a refused completion record ends the
 #   run as crashed
 # status: graded, crashed, exit
 # --- cell
