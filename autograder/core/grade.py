@@ -31,8 +31,8 @@ from typing import Any
 import torch
 
 from autograder.results import CheckResult, SubmissionResult
-from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, choose_backend,
-                                describe, harden_permissions, run_in_sandbox)
+from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, describe,
+                                harden_permissions, run_in_sandbox, verify_backend)
 from autograder.sandbox.backend import Backend, parallel_safe, permissions_only
 from autograder.sandbox.uids import lease_uid
 from autograder.sandbox.untrusted import clean_text
@@ -122,7 +122,7 @@ def files_protected_by_permissions_only(config: GradingConfig) -> bool:
 
 def _checked_backend(config: GradingConfig) -> Backend:
     isolation = config.isolation_for(0)
-    backend = choose_backend(isolation)
+    backend = verify_backend(isolation)
     if backend.name == "restricted":
         harden_permissions(isolation.secret_paths)
     return backend

@@ -57,11 +57,11 @@ from autograder.sandbox.api import (BACKENDS, LEVELS, NOBODY, REPO_ROOT, Failure
                                     ProbeRequest, SandboxError, SandboxResult)
 from autograder.sandbox.backend import Backend, choose_backend, describe, find_bwrap
 from autograder.sandbox.permissions import exposed_secrets, harden_permissions, readable_by
-from autograder.sandbox.run import run_in_sandbox
+from autograder.sandbox.run import run_in_sandbox, verify_backend
 from autograder.sandbox.untrusted import BadResult, load_untrusted
 
 __all__ = ["BACKENDS", "LEVELS", "NOBODY", "REPO_ROOT", "Backend", "BadResult", "Failure",
            "Isolation", "IsolationReport", "IsolationUnavailable", "Limits", "Outcome",
            "ProbeRequest", "SandboxError", "SandboxResult", "choose_backend", "describe",
            "exposed_secrets", "find_bwrap", "harden_permissions", "load_untrusted",
-           "readable_by", "run_in_sandbox"]
+           "readable_by", "run_in_sandbox", "verify_backend"]

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
 from autograder.sandbox import supervise, untrusted
-from autograder.sandbox.api import (Failure, Isolation, IsolationReport, Limits, Outcome,
-                                    ProbeRequest, SandboxError, SandboxResult)
+from autograder.sandbox.api import (Failure, Isolation, IsolationReport, IsolationUnavailable,
+                                    Limits, Outcome, ProbeRequest, SandboxError, SandboxResult)
 from autograder.sandbox.backend import Backend, choose_backend, describe
 from autograder.sandbox.folder import SandboxFolder, check_requests
 from autograder.sandbox.permissions import exposed_secrets, permits
@@ -58,6 +59,70 @@ def run_in_sandbox(student_source: str | Sequence[str], requests: Sequence[Probe
     finally:
         if not keep_sandbox:
             folder.remove()
+
+
+# What the canary's student process runs instead of the runner: the standard library modules
+# the runner needs and torch's files, read (not imported: that takes seconds) as the sandbox uid.
+CANARY_PROGRAM = ["-c", "import ctypes, json, os, importlib.util\n"
+                        "spec = importlib.util.find_spec('torch')\n"
+                        "assert spec is not None and spec.origin, 'torch is not importable'\n"
+                        "open(spec.origin, 'rb').read(1)\n"
+                        "lib = os.path.join(os.path.dirname(spec.origin), 'lib')\n"
+                        "for name in os.listdir(lib):\n"
+                        "    if name.startswith(('libtorch_cpu', 'libc10.')):\n"
+                        "        open(os.path.join(lib, name), 'rb').read(1)\n"]
+_VERIFIED: dict[tuple, Backend] = {}
+
+
+def verify_backend(isolation: Isolation, workdir: Path | None = None) -> Backend:
+    """The backend ``isolation`` gets here, once a canary has run through it: the real launcher
+    and confinement, as the sandbox uid, starting Python and reading its standard library and
+    torch's files (about 0.2 s; once per process and isolation). Call before a batch.
+
+    Raises:
+        IsolationUnavailable: as :func:`choose_backend`, or the canary failed: the message says
+            why and what to do.
+    """
+    backend = choose_backend(isolation)
+    key = (backend, isolation)
+    if key not in _VERIFIED and backend.name != "none":
+        with tempfile.TemporaryDirectory(prefix="prunekit-canary-") as temporary:
+            failure = _canary_failure(isolation, backend, Path(workdir or temporary))
+        if failure:
+            raise IsolationUnavailable(canary_message(backend, isolation, failure))
+        _VERIFIED[key] = backend
+    return backend
+
+
+def _canary_failure(isolation: Isolation, backend: Backend, workdir: Path) -> str:
+    """"" when the canary ran, else the last line it (or the launcher) said."""
+    owner = (isolation.uid, isolation.gid) if backend.drop else None
+    folder = SandboxFolder.create(_sandbox_base(workdir, backend, isolation), owner)
+    try:
+        folder.populate([], [], Limits(wall_seconds=60, cpu_seconds=60), {})
+        run = supervise.run_launcher(folder, Limits(wall_seconds=60, cpu_seconds=60),
+                                     isolation, backend, program=CANARY_PROGRAM)
+    finally:
+        folder.remove()
+    fatal = _setup_failure(run.report)
+    if fatal is not None:
+        return fatal
+    if run.timed_out or not os.WIFEXITED(run.wait_status) or os.WEXITSTATUS(run.wait_status):
+        lines = run.stderr_tail.strip().splitlines() or [f"wait status {run.wait_status}"]
+        return untrusted.clean_text(lines[-1])[:300]
+    return ""
+
+
+def canary_message(backend: Backend, isolation: Isolation, failure: str) -> str:
+    """Why the chosen backend cannot run student code here, and what to do about it."""
+    who = f"uid {isolation.uid}" if backend.drop else "the sandbox's user"
+    return (f"the {describe(backend)} backend cannot run student code here: started as {who}, "
+            f"the grader's Python failed ({failure}). Every user must be able to read the "
+            f"grader's interpreter, its standard library and torch ({sys.executable} and the "
+            "folders above it): install them outside a private home (not under /root, e.g. "
+            "pyenv's default; the system Python, /opt or /usr/local work), or grade where "
+            "bubblewrap runs (its allow-list shows the interpreter whatever the folders above "
+            "it allow).")
 
 
 def _sandbox_base(workdir: Path, backend: Backend, isolation: Isolation) -> Path:

@@ -3,9 +3,9 @@
 The grader starts one process per run: bubblewrap (``bwrap`` backend) or the launcher itself
 (``restricted``, ``none``), in a new session, with the output going to files and a report pipe
 the launcher writes JSON lines to. While it runs the grader polls: the report, the student's
-memory (peak resident set of every process of the sandbox) and disk use (``home/``, ``out/``),
-and the wall-time limit. Then every process of the sandbox is killed and waited for: with
-bubblewrap by killing the pid namespace's init (the kernel ends the rest), without it the
+memory (peak resident set of every process of the sandbox), disk use (``home/``, ``out/``, and
+files its processes hold open after unlinking them) and the wall-time limit. Then every process
+of the sandbox is killed and waited for: with bubblewrap by killing the pid namespace's init (the kernel ends the rest), without it the
 process group and, for a dedicated uid, every process of that uid.
 """
 from __future__ import annotations
@@ -61,18 +61,21 @@ class Run:
 # ---------------------------------------------------------------------------------------------
 
 def launcher_config(folder: SandboxFolder, limits: Limits, isolation: Isolation,
-                    backend: Backend, report_fd: int) -> dict:
-    """The launcher's configuration (inside/launcher.py), as JSON-able data."""
+                    backend: Backend, report_fd: int, program: list[str] | None = None) -> dict:
+    """The launcher's configuration (inside/launcher.py), as JSON-able data. ``program``: what
+    the student process's Python runs (its arguments after ``-I -B``); default the runner."""
     uid, gid = (isolation.uid, isolation.gid) if backend.drop else (os.geteuid(), os.getegid())
     inside = plan.SANDBOX_MOUNTPOINT if backend.name == "bwrap" else str(folder.root)
     nested = plan.nested_userns_args(backend.bwrap) if backend.nested_userns else []
     return {
         "backend": backend.name, "python": sys.executable, "sandbox": inside,
+        "program": program or [f"{inside}/runner.py"],
         "drop": backend.drop, "uid": uid, "gid": gid, "nested": nested,
         "rlimits": plan.rlimits(limits), "max_processes": int(limits.max_processes),
         # a grader's own uid outside a user namespace: RLIMIT_NPROC counts the grader's tasks
         "count_own_tasks": backend.name == "none" and os.geteuid() != 0,
         "landlock": _landlock_plan(folder, backend),
+        "allow_network": isolation.allow_network,  # the seccomp filter then allows sockets
         "env": plan.child_env(limits, folder.sandbox_id),
         "report_fd": report_fd,
     }
@@ -94,7 +97,6 @@ def bwrap_command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     gid = isolation.gid if backend.drop else plan.NOBODY
     allowed = plan.allowed_read_paths(backend.bwrap)
     identity = plan.identity_files(folder.etc, uid, gid)
-    inside = plan.SANDBOX_MOUNTPOINT
     return [*plan.namespace_args(os.geteuid() == 0, isolation.allow_network),
             *plan.filesystem_args(allowed, plan.masked_paths(allowed, isolation),
                                   limits.scratch_bytes),
@@ -108,15 +110,15 @@ def bwrap_command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
 # ---------------------------------------------------------------------------------------------
 
 def run_launcher(folder: SandboxFolder, limits: Limits, isolation: Isolation,
-                 backend: Backend) -> Run:
+                 backend: Backend, program: list[str] | None = None) -> Run:
     """Start the sandbox in a new session, wait up to the wall limit, kill every process of it,
-    reap, and read the output tails.
+    reap, and read the output tails. ``program``: as in :func:`launcher_config`.
 
     Side effects: writes launch.json (and for bwrap its argument file), stdout.txt and
     stderr.txt in the sandbox folder.
     """
     read_fd, write_fd = os.pipe()
-    config = launcher_config(folder, limits, isolation, backend, write_fd)
+    config = launcher_config(folder, limits, isolation, backend, write_fd, program)
     folder.config.write_text(json.dumps(config))
     os.chmod(folder.config, 0o600)
     command, pass_fds, info_fd = _command(folder, limits, isolation, backend)
@@ -314,6 +316,7 @@ class _Watcher:
         self._next_check = time.monotonic() + DISK_CHECK_SECONDS
         self._tree = _descendants(self.pid)
         used, entries = disk_usage(self._disk_dirs, MAX_SANDBOX_FILES)
+        used += unlinked_open_bytes(self._tree)
         if used > self._disk_bytes:
             self.violation = f"wrote more than {self._disk_bytes / MiB:g} MiB to disk"
         elif entries > MAX_SANDBOX_FILES:
@@ -503,6 +506,29 @@ def disk_usage(directories: list[Path], max_entries: int) -> tuple[int, int]:
             except OSError:
                 continue
     return used, entries
+
+
+def unlinked_open_bytes(pids: list[int]) -> int:
+    """Bytes of disk (or memory) blocks held by files that processes ``pids`` keep open after
+    unlinking them (and memfd files, where a filter lets them exist), each inode counted once:
+    no folder walk sees them, yet they fill the disk until the last descriptor closes. Processes
+    whose descriptors this grader may not read are skipped."""
+    seen, used = set(), 0
+    for pid in pids:
+        try:
+            descriptors = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                info = os.stat(f"/proc/{pid}/fd/{descriptor}")
+            except OSError:
+                continue
+            inode = (info.st_dev, info.st_ino)
+            if stat.S_ISREG(info.st_mode) and info.st_nlink == 0 and inode not in seen:
+                seen.add(inode)
+                used += info.st_blocks * 512
+    return used
 
 
 def tail(stream, max_bytes: int) -> str:

@@ -21,7 +21,8 @@ import torch
 
 from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, IsolationUnavailable, Limits,
                                 ProbeRequest, SandboxError, SandboxResult, choose_backend, exposed_secrets,
-                                harden_permissions, load_untrusted, readable_by, run_in_sandbox)
+                                harden_permissions, load_untrusted, readable_by, run_in_sandbox,
+                                verify_backend)
 from autograder.sandbox.untrusted import Budget, load_stage_seconds
 from prunekit.model import VGG, vgg_from_state_dict
 
@@ -321,19 +322,21 @@ def test_output_beyond_the_file_size_limit_fails_in_the_cell(workdir):
         shutil.rmtree(result.sandbox_dir, ignore_errors=True)
 
 
-@pytest.mark.parametrize("what", ["bytes", "files"])
+@pytest.mark.parametrize("what", ["bytes", "files", "unlinked"])
 def test_filling_the_disk_is_stopped(workdir, what):
-    """Writing many files into the results directory (on the real disk) is killed by the
-    grader's disk watch, beyond Limits.disk_bytes or MAX_SANDBOX_FILES, long before the cell's
-    own sleep ends."""
+    """Writing many files into the results directory (on the real disk), or files unlinked
+    while kept open (which no folder walk sees), is killed by the grader's disk watch, beyond
+    Limits.disk_bytes or MAX_SANDBOX_FILES, long before the cell's own sleep ends."""
     write = {"bytes": "open(f'../out/junk-{i}', 'wb').write(b'x' * 8 * 2**20)",
-             "files": "open(f'../out/junk-{i}', 'wb').close()"}[what]
-    count = {"bytes": 40, "files": 20_000}[what]  # bounded, in case nothing stops it
-    cell = f"import time\nfor i in range({count}):\n    {write}\ntime.sleep(30)\n"
+             "files": "open(f'../out/junk-{i}', 'wb').close()",
+             "unlinked": "KEPT.append(open(f'junk-{i}', 'wb')); KEPT[-1].write(b'x' * 8 * 2**20);"
+                         " KEPT[-1].flush(); os.unlink(f'junk-{i}')"}[what]
+    count = {"bytes": 40, "files": 20_000, "unlinked": 40}[what]  # bounded, if nothing stops it
+    cell = f"import os, time\nKEPT = []\nfor i in range({count}):\n    {write}\ntime.sleep(30)\n"
     limits = Limits(wall_seconds=60, cpu_seconds=60, disk_bytes=64 * 2**20)
     result = run([cell], [], workdir, limits)
     assert result.status == "killed" and result.wall_seconds < 30
-    assert ("to disk" if what == "bytes" else "files") in result.reason
+    assert ("files" if what == "files" else "to disk") in result.reason
 
 
 def test_scratch_folders_are_bounded(workdir):
@@ -619,6 +622,29 @@ def test_permissions_protect_secrets_in_the_restricted_backend(open_dir):
     assert result.isolation.level == "restricted"
 
 
+@needs_root
+def test_a_backend_whose_uid_cannot_start_python_is_refused_by_the_canary(tmp_path,
+                                                                          monkeypatch):
+    """Before a batch, verify_backend runs the real launcher as the sandbox uid: with the
+    grader's interpreter in a folder that uid cannot enter (as pyenv's under /root), the
+    restricted backend is refused with one message saying why and what to do, instead of
+    every submission ending as an error."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (private / "python").symlink_to(os.path.realpath(sys.executable))
+    monkeypatch.setattr(sys, "executable", str(private / "python"))
+    with pytest.raises(IsolationUnavailable) as refused:
+        verify_backend(Isolation(backend="restricted", uid=64013, gid=64013))
+    message = str(refused.value)
+    assert "cannot run student code here" in message and "uid 64013" in message
+    assert "outside a private home" in message and "bubblewrap" in message
+
+
+def test_the_canary_passes_where_the_sandbox_runs():
+    """Where sandboxes run (every other test here), the canary passes and names the backend."""
+    assert verify_backend(Isolation(uid=NOBODY - 20, gid=NOBODY - 20)).name == "bwrap"
+
+
 def test_network_is_unavailable(workdir):
     """With a network namespace, connecting to a port the grader listens on (127.0.0.1) fails
     in the sandbox; with the network allowed the same code connects (so the test is real)."""
@@ -670,8 +696,9 @@ def look():
 
 
 def test_ipc_objects_are_private_and_die_with_the_run(workdir):
-    """Two sandboxes running at the same time share no IPC: a System V segment and a POSIX shm
-    file made in one are invisible to the other, and nothing of them is left on the host."""
+    """Two sandboxes running at the same time share no IPC: a System V segment cannot be made
+    (the seccomp filter), a POSIX shm file made in one is invisible to the other, and nothing
+    of them is left on the host."""
     import threading
 
     first_cells = [IPC_CELL, "SEGMENT = publish('answers of A')\nimport time\ntime.sleep(6)\n"
@@ -683,7 +710,8 @@ def test_ipc_objects_are_private_and_die_with_the_run(workdir):
     time.sleep(4)  # the first run has published by now (start-up takes ~2 s)
     second = run([IPC_CELL], [call("look", "look")], workdir)
     thread.join()
-    assert outcome["first"].outcomes["segment"].value["result"] >= 0  # it did make one
+    # refused by the seccomp filter (the IPC namespace would keep a segment private too)
+    assert outcome["first"].outcomes["segment"].value["result"] == -1
     assert second.outcomes["look"].value["result"] == []
     assert "1347573070" not in Path("/proc/sysvipc/shm").read_text()  # KEY in decimal
     assert not Path("/dev/shm/prunekit-ipc").exists()

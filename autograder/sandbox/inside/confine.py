@@ -2,12 +2,15 @@
 
 Docker's default profile (and so, likely, Gradescope's) forbids new namespaces, so bubblewrap
 cannot run there. The launcher then confines the student process itself, after dropping to the
-sandbox uid and before exec'ing the runner:
+sandbox uid and before exec'ing the runner (under bubblewrap, the seccomp filter only):
 
 - ``install_seccomp``: a seccomp filter that makes ``socket()`` fail for every address family
-  (no network, no abstract Unix sockets to host daemons or other sandboxes), System V and POSIX
-  message-queue IPC fail (no shared segment or queue between two submissions), and refuses
-  ptrace, keyrings, io_uring, bpf, perf events, userfaultfd, mount and namespace calls;
+  (no network, no abstract Unix sockets to host daemons or other sandboxes, no netlink), System
+  V and POSIX message-queue IPC fail (no shared segment or queue between two submissions),
+  refuses what would carry data through the read-only files every sandbox shares (file locks,
+  leases, inotify, fanotify, dnotify), memory no limit counts (memfd), and ptrace, keyrings,
+  io_uring, bpf, perf events, userfaultfd, mount and namespace calls. The bubblewrap backend
+  installs it too (``bwrap --seccomp`` when a nested bubblewrap starts the runner);
 - ``restrict_filesystem``: a Landlock ruleset (Linux 5.13+) that allows reading only the
   allow-list (interpreter, libraries, the sandbox folder) and writing only the sandbox's home and
   output folders; on kernels with Landlock ABI 6 it also scopes abstract Unix sockets and signals.
@@ -38,14 +41,33 @@ _DENIED_NAMES = ("socket", "shmget", "shmat", "shmctl", "shmdt", "semget", "semo
                  "request_key", "keyctl", "io_uring_setup", "io_uring_enter", "io_uring_register",
                  "ptrace", "process_vm_readv", "process_vm_writev", "unshare", "setns", "mount",
                  "bpf", "perf_event_open", "userfaultfd")
+# Calls that carry data between two sandboxes through the inodes they share read-only (the
+# interpreter's files): BSD locks, inotify and fanotify watches (a watcher sees which shared
+# files another sandbox opens); and memory no limit counts (memfd pages, secret memory).
+_SHARED_INODE_NAMES = ("flock", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+                       "fanotify_init", "fanotify_mark", "memfd_create", "memfd_secret")
 _SYSCALLS = {
-    "x86_64": (0xC000003E, dict(zip(_DENIED_NAMES, (
-        41, 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 240, 241, 242, 243, 244, 245, 248,
-        249, 250, 425, 426, 427, 101, 310, 311, 272, 308, 165, 321, 298, 323)))),
-    "aarch64": (0xC00000B7, dict(zip(_DENIED_NAMES, (
-        198, 194, 196, 195, 197, 190, 193, 191, 192, 186, 189, 188, 187, 180, 181, 182, 183, 184,
-        185, 217, 218, 219, 425, 426, 427, 117, 270, 271, 97, 268, 40, 280, 241, 282)))),
+    "x86_64": (0xC000003E, {
+        **dict(zip(_DENIED_NAMES, (
+            41, 29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 240, 241, 242, 243, 244, 245,
+            248, 249, 250, 425, 426, 427, 101, 310, 311, 272, 308, 165, 321, 298, 323))),
+        **dict(zip(_SHARED_INODE_NAMES, (73, 294, 254, 255, 300, 301, 319, 447))),
+        "inotify_init": 253}),
+    "aarch64": (0xC00000B7, {
+        **dict(zip(_DENIED_NAMES, (
+            198, 194, 196, 195, 197, 190, 193, 191, 192, 186, 189, 188, 187, 180, 181, 182, 183,
+            184, 185, 217, 218, 219, 425, 426, 427, 117, 270, 271, 97, 268, 40, 280, 241, 282))),
+        **dict(zip(_SHARED_INODE_NAMES, (32, 26, 27, 28, 262, 263, 279, 447)))}),
 }
+# fcntl stays (Python needs it), but not its commands that lock a shared inode's byte ranges
+# (POSIX and open-file-description locks: another sandbox reads them with F_GETLK), take a
+# lease, or watch a directory (dnotify).
+_FCNTL = {"x86_64": 72, "aarch64": 25}
+F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW = 5, 6, 7, 36, 37, 38
+F_SETLEASE, F_GETLEASE, F_NOTIFY = 1024, 1025, 1026
+DENIED_FCNTL_COMMANDS = (F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW,
+                         F_SETLEASE, F_GETLEASE, F_NOTIFY)
+SECCOMP_DATA_ARG1_LOW = 24  # offsetof(struct seccomp_data, args[1]), its low 32 bits (LE)
 
 # <linux/landlock.h>; the three system calls have the same numbers on every architecture.
 SYS_LANDLOCK_CREATE_RULESET, SYS_LANDLOCK_ADD_RULE, SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
@@ -72,9 +94,11 @@ def _fail(what: str) -> ConfinementError:
     return ConfinementError(number, f"{what}: {os.strerror(number)}")
 
 
-def seccomp_program(machine: str | None = None) -> bytes:
-    """The BPF program (``struct sock_filter[]`` bytes) refusing the calls listed above with
-    EACCES; any other architecture's calls kill the process (no bypass through a 32-bit ABI).
+def seccomp_program(machine: str | None = None, allow_sockets: bool = False) -> bytes:
+    """The BPF program (``struct sock_filter[]`` bytes) refusing the calls listed above (but
+    ``socket`` with ``allow_sockets``: a grader that allows the network), and fcntl's lock,
+    lease and notify commands, with EACCES; any other architecture's calls kill the process
+    (no bypass through a 32-bit ABI).
 
     Raises:
         ConfinementError: no table for this machine's architecture.
@@ -90,9 +114,15 @@ def seccomp_program(machine: str | None = None) -> bytes:
                (BPF_LD_W_ABS, 0, 0, 0)]  # seccomp_data.nr
     if machine == "x86_64":
         program += [(BPF_JGE_K, 0, 1, X32_SYSCALL_BIT), (BPF_RET_K, 0, 0, deny)]
-    for number in sorted(set(numbers.values())):
+    denied = {name: number for name, number in numbers.items()
+              if not (allow_sockets and name == "socket")}
+    for number in sorted(set(denied.values())):
         program += [(BPF_JEQ_K, 0, 1, number), (BPF_RET_K, 0, 0, deny)]
-    program.append((BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW))
+    commands = [(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARG1_LOW)]
+    for command in DENIED_FCNTL_COMMANDS:
+        commands += [(BPF_JEQ_K, 0, 1, command), (BPF_RET_K, 0, 0, deny)]
+    program += [(BPF_JEQ_K, 0, len(commands) + 1, _FCNTL[machine]), *commands]
+    program += [(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)] * 2  # after fcntl's block; after the rest
     return b"".join(struct.pack("HBBI", *instruction) for instruction in program)
 
 
@@ -100,15 +130,15 @@ class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
-def install_seccomp() -> None:
-    """Install the filter on this process and everything it starts (needs no_new_privs, which
-    is set here too). Side effect: irreversible for this process."""
+def install_seccomp(allow_sockets: bool = False) -> None:
+    """Install the filter (:func:`seccomp_program`) on this process and everything it starts
+    (needs no_new_privs, which is set here too). Side effect: irreversible for this process."""
     libc = _libc()
     libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong,
                            ctypes.c_ulong]
     if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise _fail("prctl(PR_SET_NO_NEW_PRIVS)")
-    code = seccomp_program()
+    code = seccomp_program(allow_sockets=allow_sockets)
     buffer = ctypes.create_string_buffer(code, len(code))
     program = _SockFprog(len(code) // 8, ctypes.cast(buffer, ctypes.c_void_p))
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(program), 0, 0) != 0:

@@ -7,9 +7,10 @@ backend the grader chose (``config["backend"]``):
 ``bwrap``       it is pid 2 of a fresh pid namespace (bubblewrap's init is pid 1) and stays as
                 a small supervisor that runs no student code: it forks the student process and
                 reports that process's wait status. The student process applies the rlimits,
-                drops to the sandbox uid when the grader is root, and execs the runner, through
-                a nested ``bwrap --unshare-user --disable-userns`` where configured, so the
-                student code also gets a user namespace in which it cannot create another one.
+                drops to the sandbox uid when the grader is root, installs the seccomp filter
+                (``confine.py``) and execs the runner, through a nested ``bwrap --unshare-user
+                --disable-userns --seccomp FD`` where configured, so the student code also gets
+                a user namespace in which it cannot create another one.
 ``restricted``  (a container that refuses namespaces) no supervisor: rlimits, uid drop, then a
                 Landlock allow-list and a seccomp filter (``confine.py``), then the runner.
 ``none``        rlimits only (the grader refuses this unless told otherwise).
@@ -91,29 +92,47 @@ def become_student(config: dict, reporter: Reporter) -> None:
         drop_privileges(config["uid"], config["gid"])
     os.chdir(f"{sandbox}/home")  # only the sandbox uid may enter it
     no_new_privs()
-    notes = confine(config)
+    notes, prefix = confine(config)
     reporter.send(event="setup", uid=os.getuid(), notes=notes)
     env = {key: value.replace("{sandbox}", sandbox) for key, value in config["env"].items()}
     python = config["python"]
-    argv = [*config["nested"], python, "-I", "-B", f"{sandbox}/runner.py"]
+    argv = [*prefix, python, "-I", "-B", *config["program"]]
     os.execve(argv[0], argv, env)
 
 
-def confine(config: dict) -> list[str]:
-    """Landlock and seccomp for the restricted backend; returns notes for the grader."""
-    if config["backend"] != "restricted":
-        return []
+def confine(config: dict) -> tuple[list[str], list[str]]:
+    """The seccomp filter (bwrap and restricted backends) and Landlock (restricted); returns
+    notes for the grader and the command prefix that starts the runner (the nested bubblewrap,
+    which then installs the filter itself just before the runner: the filter refuses the
+    namespace calls it needs)."""
+    nested = list(config["nested"])
+    if config["backend"] == "none":
+        return [], nested
     sys.path.insert(0, str(HERE))
     import confine as confinement  # the copy beside this file
 
     notes = []
     allow = config["landlock"]
-    if allow is not None:
+    if config["backend"] == "restricted" and allow is not None:
         abi = confinement.restrict_filesystem(allow["read"], allow["write"], allow["devices"])
         notes.append(f"landlock ABI {abi}")
-    confinement.install_seccomp()
+    sockets = bool(config["allow_network"])
+    if nested:  # [bwrap, options..., "--"]: the filter goes in before the "--"
+        fd = _readable_pipe(confinement.seccomp_program(allow_sockets=sockets))
+        nested = [*nested[:-1], "--seccomp", str(fd), nested[-1]]
+    else:
+        confinement.install_seccomp(allow_sockets=sockets)
     notes.append("seccomp filter installed")
-    return notes
+    return notes, nested
+
+
+def _readable_pipe(data: bytes) -> int:
+    """The read end of a pipe holding ``data`` (under the pipe's 64 KiB buffer), inheritable."""
+    read, write = os.pipe()
+    os.write(write, data)
+    os.close(write)
+    os.set_inheritable(read, True)
+    return read
 
 
 def set_rlimits(config: dict) -> None:

@@ -36,6 +36,10 @@ MAX_MESSAGE_CHARS = 1000  # error messages are feedback, not logs
 MAX_STRING_CHARS = 100_000  # longer strings in results are cut (the grader caps them too)
 MAX_DEPTH = 32  # deeper results are described, not converted (also stops cycles)
 _clock = time.perf_counter  # bound now: student code may patch the time module
+# The runner's own output streams, bound before student code runs: at the end only these are
+# flushed, never an object the student put in sys.stdout (its flush() would run student code
+# after the last result was written).
+_STREAMS = (sys.stdout, sys.stderr)
 MEMORY_HINTS = ("can't allocate memory", "cannot allocate memory", "out of memory", "bad_alloc")
 
 
@@ -344,8 +348,9 @@ def _unsupported(value, why: str) -> dict:
 
 
 def _finish(code: int) -> None:
-    """Flush output and leave without running student atexit handlers or thread joins."""
-    for stream in (sys.stdout, sys.stderr):
+    """Flush the runner's own output streams and leave without running student code again
+    (no atexit handlers, thread joins or replaced streams' methods)."""
+    for stream in _STREAMS:
         try:
             stream.flush()
         except BaseException:  # noqa: BLE001 - a full disk or a closed stream must not matter now
