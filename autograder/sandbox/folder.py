@@ -26,7 +26,7 @@ from autograder.sandbox.api import REPO_ROOT, Limits, ProbeRequest
 from autograder.sandbox.untrusted import BadResult, Budget, plain
 
 INSIDE_DIR = Path(__file__).resolve().parent / "inside"
-INSIDE_FILES = ("launcher.py", "confine.py", "runner.py", "probes.py")
+INSIDE_FILES = ("launcher.py", "confine.py", "runner.py", "probes.py", "provenance.py")
 
 
 @dataclass

@@ -41,7 +41,8 @@ anything):
 ``{{MARKER_DIR}}`` in an attack is replaced by a folder outside the grader's output that the
 attack tries to write to (the tests check it stays untouched); ``{{NAME}}`` by the case's name;
 ``{{LOOPBACK_PORT}}`` by the port of a TCP socket on 127.0.0.1 that the evidence run listens on
-while it grades (no sandbox may reach it).
+while it grades (no sandbox may reach it); ``{{SOLVED_CODE_B64}}`` by the solved notebook's
+definitions, base64-encoded (what a channel between two sandboxes would carry).
 """
 from __future__ import annotations
 
@@ -335,6 +336,18 @@ def apply_sections(notebook, case: Case, substitutions: Mapping[str, str]) -> No
             notebook.cells.insert(insert_at, new)
 
 
+def solved_code_b64(solved) -> str:
+    """The solved notebook's code cells that define functions or classes, NUL-separated and
+    base64-encoded: what a classmate's sandbox could hand over through a channel between them
+    (attacks decode and exec it)."""
+    import base64
+
+    cells = [cell.source for cell in solved.cells if cell.cell_type == "code"
+             and re.search(r"^(def|class) ", cell.source, re.M)
+             and not re.search(r"^\s*[%!]", cell.source, re.M)]
+    return base64.b64encode("\0".join(cells).encode()).decode()
+
+
 def substitute(text: str, substitutions: Mapping[str, str]) -> str:
     for key, value in substitutions.items():
         text = text.replace("{{" + key + "}}", value)
@@ -542,7 +555,8 @@ def build_submissions(folder: Path, cases: Sequence[Case], marker_dir: Path,
     by_id = {case.id: case for case in cases}
     for case in cases:
         substitutions = {"MARKER_DIR": str(marker_dir), "NAME": case.name,
-                         "LOOPBACK_PORT": str(int(loopback_port))}
+                         "LOOPBACK_PORT": str(int(loopback_port)),
+                         "SOLVED_CODE_B64": solved_code_b64(src.solved)}
         notebook = case_notebook(case, src, substitutions, by_id)
         paths[case.id] = write_zip(folder / f"{case.id}.zip", notebook,
                                    case_files(case, src, substitutions))

@@ -38,13 +38,24 @@ class ProbeError(Exception):
     """The notebook lacks what a probe needs (the message says what, in student terms)."""
 
 
+# The notebook's own code (``provenance.Provenance``), set by the runner once the cells have run;
+# None where these probes run outside a grading (a notebook's public checks).
+PROVENANCE = None
+
+
 def student_function(ns: Mapping[str, Any], name: str) -> Callable:
-    """The student's function (or class) ``name``; ProbeError if it is missing or not callable."""
+    """The student's function (or class) ``name``; ProbeError if it is missing, not callable,
+    or not code the notebook contains (see ``provenance.py``)."""
     if name not in ns or ns.get(name) is None:
         raise ProbeError(f"{name} is not defined")
     value = ns[name]
     if not callable(value):
         raise ProbeError(f"{name} is a {type(value).__name__}, not a function")
+    foreign = PROVENANCE.foreign(value) if PROVENANCE is not None else ""
+    if foreign:
+        raise ProbeError(f"{name} runs code that is not in the notebook ({foreign[:80]} was "
+                         "made at run time, e.g. by exec of a received or decoded string): "
+                         "only the notebook's own code earns points")
     return value
 
 

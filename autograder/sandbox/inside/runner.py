@@ -58,12 +58,17 @@ def main() -> None:
     settings = job["settings"]
     torch.set_num_threads(int(settings["threads"]))
     probes = _load_module("probes", HERE / "probes.py")
+    provenance = _load_module("provenance", HERE / "provenance.py")
     saver = _Saver(torch)
     shell = _shell()
     namespace = shell.user_ns
+    as_run = [_transformed(shell, cell) for cell in job["cells"]]  # before student code runs
     ready = _clock()
     _run_cells(job["cells"], shell, saver)
     cells_done = _clock()
+    probes.PROVENANCE = provenance.Provenance(
+        as_run, provenance.library_roots(str(HERE)),
+        writable=[str(HERE / "home"), str(OUT), "/tmp", "/var/tmp", "/dev/shm"])
     for index, request in enumerate(job["requests"]):
         _progress(f"probe {index} ({request['probe']})")
         record = _run_probe(probes, namespace, request, torch, int(settings["max_result_bytes"]))
@@ -103,6 +108,15 @@ class _Saver:
             os.replace(temporary, path)
         except OSError:
             pass
+
+
+def _transformed(shell, cell: str) -> str:
+    """The cell as IPython runs it (magics become calls; a %%writefile body becomes a string
+    constant), or "" when IPython cannot transform it (the cell then fails when it runs)."""
+    try:
+        return shell.transform_cell(cell)
+    except Exception:  # noqa: BLE001 - a malformed cell is the cell's error, reported when run
+        return ""
 
 
 def _progress(text: str) -> None:
