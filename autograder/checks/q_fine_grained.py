@@ -2,14 +2,20 @@
 
 fine_grained_prune is judged on tie-free tensors (exactly one correct mask per sparsity) of
 several shapes and sparsities, at the edges (0, 1, values that round to no zero or to every
-entry) and on one tensor with ties at the threshold (the contract prunes every tied entry).
-FineGrainedPruner is judged on its own: its masks may equal the reference's or the notebook's own
-fine_grained_prune (so a bug there costs q3 only); then a few SGD steps with ``apply`` after each
-must keep the pruned entries at zero and change nothing else.
+entry) and on one tensor with ties at the threshold (the contract prunes every tied entry). Its
+trivial properties (a bool mask, pruned in place, sparsity 0 and 1) count once it ranks: on every
+input it prunes, the pruned entries are the smallest magnitudes of the tensor, or of each row.
+FineGrainedPruner is judged on its own, in two scenarios (every weight in model order; a fixed
+subset in another order, so masks must be paired with parameters by name): its masks must rank
+and equal the reference's or the notebook's own fine_grained_prune's (so a bug there costs q3
+only); then a few SGD steps with ``apply`` after each must keep the pruned entries at zero and
+change nothing else.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
@@ -80,19 +86,22 @@ def plan_q3(ctx: Context) -> Plan:
                        f"min(max(sparsity, 0), 1))") from None
 
     def judge_masks(out, items: list[dict]) -> None:
-        """Fail on the first item whose mask differs from the contract's; the message names the
-        mistake that explains every item's mask, when exactly one does."""
+        """Fail on the first item whose mask differs from the contract's (the first that ranks
+        per slice, if one does: a per-row threshold may match a whole-tensor one elsewhere);
+        the message names the mistake that explains every item's mask, when exactly one does."""
         masks = [mask_of(out, item) for item in items]
         wrong = [(item, mask) for item, mask in zip(items, masks)
                  if not torch.equal(mask, item["expected"])]
+        wrong.sort(key=lambda pair: not ranking_scope(pair[0]["input"], pair[1]))
         if wrong:
             raise Fail(_mask_message(*wrong[0], _explaining_mistake(items, masks)))
 
     def require_ranking(out) -> None:
         """Fail unless the exact cases' masks prune something, and prune by a ranking: the
-        pruned entries are the smallest (by magnitude, or at least by value). A function that
-        does nothing, or zeroes entries it did not rank, satisfies "a bool mask", "pruned in
-        place" and "sparsity 0 prunes nothing" trivially; those count once it prunes."""
+        pruned entries are the smallest (by magnitude, or at least by value) of the tensor, or
+        of each of its slices (:func:`ranking_scope`). A function that does nothing, or zeroes
+        entries it did not rank, satisfies "a bool mask", "pruned in place" and "sparsity 1
+        prunes everything" trivially; those count once it ranks on every input it prunes."""
         masks, first_failure = [], None
         for item in exact:
             try:
@@ -107,7 +116,7 @@ def plan_q3(ctx: Context) -> Plan:
                        f"entry: nothing is pruned (this property counts once the function "
                        f"prunes)")
         for item, mask in pruning:
-            if not (_ranks(item["input"].abs(), mask) or _ranks(item["input"], mask)):
+            if ranking_scope(item["input"], mask) is None:
                 raise Fail(f"{item['describe']} pruned entries that are not the smallest in "
                            f"magnitude: nothing is ranked (this property counts once the "
                            f"function prunes the smallest magnitudes)")
@@ -156,6 +165,7 @@ def plan_q3(ctx: Context) -> Plan:
         if not pruned_somewhere:
             raise Fail(f"{one['describe']} returned a mask that keeps every entry: nothing was "
                        f"pruned (this property counts once the function prunes)")
+        require_ranking(out)
 
     @plan.check("sparsity_zero", 1, "sparsity 0 (or below, clamped to 0) prunes nothing")
     def _(out):
@@ -169,6 +179,7 @@ def plan_q3(ctx: Context) -> Plan:
     @plan.check("sparsity_one", 1, "sparsity 1 (or above, clamped to 1) prunes every entry")
     def _(out):
         judge_masks(out, [one, above])
+        require_ranking(out)
 
     @plan.check("rounding_edges", 1, "num_zeros rounding to 0, to every entry and from exact "
                                      "halves (to the even integer, as Python's round does)")
@@ -182,17 +193,30 @@ def plan_q3(ctx: Context) -> Plan:
     return plan
 
 
-def _ranks(keys: torch.Tensor, mask: torch.Tensor) -> bool:
-    """Whether ``mask`` keeps exactly the entries above some threshold of ``keys`` (every
-    pruned key is at most every kept one)."""
-    pruned, kept = keys[~mask], keys[mask]
-    return pruned.numel() == 0 or kept.numel() == 0 or bool(pruned.max() <= kept.min())
+def ranking_scope(tensor: torch.Tensor, mask: torch.Tensor) -> int | None:
+    """How ``mask`` (True: kept) prunes ``tensor``: 0 when the pruned entries are the smallest
+    magnitudes (or values) of the whole tensor; ``d`` >= 1 when they are the smallest of every
+    slice that fixes the first ``d`` dimensions, the same number in each (one threshold per
+    row for ``d`` = 1: a ranking, only not over the whole tensor); None when it ranks nothing.
+    A mask that prunes nothing, or everything, ranks trivially (0)."""
+    for leading in range(tensor.dim()):
+        for keys in (tensor.abs(), tensor):
+            if _ranks_in_slices(keys, mask, leading):
+                return leading
+    return None
 
 
-def threshold_masks(weights: dict[str, torch.Tensor], masks: dict[str, torch.Tensor]) -> bool:
-    """Whether every mask prunes by magnitude (or by value) ranking of its weight."""
-    return all(_ranks(weights[name].abs(), mask) or _ranks(weights[name], mask)
-               for name, mask in masks.items())
+def _ranks_in_slices(keys: torch.Tensor, mask: torch.Tensor, leading: int) -> bool:
+    """Whether, in every slice of ``keys`` that fixes its first ``leading`` dimensions (the
+    whole tensor for 0), ``mask`` prunes the same number of entries and each pruned key is at
+    most each kept one."""
+    rows = keys.reshape(math.prod(keys.shape[:leading]), -1).double()
+    kept = mask.reshape(rows.shape)
+    if leading and len(set((~kept).sum(dim=1).tolist())) > 1:
+        return False  # a different count per slice is no per-slice threshold rule
+    largest_pruned = torch.where(kept, -math.inf, rows).amax(dim=1)
+    smallest_kept = torch.where(kept, rows, math.inf).amin(dim=1)
+    return bool((largest_pruned <= smallest_kept).all())
 
 
 def _contract_mask(tensor: torch.Tensor, num_zeros: int, keep_ties: bool = False,
@@ -268,6 +292,11 @@ def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
     if mistake == "signed":
         return (f"{describe} kept the largest values, not the largest magnitudes (prune by "
                 f"absolute value |w|)")
+    scope = ranking_scope(tensor, mask)
+    if scope:
+        return (f"{describe} pruned the smallest magnitudes of {_slices_text(scope)} "
+                f"separately, with one threshold per slice; the contract ranks all {numel} "
+                f"entries together: one threshold for the whole tensor ({rule})")
     if kept != expected_kept:
         ties = ("; entries tied with the threshold are pruned too"
                 if zeros > 0 and _tied_at_threshold(tensor, zeros) else "")
@@ -275,6 +304,13 @@ def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
                 f"({rule}{ties})")
     return (f"{describe} kept the right number of entries but not the ones of largest magnitude "
             f"(prune by absolute value)")
+
+
+def _slices_text(leading: int) -> str:
+    """The slices that fix the first ``leading`` (>= 1) dimensions, in words."""
+    if leading == 1:
+        return "each slice along dim 0 (each tensor[i])"
+    return f"each slice tensor[{', '.join('ijklmn'[:leading])}]"
 
 
 def _tied_at_threshold(tensor: torch.Tensor, num_zeros: int) -> bool:
@@ -331,6 +367,27 @@ def plan_q4(ctx: Context) -> Plan:
 SCENARIO_STEPS = 3
 SCENARIO_LR = 0.05
 SCENARIO_BATCH = 8
+# The second scenario, the same for every submission: some of the weights, listed in an order
+# other than the model's. In the first one (every weight, in model order) a pruner that pairs
+# masks with parameters by position (zip over model.parameters() and masks.values()) cannot be
+# told from one that pairs them by name.
+SUBSET_SPARSITIES = {"classifier.weight": 0.5, "backbone.conv5.weight": 0.7,
+                     "backbone.conv2.weight": 0.4}
+SUBSET_HINT = ("(this sparsity_dict lists only some of the weights, not in the model's order: "
+               "pair each mask with its parameter by name, e.g. "
+               "dict(model.named_parameters())[name])")
+
+
+@dataclass(frozen=True)
+class PrunerScenario:
+    """One ``FineGrainedPruner`` run: the probe call's key, its description in feedback, the
+    sparsity_dict (in the order it is passed), the reference's masks, and a hint added to its
+    failures (what sets it apart from the scenarios judged before it)."""
+    key: str
+    describe: str
+    sparsity_dict: dict[str, float]
+    reference_masks: dict[str, torch.Tensor]
+    hint: str = ""
 
 
 def plan_q5(ctx: Context) -> Plan:
@@ -340,135 +397,208 @@ def plan_q5(ctx: Context) -> Plan:
     state = small_vgg_state(g)
     # Every prunable weight, every grading (values at random, never coverage: a pruner that
     # skips one layer must lose these points whoever submits it).
-    sparsity_dict = {name: round(uniform(g, 0.3, 0.9), 2) for name in prunable_names(state)}
+    every_weight = {name: round(uniform(g, 0.3, 0.9), 2) for name in prunable_names(state)}
     inputs, targets = images(SCENARIO_BATCH, g), labels(SCENARIO_BATCH, g)
-    describe = f"FineGrainedPruner(small VGG, {sparsity_dict})"
-    plan.call("scenario", "fine_grained_pruner_scenario", describe, "FineGrainedPruner",
-              state_dict=state, sparsity_dict=sparsity_dict, inputs=inputs, labels=targets,
-              steps=SCENARIO_STEPS, lr=SCENARIO_LR)
-    reference_masks = ref.solutions().FineGrainedPruner(ref.model(state), sparsity_dict).masks
-    steps_text = f"{SCENARIO_STEPS} SGD steps, each followed by pruner.apply(model)"
+    scenarios = [_pruner_scenario(plan, key, state, sparsity_dict, inputs, targets, hint)
+                 for key, sparsity_dict, hint in (("scenario", every_weight, ""),
+                                                  ("subset", SUBSET_SPARSITIES, SUBSET_HINT))]
 
-    def student_masks(out, strict: bool) -> dict[str, torch.Tensor]:
-        masks = out.field("scenario", "masks")
-        own = out.field("scenario", "own_masks")
-        own = own if isinstance(own, dict) else {}
-        if masks is None:
-            raise Fail(f"{describe} has no attribute masks (a dict: parameter name -> keep-mask)")
-        if not isinstance(masks, dict):
-            raise Fail(f"{describe}: pruner.masks is {describe_value(masks)}, not a dict")
-        if set(masks) != set(sparsity_dict):
-            extra = sorted(set(masks) - set(sparsity_dict))
-            missing = sorted(set(sparsity_dict) - set(masks))
-            detail = (f"masks for parameters not in sparsity_dict: {extra}" if extra
-                      else f"no masks for {missing}")
-            raise Fail(f"{describe}: pruner.masks must have one mask per listed parameter "
-                       f"({detail})")
-        checked = {}
-        for name, mask in masks.items():
-            what = f"{describe}: pruner.masks[{name!r}]"
-            own_dtype = getattr(own.get(name), "dtype", None)
-            if strict and isinstance(mask, torch.Tensor) and mask.dtype != torch.bool \
-                    and mask.dtype != own_dtype:  # fine_grained_prune's own dtype is judged in q3
-                raise Fail(f"{what} is {describe_value(mask)}; keep-masks are torch.bool")
-            if not isinstance(mask, torch.Tensor):
-                raise Fail(f"{what} is {describe_value(mask)}, not a tensor")
-            checked[name] = as_mask(mask, what, state[name].shape)
-        if all(bool(mask.all()) for mask in checked.values()) \
-                and not all(bool(mask.all()) for mask in reference_masks.values()):
-            # Masks that keep everything make pruning, apply and training trivially right.
-            raise Fail(f"{describe}: every mask in pruner.masks keeps every entry, so nothing is "
-                       f"pruned at these sparsities (the pruner counts once its masks prune)")
-        return checked
-
-    def pruned_state(out) -> dict[str, torch.Tensor]:
-        return as_state_dict(out.field("scenario", "pruned_state"), f"{describe}: the model")
+    def each_scenario(judge: Callable[[PrunerScenario], None]) -> None:
+        """``judge`` on every scenario in order; the first failure, with its scenario's hint."""
+        for scenario in scenarios:
+            try:
+                judge(scenario)
+            except Fail as fail:
+                raise Fail(f"{fail} {scenario.hint}".rstrip()) from None
 
     @plan.check("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter "
                                               "listed in sparsity_dict, of its shape")
     def _(out):
-        student_masks(out, strict=True)
+        each_scenario(lambda scenario: _pruner_masks(out, scenario, state, strict=True))
 
     @plan.check("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its parameter "
                                     "at the listed sparsity")
     def _(out):
-        masks = student_masks(out, strict=False)
-        own = out.field("scenario", "own_masks")
-        own = own if isinstance(own, dict) else {}
-        for name, mask in masks.items():
-            if torch.equal(mask, reference_masks[name]):
-                continue
-            own_mask = own.get(name)
-            if (isinstance(own_mask, torch.Tensor) and tuple(own_mask.shape) == tuple(mask.shape)
-                    and torch.equal(own_mask != 0, mask) and not bool(mask.all())
-                    and threshold_masks({name: state[name]}, {name: mask})):
-                continue  # the notebook's own fine_grained_prune, which ranks (judged in q3)
-            raise Fail(f"{describe}: the mask of {name} keeps {int(mask.sum())} of "
-                       f"{mask.numel()} entries, but is not the keep-mask fine_grained_prune "
-                       f"gives at sparsity {sparsity_dict[name]} (expected "
-                       f"{int(reference_masks[name].sum())} kept)")
+        each_scenario(lambda scenario: _judge_masks_correct(out, scenario, state))
 
     @plan.check("prunes_at_construction", 2, "constructing the pruner zeroes the masked entries "
                                              "of the listed parameters and changes nothing else",
                 requires=("masks_correct",))
     def _(out):
-        masks = student_masks(out, strict=False)
-        after = pruned_state(out)
-        own_in_place = out.field("scenario", "own_in_place")
-        own_in_place = own_in_place if isinstance(own_in_place, dict) else {}
-        for name, original in state.items():
-            got = after.get(name)
-            if got is None or tuple(got.shape) != tuple(original.shape):
-                raise Fail(f"{describe}: the model's {name} is missing or changed shape")
-            if name in masks:
-                if own_in_place.get(name) is False and torch.equal(got, original):
-                    continue  # the notebook's fine_grained_prune does not work in place (q3)
-                if not close(got, original * masks[name], rtol=0, atol=0):
-                    raise Fail(f"{describe}: right after construction, {name} is not the original "
-                               f"weight with its masked entries zeroed (prune in place at "
-                               f"construction)")
-            elif not torch.equal(got, original):
-                raise Fail(f"{describe} changed {name}, which sparsity_dict does not list")
+        each_scenario(lambda scenario: _judge_pruned_at_construction(out, scenario, state))
 
-    @plan.check("zeros_stay_after_steps", 3, f"after {steps_text}, pruned weights are still zero",
+    @plan.check("zeros_stay_after_steps", 3, f"after {STEPS_TEXT}, pruned weights are still zero",
                 requires=("masks_correct",))
     def _(out):
-        apply_error = out.field("scenario", "apply_error")
-        if apply_error:
-            raise Fail(f"{describe}: during {steps_text}, an error was raised: "
-                       f"{str(apply_error)[:300]}")
-        try:
-            masks = student_masks(out, strict=False)
-        except Fail:
-            masks = reference_masks
-        final = as_state_dict(out.field("scenario", "final_state"), f"{describe}: the model")
-        for name, mask in masks.items():
-            weight = final.get(name)
-            if weight is None or tuple(weight.shape) != tuple(mask.shape):
-                raise Fail(f"{describe}: after {steps_text}, {name} is missing or changed shape")
-            regrown = int((weight[~mask] != 0).sum())
-            if regrown:
-                raise Fail(f"{describe}: after {steps_text}, {regrown} pruned entries of {name} "
-                           f"are non-zero again (apply must re-apply the masks in place)")
+        each_scenario(lambda scenario: _judge_zeros_stay(out, scenario, state))
 
-    @plan.check("apply_changes_nothing_else", 1, f"{steps_text} train exactly like SGD with the "
+    @plan.check("apply_changes_nothing_else", 1, f"{STEPS_TEXT} train exactly like SGD with the "
                                                  f"masks re-applied (apply touches nothing else)",
                 requires=("masks_correct",))
     def _(out):
-        if out.field("scenario", "apply_error"):
-            raise Fail(f"{describe}: pruner.apply raised during {steps_text}")
-        masks = student_masks(out, strict=False)
-        start = pruned_state(out)
-        final = as_state_dict(out.field("scenario", "final_state"), f"{describe}: the model")
-        expected = _replay(start, masks, inputs, targets)
-        for name, tensor in expected.items():
-            got = final.get(name)
-            if got is None or not close(got, tensor, rtol=1e-3, atol=1e-5):
-                raise Fail(f"{describe}: after {steps_text}, {name} differs from plain SGD with "
-                           f"the masks re-applied (apply should only zero the masked entries, in "
-                           f"place, on the model it is given)")
+        each_scenario(lambda scenario: _judge_apply_only_masks(out, scenario, state, inputs,
+                                                               targets))
 
     return plan
+
+
+STEPS_TEXT = f"{SCENARIO_STEPS} SGD steps, each followed by pruner.apply(model)"
+
+
+def _pruner_scenario(plan: Plan, key: str, state: dict[str, torch.Tensor],
+                     sparsity_dict: dict[str, float], inputs: torch.Tensor,
+                     targets: torch.Tensor, hint: str) -> PrunerScenario:
+    """Declare the probe call of one pruner scenario on ``state``; returns the scenario with the
+    reference's masks."""
+    describe = f"FineGrainedPruner(small VGG, {sparsity_dict})"
+    plan.call(key, "fine_grained_pruner_scenario", describe, "FineGrainedPruner",
+              state_dict=state, sparsity_dict=sparsity_dict, inputs=inputs, labels=targets,
+              steps=SCENARIO_STEPS, lr=SCENARIO_LR)
+    masks = ref.solutions().FineGrainedPruner(ref.model(state), sparsity_dict).masks
+    return PrunerScenario(key, describe, dict(sparsity_dict), masks, hint)
+
+
+def _own_fields(out, scenario: PrunerScenario, name: str) -> dict:
+    """A per-parameter field of the probe's record about the notebook's own
+    fine_grained_prune ("own_masks", "own_in_place"); {} when malformed."""
+    value = out.field(scenario.key, name)
+    return value if isinstance(value, dict) else {}
+
+
+def _pruner_masks(out, scenario: PrunerScenario, state: dict[str, torch.Tensor],
+                  strict: bool) -> dict[str, torch.Tensor]:
+    """The pruner's masks as bool tensors, once there is one per listed parameter, of its shape
+    (``strict``: and bool, or the dtype of the notebook's own fine_grained_prune, whose dtype
+    is judged in q3), and they prune by a ranking: masks that keep everything, or zero entries
+    they did not rank, make "a mask per parameter", pruning and apply trivially right."""
+    describe, sparsity_dict = scenario.describe, scenario.sparsity_dict
+    masks = out.field(scenario.key, "masks")
+    own = _own_fields(out, scenario, "own_masks")
+    if masks is None:
+        raise Fail(f"{describe} has no attribute masks (a dict: parameter name -> keep-mask)")
+    if not isinstance(masks, dict):
+        raise Fail(f"{describe}: pruner.masks is {describe_value(masks)}, not a dict")
+    if set(masks) != set(sparsity_dict):
+        extra = sorted(set(masks) - set(sparsity_dict))
+        missing = sorted(set(sparsity_dict) - set(masks))
+        detail = (f"masks for parameters not in sparsity_dict: {extra}" if extra
+                  else f"no masks for {missing}")
+        raise Fail(f"{describe}: pruner.masks must have one mask per listed parameter "
+                   f"({detail})")
+    checked = {}
+    for name, mask in masks.items():
+        what = f"{describe}: pruner.masks[{name!r}]"
+        own_dtype = getattr(own.get(name), "dtype", None)
+        if strict and isinstance(mask, torch.Tensor) and mask.dtype != torch.bool \
+                and mask.dtype != own_dtype:
+            raise Fail(f"{what} is {describe_value(mask)}; keep-masks are torch.bool")
+        if not isinstance(mask, torch.Tensor):
+            raise Fail(f"{what} is {describe_value(mask)}, not a tensor")
+        checked[name] = as_mask(mask, what, state[name].shape)
+    _require_ranked_masks(scenario, checked, state)
+    return checked
+
+
+def _require_ranked_masks(scenario: PrunerScenario, masks: dict[str, torch.Tensor],
+                          state: dict[str, torch.Tensor]) -> None:
+    """Fail unless some mask prunes, and every mask that prunes ranks its weight's magnitudes
+    (over the whole tensor, or per slice: :func:`ranking_scope`)."""
+    if all(bool(mask.all()) for mask in masks.values()) \
+            and not all(bool(mask.all()) for mask in scenario.reference_masks.values()):
+        raise Fail(f"{scenario.describe}: every mask in pruner.masks keeps every entry, so "
+                   f"nothing is pruned at these sparsities (the pruner counts once its masks "
+                   f"prune)")
+    for name, mask in masks.items():
+        if ranking_scope(state[name], mask) is None:
+            raise Fail(f"{scenario.describe}: pruner.masks[{name!r}] prunes entries that are "
+                       f"not the smallest magnitudes of {name}: nothing is ranked (the pruner "
+                       f"counts once its masks prune by magnitude)")
+
+
+def _judge_masks_correct(out, scenario: PrunerScenario, state: dict[str, torch.Tensor]) -> None:
+    """Fail unless every mask is the reference's, or the notebook's own fine_grained_prune's
+    mask of the same weight (a bug there costs q3 only; the masks rank, see
+    :func:`_pruner_masks`)."""
+    masks = _pruner_masks(out, scenario, state, strict=False)
+    own = _own_fields(out, scenario, "own_masks")
+    for name, mask in masks.items():
+        expected = scenario.reference_masks[name]
+        if torch.equal(mask, expected) or _is_own_mask(own.get(name), mask):
+            continue
+        raise Fail(f"{scenario.describe}: the mask of {name} keeps {int(mask.sum())} of "
+                   f"{mask.numel()} entries, but is not the keep-mask fine_grained_prune "
+                   f"gives at sparsity {scenario.sparsity_dict[name]} (expected "
+                   f"{int(expected.sum())} kept)")
+
+
+def _is_own_mask(own_mask, mask: torch.Tensor) -> bool:
+    """Whether ``mask`` is what the notebook's own fine_grained_prune gave for that weight."""
+    return (isinstance(own_mask, torch.Tensor) and tuple(own_mask.shape) == tuple(mask.shape)
+            and torch.equal(own_mask != 0, mask))
+
+
+def _judge_pruned_at_construction(out, scenario: PrunerScenario,
+                                  state: dict[str, torch.Tensor]) -> None:
+    """Fail unless, right after construction, the listed weights are the originals with their
+    masked entries zeroed and nothing else changed."""
+    describe = scenario.describe
+    masks = _pruner_masks(out, scenario, state, strict=False)
+    after = as_state_dict(out.field(scenario.key, "pruned_state"), f"{describe}: the model")
+    own_in_place = _own_fields(out, scenario, "own_in_place")
+    for name, original in state.items():
+        got = after.get(name)
+        if got is None or tuple(got.shape) != tuple(original.shape):
+            raise Fail(f"{describe}: the model's {name} is missing or changed shape")
+        if name in masks:
+            if own_in_place.get(name) is False and torch.equal(got, original):
+                continue  # the notebook's fine_grained_prune does not work in place (q3)
+            if not close(got, original * masks[name], rtol=0, atol=0):
+                raise Fail(f"{describe}: right after construction, {name} is not the original "
+                           f"weight with its masked entries zeroed (prune in place at "
+                           f"construction)")
+        elif not torch.equal(got, original):
+            raise Fail(f"{describe} changed {name}, which sparsity_dict does not list")
+
+
+def _judge_zeros_stay(out, scenario: PrunerScenario, state: dict[str, torch.Tensor]) -> None:
+    """Fail unless the training steps ran and every masked entry is still zero after them."""
+    describe = scenario.describe
+    apply_error = out.field(scenario.key, "apply_error")
+    if apply_error:
+        raise Fail(f"{describe}: during {STEPS_TEXT}, an error was raised: "
+                   f"{str(apply_error)[:300]}")
+    try:
+        masks = _pruner_masks(out, scenario, state, strict=False)
+    except Fail:
+        masks = scenario.reference_masks
+    final = as_state_dict(out.field(scenario.key, "final_state"), f"{describe}: the model")
+    for name, mask in masks.items():
+        weight = final.get(name)
+        if weight is None or tuple(weight.shape) != tuple(mask.shape):
+            raise Fail(f"{describe}: after {STEPS_TEXT}, {name} is missing or changed shape")
+        regrown = int((weight[~mask] != 0).sum())
+        if regrown:
+            raise Fail(f"{describe}: after {STEPS_TEXT}, {regrown} pruned entries of {name} "
+                       f"are non-zero again (apply must re-apply the masks in place)")
+
+
+def _judge_apply_only_masks(out, scenario: PrunerScenario, state: dict[str, torch.Tensor],
+                            inputs: torch.Tensor, targets: torch.Tensor) -> None:
+    """Fail unless the model after the steps is what plain SGD with the masks re-applied
+    gives (replayed in the grader)."""
+    describe = scenario.describe
+    if out.field(scenario.key, "apply_error"):
+        raise Fail(f"{describe}: pruner.apply raised during {STEPS_TEXT}")
+    masks = _pruner_masks(out, scenario, state, strict=False)
+    start = as_state_dict(out.field(scenario.key, "pruned_state"), f"{describe}: the model")
+    final = as_state_dict(out.field(scenario.key, "final_state"), f"{describe}: the model")
+    expected = _replay(start, masks, inputs, targets)
+    for name, tensor in expected.items():
+        got = final.get(name)
+        if got is None or not close(got, tensor, rtol=1e-3, atol=1e-5):
+            raise Fail(f"{describe}: after {STEPS_TEXT}, {name} differs from plain SGD with "
+                       f"the masks re-applied (apply should only zero the masked entries, in "
+                       f"place, on the model it is given)")
 
 
 def _replay(start: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],

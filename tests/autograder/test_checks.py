@@ -179,6 +179,14 @@ MUTANTS = {
         def get_input_channel_importance(weight):
             return weight.detach().abs().sum(dim=(0, 2, 3))  # BUG: L1 norm
         """),
+    "importance_max": ("q8", """
+        def get_input_channel_importance(weight):
+            return weight.detach().abs().amax(dim=(0, 2, 3))  # BUG: the largest magnitude
+        """),
+    "importance_rms": ("q8", """
+        def get_input_channel_importance(weight):
+            return weight.detach().pow(2).mean(dim=(0, 2, 3)).sqrt()  # BUG: averages
+        """),
 }
 
 
@@ -310,6 +318,40 @@ def test_mutant_messages_name_the_property(mutant_graded):
     assert "changed the input model" in messages("prune_modifies_input", "q7")
     assert "ascending" in messages("sorting_ascending", "q8")
     assert "L1" in messages("importance_l1", "q8")
+    assert "largest magnitude in weight[:, i]" in messages("importance_max", "q8")
+    assert "root mean square" in messages("importance_rms", "q8")
+
+
+def test_stub_that_ranks_nothing_earns_nothing(settings):
+    """A fine_grained_prune that zeroes only the first entry (in place, as a bool mask, every
+    entry at sparsity 1) has every trivial property but ranks nothing: it earns nothing on q3,
+    and the reference pruner that calls it nothing on q5, under any seed."""
+    stub = """
+        def fine_grained_prune(tensor, sparsity):
+            mask = torch.ones_like(tensor, dtype=torch.bool)
+            if sparsity >= 1:
+                mask.zero_()
+            elif sparsity > 0:
+                mask.view(-1)[0] = False
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """
+    env = namespace(reference_cells() + [textwrap.dedent(stub)])
+    for seed in (SEED, 7):
+        graded = grade_inprocess(env, settings, questions=("q3", "q5"), seed=seed)
+        assert score(graded["q3"]) == 0.0 and score(graded["q5"]) == 0.0, seed
+
+
+def test_ranking_scope_tells_whole_tensor_from_per_row_thresholds():
+    """ranking_scope: 0 for a whole-tensor threshold, 1 for one threshold per row (the same
+    count pruned in each), None for a mask that prunes entries it did not rank."""
+    from autograder.checks.q_fine_grained import ranking_scope
+
+    tensor = torch.tensor([[0.1, 0.9, 0.5], [0.6, 0.7, 0.8]])
+    assert ranking_scope(tensor, tensor.abs() > 0.55) == 0
+    assert ranking_scope(tensor, torch.tensor([[False, True, True], [False, True, True]])) == 1
+    assert ranking_scope(tensor, torch.tensor([[True, False, True], [True, True, True]])) is None
 
 
 # --- missing definitions, wrong types, determinism ---------------------------------------------
