@@ -136,6 +136,46 @@ def masked_paths(allowed: Sequence[str], isolation: Isolation) -> list[str]:
     return sorted(p for p in inside if not any(_within(p, other) for other in inside))
 
 
+def masked_files(allowed: Sequence[str]) -> list[str]:
+    """Install records inside allowed folders that name the kit's checkout (an editable
+    install's finder and ``.pth``, a ``direct_url.json``): shown as empty files, so the sandbox
+    learns nothing of where the kit lies. The sandbox imports its own copy of the support
+    package, never the editable one."""
+    repo = os.path.realpath(REPO_ROOT).encode()
+    found = []
+    for folder in _package_folders(allowed):
+        candidates = [*folder.glob("*.pth"), *folder.glob("__editable__*"),
+                      *folder.glob("*.dist-info/direct_url.json")]
+        naming = [path for path in candidates if _mentions(path, repo)]
+        # the .pth that imports an emptied finder would print an import error in every run
+        finders = [path.stem.encode() for path in naming if path.suffix == ".py"]
+        naming += [path for path in folder.glob("__editable__*.pth")
+                   if any(_mentions(path, finder) for finder in finders)]
+        found.extend(str(path) for path in naming)
+    return sorted(set(found))
+
+
+def _mentions(path: Path, text: bytes) -> bool:
+    """Whether the file at ``path`` holds ``text`` (False for folders and unreadable files)."""
+    try:
+        return path.is_file() and text in path.read_bytes()
+    except OSError:
+        return False
+
+
+def _package_folders(allowed: Sequence[str]) -> list[Path]:
+    """The site-packages and dist-packages folders among or below (to three levels, as in
+    ``lib/python3.11/site-packages``) the allowed folders."""
+    found = []
+    for folder in map(Path, allowed):
+        for name in ("site-packages", "dist-packages"):
+            if folder.name == name:
+                found.append(folder)
+            for depth in range(3):
+                found.extend(p for p in folder.glob("*/" * depth + name) if p.is_dir())
+    return found
+
+
 # ---------------------------------------------------------------------------------------------
 # The bubblewrap command
 # ---------------------------------------------------------------------------------------------
@@ -162,8 +202,8 @@ def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes
     """The allow-list as bubblewrap mounts, in order: a private /dev and size-limited scratch
     folders first (an allowed path may lie below /tmp: a virtual environment in a clone there),
     then the parents of the allowed paths made traversable (0755), each allowed path bound
-    read-only (top-level /lib-style symlinks recreated as symlinks), secrets masked, a private
-    /proc."""
+    read-only (top-level /lib-style symlinks recreated as symlinks), secrets masked, install
+    records naming the checkout emptied (:func:`masked_files`), a private /proc."""
     args = ["--dev", "/dev"]
     for scratch in SCRATCH_DIRS:
         args += ["--perms", "1777", "--size", str(int(scratch_bytes)), "--tmpfs", scratch]
@@ -176,6 +216,8 @@ def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes
         args += ["--symlink", os.readlink(link), link]
     for path in masked:
         args += ["--perms", "0755", "--tmpfs", path]
+    for path in masked_files(allowed):
+        args += ["--ro-bind", "/dev/null", path]
     return args + ["--proc", "/proc"]
 
 

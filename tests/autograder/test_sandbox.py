@@ -586,6 +586,26 @@ def test_only_the_allow_list_is_visible(workdir, open_dir):
     assert result.isolation.level == "full" and result.isolation.exposed_secrets == ()
 
 
+def test_install_records_naming_the_checkout_are_empty_inside(workdir):
+    """An editable install of the kit leaves its checkout's path in site-packages (the finder
+    module, direct_url.json): inside the sandbox no file of the package folders names it."""
+    cell = f"""
+    import glob, site
+    def naming_files():
+        found = []
+        for folder in site.getsitepackages():
+            for path in glob.glob(folder + "/*") + glob.glob(folder + "/*.dist-info/*"):
+                try:
+                    if {str(REPO_ROOT)!r}.encode() in open(path, "rb").read(1 << 20):
+                        found.append(path)
+                except OSError:
+                    pass
+        return found
+    """
+    result = run([cell], [call("found", "naming_files")], workdir)
+    assert result.outcomes["found"].value["result"] == [], result.outcomes["found"]
+
+
 def test_kit_packages_inside_allowed_folders_are_masked():
     """Where the kit's secret packages lie inside an allowed folder (a non-editable install puts
     autograder/ and solutions/ into site-packages), the plan covers them with empty folders."""

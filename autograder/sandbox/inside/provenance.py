@@ -23,6 +23,7 @@ Standard library only: this file is copied into every sandbox beside the runner.
 """
 from __future__ import annotations
 
+import ast
 import functools
 import os
 import sys
@@ -53,6 +54,18 @@ def _compiled(source: str, filename: str, flags: int = 0) -> types.CodeType | No
         return None
 
 
+def _compiled_statements(source: str, flags: int) -> list[types.CodeType]:
+    """Each top-level statement of ``source`` compiled on its own, as IPython runs a cell: the
+    bytecode of a function depends on its compilation unit (``os.listdir()`` compiles to other
+    instructions when ``import os`` is in the same unit)."""
+    try:
+        tree = ast.parse(source)
+        return [compile(ast.Module([node], type_ignores=[]), "<notebook>", "exec", flags=flags,
+                        dont_inherit=True) for node in tree.body]
+    except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError, TypeError):
+        return []
+
+
 class Provenance:
     """The notebook's own code, and the check of a graded value against it."""
 
@@ -62,6 +75,7 @@ class Provenance:
         ``library_roots``: folders of trusted files, but those under ``writable`` (the
         student's own folders)."""
         self.notebook: set[types.CodeType] = set()
+        self._sources: set[str] = set()
         for source in cell_sources:
             self._add_source(source, depth=0)
         self.roots = tuple(os.path.realpath(root) + os.sep for root in library_roots if root)
@@ -69,9 +83,14 @@ class Provenance:
         self._library: dict[str, set[types.CodeType]] = {}
 
     def _add_source(self, source: str, depth: int) -> None:
+        """Add what ``source`` compiles to, as a whole (a module, ``exec``) and statement by
+        statement (a cell), with and without the annotations future."""
+        if source in self._sources:
+            return
+        self._sources.add(source)
         for flags in FUTURE_FLAGS:
-            code = _compiled(source, "<notebook>", flags)
-            if code is not None:
+            whole = _compiled(source, "<notebook>", flags)
+            for code in ([whole] if whole else []) + _compiled_statements(source, flags):
                 self._add_code(code, depth)
 
     def _add_code(self, code: types.CodeType, depth: int) -> None:
