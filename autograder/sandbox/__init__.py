@@ -21,7 +21,8 @@ The package's files are its layers:
 ``permissions.py``     permission checks for secrets where no allow-list hides them
 ``inside/``            what runs in the sandbox: ``launcher.py`` (limits, uid, confinement),
                        ``confine.py`` (seccomp, Landlock), ``runner.py`` (cells, probes),
-                       ``probes.py`` (the public probe scenarios)
+                       ``probes.py`` (the public probe scenarios), ``provenance.py`` (whether
+                       a graded function is the notebook's own code)
 =====================  ==========================================================================
 
 Layers of isolation, and what each stops:
@@ -47,6 +48,13 @@ IPC namespace / seccomp        System V and POSIX shared memory, queues, semapho
 pid namespace                  background processes outliving the run; seeing the     bwrap
                                grader's processes
 user namespace (no nesting)    capabilities; a student-made namespace                 bwrap
+seccomp (shared inodes)        data carried through the read-only files every         bwrap,
+                               sandbox shares (locks, leases, inotify, dnotify),      restricted
+                               memfd memory no limit counts
+provenance (``inside/``)       points for code the notebook does not contain          all
+                               (exec of a received or decoded solution)
+canary (``verify_backend``)    a backend that cannot start Python as the sandbox uid  bwrap,
+                               (every submission an error) accepted for a batch       restricted
 ============================  =====================================================  ============
 
 ``python -m autograder`` refuses to grade when only the "none" backend works, unless told
