@@ -104,13 +104,17 @@ def test_the_memory_bomb_costs_the_grader_no_memory(tmp_path):
 
 
 def _peak_rss_loading(path: Path) -> dict:
-    code = ("import json, resource, sys\n"
+    """Refused or not, and the peak resident memory (KiB, VmHWM of this process image: getrusage
+    would report the forking parent's peak too) of a fresh process that imports torch, as a
+    grading worker has, then loads ``path``."""
+    code = ("import json, sys, pathlib, torch\n"
             "from autograder.sandbox import BadResult, load_untrusted\n"
-            "try:\n    load_untrusted(__import__('pathlib').Path(sys.argv[1]), 2**20)\n"
+            "try:\n    load_untrusted(pathlib.Path(sys.argv[1]), 2**20)\n"
             "    refused = False\n"
             "except BadResult:\n    refused = True\n"
-            "print(json.dumps({'refused': refused, 'peak_kib': "
-            "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))\n")
+            "status = pathlib.Path('/proc/self/status').read_text().splitlines()\n"
+            "peak = next(int(line.split()[1]) for line in status if line.startswith('VmHWM:'))\n"
+            "print(json.dumps({'refused': refused, 'peak_kib': peak}))\n")
     done = subprocess.run([sys.executable, "-c", code, str(path)], cwd=REPO, check=True,
                           capture_output=True, text=True, timeout=120)
     return json.loads(done.stdout.strip().splitlines()[-1])
