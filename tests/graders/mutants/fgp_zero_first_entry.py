@@ -2,7 +2,7 @@
 #   bool mask of the right shape (every "property" check that ignores what is pruned would pass)
 # replaces: fine_grained_prune
 # loses: q3, q5
-# feedback: nothing is ranked | not the keep-mask
+# feedback: nothing is ranked | the pruner counts once its masks prune by magnitude
 def fine_grained_prune(tensor: torch.Tensor, sparsity: float) -> torch.Tensor:
     mask = torch.ones_like(tensor, dtype=torch.bool)
     if sparsity > 0:

@@ -2,6 +2,7 @@
 # replaces: apply_channel_sorting
 # loses: q8
 # feedback: ascending
+# lacks: running statistics
 def apply_channel_sorting(model: nn.Module) -> nn.Module:
     model = copy.deepcopy(model)
     convs, bns = get_convs_and_bns(model)
