@@ -243,7 +243,8 @@ def _grade_readable(submission, config: GradingConfig, workdir: Path, worker_ind
             next(iter(plan_errors.values())).splitlines()[0][:300]
     else:
         result.status = SANDBOX_STATUS.get(sandbox.status, "crashed")
-        result.reason = _locator(submission.cells)(sandbox.reason)
+        result.reason = _locator(submission.cells)(sandbox.reason) or \
+            _stopped_cells(submission.cells, sandbox.cell_errors)
     # Checks that met data they could not handle failed with a message; staff get the trace.
     result.notes.extend(f"check error: {error}" for error in errors)
 
@@ -255,6 +256,16 @@ def _note_sandbox(result: SubmissionResult, sandbox, cells: list[str]) -> None:
                             f"{_locator(cells)(failure.message[:200])}")
     if sandbox.isolation.degraded:
         result.notes.append("isolation degraded: " + "; ".join(sandbox.isolation.notes)[:500])
+
+
+def _stopped_cells(cells: list[str], cell_errors: dict) -> str:
+    """The feedback's note on cells the runner stopped at their share of the time limit (the
+    rest of the notebook and the checks still ran), or ""."""
+    stopped = [f"{_cell_label(cells, index)} was {failure.message.split(';')[0]}"
+               for index, failure in sorted(cell_errors.items()) if failure.kind == "CellTimeout"]
+    if not stopped:
+        return ""
+    return f"{'; '.join(stopped)[:400]}; the later cells and the checks still ran"
 
 
 def _cell_label(cells: list[str], index: int) -> str:

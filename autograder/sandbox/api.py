@@ -37,6 +37,14 @@ class ProbeRequest:
     seed: int | None = None
 
 
+# A late infinite loop (or a slow cell) costs only what it affects: the runner stops a cell at
+# its share of the wall limit, and the probes keep the last quarter. Honest notebooks' graded
+# cells take about a second in all (benchmarks/results/grading_throughput.md).
+CELL_SHARE = 0.5  # of Limits.wall_seconds, one cell at most
+CELLS_SHARE = 0.75  # of Limits.wall_seconds, every cell together
+MIN_CELL_SECONDS = 2.0  # a cell starting after the cells' budget is spent
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits of one sandbox run (units in the names).
@@ -57,6 +65,19 @@ class Limits:
     threads: int = 1  # torch / OpenMP / MKL threads in the child
     scratch_bytes: int = 256 * MiB  # size of each private tmpfs: /tmp, /var/tmp, /dev/shm
     disk_bytes: int = 1 * GiB  # on-disk bytes the child may write in the sandbox dir; more: killed
+
+    @property
+    def cell_seconds(self) -> float:
+        """Longest one cell may run (wall seconds) before the runner stops it, records it as
+        the cell's error and goes on with the next cell: half the wall limit."""
+        return CELL_SHARE * self.wall_seconds
+
+    @property
+    def cells_seconds(self) -> float:
+        """Wall seconds for all cells together; the rest is the probes' (which call the
+        notebook's functions on the checks' inputs). A cell that starts after this budget is
+        spent still gets MIN_CELL_SECONDS, enough to define its functions."""
+        return CELLS_SHARE * self.wall_seconds
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
-from autograder.sandbox.api import REPO_ROOT, Limits, ProbeRequest
+from autograder.sandbox.api import MIN_CELL_SECONDS, REPO_ROOT, Limits, ProbeRequest
 from autograder.sandbox.untrusted import BadResult, Budget, plain
 
 INSIDE_DIR = Path(__file__).resolve().parent / "inside"
@@ -118,7 +118,10 @@ def write_job(path: Path, cells: list[str], requests: Sequence[ProbeRequest],
         "cells": [str(cell) for cell in cells],
         "requests": [{"probe": r.probe, "kwargs": dict(r.kwargs), "seed": r.seed}
                      for r in requests],
-        "settings": {"threads": int(limits.threads), "max_result_bytes": int(limits.result_bytes)},
+        "settings": {"threads": int(limits.threads), "max_result_bytes": int(limits.result_bytes),
+                     "cell_seconds": float(limits.cell_seconds),
+                     "cells_seconds": float(limits.cells_seconds),
+                     "min_cell_seconds": float(MIN_CELL_SECONDS)},
     }
     torch.save(job, path)
 

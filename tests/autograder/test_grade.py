@@ -180,14 +180,29 @@ def test_unreadable_notebook_and_corrupt_zip(config, workdir):
         assert "sandbox" not in result.timings_s
 
 
+def test_a_late_infinite_loop_keeps_every_code_question(config, workdir):
+    """A notebook that loops forever at the end: the loop's cell is stopped at its share of the
+    time limit and named in the feedback; the probes run and every code check passes."""
+    notebook = with_cell(read_notebook(MASTER), "import time\nwhile True:\n    time.sleep(0.1)\n")
+    short = replace(config, limits=replace(config.limits, wall_seconds=20, cpu_seconds=20))
+    result = grade_submission(write_zip(workdir / "late.zip", notebook), short, workdir / "late")
+    assert result.status == "graded", result.reason
+    code_checks = [c for c in result.checks if c.question in CODE_QUESTIONS]
+    assert code_checks and all(c.passed for c in code_checks), \
+        [c for c in code_checks if not c.passed]
+    assert "the cell starting 'import time'" in result.reason
+    assert "its share of the time limit" in result.reason
+
+
 def test_timeout_costs_the_questions_whose_probes_did_not_come_back(config, workdir):
-    """A notebook that loops forever at the end: status timeout, every check 0 with the
-    sandbox's reason (the probes never ran)."""
-    notebook = with_cell(read_notebook(MASTER), "while True:\n    pass\n")
+    """A notebook that loops forever at the end and ignores the cell's stop (SIGALRM): status
+    timeout, every check 0 with the sandbox's reason (the probes never ran)."""
+    notebook = with_cell(read_notebook(MASTER), "import signal\n"
+                         "signal.signal(signal.SIGALRM, signal.SIG_IGN)\nwhile True:\n    pass\n")
     short = replace(config, limits=replace(config.limits, wall_seconds=10, cpu_seconds=10))
     result = grade_submission(write_zip(workdir / "loop.zip", notebook), short, workdir / "loop")
     assert result.status == "timeout" and "wall-time limit" in result.reason
-    assert "the cell starting 'while True:'" in result.reason
+    assert "the cell starting 'import signal'" in result.reason
     code_checks = [c for c in result.checks if c.question in CODE_QUESTIONS]
     assert code_checks and all(not c.passed and "no result came back" in c.message
                                for c in code_checks)

@@ -222,14 +222,28 @@ def test_os_exit_in_a_probe_keeps_earlier_results(workdir):
 
 # --- resource attacks -------------------------------------------------------------------------
 
+def test_a_late_infinite_loop_costs_only_its_cell(workdir):
+    """A cell that loops forever is stopped at its share of the wall limit and recorded as that
+    cell's CellTimeout; the cells after it and the probes still run (status ok)."""
+    limits = Limits(wall_seconds=16, cpu_seconds=60)
+    cells = ["def f():\n    return 1\n", "import time\nwhile True:\n    time.sleep(0.05)\n",
+             "def g():\n    return 2\n"]
+    result = run(cells, [call("f", "f"), call("g", "g")], workdir, limits)
+    assert result.status == "ok", (result.status, result.reason)
+    assert result.cell_errors[1].kind == "CellTimeout" and "8 s" in result.cell_errors[1].message
+    assert set(result.cell_errors) == {1}
+    assert [result.outcomes[k].value["result"] for k in ("f", "g")] == [1, 2]
+
+
 def test_infinite_loop_times_out(workdir):
-    """A busy loop is killed at the wall-time limit: status timeout, the cell named, no result,
-    no process left."""
+    """A busy loop that swallows the cell's stop (``except BaseException``) is killed at the
+    wall-time limit: status timeout, the cell named, no result, no process left."""
     # The limit counts from the process's start: on a loaded machine Python and torch take
     # several seconds to start, and a 5 s limit then ran out before the loop's cell (CI).
     limits = Limits(wall_seconds=15, cpu_seconds=60)
-    result = run(["def f():\n    return 1\n", "while True:\n    pass\n"], [call("f", "f")],
-                 workdir, limits)
+    loop = "while True:\n    try:\n        while True:\n            pass\n" \
+           "    except BaseException:\n        pass\n"
+    result = run(["def f():\n    return 1\n", loop], [call("f", "f")], workdir, limits)
     assert result.status == "timeout"
     assert "wall-time" in result.reason and "cell 1" in result.reason
     assert result.wall_seconds < limits.wall_seconds + 10

@@ -25,6 +25,7 @@ import copy
 import importlib.util
 import os
 import random
+import signal
 import sys
 import time
 import traceback
@@ -64,7 +65,7 @@ def main() -> None:
     namespace = shell.user_ns
     as_run = [_transformed(shell, cell) for cell in job["cells"]]  # before student code runs
     ready = _clock()
-    _run_cells(job["cells"], shell, saver)
+    _run_cells(job["cells"], shell, saver, _CellClock(settings, ready))
     cells_done = _clock()
     probes.PROVENANCE = provenance.Provenance(
         as_run, provenance.library_roots(str(HERE)),
@@ -169,17 +170,56 @@ def _skipped_magic(name: str, prefix: str):
     return skipped
 
 
-def _run_cells(cells: list[str], shell, saver: _Saver) -> None:
+class CellTimeout(BaseException):
+    """Raised in a cell that ran past its share of the time limit (a BaseException, so that a
+    student's ``except Exception`` around a loop does not swallow it)."""
+
+
+class _CellClock:
+    """Stops a cell at its share of the wall limit (SIGALRM in the main thread, where the cells
+    run): at most ``cell_seconds``, and no later than the cells' budget, but never less than
+    ``min_cell_seconds``. Settings in wall seconds, from the grader (``Limits``)."""
+
+    def __init__(self, settings: dict, started: float):
+        self.cell_seconds = float(settings.get("cell_seconds", 0) or 0)
+        self.cells_deadline = started + float(settings.get("cells_seconds", 0) or 0)
+        self.min_cell_seconds = float(settings.get("min_cell_seconds", 0) or 0)
+        self.armed_for = 0.0
+
+    def arm(self) -> None:
+        if self.cell_seconds <= 0:
+            return
+        signal.signal(signal.SIGALRM, self._expired)  # again: a cell may have replaced it
+        left = max(self.cells_deadline - _clock(), self.min_cell_seconds)
+        self.armed_for = min(self.cell_seconds, left)
+        signal.setitimer(signal.ITIMER_REAL, self.armed_for)
+
+    def disarm(self) -> None:
+        self.armed_for = 0.0
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _expired(self, signum, frame) -> None:
+        if self.armed_for:
+            raise CellTimeout(f"stopped after {self.armed_for:.0f} s, its share of the time "
+                              "limit; the later cells still ran")
+
+
+def _run_cells(cells: list[str], shell, saver: _Saver, clock: _CellClock) -> None:
     """Run each cell in the IPython shell, as a notebook run with "continue on error" does: a
-    failing cell (syntax error, exception, sys.exit) is recorded and the next cell still runs.
-    Code objects are named "<cell N>", so errors can say where they happened."""
+    failing cell (syntax error, exception, sys.exit, a CellTimeout from ``clock``) is recorded
+    and the next cell still runs. Code objects are named "<cell N>", so errors can say where
+    they happened."""
     errors: dict[int, dict] = {}
     saver.save(OUT / "cells.pt", {"count": len(cells), "done": 0, "errors": errors})
     for index, source in enumerate(cells):
         _progress(f"cell {index}")
         shell.compile.get_code_name = lambda raw, code, number, name=f"<cell {index}>": name
         try:
-            result = shell.run_cell(source, store_history=False)
+            clock.arm()
+            try:
+                result = shell.run_cell(source, store_history=False)
+            finally:
+                clock.disarm()
             error = result.error_before_exec or result.error_in_exec
         except BaseException as raised:  # noqa: BLE001 - SystemExit etc. must not stop the rest
             error = raised
