@@ -65,6 +65,10 @@ class Limits:
     threads: int = 1  # torch / OpenMP / MKL threads in the child
     scratch_bytes: int = 256 * MiB  # size of each private tmpfs: /tmp, /var/tmp, /dev/shm
     disk_bytes: int = 1 * GiB  # on-disk bytes the child may write in the sandbox dir; more: killed
+    # Memory as the kernel counts it, where a cgroup can be had (cgroups.py): resident pages,
+    # shared memory, tmpfs files (the private /tmp), page cache; an honest full-width run peaks
+    # near 1 GiB resident.
+    memory_bytes: int = 4 * GiB
 
     @property
     def cell_seconds(self) -> float:

@@ -207,6 +207,9 @@ def isolation_report(run: Run, isolation: Isolation, backend: Backend) -> Isolat
     notes += [str(n)[:300] for n in setup.get("notes", []) if isinstance(n, str)][:10]
     if run.leftovers:
         notes.append(f"killed processes were still alive {GONE_TIMEOUT_SECONDS:g} s later")
+    notes.append(f"memory and tasks counted by a {run.cgroup}" if run.cgroup else
+                 "no cgroup here: memory counted by rlimits (memfd refused, unlinked files "
+                 "counted by the disk watch)")
     bwrap, restricted = backend.name == "bwrap", backend.name == "restricted"
     # As root without a uid drop the student is root in there; a non-root grader's uid is
     # confined by the user namespace and the allow-list under bwrap.
@@ -225,7 +228,7 @@ def isolation_report(run: Run, isolation: Isolation, backend: Backend) -> Isolat
     uid = isolation.uid if backend.drop else (None if not bwrap else supervise.plan.NOBODY)
     return IsolationReport(
         level=backend.level if not degraded else "none", backend=backend.name, uid=uid,
-        summary=describe(backend) if not degraded else "none",
+        summary=f"{describe(backend)}, {run.cgroup or 'rlimits'}" if not degraded else "none",
         privileges_dropped=backend.drop or bwrap, network_isolated=network,
         mounts_isolated=bwrap or (restricted and backend.landlock_abi > 0),
         pid_namespace=bwrap, ipc_isolated=bwrap or restricted,

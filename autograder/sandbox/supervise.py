@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from autograder.sandbox import plan
+from autograder.sandbox import cgroups, plan
 from autograder.sandbox.api import GiB, KiB, MiB, Isolation, Limits
 from autograder.sandbox.backend import Backend
 from autograder.sandbox.folder import SandboxFolder
@@ -36,6 +36,7 @@ MAX_SANDBOX_FILES = 10_000  # files and folders the student may leave in home/ a
 DISK_CHECK_SECONDS = 0.5  # how often the grader measures disk and memory while the child runs
 GONE_TIMEOUT_SECONDS = 5.0  # longest wait for killed processes to disappear
 POLL_SECONDS = 0.05
+TASKS_BESIDE_STUDENT = 8  # bubblewrap's init, the launcher, a nested bubblewrap: in the cgroup too
 # World-writable folders of the host, which the restricted backend's student process can reach
 # (bubblewrap gives private ones); whatever the sandbox uid leaves there is removed after a run.
 SHARED_WRITABLE_DIRS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
@@ -54,6 +55,7 @@ class Run:
     stderr_tail: str
     violation: str  # why the grader killed the child early (disk use), "" if it did not
     leftovers: bool  # some killed process had not disappeared when results were loaded
+    cgroup: str = ""  # "cgroup v1" / "cgroup v2" where one counted memory and tasks
 
 
 # ---------------------------------------------------------------------------------------------
@@ -122,15 +124,19 @@ def run_launcher(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     folder.config.write_text(json.dumps(config))
     os.chmod(folder.config, 0o600)
     command, pass_fds, info_fd = _command(folder, limits, isolation, backend)
+    group = cgroups.create(folder.sandbox_id, limits.memory_bytes,
+                           limits.max_processes + TASKS_BESIDE_STUDENT)
+    procs = group.open_procs() if group else []
     with open(folder.stdout, "w+b") as out, open(folder.stderr, "w+b") as err:
         started = time.monotonic()
-        try:
+        try:  # the first process joins the cgroup before it execs: everything after is in it
             process = subprocess.Popen(
                 command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                 pass_fds=(write_fd, *pass_fds), start_new_session=True, cwd=folder.root,
-                env={"PATH": "/usr/bin:/bin"})
+                env={"PATH": "/usr/bin:/bin"},
+                preexec_fn=(lambda: cgroups.join(procs)) if procs else None)
         finally:
-            for fd in (write_fd, *pass_fds):
+            for fd in (write_fd, *pass_fds, *procs):
                 os.close(fd)
         uid = isolation.uid if backend.name == "restricted" else None
         watcher = _Watcher(process.pid, read_fd, info_fd, [folder.home, folder.out],
@@ -143,6 +149,9 @@ def run_launcher(folder: SandboxFolder, limits: Limits, isolation: Isolation,
             process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
             if uid is not None:  # restricted: what the sandbox uid left in shared folders
                 remove_files_of(uid, SHARED_WRITABLE_DIRS, keep=folder.root)
+            violation = watcher.violation or _cgroup_verdict(group, limits)
+            if group and not group.kill_and_remove():
+                watcher.leftovers = True
         wall = time.monotonic() - started
         tails = tail(out, limits.output_tail_bytes), tail(err, limits.output_tail_bytes)
     reported = _student_usage(watcher.events)
@@ -151,7 +160,16 @@ def run_launcher(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     peak = max(peak, watcher.peak_bytes)
     student_status = _student_status(watcher.events, status)
     return Run(timed_out, student_status, cpu, peak, wall, watcher.events, *tails,
-               watcher.violation, watcher.leftovers)
+               violation, watcher.leftovers, group.label if group else "")
+
+
+def _cgroup_verdict(group: cgroups.SandboxCgroup | None, limits: Limits) -> str:
+    """Why the run ended early by the cgroup's count ("" if it did not): the kernel killed a
+    process at the group's memory limit, which counts what rlimits do not."""
+    if group is None or not group.out_of_memory():
+        return ""
+    return (f"used more than {limits.memory_bytes / GiB:g} GiB of memory as the kernel counts "
+            "it (processes, shared memory and files kept in memory)")
 
 
 def _command(folder: SandboxFolder, limits: Limits, isolation: Isolation,

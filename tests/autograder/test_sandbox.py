@@ -23,6 +23,7 @@ from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, IsolationUnavai
                                 ProbeRequest, SandboxError, SandboxResult, choose_backend, exposed_secrets,
                                 harden_permissions, load_untrusted, readable_by, run_in_sandbox,
                                 verify_backend)
+from autograder.sandbox import cgroups
 from autograder.sandbox.untrusted import Budget, load_stage_seconds
 from prunekit.model import VGG, vgg_from_state_dict
 
@@ -351,6 +352,34 @@ def test_filling_the_disk_is_stopped(workdir, what):
     result = run([cell], [], workdir, limits)
     assert result.status == "killed" and result.wall_seconds < 30
     assert ("files" if what == "files" else "to disk") in result.reason
+
+
+def test_memory_outside_rlimits_is_counted_by_a_cgroup(workdir):
+    """Files kept in the private /dev/shm are memory no rlimit counts; where the grader can make
+    a cgroup (root, cgroup v1 or a delegated v2) its memory limit counts them: the run is killed
+    with that reason, and the gradebook's isolation column names the cgroup. Elsewhere the
+    column says "rlimits"."""
+    probe = cgroups.create(f"probe-{os.getpid()}", 2**30, 64)
+    if probe is None:
+        result = run(["def f():\n    return 1\n"], [call("f", "f")], workdir)
+        assert result.isolation.summary.endswith(", rlimits")
+        pytest.skip("no cgroup can be made here; checked that the report says so")
+    assert probe.kill_and_remove()
+    cell = """
+    KEPT = []
+    def fill(count):
+        for i in range(count):
+            kept = open(f"/dev/shm/fill-{i}", "wb")
+            kept.write(b"x" * 64 * 2**20)
+            kept.flush()
+            KEPT.append(kept)
+        return count
+    """
+    limits = Limits(wall_seconds=60, cpu_seconds=60, memory_bytes=512 * 2**20,
+                    scratch_bytes=2**30)
+    result = run([cell], [call("fill", "fill", 12)], workdir, limits)
+    assert result.status == "killed" and "0.5 GiB of memory" in result.reason, result.reason
+    assert ", cgroup v" in result.isolation.summary
 
 
 def test_scratch_folders_are_bounded(workdir):
