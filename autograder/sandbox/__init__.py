@@ -16,6 +16,7 @@ The package's files are its layers:
 ``plan.py``            the allow-list filesystem and the bubblewrap command
 ``folder.py``          the sandbox folder the grader prepares
 ``supervise.py``       starting, watching (time, memory, disk), killing, classifying the end
+``cgroups.py``         a memory and pids cgroup per run, where the grader may make one
 ``untrusted.py``       loading what came back: size-bounded, plain data only
 ``archive.py``         torch's archive format parsed into plain data, never unpickled
 ``permissions.py``     permission checks for secrets where no allow-list hides them
@@ -53,6 +54,9 @@ seccomp (shared inodes)        data carried through the read-only files every   
                                memfd memory no limit counts
 provenance (``inside/``)       points for code the notebook does not contain          all
                                (exec of a received or decoded solution)
+memory and pids cgroup         memory no rlimit counts (shared memory, tmpfs files,   where the
+(``cgroups.py``)               files kept open after unlinking), tasks of any uid     grader may
+                                                                                      make one
 canary (``verify_backend``)    a backend that cannot start Python as the sandbox uid  bwrap,
                                (every submission an error) accepted for a batch       restricted
 ============================  =====================================================  ============
