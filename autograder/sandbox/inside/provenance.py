@@ -69,17 +69,15 @@ def _compiled_statements(source: str, flags: int) -> list[types.CodeType]:
 class Provenance:
     """The notebook's own code, and the check of a graded value against it."""
 
-    def __init__(self, cell_sources: Iterable[str], library_roots: Iterable[str],
-                 writable: Iterable[str]):
+    def __init__(self, cell_sources: Iterable[str], library_roots: Iterable[str]):
         """``cell_sources``: the cells as IPython runs them (magics transformed);
-        ``library_roots``: folders of trusted files, but those under ``writable`` (the
-        student's own folders)."""
+        ``library_roots``: folders of trusted files, which the sandbox shows read-only (a
+        read-only bind under bubblewrap, root-owned files under the restricted backend)."""
         self.notebook: set[types.CodeType] = set()
         self._sources: set[str] = set()
         for source in cell_sources:
             self._add_source(source, depth=0)
         self.roots = tuple(os.path.realpath(root) + os.sep for root in library_roots if root)
-        self.writable = tuple(os.path.realpath(path) + os.sep for path in writable)
         self._library: dict[str, set[types.CodeType]] = {}
 
     def _add_source(self, source: str, depth: int) -> None:
@@ -104,8 +102,7 @@ class Provenance:
     def _is_library(self, code: types.CodeType) -> bool:
         """Whether ``code`` is what the real file it names compiles to, in a library folder."""
         path = os.path.realpath(code.co_filename)
-        if (not path.startswith(self.roots) or path.startswith(self.writable)
-                or not os.path.isfile(path)):
+        if not path.startswith(self.roots) or not os.path.isfile(path):
             return False
         if path not in self._library:
             try:
@@ -182,6 +179,7 @@ def _worth_following(value: Any) -> bool:
 
 def library_roots(sandbox: str) -> list[str]:
     """Folders whose files the student cannot write: the interpreter's installation (and a
-    virtual environment's) and the sandbox's support package."""
+    virtual environment's, wherever it lies, /tmp included) and the sandbox's support
+    package."""
     return sorted({sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
                    os.path.join(sandbox, "lib")})

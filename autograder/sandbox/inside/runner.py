@@ -67,9 +67,7 @@ def main() -> None:
     ready = _clock()
     _run_cells(job["cells"], shell, saver, _CellClock(settings, ready))
     cells_done = _clock()
-    probes.PROVENANCE = provenance.Provenance(
-        as_run, provenance.library_roots(str(HERE)),
-        writable=[str(HERE / "home"), str(OUT), "/tmp", "/var/tmp", "/dev/shm"])
+    probes.PROVENANCE = provenance.Provenance(as_run, provenance.library_roots(str(HERE)))
     for index, request in enumerate(job["requests"]):
         _progress(f"probe {index} ({request['probe']})")
         record = _run_probe(probes, namespace, request, torch, int(settings["max_result_bytes"]))
