@@ -3,8 +3,8 @@ ordinary account, a Docker-like container (with and without Landlock), a contain
 capabilities at all, and a virtual environment outside the repository with secrets beside it.
 
 Each run grades the attack submissions that go after secrets, the network and other
-submissions (their files in tests/graders/attacks) and checks that they earn nothing and leak
-nothing there, and that the gradebook's isolation column says what isolated them; where nothing
+submissions, and one that execs a classmate's received solution (their files in
+tests/graders/attacks), and checks that they earn nothing and leak nothing there, and that the gradebook's isolation column says what isolated them; where nothing
 can isolate, the grader refuses in one line. The machines are built with bubblewrap (see
 hosts.py), so the test machine must be root; each run grades a handful of submissions.
 """
@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900), pytest.mark.machine_wi
               pytest.mark.skipif(platform.machine() != "x86_64",
                                  reason="the Docker-like seccomp filter is written for x86-64")]
 ATTACKS = ("read_secrets", "search_secrets", "network", "ipc_publish", "ipc_steal", "report_forge",
-           "batch_snoop", "kit_artifacts")
+           "batch_snoop", "kit_artifacts", "exec_received_solution")
 LEAK_PHRASES = ("LEAKED", "STOLEN", "connected to", "PLANTED")
 KIT_PARTS = ("autograder", "solutions", "prunekit", "assignment", "pyproject.toml")
 
