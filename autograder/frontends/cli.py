@@ -353,10 +353,11 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
                           deadline_s=grader.deadline_s, redo=redo, settings=grader.settings,
                           question_max=grader.question_max(), progress=progress,
                           preload=grader.preload)
-    question_max = report.question_maxima(run.results, grader.question_max())
-    course.write_reports(out_dir, run.results, question_max, formats, visibility)
+    results = class_results(out_dir, run.results)
+    question_max = report.question_maxima(results, grader.question_max())
+    course.write_reports(out_dir, results, question_max, formats, visibility)
     written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
-    shown = course.with_manual_scores(out_dir, run.results)  # as the gradebook has them
+    shown = course.with_manual_scores(out_dir, results)  # as the gradebook has them
     print(report.summary_table(shown, report.question_maxima(shown, question_max),
                                per_submission=len(shown) <= MAX_ROWS_PRINTED))
     print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
@@ -364,6 +365,17 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
           f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/")
     return run
+
+
+def class_results(out_dir: Path, graded: Sequence) -> list:
+    """Every submission recorded in ``out_dir`` (this run's results over older records), sorted
+    by id: the reports are always of the whole class, so regrading one student into the class
+    folder keeps every other row."""
+    from autograder.frontends import course
+
+    results = {result.submission: result for result in course.recorded_results(out_dir)}
+    results.update((result.submission, result) for result in graded)
+    return [results[key] for key in sorted(results)]
 
 
 def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path) -> None:

@@ -124,6 +124,24 @@ def test_grade_writes_every_output_and_resumes(tmp_path, capsys, fake_core):
     assert "graded 3, reused 0" in capsys.readouterr().out
 
 
+def test_regrading_one_student_keeps_the_class_in_every_report(tmp_path, capsys, fake_core):
+    """A fixed file of one student graded into the class's output folder: the gradebook, the
+    exports and the class report still hold every student, with the new grade for that one."""
+    write_notebooks(tmp_path / "class", ["alice", "bob", "carol"])
+    out = tmp_path / "out"
+    options = ["--out", str(out), "--quiet", "--profile", "offline"]
+    assert cli.main(["grade", str(tmp_path / "class"), *options, "--format", "canvas"]) == 0
+    fixed = write_notebooks(tmp_path / "regrade", ["bob"])[0]
+    fixed.write_text(fixed.read_text().replace('"bob"', '"bob, fixed"'))
+    assert cli.main(["grade", str(fixed), *options]) == 0
+    assert "graded 1, reused 0" in capsys.readouterr().out
+    with open(out / "gradebook.csv", newline="") as handle:
+        assert [row["id"] for row in csv.DictReader(handle)] == ["alice", "bob", "carol"]
+    with open(out / "grades_canvas.csv", newline="") as handle:
+        assert len(list(csv.reader(handle))) >= 4  # header (and points) rows, then 3 students
+    assert "3 submissions" in (out / "class_report.md").read_text()
+
+
 def test_gradescope_run_without_submission_folder_is_exit_2(tmp_path, capsys):
     """gradescope-run on a root without submission/ says so in one line, exit 2."""
     assert cli.main(["gradescope-run", "--root", str(tmp_path)]) == 2
