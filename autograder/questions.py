@@ -12,7 +12,9 @@ No torch here: the table is read by front ends that must stay light.
 """
 from __future__ import annotations
 
+import builtins
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -30,6 +32,18 @@ class Question:
     manual: bool
     prompt: str
     checks: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str:
+        """A short title for a platform's row: "Question 1: get_sparsity, get_model_sparsity"
+        (the functions its prompt asks for, backticked with a call, builtins aside), else the
+        variable it asks to set ("Question 4: target_sparsity"), else "Question 4"."""
+        number = re.search(r"\*\*Question ([^*]+)\*\*", self.prompt)
+        label = f"Question {number.group(1).strip()}" if number else self.id
+        called = re.findall(r"`([A-Za-z_]\w*)\(", self.prompt)
+        names = [name for name in dict.fromkeys(called) if not hasattr(builtins, name)]
+        names = names or re.findall(r"(?:Set|Choose) [^`.]*`([A-Za-z_]\w*)`", self.prompt)[:1]
+        return f"{label}: {', '.join(names[:4])}" if names else label
 
 
 @dataclass(frozen=True)

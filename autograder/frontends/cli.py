@@ -193,6 +193,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="default: runs/gradescope/prunekit-autograder.zip")
     gs_zip.add_argument("--profile", default=DEMO_PROFILE,
                         help="profile the zip grades with (default: offline)")
+    gs_zip.add_argument("--visibility", default=report.GRADESCOPE_RUN_VISIBILITY,
+                        choices=report.GRADESCOPE_VISIBILITIES,
+                        help="when students see each question's checks (default: "
+                             "after_published, i.e. once grades are published)")
     gs_zip.set_defaults(run=_gradescope_zip)
 
     footprint = commands.add_parser("footprint", help="measure the memory and time of one "
@@ -213,6 +217,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="Gradescope's folder (default: /autograder)")
     gs_run.add_argument("--timeout", type=float, default=None, metavar="S",
                         help="seconds for the student's code (default: the core's)")
+    gs_run.add_argument("--visibility", default=None, choices=report.GRADESCOPE_VISIBILITIES,
+                        help="of the question rows (default: the zip's, set by gradescope-zip)")
     _add_isolation_option(gs_run)
     gs_run.set_defaults(run=_gradescope_run)
 
@@ -544,7 +550,7 @@ def _gradescope_zip(args) -> int:
     from autograder.frontends import footprint, gradescope
 
     try:
-        path = gradescope.build_zip(args.out, profile=args.profile)
+        path = gradescope.build_zip(args.out, profile=args.profile, visibility=args.visibility)
     except gradescope.GradescopeError as error:
         raise CliError(str(error)) from None
     print(f"Gradescope autograder zip: {path} ({path.stat().st_size / 2**20:.1f} MiB); upload "
@@ -588,7 +594,8 @@ def _gradescope_run(args) -> int:
 
     try:
         result = gradescope.run(args.root, timeout_s=args.timeout,
-                                allow_unisolated=args.allow_unisolated)
+                                allow_unisolated=args.allow_unisolated,
+                                visibility=args.visibility)
     except gradescope.GradescopeError as error:
         raise CliError(str(error)) from None
     print(report.feedback_text(result))

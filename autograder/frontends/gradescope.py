@@ -62,7 +62,8 @@ DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
 CONFIG_FILE = "gradescope_config.json"
 PACKAGES = manifest.GRADER
 SKIPPED = ("__pycache__", "*.pyc", ".DS_Store", "*.partial")
-SUBMISSION_ID = "submission"
+SUBMISSION_ID = "submission"  # only where the platform names no student (a local try-out)
+METADATA_FILE = "submission_metadata.json"  # Gradescope's, beside submission/
 
 GRADER_PYTHON = "3.11"  # the image's Python: the kit's, and one the pinned torch has wheels for
 GRADER_REQUIREMENTS = manifest.GRADER_FILES[0]
@@ -139,7 +140,8 @@ class GradescopeError(RuntimeError):
 # ---------------------------------------------------------------------------------------------
 
 def build_zip(out: Path | None = None, profile: str = "offline",
-              checkpoint: Path | None = None, calibration: Path | None = None) -> Path:
+              checkpoint: Path | None = None, calibration: Path | None = None,
+              visibility: str = report.GRADESCOPE_RUN_VISIBILITY) -> Path:
     """Write the Gradescope autograder zip (contents: see the module docstring) to ``out``.
 
     Args:
@@ -147,6 +149,8 @@ def build_zip(out: Path | None = None, profile: str = "offline",
             ``profile``).
         calibration: the profile's calibration file (default: the core's; it must exist, since
             grading without thresholds is impossible).
+        visibility: of the question rows students see (one of
+            ``report.GRADESCOPE_VISIBILITIES``), kept in the zip's CONFIG_FILE.
 
     Returns:
         The zip's path. Entries are sorted and dated 1980-01-01, so the same kit gives the same
@@ -156,6 +160,9 @@ def build_zip(out: Path | None = None, profile: str = "offline",
         GradescopeError: the checkpoint or the calibration is missing.
     """
     out = Path(out or DEFAULT_ZIP)
+    if visibility not in report.GRADESCOPE_VISIBILITIES:
+        raise GradescopeError(f"visibility must be one of "
+                              f"{', '.join(report.GRADESCOPE_VISIBILITIES)}, not {visibility!r}")
     checkpoint = Path(checkpoint) if checkpoint else _base_checkpoint(profile)
     if not checkpoint.is_file():
         raise GradescopeError(f"no base checkpoint for profile {profile!r} at {checkpoint}; "
@@ -169,7 +176,8 @@ def build_zip(out: Path | None = None, profile: str = "offline",
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
         "run_prairielearn": (RUN_PRAIRIELEARN.encode(), 0o755),
         GRADER_REQUIREMENTS: ((KIT_ROOT / GRADER_REQUIREMENTS).read_bytes(), 0o644),
-        CONFIG_FILE: (json.dumps({"profile": profile}, indent=2).encode() + b"\n", 0o644),
+        CONFIG_FILE: (json.dumps({"profile": profile, "visibility": visibility},
+                                 indent=2).encode() + b"\n", 0o644),
         f"checkpoints/{checkpoint.name}": (checkpoint.read_bytes(), 0o644),
     }
     for package in PACKAGES:
@@ -220,31 +228,46 @@ def _calibration_file(profile: str) -> Path:
 # The entry point
 # ---------------------------------------------------------------------------------------------
 
-def find_submission(folder: Path) -> batch.Submission:
-    """The one submission in Gradescope's submission folder: the folder itself when it holds one
-    notebook, else the one zip in it; a submission with a ``problem`` (graded as unreadable)
-    when it holds neither or several."""
+def gradescope_identity(root: Path) -> str | None:
+    """The submission id that seeds a Gradescope submission's inputs: its users' Gradescope ids
+    from ``ROOT/submission_metadata.json`` ("gs-1234", a group "gs-1234+5678"), so every student
+    (or group) has their own inputs and a resubmission is graded on the same ones; None when
+    the file is missing or names no user."""
+    try:
+        users = json.loads((Path(root) / METADATA_FILE).read_text())["users"]
+        ids = sorted({str(int(user["id"])) for user in users})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return "gs-" + "+".join(ids) if ids else None
+
+
+def find_submission(folder: Path, submission_id: str = SUBMISSION_ID) -> batch.Submission:
+    """The one submission in a platform's submission folder, under ``submission_id``: the
+    folder itself when it holds one notebook, else the one zip in it; a submission with a
+    ``problem`` (graded as unreadable) when it holds neither or several."""
     folder = Path(folder)
     notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
                        and "__MACOSX" not in p.parts)
     zips = sorted(folder.glob("*.zip"))
     if len(notebooks) == 1:
-        return batch.Submission(SUBMISSION_ID, notebooks[0].parent)
+        return batch.Submission(submission_id, notebooks[0].parent)
     if not notebooks and len(zips) == 1:
-        return batch.Submission(SUBMISSION_ID, zips[0])
+        return batch.Submission(submission_id, zips[0])
     if not notebooks and not zips:
-        return batch.Submission(SUBMISSION_ID, folder, "the submission holds no notebook "
+        return batch.Submission(submission_id, folder, "the submission holds no notebook "
                                 "(.ipynb): upload the zip that grader.export() made, or your "
                                 "notebook with finegrained.pt and channel_pruned.pt")
     names = ", ".join(p.relative_to(folder).as_posix() for p in notebooks or zips)
-    return batch.Submission(SUBMISSION_ID, folder, f"the submission holds several notebooks or "
+    return batch.Submission(submission_id, folder, f"the submission holds several notebooks or "
                             f"zips ({names}); upload exactly one")
 
 
 def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
         grade_fn: Callable | None = None, profile: str | None = None,
-        allow_unisolated: bool = False) -> SubmissionResult:
-    """Grade ``root/submission`` and write ``root/results/results.json``; returns the result.
+        allow_unisolated: bool = False, visibility: str | None = None) -> SubmissionResult:
+    """Grade ``root/submission`` under the students' own id (:func:`gradescope_identity`) and
+    write ``root/results/results.json`` (question rows titled, with ``visibility``: default
+    the zip's setting, else report.GRADESCOPE_RUN_VISIBILITY); returns the result.
 
     Where student code cannot be isolated (and ``allow_unisolated`` is False) nothing is graded:
     results.json says so to the student, and standard error (which staff see) says what is
@@ -265,16 +288,38 @@ def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
         raise GradescopeError(f"no submission folder at {submission_dir} (Gradescope's layout: "
                               "ROOT/submission, ROOT/results)")
     result, question_max = grade_folder(submission_dir, grade_fn, timeout_s, profile,
-                                        allow_unisolated, before=lambda: _harden_kit(root))
+                                        allow_unisolated, before=lambda: _harden_kit(root),
+                                        submission_id=platform_id(gradescope_identity(root),
+                                                                  METADATA_FILE))
+    shown = visibility or _configured("visibility", report.GRADESCOPE_RUN_VISIBILITY)
     report.write_gradescope_results(result, root / "results" / "results.json",
-                                    question_max=question_max)
+                                    question_max=question_max, visibility=shown,
+                                    question_titles=question_titles())
     return result
+
+
+def platform_id(identity: str | None, source: str) -> str:
+    """``identity``, else SUBMISSION_ID with a warning to staff (standard error): without the
+    platform's identity every submission would be graded on the same inputs."""
+    if identity:
+        return identity
+    print(f"warning: no student identity in {source}: this submission is graded under the id "
+          f"{SUBMISSION_ID!r}, on the inputs every such submission shares", file=sys.stderr)
+    return SUBMISSION_ID
+
+
+def question_titles() -> dict[str, str]:
+    """Question id -> its short title (the rows' names on the platforms)."""
+    from autograder import questions
+
+    return {question.id: question.title for question in questions.load().questions}
 
 
 def grade_folder(folder: Path, grade_fn: Callable | None = None,
                  timeout_s: float | None = None, profile: str | None = None,
                  allow_unisolated: bool = False,
-                 before: Callable[[], None] | None = None) -> tuple[SubmissionResult, dict]:
+                 before: Callable[[], None] | None = None,
+                 submission_id: str = SUBMISSION_ID) -> tuple[SubmissionResult, dict]:
     """Grade the one submission in ``folder`` (:func:`find_submission`) as one batch of one, with
     the batch's hard deadline; never raises. Returns the result (status ``error`` with a reason
     for the student when the grader could not start or cannot isolate; the details go to
@@ -284,6 +329,7 @@ def grade_folder(folder: Path, grade_fn: Callable | None = None,
         grade_fn: the grader (default: the hardened grader of ``profile``, else of
             ``gradescope_config.json`` beside the kit, else offline).
         before: called before the default grader is built (hardening the kit's files).
+        submission_id: the id that seeds the submission's inputs (the platform's student).
     """
     question_max: dict[str, float] = {}
     try:
@@ -292,10 +338,11 @@ def grade_folder(folder: Path, grade_fn: Callable | None = None,
 
             if before is not None:
                 before()
-            grade_fn = CoreGrader(profile=profile or _configured_profile(), timeout_s=timeout_s,
+            grade_fn = CoreGrader(profile=profile or _configured("profile", "offline"),
+                                  timeout_s=timeout_s,
                                   allow_unisolated=allow_unisolated)
         question_max = _question_max(grade_fn)
-        submission = find_submission(folder)
+        submission = find_submission(folder, submission_id)
         with tempfile.TemporaryDirectory(prefix="prunekit-single-") as records:
             outcome = batch.run_batch(
                 [submission], grade_fn, Path(records), workers=1,
@@ -311,7 +358,7 @@ def grade_folder(folder: Path, grade_fn: Callable | None = None,
         traceback.print_exc()
         reason = (f"the autograder failed ({type(error).__name__}: {error}); please contact "
                   "the course staff")
-    return SubmissionResult(SUBMISSION_ID, "error", reason, question_max=question_max), \
+    return SubmissionResult(submission_id, "error", reason, question_max=question_max), \
         question_max
 
 
@@ -320,11 +367,12 @@ def _question_max(grade_fn) -> dict[str, float]:
     return dict(getter()) if callable(getter) else {}
 
 
-def _configured_profile() -> str:
+def _configured(key: str, default: str) -> str:
+    """A setting of the zip (``CONFIG_FILE`` beside the kit: "profile", "visibility")."""
     try:
-        return json.loads((KIT_ROOT / CONFIG_FILE).read_text())["profile"]
+        return str(json.loads((KIT_ROOT / CONFIG_FILE).read_text())[key])
     except (OSError, ValueError, KeyError):
-        return "offline"
+        return default
 
 
 def _harden_kit(root: Path) -> None:
@@ -353,7 +401,7 @@ def prepare(profile: str | None = None) -> list[str]:
     from autograder.checks.resources import Resources, hidden_loader
     from autograder.checks.settings import load_settings
 
-    settings = load_settings(profile or _configured_profile())
+    settings = load_settings(profile or _configured("profile", "offline"))
     Resources(settings).base_model()
     fetch_real_images(settings.profile)
     loader = hidden_loader(settings.profile, settings.split_seed, int(settings.split["size"]))

@@ -25,8 +25,10 @@ from pathlib import Path
 from typing import Callable
 
 from autograder.frontends import report
-from autograder.frontends.gradescope import grade_folder
+from autograder.frontends.gradescope import grade_folder, platform_id, question_titles
 from autograder.results import SubmissionResult
+
+DATA_FILE = "data/data.json"  # PrairieLearn's question data, beside student/
 
 UNGRADABLE = ("unreadable", "error")  # statuses PrairieLearn should not count as an attempt
 
@@ -38,7 +40,8 @@ class PrairieLearnError(RuntimeError):
 def run(root: Path = Path("/grade"), timeout_s: float | None = None,
         grade_fn: Callable | None = None, profile: str | None = None,
         allow_unisolated: bool = False) -> SubmissionResult:
-    """Grade ``root/student`` and write ``root/results/results.json``; returns the result.
+    """Grade ``root/student`` under the student's variant (:func:`prairielearn_identity`) and
+    write ``root/results/results.json``; returns the result.
 
     Raises:
         PrairieLearnError: ``root/student`` does not exist (nothing is written then).
@@ -48,9 +51,23 @@ def run(root: Path = Path("/grade"), timeout_s: float | None = None,
     if not student.is_dir():
         raise PrairieLearnError(f"no student folder at {student} (PrairieLearn's layout: "
                                 "ROOT/student, ROOT/results)")
-    result, question_max = grade_folder(student, grade_fn, timeout_s, profile, allow_unisolated)
+    result, question_max = grade_folder(student, grade_fn, timeout_s, profile, allow_unisolated,
+                                        submission_id=platform_id(prairielearn_identity(root),
+                                                                  DATA_FILE))
     write_results(result, root / "results" / "results.json", question_max)
     return result
+
+
+def prairielearn_identity(root: Path) -> str | None:
+    """The submission id that seeds the inputs: the student's variant of the question
+    (``variant_seed`` in ``ROOT/data/data.json``; each student gets their own variant, and a
+    resubmission to it is graded on the same inputs), "pl-<seed>"; None when it is missing."""
+    try:
+        seed = json.loads((Path(root) / DATA_FILE).read_text())["variant_seed"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    text = str(seed)
+    return f"pl-{text}" if text.isalnum() and len(text) <= 64 else None
 
 
 def results_json(result: SubmissionResult, question_max: dict[str, float] | None = None) -> dict:
@@ -59,7 +76,8 @@ def results_json(result: SubmissionResult, question_max: dict[str, float] | None
     possible = sum(maxima.values())
     scores = result.question_scores
     gradescope = report.gradescope_results(result, maxima)  # the same per-question text
-    tests = [{"name": question, "points": round(scores.get(question, 0.0), 4),
+    titles = question_titles()
+    tests = [{"name": titles.get(question, question), "points": round(scores.get(question, 0.0), 4),
               "max_points": round(maxima[question], 4), "output": row["output"],
               "message": "" if row["status"] == "passed" else "not all checks passed"}
              for question, row in zip(maxima, gradescope["tests"])]

@@ -30,6 +30,9 @@ TOP_FAILED_CHECKS = 25  # bars in the failure chart
 # "after_published" (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
 DEFAULT_VISIBILITY = "visible"
 GRADESCOPE_VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+# On Gradescope itself (the zip's runs) the hidden checks stay hidden until the instructor
+# publishes grades; `gradescope-zip --visibility` (kept in the zip) changes it.
+GRADESCOPE_RUN_VISIBILITY = "after_published"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,7 +200,7 @@ def gradescope_results(result: SubmissionResult,
         score, possible = scores.get(question, 0.0), maxima[question]
         title = (question_titles or {}).get(question)
         tests.append({
-            "name": f"{question}: {title}" if title else question,
+            "name": title or question,
             "number": str(number),
             "score": round(score, 4),
             "max_score": round(possible, 4),

@@ -97,7 +97,63 @@ def test_entry_point_on_gradescope_layout(tmp_path, kit_zip):
     result = gradescope.run(root, grade_fn=FakeGrader())
     results = _assert_valid_results(root / "results" / "results.json")
     assert result.status == "graded" and results["score"] == result.total
-    assert [t["name"] for t in results["tests"]] == list(QUESTION_MAX)
+    titles = gradescope.question_titles()
+    assert [t["name"] for t in results["tests"]] == [titles.get(q, q) for q in QUESTION_MAX]
+    assert titles["q1"].startswith("Question 1: get_sparsity")
+
+
+def _gradescope_root(tmp_path, name: str, user_ids: list[int] | None) -> Path:
+    """A Gradescope layout holding ``lab.zip`` (the same file name for everyone) and, unless
+    ``user_ids`` is None, the submission_metadata.json Gradescope writes for those users."""
+    root = tmp_path / name
+    (root / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(root / "submission" / "lab.zip", "w") as archive:
+        archive.writestr("pruning_lab.ipynb", "{}")
+    if user_ids is not None:
+        metadata = {"id": 9000 + len(name), "created_at": "2026-12-01T10:00:00.000000-08:00",
+                    "assignment": {"id": 25828, "title": "Pruning lab", "group_submission": True},
+                    "submission_method": "upload", "previous_submissions": [],
+                    "users": [{"email": f"s{uid}@example.edu", "id": uid, "name": f"S {uid}"}
+                              for uid in user_ids]}
+        (root / "submission_metadata.json").write_text(json.dumps(metadata))
+    return root
+
+
+def test_each_student_is_graded_under_their_own_gradescope_id(tmp_path, capsys):
+    """The id that seeds the hidden inputs is the students' Gradescope identity, not the file
+    name: two students uploading files of one name get different ids, a resubmission (or a
+    group listed in another order) the same one; without metadata the id is the shared default
+    and staff are warned."""
+    ids = {}
+    for name, users in (("alice", [1234]), ("bob", [5678]), ("alice_again", [1234]),
+                        ("group", [5678, 1234]), ("group_again", [1234, 5678]),
+                        ("no_metadata", None)):
+        ids[name] = gradescope.run(_gradescope_root(tmp_path, name, users),
+                                   grade_fn=FakeGrader()).submission
+    assert ids["alice"] == ids["alice_again"] == "gs-1234" and ids["bob"] == "gs-5678"
+    assert ids["group"] == ids["group_again"] == "gs-1234+5678"
+    assert ids["no_metadata"] == gradescope.SUBMISSION_ID
+    assert "no student identity" in capsys.readouterr().err
+
+
+def test_hidden_checks_stay_hidden_until_published(tmp_path, monkeypatch):
+    """Every question row is after_published by default; the zip's setting (gradescope-zip
+    --visibility) or gradescope-run --visibility changes it."""
+    root = _gradescope_root(tmp_path, "alice", [1234])
+    gradescope.run(root, grade_fn=FakeGrader())
+    rows = json.loads((root / "results" / "results.json").read_text())["tests"]
+    assert {row["visibility"] for row in rows} == {"after_published"}
+    gradescope.run(root, grade_fn=FakeGrader(), visibility="visible")
+    rows = json.loads((root / "results" / "results.json").read_text())["tests"]
+    assert {row["visibility"] for row in rows} == {"visible"}
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    (kit / gradescope.CONFIG_FILE).write_text(json.dumps({"profile": "offline",
+                                                           "visibility": "after_due_date"}))
+    monkeypatch.setattr(gradescope, "KIT_ROOT", kit)
+    gradescope.run(root, grade_fn=FakeGrader())
+    rows = json.loads((root / "results" / "results.json").read_text())["tests"]
+    assert {row["visibility"] for row in rows} == {"after_due_date"}
 
 
 def test_entry_point_notebook_folder_and_problems(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograder.frontends import cli, prairielearn
+from autograder.frontends.gradescope import question_titles
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
 from tests.helpers import offline_grading_unready
 
@@ -40,7 +41,25 @@ def test_graded_submission_scores_a_fraction(tmp_path):
     data = _results(root)
     assert data["gradable"] is True and result.status == "graded"
     assert data["score"] == pytest.approx(result.total / sum(QUESTION_MAX.values()), abs=1e-6)
-    assert [t["name"] for t in data["tests"]] == list(QUESTION_MAX)
+    titles = question_titles()
+    assert [t["name"] for t in data["tests"]] == [titles.get(q, q) for q in QUESTION_MAX]
+
+
+def test_each_student_is_graded_under_their_own_variant(tmp_path):
+    """The id that seeds the hidden inputs is the student's variant of the question
+    (``variant_seed`` in PrairieLearn's data.json), not the uploaded file's name."""
+    ids = {}
+    for name, seed in (("alice", 1234567), ("bob", 7654321), ("alice_again", 1234567)):
+        root = tmp_path / name
+        (root / "student").mkdir(parents=True)
+        (root / "data").mkdir()
+        (root / "data" / "data.json").write_text(json.dumps(
+            {"params": {}, "correct_answers": {}, "submitted_answers": {},
+             "variant_seed": seed, "options": {}}))
+        with zipfile.ZipFile(root / "student" / "pruning_lab_submission.zip", "w") as archive:
+            archive.writestr("pruning_lab.ipynb", "{}")
+        ids[name] = prairielearn.run(root, grade_fn=FakeGrader()).submission
+    assert ids == {"alice": "pl-1234567", "bob": "pl-7654321", "alice_again": "pl-1234567"}
 
 
 def test_unreadable_submission_is_not_gradable(tmp_path):
