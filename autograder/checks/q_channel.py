@@ -211,7 +211,10 @@ def plan_q7(ctx: Context) -> Plan:
     inputs = images(4, g)
     plain, biased = small_vgg_state(g), small_vgg_state(g, conv_bias=True)
     float_ratio = round(uniform(g, 0.2, 0.6), 2)
-    list_ratios = [round(uniform(g, 0.0, 0.7), 2) for _ in range(NUM_CONVS - 1)]
+    # from 0.15: every typical keep count (truncated, rounded up, the removed ones) keeps at
+    # least one of the 4 channels of the narrowest boundary, so channel_prune built on a wrong
+    # get_num_channels_to_keep can be judged on its own counts under every draw
+    list_ratios = [round(uniform(g, 0.15, 0.7), 2) for _ in range(NUM_CONVS - 1)]
     bias_ratio = round(uniform(g, 0.2, 0.6), 2)
     cases = {}
     for label, state, ratio, text in [
@@ -221,10 +224,10 @@ def plan_q7(ctx: Context) -> Plan:
                                          f"{fmt(bias_ratio)})")]:
         plan.call(label, "call_on_vgg", text, "channel_prune", name="channel_prune",
                   state_dict=state, args=[ratio])
-        expected = ref.call("channel_prune", ref.model(state), ratio).eval()
-        cases[label] = {"key": label, "describe": text, "state": state, "model": expected,
-                        "expected": {k: v for k, v in expected.state_dict().items()},
-                        "parameter_names": [n for n, _ in expected.named_parameters()]}
+        cases[label] = {"key": label, "describe": text, "state": state,
+                        "ratios": _per_boundary(ratio), "by_counts": {},
+                        **_reference_pruned(state, ratio)}
+    _own_keep_calls(plan, cases)
     # One list too short and one too long (zip would cut it silently), for every submission.
     wrong_lengths = {}
     for key, wrong in (("too_short", list_ratios[:-1]), ("too_long", list_ratios + [0.5])):
@@ -247,22 +250,33 @@ def plan_q7(ctx: Context) -> Plan:
         for key, describe, *_ in keep_cases:
             require_type(out.field(key), int, describe)
 
-    def counts_right(out, case) -> dict:
-        """The returned state dict, once its conv output channels are the contract's (read from
-        the tensors: a model whose state dict does not load may still have pruned them right)."""
+    def counts_right(out, case) -> tuple[dict, dict]:
+        """(the returned state dict, the expected pruned model for its channel counts), once
+        its conv output channels are the contract's or those of the notebook's own
+        get_num_channels_to_keep (read from the tensors: a model whose state dict does not load
+        may still have pruned them right). A wrong keep count costs its own check only, the
+        same whatever ratios were drawn."""
         state = _returned_state(out, case["key"], case["describe"])
         got, expected = _conv_channels(state), _conv_channels(case["expected"])
-        if got != expected:
-            raise Fail(f"{case['describe']} gives conv output channels {got}; expected {expected}")
-        return state
+        if got == expected:
+            return state, case
+        own = _own_counts(out, case)
+        if own is not None and got == own:
+            return state, _expected_for_counts(case, own)
+        also = f" (or {own}, from your get_num_channels_to_keep)" if own not in (None, expected) \
+            else ""
+        raise Fail(f"{case['describe']} gives conv output channels {got}; expected {expected}"
+                   f"{also}")
 
-    def counts_match(out, case) -> tuple[torch.nn.Module, dict]:
-        counts_right(out, case)
-        return _rebuild(out, case["key"], case["describe"])
+    def counts_match(out, case) -> tuple[torch.nn.Module, dict, dict]:
+        """(rebuilt model, returned state dict, expected pruned model), once the counts are
+        right (:func:`counts_right`)."""
+        _, target = counts_right(out, case)
+        return (*_rebuild(out, case["key"], case["describe"]), target)
 
-    @plan.check("prune_channel_counts", 1, "a float ratio keeps round(channels * (1 - ratio)) "
-                                           "channels at every conv-to-conv boundary, all of the "
-                                           "last conv's")
+    @plan.check("prune_channel_counts", 1, "a float ratio keeps get_num_channels_to_keep("
+                                           "channels, ratio) channels at every conv-to-conv "
+                                           "boundary, all of the last conv's")
     def _(out):
         counts_right(out, cases["float"])
 
@@ -323,13 +337,13 @@ def plan_q7(ctx: Context) -> Plan:
                                     "contract's pruned model (first channels kept)")
     def _(out):
         case = cases["float"]
-        model, state = counts_match(out, case)
-        differs = _first_difference(state, case["expected"])
+        model, state, target = counts_match(out, case)
+        differs = _first_difference(state, target["expected"])
         if differs:
             raise Fail(f"{case['describe']}: {differs} is not the original's entries for the kept "
                        f"channels (keep the first n output channels of each conv and the same "
                        f"input channels of the next conv)")
-        if not _outputs_equal(model, case["model"], inputs):
+        if not _outputs_equal(model, target["model"], inputs):
             raise Fail(f"{case['describe']}: the pruned model's outputs differ from the expected "
                        f"pruned model's on random images")
 
@@ -339,15 +353,15 @@ def plan_q7(ctx: Context) -> Plan:
         # Counted from the returned tensors and the conv widths, so that a model whose state
         # dict does not load (a buffer left unsliced) is still judged on its parameters.
         case = cases["float"]
-        state = counts_right(out, case)
-        got_params = sum(int(state[name].numel()) for name in case["parameter_names"]
+        state, target = counts_right(out, case)
+        got_params = sum(int(state[name].numel()) for name in target["parameter_names"]
                          if name in state)
-        expected_params = get_num_parameters(case["model"])
+        expected_params = get_num_parameters(target["model"])
         if got_params != expected_params:
             raise Fail(f"{case['describe']}: the pruned model has {got_params} parameters, "
                        f"expected {expected_params}")
         got_macs = count_macs(VGG(conv_channels=_conv_channels(state)))
-        expected_macs = count_macs(case["model"])
+        expected_macs = count_macs(target["model"])
         if got_macs != expected_macs:
             raise Fail(f"{case['describe']}: the pruned model has {got_macs} MACs, expected "
                        f"{expected_macs}")
@@ -355,9 +369,9 @@ def plan_q7(ctx: Context) -> Plan:
     @plan.check("prune_list_ratios", 2, "a list of ratios prunes each boundary by its own ratio")
     def _(out):
         case = cases["list"]
-        model, state = counts_match(out, case)
-        if _first_difference(state, case["expected"]) or not _outputs_equal(model, case["model"],
-                                                                           inputs):
+        model, state, target = counts_match(out, case)
+        if _first_difference(state, target["expected"]) or \
+                not _outputs_equal(model, target["model"], inputs):
             raise Fail(f"{case['describe']}: the pruned model's tensors or outputs differ from "
                        f"the expected pruned model's")
 
@@ -365,12 +379,12 @@ def plan_q7(ctx: Context) -> Plan:
                                       "channels")
     def _(out):
         case = cases["bias"]
-        model, state = counts_match(out, case)
-        differs = _first_difference(state, case["expected"])
+        model, state, target = counts_match(out, case)
+        differs = _first_difference(state, target["expected"])
         if differs:
             raise Fail(f"{case['describe']}: {differs} is not the original's entries for the kept "
                        f"channels")
-        if not _outputs_equal(model, case["model"], inputs):
+        if not _outputs_equal(model, target["model"], inputs):
             raise Fail(f"{case['describe']}: the outputs differ from the expected pruned model's")
 
     @plan.check("prune_input_untouched", 1, "channel_prune returns a copy and leaves its input "
@@ -391,6 +405,67 @@ def plan_q7(ctx: Context) -> Plan:
                            f"error")
 
     return plan
+
+
+# The channels at each conv-to-conv boundary of the test VGG (the last conv's are kept).
+BOUNDARY_WIDTHS = tuple(scaled_channels(SMALL_WIDTH)[:-1])
+
+
+def _per_boundary(ratio: float | list[float]) -> tuple[float, ...]:
+    """The ratio of each conv-to-conv boundary, for a float or a list of ratios."""
+    return tuple(ratio) if isinstance(ratio, list) else (ratio,) * len(BOUNDARY_WIDTHS)
+
+
+def _reference_pruned(state: dict[str, torch.Tensor], ratio) -> dict:
+    """The reference's channel_prune of the VGG ``state`` at ``ratio`` (a float or one per
+    boundary): {"model": the pruned model (eval mode), "expected": its state dict,
+    "parameter_names": its parameters' names}."""
+    model = ref.call("channel_prune", ref.model(state), ratio).eval()
+    return {"model": model, "expected": dict(model.state_dict()),
+            "parameter_names": [name for name, _ in model.named_parameters()]}
+
+
+def _own_keep_calls(plan: Plan, cases: dict[str, dict]) -> None:
+    """Declare a probe of the notebook's get_num_channels_to_keep at every (channels, ratio)
+    that channel_prune meets in each case (one per case and boundary, so that every submission
+    gets the same calls); their keys go into the case's "own_keep"."""
+    for label, case in cases.items():
+        case["own_keep"] = [
+            plan.call(f"own_keep_{label}{index}", "call_function",
+                      f"get_num_channels_to_keep({channels}, {fmt(ratio)})",
+                      "get_num_channels_to_keep", name="get_num_channels_to_keep",
+                      args=[channels, ratio])
+            for index, (channels, ratio) in enumerate(zip(BOUNDARY_WIDTHS, case["ratios"]))]
+
+
+def _own_counts(out, case: dict) -> list[int] | None:
+    """The conv output channels channel_prune gives for ``case`` when it keeps what the
+    notebook's own get_num_channels_to_keep says (the last conv's all); None when that
+    function fails or gives a count no model can have (not a whole number in 1..channels)."""
+    counts = []
+    for channels, key in zip(BOUNDARY_WIDTHS, case["own_keep"]):
+        try:
+            count = as_number(out.field(key), "get_num_channels_to_keep")
+        except Fail:
+            return None
+        if not count.is_integer() or not 1 <= count <= channels:
+            return None
+        counts.append(int(count))
+    return counts + [scaled_channels(SMALL_WIDTH)[-1]]
+
+
+def _expected_for_counts(case: dict, counts: list[int]) -> dict:
+    """The reference's pruned model of ``case`` keeping ``counts`` channels (as
+    :func:`_reference_pruned`), remembered in the case. The ratios 1 - n / channels give
+    exactly n under the contract's rounding, since the test VGG's widths are powers of two."""
+    key = tuple(counts)
+    if key not in case["by_counts"]:
+        ratios = [1 - count / channels for count, channels in zip(counts, BOUNDARY_WIDTHS)]
+        pruned = _reference_pruned(case["state"], ratios)
+        if _conv_channels(pruned["expected"]) != counts:  # a width that is no power of two
+            raise RuntimeError(f"ratios {ratios} do not keep {counts} channels")
+        case["by_counts"][key] = pruned
+    return case["by_counts"][key]
 
 
 def _bn_slice_hint(state: dict[str, torch.Tensor], index: int, tensor: str, kept: int) -> str:

@@ -1,12 +1,14 @@
 """q3 (fine_grained_prune), q4 (target_sparsity) and q5 (FineGrainedPruner).
 
 fine_grained_prune is judged on tie-free tensors (exactly one correct mask per sparsity) of
-several shapes and sparsities, at the edges (0, 1, values that round to no zero or to every
+several shapes and sparsities (fixed: every submission meets the same counts), at the edges (0, 1, values that round to no zero or to every
 entry) and on one tensor with ties at the threshold (the contract prunes every tied entry). Its
 trivial properties (a bool mask, pruned in place, sparsity 0 and 1) count once it ranks: on every
 input it prunes, the pruned entries are the smallest magnitudes of the tensor, or of each row.
-FineGrainedPruner is judged on its own, in two scenarios (every weight in model order; a fixed
-subset in another order, so masks must be paired with parameters by name): its masks must rank
+FineGrainedPruner is judged on its own, in three scenarios (every weight in model order; a fixed
+subset in another order, so masks must be paired with parameters by name; a classifier so small
+that a step regrows pruned entries past kept ones, so apply must re-apply the masks, not prune
+again): its masks must rank
 and equal the reference's or the notebook's own fine_grained_prune's (so a bug there costs q3
 only); then a few SGD steps with ``apply`` after each must keep the pruned entries at zero and
 change nothing else.
@@ -22,12 +24,23 @@ import torch
 from . import reference as ref
 from .base import (Context, Fail, Plan, as_mask, as_number, as_state_dict, close, describe_value,
                    fmt, shape_text)
-from .inputs import (images, labels, model_from_state, prunable_names, randint, small_vgg_state,
+from .inputs import (images, labels, model_from_state, prunable_names, small_vgg_state,
                      tie_free_tensor, tied_tensor, uniform)
 
 # --- q3 ----------------------------------------------------------------------------------------
 
-EXACT_SHAPES = [(7,), (4, 5), (3, 4, 3, 3), (8, 4, 3, 3), (10, 6)]
+# The exact cases: (shape, sparsity), the same for every submission (only the tensors' values
+# are drawn). The number of entries pruned depends on the shape and the sparsity alone, so these
+# decide which counting mistakes a student loses the exact-mask points for; drawn per
+# submission, they let one bug cost some students and not others. Chosen so that each typical
+# count differs from round(numel * sparsity) somewhere (numel * sparsity in brackets):
+EXACT_CASES: tuple[tuple[tuple[int, ...], float], ...] = (
+    ((7,), 0.4),            # 2.8: truncation (int()) gives 2
+    ((4, 5), 0.485),        # 9.7: truncation gives 9
+    ((3, 4, 3, 3), 0.3),    # 32.4: torch.quantile's threshold, any interpolation, prunes 33
+    ((8, 4, 3, 3), 0.55),   # 158.4: quantile 'higher' / 'nearest' prune 159
+    ((10, 6), 0.62),        # 37.2: quantile 'higher' / 'nearest' prune 38
+)
 
 
 def _fgp_text(shape, sparsity: float) -> str:
@@ -51,14 +64,8 @@ def plan_q3(ctx: Context) -> Plan:
         return {"key": key, "describe": describe, "input": tensor, "sparsity": sparsity,
                 "expected": expected}
 
-    exact = []
-    for index, shape in enumerate(EXACT_SHAPES):
-        numel = math.prod(shape)
-        if shape == (4, 5):  # a fractional part where truncation and rounding disagree
-            sparsity = round((randint(g, 3, 14) + 0.7) / numel, 4)
-        else:
-            sparsity = round(uniform(g, 0.1, 0.9), 3)
-        exact.append(case(f"exact{index}", tie_free_tensor(shape, g), sparsity))
+    exact = [case(f"exact{index}", tie_free_tensor(shape, g), sparsity)
+             for index, (shape, sparsity) in enumerate(EXACT_CASES)]
     zero = case("sparsity0", tie_free_tensor((4, 5), g), 0.0)
     one = case("sparsity1", tie_free_tensor((4, 5), g), 1.0)
     # outside [0, 1]: the contract clamps (unclamped, num_zeros is negative or above numel)
@@ -112,7 +119,7 @@ def plan_q3(ctx: Context) -> Plan:
             raise first_failure
         pruning = [(item, mask) for item, mask in masks if not bool(mask.all())]
         if not pruning:
-            raise Fail(f"{exact[0]['describe']} and the other sparsities of 0.1-0.9 kept every "
+            raise Fail(f"{exact[0]['describe']} and every other sparsity of 0.3-0.62 kept every "
                        f"entry: nothing is pruned (this property counts once the function "
                        f"prunes)")
         for item, mask in pruning:
@@ -240,7 +247,18 @@ MISTAKES = {
     "rounds_half_up": lambda t, s, expected: _contract_mask(
         t, int(t.numel() * min(max(s, 0.0), 1.0) + 0.5)),
     "unclamped": lambda t, s, expected: expected if 0 <= s <= 1 else None,
+    "quantile": lambda t, s, expected: _quantile_mask(t, s),
 }
+
+
+def _quantile_mask(tensor: torch.Tensor, sparsity: float) -> torch.Tensor | None:
+    """The keep-mask of thresholding at ``torch.quantile`` of the magnitudes (linear
+    interpolation: the threshold falls between two entries, so floor(sparsity * (numel - 1)) + 1
+    are pruned); None outside (0, 1], where such code usually returns early."""
+    if not 0 < sparsity <= 1:
+        return None
+    magnitudes = tensor.abs()
+    return magnitudes > torch.quantile(magnitudes.reshape(-1), sparsity)
 
 
 def _explaining_mistake(items: list[dict], masks: list[torch.Tensor]) -> str | None:
@@ -282,6 +300,11 @@ def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
         return (f"{describe} kept {kept} of {numel} entries, which is the number to prune: "
                 f"{rule} entries are pruned (the smallest magnitudes) and the other "
                 f"{expected_kept} kept")
+    if mistake == "quantile":
+        return (f"{describe} kept {kept} of {numel} entries; the contract keeps {expected_kept} "
+                f"({rule}): a quantile of the magnitudes (torch.quantile) interpolates between "
+                f"entries and prunes another count; the threshold is the num_zeros-th smallest "
+                f"magnitude (e.g. kthvalue)")
     if mistake == "rounds_half_up":
         return (f"{describe} kept {kept} of {numel} entries; the contract keeps {expected_kept} "
                 f"({rule}: Python's round takes an exact half to the even integer, e.g. "
@@ -376,15 +399,26 @@ SUBSET_SPARSITIES = {"classifier.weight": 0.5, "backbone.conv5.weight": 0.7,
 SUBSET_HINT = ("(this sparsity_dict lists only some of the weights, not in the model's order: "
                "pair each mask with its parameter by name, e.g. "
                "dict(model.named_parameters())[name])")
+# The third scenario, the same for every submission: the classifier's weights scaled down so
+# far that one SGD step moves its pruned entries past the kept ones. Pruning again by magnitude
+# in apply then zeroes other entries than the masks' under every draw; with weights of the
+# usual size that happened only under some draws (a third of the ids kept full marks).
+REGROWTH_SPARSITIES = {"classifier.weight": 0.5}
+REGROWTH_SCALE = 1e-3
+REGROWTH_HINT = ("(here the kept classifier weights are tiny, so one SGD step moves pruned ones "
+                 "past them: apply must re-apply the masks made at construction, not prune "
+                 "again)")
 
 
 @dataclass(frozen=True)
 class PrunerScenario:
     """One ``FineGrainedPruner`` run: the probe call's key, its description in feedback, the
-    sparsity_dict (in the order it is passed), the reference's masks, and a hint added to its
-    failures (what sets it apart from the scenarios judged before it)."""
+    VGG state dict it starts from, the sparsity_dict (in the order it is passed), the
+    reference's masks, and a hint added to its failures (what sets it apart from the scenarios
+    judged before it)."""
     key: str
     describe: str
+    state: dict[str, torch.Tensor]
     sparsity_dict: dict[str, float]
     reference_masks: dict[str, torch.Tensor]
     hint: str = ""
@@ -399,9 +433,12 @@ def plan_q5(ctx: Context) -> Plan:
     # skips one layer must lose these points whoever submits it).
     every_weight = {name: round(uniform(g, 0.3, 0.9), 2) for name in prunable_names(state)}
     inputs, targets = images(SCENARIO_BATCH, g), labels(SCENARIO_BATCH, g)
-    scenarios = [_pruner_scenario(plan, key, state, sparsity_dict, inputs, targets, hint)
-                 for key, sparsity_dict, hint in (("scenario", every_weight, ""),
-                                                  ("subset", SUBSET_SPARSITIES, SUBSET_HINT))]
+    tiny_classifier = {**state, "classifier.weight": state["classifier.weight"] * REGROWTH_SCALE}
+    scenarios = [_pruner_scenario(plan, key, start, sparsity_dict, inputs, targets, hint)
+                 for key, start, sparsity_dict, hint in (
+                     ("scenario", state, every_weight, ""),
+                     ("subset", state, SUBSET_SPARSITIES, SUBSET_HINT),
+                     ("regrowth", tiny_classifier, REGROWTH_SPARSITIES, REGROWTH_HINT))]
 
     def each_scenario(judge: Callable[[PrunerScenario], None]) -> None:
         """``judge`` on every scenario in order; the first failure, with its scenario's hint."""
@@ -414,30 +451,31 @@ def plan_q5(ctx: Context) -> Plan:
     @plan.check("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter "
                                               "listed in sparsity_dict, of its shape")
     def _(out):
-        each_scenario(lambda scenario: _pruner_masks(out, scenario, state, strict=True))
+        each_scenario(lambda scenario: _pruner_masks(out, scenario, scenario.state, strict=True))
 
     @plan.check("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its parameter "
                                     "at the listed sparsity")
     def _(out):
-        each_scenario(lambda scenario: _judge_masks_correct(out, scenario, state))
+        each_scenario(lambda scenario: _judge_masks_correct(out, scenario, scenario.state))
 
     @plan.check("prunes_at_construction", 2, "constructing the pruner zeroes the masked entries "
                                              "of the listed parameters and changes nothing else",
                 requires=("masks_correct",))
     def _(out):
-        each_scenario(lambda scenario: _judge_pruned_at_construction(out, scenario, state))
+        each_scenario(lambda scenario: _judge_pruned_at_construction(out, scenario,
+                                                                    scenario.state))
 
     @plan.check("zeros_stay_after_steps", 3, f"after {STEPS_TEXT}, pruned weights are still zero",
                 requires=("masks_correct",))
     def _(out):
-        each_scenario(lambda scenario: _judge_zeros_stay(out, scenario, state))
+        each_scenario(lambda scenario: _judge_zeros_stay(out, scenario, scenario.state))
 
     @plan.check("apply_changes_nothing_else", 1, f"{STEPS_TEXT} train exactly like SGD with the "
                                                  f"masks re-applied (apply touches nothing else)",
                 requires=("masks_correct",))
     def _(out):
-        each_scenario(lambda scenario: _judge_apply_only_masks(out, scenario, state, inputs,
-                                                               targets))
+        each_scenario(lambda scenario: _judge_apply_only_masks(out, scenario, scenario.state,
+                                                               inputs, targets))
 
     return plan
 
@@ -455,7 +493,7 @@ def _pruner_scenario(plan: Plan, key: str, state: dict[str, torch.Tensor],
               state_dict=state, sparsity_dict=sparsity_dict, inputs=inputs, labels=targets,
               steps=SCENARIO_STEPS, lr=SCENARIO_LR)
     masks = ref.solutions().FineGrainedPruner(ref.model(state), sparsity_dict).masks
-    return PrunerScenario(key, describe, dict(sparsity_dict), masks, hint)
+    return PrunerScenario(key, describe, state, dict(sparsity_dict), masks, hint)
 
 
 def _own_fields(out, scenario: PrunerScenario, name: str) -> dict:

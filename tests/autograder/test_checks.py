@@ -187,7 +187,36 @@ MUTANTS = {
         def get_input_channel_importance(weight):
             return weight.detach().pow(2).mean(dim=(0, 2, 3)).sqrt()  # BUG: averages
         """),
+    "fgp_quantile": ("q3", """
+        def fine_grained_prune(tensor, sparsity):
+            sparsity = min(max(float(sparsity), 0.0), 1.0)
+            if sparsity == 0:
+                return torch.ones_like(tensor, dtype=torch.bool)
+            magnitudes = tensor.detach().abs()
+            mask = magnitudes > torch.quantile(magnitudes.flatten(), sparsity)  # BUG: interpolates
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "pruner_apply_reprunes": ("q5", """
+        def _apply_reprunes(self, model):
+            params = dict(model.named_parameters())
+            for name, mask in self.masks.items():  # BUG: prunes again instead of re-masking
+                fine_grained_prune(params[name], 1.0 - float(mask.float().mean()))
+        FineGrainedPruner.apply = _apply_reprunes
+        """),
+    "num_channels_ceil": ("q7", """
+        import math
+
+        def get_num_channels_to_keep(channels, prune_ratio):
+            return math.ceil(channels * (1 - prune_ratio))  # BUG: rounds up
+        """),
 }
+# Mutants whose points once depended on the drawn inputs (a count, a ratio, a regrowth that
+# only some draws exposed): each must lose the same checks under every submission id.
+ID_SENSITIVE = ("fgp_quantile", "fgp_truncates", "pruner_apply_reprunes", "num_channels_ceil",
+                "num_channels_int")
+SUBMISSION_SEEDS = (SEED, 1, 2, 3, 4, 5)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -320,6 +349,29 @@ def test_mutant_messages_name_the_property(mutant_graded):
     assert "L1" in messages("importance_l1", "q8")
     assert "largest magnitude in weight[:, i]" in messages("importance_max", "q8")
     assert "root mean square" in messages("importance_rms", "q8")
+    assert "torch.quantile" in messages("fgp_quantile", "q3")
+    assert "re-apply the masks" in messages("pruner_apply_reprunes", "q5")
+
+
+@pytest.mark.parametrize("mutant", ID_SENSITIVE)
+def test_mutant_loses_the_same_checks_under_every_submission_id(mutant, settings):
+    """Graded on six seeds (six input draws), the mutant fails the same checks of its question
+    every time: what decides partial credit (counts, ratios, regrowth) is in every draw."""
+    question, source = MUTANTS[mutant]
+    env = namespace(reference_cells() + [textwrap.dedent(source)])
+    failed = {seed: tuple(r.name for r in grade_inprocess(env, settings, (question,),
+                                                          seed)[question] if not r.passed)
+              for seed in SUBMISSION_SEEDS}
+    assert len(set(failed.values())) == 1, failed
+    assert failed[SEED], f"{mutant} passed every check of {question}"
+
+
+def test_keep_count_bug_costs_its_own_checks_only(mutant_graded):
+    """A get_num_channels_to_keep that rounds up fails its own checks, named as math.ceil;
+    channel_prune, which uses it, is judged against its counts and loses nothing."""
+    failed = {r.name: r.message for r in mutant_graded["num_channels_ceil"]["q7"] if not r.passed}
+    assert set(failed) == {"num_channels_values", "num_channels_int"}, failed
+    assert "math.ceil" in failed["num_channels_values"]
 
 
 def test_stub_that_ranks_nothing_earns_nothing(settings):
