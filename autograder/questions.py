@@ -34,15 +34,21 @@ class Question:
     checks: tuple[str, ...] = ()
 
     @property
+    def functions(self) -> tuple[str, ...]:
+        """The functions and classes its prompt asks for (backticked with a call, builtins
+        aside), in prompt order: ("get_sparsity", "get_model_sparsity") for q1."""
+        called = re.findall(r"`([A-Za-z_]\w*)\(", self.prompt)
+        return tuple(name for name in dict.fromkeys(called) if not hasattr(builtins, name))
+
+    @property
     def title(self) -> str:
         """A short title for a platform's row: "Question 1: get_sparsity, get_model_sparsity"
-        (the functions its prompt asks for, backticked with a call, builtins aside), else the
-        variable it asks to set ("Question 4: target_sparsity"), else "Question 4"."""
+        (its :attr:`functions`), else the variable it asks to set ("Question 4:
+        target_sparsity"), else "Question 4"."""
         number = re.search(r"\*\*Question ([^*]+)\*\*", self.prompt)
         label = f"Question {number.group(1).strip()}" if number else self.id
-        called = re.findall(r"`([A-Za-z_]\w*)\(", self.prompt)
-        names = [name for name in dict.fromkeys(called) if not hasattr(builtins, name)]
-        names = names or re.findall(r"(?:Set|Choose) [^`.]*`([A-Za-z_]\w*)`", self.prompt)[:1]
+        names = list(self.functions) or \
+            re.findall(r"(?:Set|Choose) [^`.]*`([A-Za-z_]\w*)`", self.prompt)[:1]
         return f"{label}: {', '.join(names[:4])}" if names else label
 
 

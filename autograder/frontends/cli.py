@@ -337,7 +337,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     ``question_max()``), write every report under ``out_dir`` (with the submitters of
     ``identities``, the exports of ``formats`` and the written-answer pages) and print the
     summary; returns the batch run."""
-    from autograder.frontends import course, roster, written
+    from autograder.frontends import course, roster, similarity, written
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -363,6 +363,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     question_max = report.question_maxima(results, grader.question_max())
     course.write_reports(out_dir, results, question_max, formats, visibility)
     written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
+    copies = similarity.report_class(submissions, run.results, out_dir)
     shown = course.with_manual_scores(out_dir, results)  # as the gradebook has them
     print(report.summary_table(shown, report.question_maxima(shown, question_max),
                                per_submission=len(shown) <= MAX_ROWS_PRINTED))
@@ -370,6 +371,8 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
           f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
           f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/")
+    if copies:
+        print(copies)
     return run
 
 
