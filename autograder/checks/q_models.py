@@ -47,7 +47,7 @@ def _submitted(ctx: Context, name: str, stage: str = "models"):
     def load():
         with ctx.timed(stage):
             return load_submitted_model(ctx.files.get(name), name,
-                                        ctx.resources.dense_shapes(),
+                                        ctx.resources.dense_shapes(), ctx.settings.profile,
                                         ctx.file_problems.get(name, ""))
     return _Lazy(load)
 

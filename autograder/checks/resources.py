@@ -17,7 +17,7 @@ from torch import nn
 
 from prunekit.measure import count_macs, interleaved_cpu_times
 from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
-from prunekit.profiles import get_profile
+from prunekit.profiles import PROFILES, get_profile
 
 from autograder.manifest import KIT_ROOT, base_checkpoint_path, grader_data_root
 from solutions import get_num_parameters
@@ -199,18 +199,21 @@ def hidden_loader(profile_name: str, seed: int, size: int):
 # --- submitted model files ----------------------------------------------------------------------
 
 def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tuple[int, ...]],
-                         problem: str = "") -> VGG:
+                         profile: str, problem: str = "") -> VGG:
     """Read a submitted model file with the sandbox's untrusted loader (size cap, no symlinks,
     parsed into plain data, never unpickled) and rebuild its VGG in eval mode.
 
-    Before anything is built, every tensor's shape is compared with the base model's
-    (``base_shapes``): a pruned model is never larger, so a file that claims more (a conv
-    thousands of channels wide, stored as a tiny stride-0 view; a classifier of 10**12 classes)
-    is refused at the cost of reading its header, and what gets built is at most the dense model.
+    Before anything is built, the model's width is compared with the graded ``profile``'s (a
+    model of another profile fails with one line naming both: :func:`require_graded_profile`)
+    and every tensor's shape with the base model's (``base_shapes``): a pruned model is never
+    larger, so a file that claims more (a conv thousands of channels wide, stored as a tiny
+    stride-0 view; a classifier of 10**12 classes) is refused at the cost of reading its header,
+    and what gets built is at most the dense model.
 
     Raises:
-        Fail: the file is missing, unreadable, not a state dict of tensors, larger than the base
-            model in any tensor, or not a consistent VGG of this kit.
+        Fail: the file is missing, unreadable, not a state dict of tensors, a model of another
+            profile, larger than the base model in any tensor, or not a consistent VGG of this
+            kit.
     """
     from autograder.sandbox import BadResult, load_untrusted
 
@@ -227,6 +230,7 @@ def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tu
         raise Fail(f"{what} does not hold a state dict (name -> tensor); save it with "
                    f"torch.save(model.state_dict(), ...)")
     state = {k: v for k, v in state.items()}
+    require_graded_profile(state, what, profile)
     check_within_shapes(state, f"{what} (compared with the base model)", base_shapes,
                         hint="; save model.state_dict() of the pruned VGG")
     try:
@@ -237,3 +241,34 @@ def load_submitted_model(path: Path | None, what: str, base_shapes: dict[str, tu
         if param.is_floating_point() and not torch.isfinite(param).all():
             raise Fail(f"{what}: {name} holds NaN or infinite values")
     return model.float().eval()
+
+
+# --- the profile a submitted model was made on ----------------------------------------------------
+
+def profile_of_width(last_conv_channels: int) -> str | None:
+    """The profile whose VGG has ``last_conv_channels`` channels in its last conv (which no
+    pruning touches: it feeds the classifier), or None. Every profile's width differs."""
+    for name, candidate in PROFILES.items():
+        if scaled_channels(candidate.width)[-1] == last_conv_channels:
+            return name
+    return None
+
+
+def require_graded_profile(state: dict[str, torch.Tensor], what: str, graded: str) -> None:
+    """Fail with one line naming both profiles when the state dict is a VGG of another profile
+    than the ``graded`` one (its classifier's inputs, the last conv's channels, are that
+    profile's width): a notebook that ran cifar10-cpu because CIFAR-10 was in ./data, graded
+    by an offline course, would otherwise meet only a shape it never chose."""
+    classifier = state.get("classifier.weight")
+    if classifier is None or classifier.dim() != 2:
+        return  # no model of any profile: the shape checks say what is wrong
+    ran = profile_of_width(int(classifier.shape[1]))
+    graded_width = get_profile(graded).width
+    if ran is None or ran == graded:
+        return
+    raise Fail(f"{what} is a model of the {ran} profile (VGG width {PROFILES[ran].width:g}, "
+               f"{classifier.shape[1]} channels into the classifier), but this course grades "
+               f"the {graded} profile (width {graded_width:g}, "
+               f"{scaled_channels(graded_width)[-1]} channels): run the notebook on {graded} "
+               f"(the lab's README.md says how the profile is chosen; CIFAR-10 in ./data makes "
+               f"cifar10-cpu the default) and submit its models")

@@ -490,3 +490,29 @@ def test_grader_file_errors_are_not_charged_to_the_student():
         judge_plan(plan_raising(PermissionError(13, "denied", "vgg-offline.pt")), {}, 2.0)
     results, errors = judge_plan(plan_raising(ValueError("odd data")), {}, 2.0)
     assert [r.passed for r in results] == [False, True] and len(errors) == 1
+
+
+def test_models_of_another_profile_are_named_in_one_line(settings, tmp_path):
+    """A notebook that ran cifar10-cpu (CIFAR-10 in ./data), graded by an offline course: both
+    model files fail to load with one line naming the profile they were made on and the one
+    graded, not a shape riddle."""
+    from autograder.checks import judge_plan
+    from autograder.core.grade import _resources
+    from prunekit.model import VGG
+    from solutions import channel_prune
+
+    if settings is None:
+        pytest.skip("the offline profile is not calibrated")
+    dense = VGG(width=0.5)  # cifar10-cpu's width; the offline VGG is 0.125
+    files = {"finegrained.pt": tmp_path / "finegrained.pt",
+             "channel_pruned.pt": tmp_path / "channel_pruned.pt"}
+    torch.save(dense.state_dict(), files["finegrained.pt"])
+    torch.save(channel_prune(dense, 0.3).state_dict(), files["channel_pruned.pt"])
+    ctx = Context(seed=SEED, settings=settings, resources=_resources(settings), files=files)
+    for question, check, name in (("q6", "finegrained_file_loads", "finegrained.pt"),
+                                  ("q9", "channel_pruned_loads", "channel_pruned.pt")):
+        results, errors = judge_plan(build_plan(question, ctx), {}, 1.0)
+        message = {r.name: r.message for r in results}[check]
+        assert not errors, errors
+        assert message.startswith(f"{name} is a model of the cifar10-cpu profile"), message
+        assert "this course grades the offline profile" in message and "\n" not in message
