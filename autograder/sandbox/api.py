@@ -65,10 +65,21 @@ class Limits:
     threads: int = 1  # torch / OpenMP / MKL threads in the child
     scratch_bytes: int = 256 * MiB  # size of each private tmpfs: /tmp, /var/tmp, /dev/shm
     disk_bytes: int = 1 * GiB  # on-disk bytes the child may write in the sandbox dir; more: killed
-    # Memory as the kernel counts it, where a cgroup can be had (cgroups.py): resident pages,
-    # shared memory, tmpfs files (the private /tmp), page cache; an honest full-width run peaks
-    # near 1 GiB resident.
-    memory_bytes: int = 4 * GiB
+    # Memory as the kernel counts it, where a cgroup can be had (cgroups.py): resident pages of
+    # every process, shared memory, tmpfs files, page cache. None: see cgroup_memory_bytes.
+    memory_bytes: int | None = None
+
+    @property
+    def cgroup_memory_bytes(self) -> int:
+        """The cgroup's memory limit: ``memory_bytes``, else what one process may hold under
+        RLIMIT_AS plus the three private tmpfs folders full, plus 1 GiB. Above both, so that a
+        single process's allocations meet the deterministic RLIMIT_AS (a MemoryError in the
+        cell) before the kernel's out-of-memory kill, whose timing varies with the machine; the
+        cgroup then stops only what rlimits cannot see (several processes together, memory
+        outside the scratch folders' limits)."""
+        if self.memory_bytes is not None:
+            return int(self.memory_bytes)
+        return int(self.address_space_bytes + 3 * self.scratch_bytes + GiB)
 
     @property
     def cell_seconds(self) -> float:

@@ -124,7 +124,7 @@ def run_launcher(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     folder.config.write_text(json.dumps(config))
     os.chmod(folder.config, 0o600)
     command, pass_fds, info_fd = _command(folder, limits, isolation, backend)
-    group = cgroups.create(folder.sandbox_id, limits.memory_bytes,
+    group = cgroups.create(folder.sandbox_id, limits.cgroup_memory_bytes,
                            limits.max_processes + TASKS_BESIDE_STUDENT)
     procs = group.open_procs() if group else []
     with open(folder.stdout, "w+b") as out, open(folder.stderr, "w+b") as err:
@@ -168,8 +168,9 @@ def _cgroup_verdict(group: cgroups.SandboxCgroup | None, limits: Limits) -> str:
     process at the group's memory limit, which counts what rlimits do not."""
     if group is None or not group.out_of_memory():
         return ""
-    return (f"used more than {limits.memory_bytes / GiB:g} GiB of memory as the kernel counts "
-            "it (processes, shared memory and files kept in memory)")
+    limit = limits.cgroup_memory_bytes / GiB
+    return (f"used more than {limit:g} GiB of memory as the kernel counts it (processes, "
+            "shared memory and files kept in memory)")
 
 
 def _command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
