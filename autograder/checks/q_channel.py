@@ -5,8 +5,10 @@ Models come back from the sandbox as state dicts plus a plain description of the
 grader rebuilds them with ``prunekit.model.vgg_from_state_dict`` (the contract: a pruned model's
 state dict loads into a VGG built from its channel counts) and compares tensors, parameter
 counts, MACs and outputs with the reference's. The test VGGs have random BatchNorm parameters
-and running statistics, so slicing or permuting any of them wrongly changes the outputs. The
-sort is graded on the lab's VGG only (no conv biases, which the notebook never shows), with
+and running statistics, so slicing or permuting any of them wrongly changes the outputs.
+channel_prune keeps the contract's channel counts or those of the notebook's own
+get_num_channels_to_keep (probed at every boundary channel_prune meets), so a wrong keep count
+costs get_num_channels_to_keep's checks only, whatever ratios are drawn. The sort is graded on the lab's VGG only (no conv biases, which the notebook never shows), with
 input channels that every norm-like importance ranks alike, so a wrong importance costs its own
 check only; its running statistics are judged against the order the sort itself chose.
 """
