@@ -443,7 +443,9 @@ def _own_keep_calls(plan: Plan, cases: dict[str, dict]) -> None:
 def _own_counts(out, case: dict) -> list[int] | None:
     """The conv output channels channel_prune gives for ``case`` when it keeps what the
     notebook's own get_num_channels_to_keep says (the last conv's all); None when that
-    function fails or gives a count no model can have (not a whole number in 1..channels)."""
+    function fails, gives a count no model can have (not a whole number in 1..channels), or
+    keeps every channel everywhere: a channel_prune that returns its input unchanged must not
+    pass as right for a count function that does nothing too."""
     counts = []
     for channels, key in zip(BOUNDARY_WIDTHS, case["own_keep"]):
         try:
@@ -453,6 +455,8 @@ def _own_counts(out, case: dict) -> list[int] | None:
         if not count.is_integer() or not 1 <= count <= channels:
             return None
         counts.append(int(count))
+    if counts == list(BOUNDARY_WIDTHS):
+        return None
     return counts + [scaled_channels(SMALL_WIDTH)[-1]]
 
 

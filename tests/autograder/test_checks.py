@@ -374,6 +374,21 @@ def test_keep_count_bug_costs_its_own_checks_only(mutant_graded):
     assert "math.ceil" in failed["num_channels_values"]
 
 
+def test_channel_prune_that_keeps_everything_earns_nothing_with_a_count_that_does_too(settings):
+    """channel_prune is judged against the notebook's own keep counts, but not when those keep
+    every channel: a get_num_channels_to_keep returning ``channels`` and a channel_prune
+    returning a copy of its input earn nothing on q7."""
+    stub = """
+        def get_num_channels_to_keep(channels, prune_ratio):
+            return channels
+
+        def channel_prune(model, prune_ratio):
+            return copy.deepcopy(model)
+        """
+    env = namespace(reference_cells() + [textwrap.dedent(stub)])
+    assert score(grade_inprocess(env, settings, questions=("q7",))["q7"]) == 0.0
+
+
 def test_stub_that_ranks_nothing_earns_nothing(settings):
     """A fine_grained_prune that zeroes only the first entry (in place, as a bool mask, every
     entry at sparsity 1) has every trivial property but ranks nothing: it earns nothing on q3,
