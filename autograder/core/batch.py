@@ -104,6 +104,12 @@ def discover(paths: Sequence[Path | str]) -> list[Submission]:
             if path.suffix.lower() not in SUBMISSION_SUFFIXES:
                 raise DiscoveryError(f"{raw} is not a notebook (.ipynb) or a zip (.zip), nor a "
                                      "folder of them")
+            if is_gradescope_export(path):
+                raise DiscoveryError(
+                    f"{raw} is Gradescope's \"Download submissions\" export (a zip of "
+                    f"submission_<n>/ folders), not one submission: unpack it and grade the "
+                    f"folder, e.g. `unzip -q {raw} -d export && python -m autograder grade "
+                    f"export/ --out runs/grades --format gradescope`")
             found.append(Submission(_stem(path), path))
         elif _is_one_submission(path):
             found.append(Submission(path.name, path))
@@ -120,6 +126,25 @@ def discover(paths: Sequence[Path | str]) -> list[Submission]:
     if not found:
         raise DiscoveryError("no submission to grade")
     return _unique_ids(found)
+
+
+GRADESCOPE_EXPORT_MEMBER = re.compile(r"^(?:[^/]+/)?(?:submission_metadata\.yml|submission_\d+/)")
+
+
+def is_gradescope_export(path: Path) -> bool:
+    """Whether the zip at ``path`` is a Gradescope "Download submissions" export: its
+    ``submission_metadata.yml`` and ``submission_<n>/`` folders, at the top or in one wrapper
+    folder (only the zip's directory is read)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return False
+    matched = [name for name in names if GRADESCOPE_EXPORT_MEMBER.match(name)]
+    return any(name.endswith("submission_metadata.yml") for name in matched) and \
+        any("/submission_" in "/" + name for name in matched if "submission_metadata" not in name)
 
 
 def unwrapped(folder: Path) -> Path:

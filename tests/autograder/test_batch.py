@@ -118,6 +118,33 @@ def test_discover_errors(tmp_path, make, message):
         batch.discover([make(tmp_path)])
 
 
+def _gradescope_export_zip(path, wrapper: str = "assignment_4242_export/"):
+    """A zip laid out as Gradescope's "Download submissions" export."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{wrapper}submission_metadata.yml",
+                         "submission_101:\n  :submitters:\n  - :name: Alice\n")
+        archive.writestr(f"{wrapper}submission_101/pruning_lab.ipynb", "{}")
+        archive.writestr(f"{wrapper}submission_102/pruning_lab_submission.zip", b"PK")
+    return path
+
+
+@pytest.mark.parametrize("wrapper", ["assignment_4242_export/", ""])
+def test_a_gradescope_download_zip_is_recognised(tmp_path, wrapper):
+    """Gradescope's export zip given as it is: one clear error saying to unpack it and how
+    (not one unreadable row); an ordinary Otter export zip is still one submission."""
+    export = _gradescope_export_zip(tmp_path / "submissions.zip", wrapper)
+    with pytest.raises(batch.DiscoveryError, match="Download submissions.*unzip -q"):
+        batch.discover([export])
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "alice.zip", "w") as archive:
+        archive.writestr("pruning_lab.ipynb", "{}")
+        archive.writestr("submission_metadata_notes.txt", "not Gradescope's")
+    assert [s.id for s in batch.discover([tmp_path / "alice.zip"])] == ["alice"]
+
+
 def test_fingerprint_changes_with_content(tmp_path):
     """The fingerprint follows the bytes of a file, and the files of a folder."""
     [path] = write_notebooks(tmp_path / "s", ["n"])
