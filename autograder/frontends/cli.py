@@ -478,6 +478,11 @@ def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed
             raise CliError(str(error)) from None
     except ValueError as error:  # unknown profile and the like
         raise CliError(str(error)) from None
+    except (ImportError, OSError, RuntimeError) as error:  # the pre-flight could not start
+        message = " ".join(str(error).split())[:300]
+        raise CliError(f"the grader could not start ({type(error).__name__}: {message}); check "
+                       "the set-up (`./kit` installs what the grader needs) and try again") \
+            from None
     print(f"profile {profile!r} is not calibrated yet: running the reference once to set its "
           f"thresholds (`python -m autograder calibrate --profile {profile}`)")
     from autograder.frontends.calibrate import calibrate

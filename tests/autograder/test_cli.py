@@ -41,6 +41,20 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path, capsys, fake_core):
     assert "no such file or folder" in _one_line_error(capsys)
 
 
+def test_a_grader_that_cannot_start_is_one_line(tmp_path, capsys, monkeypatch):
+    """A start-up failure of the grading core (a missing torch in the pre-flight process) is
+    one line saying what failed and what to check, exit status 2, never a traceback."""
+    def broken(**kwargs):
+        raise ModuleNotFoundError("No module named 'torch'")
+
+    monkeypatch.setattr(batch, "CoreGrader", broken)
+    notebook = tmp_path / "alice.ipynb"
+    notebook.write_text("{}")
+    assert cli.main(["grade", str(notebook), "--out", str(tmp_path / "out")]) == 2
+    err = _one_line_error(capsys)
+    assert "could not start" in err and "No module named 'torch'" in err
+
+
 def test_unisolated_machine_is_refused_in_one_line(tmp_path, capsys, monkeypatch):
     """Where student code cannot be isolated, grade stops before grading: one line saying what
     is missing, how to get it and which flag grades anyway; exit status 2."""
