@@ -165,6 +165,10 @@ def _parser() -> argparse.ArgumentParser:
                                                            "on disk, else offline)")
     calibrate.add_argument("--out", type=Path, default=None, metavar="FILE",
                            help="where to write the calibration (default: the core's place)")
+    calibrate.add_argument("--new-secrets", action="store_true",
+                           help="draw a new grading salt and hidden-split seed (a course that "
+                                "forks the kit must not keep the published ones); later "
+                                "gradings then draw other inputs")
     calibrate.set_defaults(run=_calibrate)
 
     examples = commands.add_parser("examples", help="generate the example submissions")
@@ -524,7 +528,7 @@ def _calibrate(args) -> int:
 
     profile = args.profile or default_profile_name()
     try:
-        values = calibrate(profile, args.out)
+        values = calibrate(profile, args.out, new_secrets=args.new_secrets)
     except ValueError as error:
         raise CliError(str(error)) from None
     print(f"calibrated profile {profile!r}:")

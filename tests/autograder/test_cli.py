@@ -223,3 +223,16 @@ def test_kit_files_made_root_only_give_one_clear_line(monkeypatch, capsys):
     assert cli.main(["grade", str(KIT_ROOT / "student_template"), "--out", "unused"]) == 2
     line = capsys.readouterr().err.strip()
     assert line.count("\n") == 0 and "autograder/checks" in line and "chown" in line
+
+
+def test_calibrate_can_draw_new_secrets(tmp_path, capsys, monkeypatch):
+    """calibrate --new-secrets asks the calibration for a new salt and hidden-split seed (a
+    forked course must not keep the published ones); without it they are kept."""
+    from autograder.frontends import calibrate as calibration
+
+    asked = []
+    monkeypatch.setattr(calibration, "calibrate", lambda profile, out, new_secrets=False:
+                        asked.append((profile, new_secrets)) or {"salt": "(new)"})
+    assert cli.main(["calibrate", "--profile", "offline", "--new-secrets"]) == 0
+    assert cli.main(["calibrate", "--profile", "offline"]) == 0
+    assert asked == [("offline", True), ("offline", False)]
