@@ -63,11 +63,14 @@ def main() -> None:
     saver = _Saver(torch)
     shell = _shell()
     namespace = shell.user_ns
-    as_run = [_transformed(shell, cell) for cell in job["cells"]]  # before student code runs
+    # The notebook's own code, compiled before any student code runs: neither a patched
+    # IPython nor memory the cells hoard can change it.
+    as_run = [_transformed(shell, cell) for cell in job["cells"]]
+    own_code = provenance.Provenance(as_run, provenance.library_roots(str(HERE)))
     ready = _clock()
     _run_cells(job["cells"], shell, saver, _CellClock(settings, ready))
     cells_done = _clock()
-    probes.PROVENANCE = provenance.Provenance(as_run, provenance.library_roots(str(HERE)))
+    probes.PROVENANCE = own_code
     for index, request in enumerate(job["requests"]):
         _progress(f"probe {index} ({request['probe']})")
         record = _run_probe(probes, namespace, request, torch, int(settings["max_result_bytes"]))
