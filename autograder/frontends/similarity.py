@@ -34,6 +34,7 @@ SHARED_SHARE = 0.8  # a pair is flagged when each side has at least this share o
 NOISE_TOKENS, WINDOW = 25, 4  # copydetect's k-gram length and winnowing window (its defaults: 25, 1)
 MIN_TOKENS = 60  # graded code shorter than this (a blank template) is not compared
 MAX_DIGEST_BYTES = 256 * 2**20  # of one file: submissions are capped far below when graded
+MAX_PAIRS_SHOWN = 100  # side by side in the HTML page, most similar first (the CSV has all)
 # probes.student_function's message when it refuses a function (provenance)
 PROVENANCE_REFUSAL = re.compile(r"(\w+) runs code that is not in the notebook")
 
@@ -215,7 +216,10 @@ def _page(entries, pairs, groups, by_id: Mapping[str, Entry]) -> str:
     parts.append("<h2>Similar pairs</h2>")
     if not pairs:
         parts.append("<p>None.</p>")
-    for pair in pairs:
+    if len(pairs) > MAX_PAIRS_SHOWN:
+        parts.append(f"<p>The {MAX_PAIRS_SHOWN} most similar of {len(pairs)} pairs; "
+                     "similarity.csv lists them all.</p>")
+    for pair in pairs[:MAX_PAIRS_SHOWN]:
         parts.append(f"<h3>{html.escape(pair.first)} ({pair.shares[0]:.0%}) and "
                      f"{html.escape(pair.second)} ({pair.shares[1]:.0%})</h3><div class='pair'>")
         for sub_id, spans in ((pair.first, pair.slices[0]), (pair.second, pair.slices[1])):
