@@ -483,6 +483,8 @@ def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed
     except ValueError as error:  # unknown profile and the like
         raise CliError(str(error)) from None
     except (ImportError, OSError, RuntimeError) as error:  # the pre-flight could not start
+        if _data_unavailable(error) or _unreadable_kit(error):
+            raise  # each has its own one message, which main prints
         message = " ".join(str(error).split())[:300]
         raise CliError(f"the grader could not start ({type(error).__name__}: {message}); check "
                        "the set-up (`./kit` installs what the grader needs) and try again") \

@@ -190,7 +190,8 @@ def test_entry_point_writes_results_when_the_grader_fails(tmp_path):
 
 
 # Modules of the kit that never run where the zip grades (instructor-side commands).
-INSTRUCTOR_ONLY = ("examples.py", "calibrate.py", "footprint.py", "written.py", "course.py")
+INSTRUCTOR_ONLY = ("examples.py", "calibrate.py", "footprint.py", "written.py", "course.py",
+                   "similarity.py")
 # Student-side code the grader imports but never runs: prunekit/export.py imports Otter and
 # google.colab only inside the export functions, whose cells grading skips.
 NEVER_RUN_BY_GRADING = ("export.py",)
