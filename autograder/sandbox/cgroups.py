@@ -43,11 +43,6 @@ class SandboxCgroup:
         return [os.open(folder / "cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
                 for folder in self.folders]
 
-    def memory_peak_bytes(self) -> int:
-        """Peak memory charged to the group (pages of files in memory included), 0 if unknown."""
-        name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
-        return _read_int(self.folders[0] / name)
-
     def out_of_memory(self) -> bool:
         """Whether the kernel killed a process of the group at its memory limit."""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
@@ -160,13 +155,6 @@ def _pids(folder: Path) -> set[int]:
         return {int(pid) for pid in (folder / "cgroup.procs").read_text().split()}
     except (OSError, ValueError):
         return set()
-
-
-def _read_int(path: Path) -> int:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
 
 
 def _remove_quietly(folder: Path) -> None:
