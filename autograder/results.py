@@ -11,6 +11,9 @@ class CheckResult:
 
     ``message`` says which property failed on which small input (never hidden-check source or
     reference values beyond what the property needs); empty when the check passed.
+    ``measured``: for a check that passed on a measurement of the submitted models, what was
+    measured and the requirement (e.g. "91.20% on the hidden test split (at least 88.93%)");
+    empty otherwise. A measured latency varies a little between gradings; the points do not.
     """
     question: str          # "q1" ... "q9"
     name: str              # short stable id of the check, e.g. "mask_exact_tie_free"
@@ -18,6 +21,7 @@ class CheckResult:
     max_points: float
     passed: bool
     message: str = ""
+    measured: str = ""
 
 
 @dataclass

@@ -6,12 +6,17 @@ with ``torch.load(weights_only=True)`` (loading never runs code) and rebuild the
 from the tensor shapes (:func:`prunekit.model.vgg_from_state_dict`), so a channel-pruned model
 needs no extra description.
 
-The targets here are the ones the notebook states to students: size and MACs fractions, and an
-accuracy allowance below the dense model. The grader's calibrated accuracy thresholds are never
-stricter than these public targets.
+The targets here are the ones the notebook states to students: size and MACs fractions (fixed),
+and the accuracy thresholds grading applies. Those are calibrated per profile on the grader's
+side and published to students in :data:`THRESHOLDS_FILE` (written by ``python -m autograder
+calibrate``; the numbers only, never the hidden split or the salt). A profile without published
+thresholds falls back to the public target: the dense accuracy minus
+:data:`ACCURACY_ALLOWANCE_POINTS` (calibrated thresholds are never stricter than that).
 """
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -27,8 +32,11 @@ MODEL_FILES = (FINEGRAINED_FILE, CHANNEL_PRUNED_FILE)  # what a submission ships
 
 MAX_SIZE_FRACTION = 0.25  # fine-grained model: non-zero parameters / dense parameters, at most
 MAX_MACS_FRACTION = 0.60  # channel-pruned model: MACs / dense MACs, at most
-# Accuracy allowance: how many percentage points below the dense model a fine-tuned model may be.
+# Accuracy allowance: how many percentage points below the dense model a fine-tuned model may be
+# (the public target; calibration keeps every graded threshold at or below it).
 ACCURACY_ALLOWANCE_POINTS = 2.0
+# The calibrated accuracy thresholds of each profile, as grading applies them (percent).
+THRESHOLDS_FILE = Path(__file__).resolve().with_name("grading_thresholds.json")
 
 
 class SubmissionError(ValueError):
@@ -73,8 +81,74 @@ def load_model(path: str | Path) -> VGG:
         raise SubmissionError(f"{path}: {error}") from None
 
 
-def accuracy_targets(dense_accuracy: float) -> dict[str, float]:
-    """Least test accuracy (percent) asked of each fine-tuned model, ``{"finegrained": ...,
-    "channel": ...}``: ``dense_accuracy`` minus :data:`ACCURACY_ALLOWANCE_POINTS` for both."""
-    target = dense_accuracy - ACCURACY_ALLOWANCE_POINTS
-    return {"finegrained": target, "channel": target}
+def public_accuracy_target(dense_accuracy: float) -> float:
+    """The public target (percent): ``dense_accuracy`` minus :data:`ACCURACY_ALLOWANCE_POINTS`."""
+    return dense_accuracy - ACCURACY_ALLOWANCE_POINTS
+
+
+def published_thresholds(profile_name: str) -> dict | None:
+    """The accuracy thresholds grading applies to ``profile_name``, as published in
+    :data:`THRESHOLDS_FILE`: ``{"finegrained_accuracy", "channel_accuracy"}`` (percent) with
+    ``hidden_split_size`` (images) and ``hidden_split_is_test_set`` (whether the grader's split
+    is the profile's whole public test set). None when the profile has none published."""
+    try:
+        published = json.loads(THRESHOLDS_FILE.read_text(encoding="utf-8"))["profiles"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    entry = published.get(profile_name) if isinstance(published, dict) else None
+    return entry if isinstance(entry, dict) else None
+
+
+@dataclass(frozen=True)
+class AccuracyTargets:
+    """Least test accuracy (percent) asked of each fine-tuned model, and where it comes from."""
+    finegrained: float
+    channel: float
+    basis: str  # one sentence: how grading measures it, or that it is the public fallback
+
+
+def accuracy_targets(profile_name: str, dense_accuracy: float | None = None) -> AccuracyTargets:
+    """The accuracy targets of ``profile_name``: the grader's published thresholds, else (no
+    calibration published for the profile) ``dense_accuracy`` minus the allowance for both.
+
+    Raises:
+        ValueError: no thresholds are published for the profile and ``dense_accuracy`` is None.
+    """
+    published = published_thresholds(profile_name)
+    if published is None:
+        if dense_accuracy is None:
+            raise ValueError(f"no grading thresholds are published for profile {profile_name!r}: "
+                             "pass the dense model's accuracy for the public target")
+        target = public_accuracy_target(dense_accuracy)
+        return AccuracyTargets(target, target, f"the dense accuracy minus "
+                               f"{ACCURACY_ALLOWANCE_POINTS:g} points: no grading threshold is "
+                               f"published for profile {profile_name!r}")
+    size = int(published["hidden_split_size"])
+    where = (f"the {size:,} images of the full test set" if published["hidden_split_is_test_set"]
+             else f"a hidden test split of {size:,} images drawn like the public one")
+    return AccuracyTargets(float(published["finegrained_accuracy"]),
+                           float(published["channel_accuracy"]),
+                           f"the grader's threshold, measured on {where}")
+
+
+def nonzero_parameters(model: nn.Module) -> int:
+    """Non-zero entries over ``model.parameters()`` (buffers excluded): a model's pruned size."""
+    return sum(int(parameter.count_nonzero()) for parameter in model.parameters())
+
+
+def zeros_short_of(model: nn.Module, sparsity_dict: dict[str, float]) -> list[tuple[str, int, int]]:
+    """The weights of ``model`` with fewer zeros than their ``sparsity_dict`` entry prunes
+    (``round(numel * sparsity)``), as ``(name, zeros, needed)``; empty when every one has them.
+
+    Raises:
+        KeyError: a name of ``sparsity_dict`` is not a parameter of ``model``.
+    """
+    parameters = dict(model.named_parameters())
+    short = []
+    for name, sparsity in sparsity_dict.items():
+        weight = parameters[name]
+        needed = round(weight.numel() * float(sparsity))
+        zeros = weight.numel() - int(weight.count_nonzero())
+        if zeros < needed:
+            short.append((name, zeros, needed))
+    return short

@@ -92,9 +92,11 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
     summaries = {check.name: check.summary for check in plan.checks}
     first_with: dict[str, str] = {}  # failure message -> summary of the first check failing so
     for check, share in zip(plan.checks, check_shares(plan, points)):
+        measured = ""
         try:
-            check.judge(outputs)
+            note = check.judge(outputs)
             passed, message = True, ""
+            measured = note if isinstance(note, str) else ""
             missing = [name for name in check.requires if name not in passed_names]
             if missing:  # its own property holds, but only trivially: the values are wrong
                 passed = False
@@ -119,5 +121,6 @@ def judge_plan(plan: Plan, outcomes: Mapping[str, Any], points: float,
             first_with[message] = summaries[check.name]
         results.append(CheckResult(question=plan.question, name=check.name,
                                    points=share if passed else 0.0, max_points=share,
-                                   passed=passed, message=message))
+                                   passed=passed, message=message,
+                                   measured=measured if passed else ""))
     return results, errors

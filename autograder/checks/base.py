@@ -49,15 +49,16 @@ class Call:
 @dataclass(frozen=True)
 class CheckSpec:
     """One hidden check: ``weight`` is relative within its question; ``judge(outputs)`` raises
-    :class:`Fail` or returns (pass). ``requires``: names of earlier checks of the question that
-    must pass for this one to earn its points (a property that a constant or do-nothing
-    function satisfies trivially, e.g. "returns a Python float", counts only with right
-    values)."""
+    :class:`Fail` or returns (pass), optionally with one line saying what it measured (a model
+    file's accuracy, size, MACs or speedup: shown to the student beside the pass).
+    ``requires``: names of earlier checks of the question that must pass for this one to earn
+    its points (a property that a constant or do-nothing function satisfies trivially, e.g.
+    "returns a Python float", counts only with right values)."""
     question: str
     name: str
     weight: float
     summary: str
-    judge: Callable[["Outputs"], None]
+    judge: Callable[["Outputs"], str | None]
     requires: tuple[str, ...] = ()
 
 
@@ -80,7 +81,7 @@ class Plan:
     def check(self, name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
         """Decorator registering ``judge(outputs)`` as the check ``name`` (``requires``: see
         :class:`CheckSpec`; the required checks must be registered before it)."""
-        def register(judge: Callable[[Outputs], None]) -> Callable[[Outputs], None]:
+        def register(judge: Callable[[Outputs], str | None]) -> Callable[[Outputs], str | None]:
             if any(c.name == name for c in self.checks):
                 raise ValueError(f"{self.question}: duplicate check {name!r}")
             known = {c.name for c in self.checks}

@@ -15,8 +15,8 @@ import torch
 
 from prunekit.measure import count_macs
 from prunekit.model import VGG, conv_channels_of
-from prunekit.submission import CHANNEL_PRUNED_FILE, FINEGRAINED_FILE
-from solutions import get_num_parameters
+from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, nonzero_parameters,
+                                 zeros_short_of)
 
 from . import reference as ref
 from .base import Context, Fail, Plan, as_number, describe_value, fmt
@@ -118,12 +118,13 @@ def plan_q6(ctx: Context) -> Plan:
         sparsities = chosen(out)
         base = copy.deepcopy(ctx.resources.base_model())
         ref.solutions().FineGrainedPruner(base, sparsities)
-        nonzero = get_num_parameters(base, count_nonzero_only=True)
-        fraction = nonzero / ctx.resources.dense_parameters()
+        fraction = nonzero_parameters(base) / ctx.resources.dense_parameters()
         ctx.metrics["sparsity_dict_size_fraction"] = fraction
         if fraction > MAX_SIZE_FRACTION + 1e-12:
             raise Fail(f"pruned with sparsity_dict, the base model keeps {100 * fraction:.2f}% of "
                        f"its dense size; at most {100 * MAX_SIZE_FRACTION:g}% is asked")
+        return (f"pruned with sparsity_dict, the base model keeps {100 * fraction:.2f}% of its "
+                f"dense size (at most {100 * MAX_SIZE_FRACTION:g}%)")
 
     @plan.check("finegrained_file_loads", 1, f"{FINEGRAINED_FILE} loads (weights_only) into a VGG "
                                              f"with the base model's channels")
@@ -135,27 +136,26 @@ def plan_q6(ctx: Context) -> Plan:
     def _(out):
         submitted = fine_grained_model()
         # Against the base model's count: a file's own count could be padded with zeros.
-        nonzero = get_num_parameters(submitted, count_nonzero_only=True)
-        fraction = nonzero / ctx.resources.dense_parameters()
+        fraction = nonzero_parameters(submitted) / ctx.resources.dense_parameters()
         ctx.metrics["finegrained_size_fraction"] = fraction
         if fraction > MAX_SIZE_FRACTION + 1e-12:
             raise Fail(f"{FINEGRAINED_FILE} keeps {100 * fraction:.2f}% of its parameters non-zero; "
                        f"at most {100 * MAX_SIZE_FRACTION:g}% is asked")
+        return (f"{100 * fraction:.2f}% of the base model's parameters non-zero (at most "
+                f"{100 * MAX_SIZE_FRACTION:g}%)")
 
     @plan.check("finegrained_zeros_match_dict", 2, f"every weight of {FINEGRAINED_FILE} has at "
                                                    f"least the zeros its sparsity_dict entry asks "
                                                    f"(masks kept while fine-tuning)")
     def _(out):
         sparsities = chosen(out)
-        params = dict(fine_grained_model().named_parameters())
-        for name, sparsity in sparsities.items():
-            weight = params[name]
-            needed = round(weight.numel() * sparsity)
-            zeros = weight.numel() - int(weight.count_nonzero())
-            if zeros < needed:
-                raise Fail(f"{FINEGRAINED_FILE}: {name} has {zeros} zeros, but sparsity "
-                           f"{fmt(sparsity)} prunes {needed} of its {weight.numel()} entries "
-                           f"(re-apply the masks after every fine-tuning step)")
+        short = zeros_short_of(fine_grained_model(), sparsities)
+        if short:
+            name, zeros, needed = short[0]
+            numel = dict(fine_grained_model().named_parameters())[name].numel()
+            raise Fail(f"{FINEGRAINED_FILE}: {name} has {zeros} zeros, but sparsity "
+                       f"{fmt(sparsities[name])} prunes {needed} of its {numel} entries "
+                       f"(re-apply the masks after every fine-tuning step)")
 
     threshold = float(thresholds["finegrained_accuracy"])
 
@@ -167,6 +167,7 @@ def plan_q6(ctx: Context) -> Plan:
         if got < threshold:
             raise Fail(f"{FINEGRAINED_FILE} reaches {got:.2f}% on the hidden test split; at least "
                        f"{threshold:.2f}% is required")
+        return f"{got:.2f}% on the hidden test split (at least {threshold:.2f}%)"
 
     return plan
 
@@ -229,6 +230,7 @@ def plan_q9(ctx: Context) -> Plan:
         if got < min_accuracy:
             raise Fail(f"{CHANNEL_PRUNED_FILE} reaches {got:.2f}% on the hidden test split; at "
                        f"least {min_accuracy:.2f}% is required")
+        return f"{got:.2f}% on the hidden test split (at least {min_accuracy:.2f}%)"
 
     @plan.check("channel_pruned_macs", 2, f"{CHANNEL_PRUNED_FILE} needs at most 60% of the dense "
                                           f"model's MACs")
@@ -240,6 +242,8 @@ def plan_q9(ctx: Context) -> Plan:
             raise Fail(f"{CHANNEL_PRUNED_FILE} needs {macs:,} MACs per image, "
                        f"{100 * macs / dense:.1f}% of the dense model's; at most "
                        f"{100 * max_fraction:g}% is asked")
+        return (f"{macs:,} MACs per image, {100 * macs / dense:.1f}% of the dense model's (at "
+                f"most {100 * max_fraction:g}%)")
 
     @plan.check("channel_pruned_speedup", 2, f"{CHANNEL_PRUNED_FILE} is measurably faster than the "
                                              f"dense model (paired median latency)")
@@ -268,5 +272,7 @@ def plan_q9(ctx: Context) -> Plan:
                        f"(medians of paired timings); at least {needed:.2f}x is required here "
                        f"({100 * gain_fraction:g}% of the gain of pruning every boundary by 0.3, "
                        f"measured at the same time: {reference:.2f}x)")
+        return (f"{speedup:.2f}x as fast as the dense model (at least {needed:.2f}x here; "
+                f"timing varies a little run to run)")
 
     return plan

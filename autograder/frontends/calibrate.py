@@ -12,7 +12,10 @@
    it) and on the public test split; count sizes and MACs; measure the paired latency speedup;
 4. write ``autograder/checks/calibration/<profile>.json``: the thresholds, the grading salt and
    split seed (kept from an earlier calibration unless ``new_secrets``), the reference figures
-   and the base checkpoint's SHA-256 (grading refuses another base model).
+   and the base checkpoint's SHA-256 (grading refuses another base model);
+5. publish the two accuracy thresholds to students in ``prunekit/grading_thresholds.json``
+   (:func:`publish_thresholds`: the numbers and the split's size only), which the notebook
+   states as its targets and checks the saved models against.
 
 Accuracy thresholds (see :func:`accuracy_threshold`): the reference's hidden-split accuracy minus
 ``ALLOWANCE_POINTS`` (honest students choose other sparsities and ratios than the reference)
@@ -43,8 +46,8 @@ from prunekit.measure import compare_latency, count_macs
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
 from prunekit.runtime import pick_device, seed_everything
-from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, accuracy_targets,
-                                 save_model)
+from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, THRESHOLDS_FILE,
+                                 public_accuracy_target, save_model)
 from solutions import get_num_parameters
 
 from autograder.checks.resources import CACHE_DIR, REPO_ROOT, file_sha256, hidden_loader
@@ -258,16 +261,15 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
     say("measuring latency ...")
     latency = _latency(base, models["channel_pruned"], latency_repeats)
 
-    public_targets = accuracy_targets(accuracy["dense"]["public"])
+    public_target = public_accuracy_target(accuracy["dense"]["public"])
     public_size = profile.offline.num_test if profile.dataset == "offline" else None
     thresholds_detail = {}
-    for key, model_name, target_key in (("finegrained_accuracy", "finegrained", "finegrained"),
-                                        ("channel_accuracy", "channel_pruned", "channel")):
+    for key, model_name in (("finegrained_accuracy", "finegrained"),
+                            ("channel_accuracy", "channel_pruned")):
         hidden_accuracy = accuracy[model_name]["hidden"]
         noise = split_noise_points(hidden_accuracy, len(hidden.dataset),
                                    public_size if profile.dataset == "offline" else None)
-        thresholds_detail[key] = accuracy_threshold(hidden_accuracy, public_targets[target_key],
-                                                    noise)
+        thresholds_detail[key] = accuracy_threshold(hidden_accuracy, public_target, noise)
     record = {
         "profile": profile.name,
         "kit_version": KIT_VERSION,
@@ -302,7 +304,10 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
         "calibration_seconds": round(time.perf_counter() - started, 1),
     }
     write_text_atomic(path, json.dumps(record, indent=2) + "\n")
-    return {"written": str(path),
+    published = path == calibration_path(profile.name)  # a copy elsewhere is not the course's
+    if published:
+        publish_thresholds(profile.name, record)
+    return {"written": str(path), "published": str(THRESHOLDS_FILE) if published else "",
             "dense_accuracy_hidden": record["reference"]["dense_accuracy"]["hidden"],
             "finegrained_accuracy_hidden": record["reference"]["finegrained_accuracy"]["hidden"],
             "channel_accuracy_hidden": record["reference"]["channel_accuracy"]["hidden"],
@@ -312,6 +317,34 @@ def calibrate(profile_name: str = "offline", out_path: str | Path | None = None,
             "channel_macs_fraction": record["reference"]["channel_macs_fraction"],
             "speedup": latency["speedup"],
             "seconds": record["calibration_seconds"]}
+
+
+def published_entry(record: dict) -> dict:
+    """What students are shown of a calibration ``record``: the two accuracy thresholds, the
+    hidden split's size and whether it is the profile's whole public test set (CIFAR-10 has no
+    unseen split); never the salt or the split's seed."""
+    split = record["grading_split"]
+    return {"finegrained_accuracy": record["thresholds"]["finegrained_accuracy"],
+            "channel_accuracy": record["thresholds"]["channel_accuracy"],
+            "hidden_split_size": int(split["size"]),
+            "hidden_split_is_test_set": split["dataset"] != "offline"}
+
+
+def publish_thresholds(profile_name: str, record: dict, path: Path = THRESHOLDS_FILE) -> Path:
+    """Write ``profile_name``'s entry (:func:`published_entry` of its calibration ``record``)
+    into the students' thresholds file ``path``, keeping the other profiles' entries.
+
+    Side effect: rewrites ``path`` atomically."""
+    try:
+        profiles = json.loads(path.read_text(encoding="utf-8"))["profiles"]
+    except (OSError, ValueError, KeyError):
+        profiles = {}
+    profiles[profile_name] = published_entry(record)
+    document = {"about": "The accuracy thresholds (percent) grading applies to each profile's "
+                         "fine-tuned models; written by `python -m autograder calibrate`.",
+                "profiles": dict(sorted(profiles.items()))}
+    write_text_atomic(path, json.dumps(document, indent=2) + "\n")
+    return path
 
 
 def _round(accuracies: dict) -> dict:

@@ -226,8 +226,9 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
     for check in checks:
         mark = "passed" if check.passed else "FAILED"
         lines.append(f"{mark} {check.name} ({_points(check.points)}/{_points(check.max_points)})")
-        if not check.passed and check.message:
-            lines.append("    " + _clip(check.message).replace("\n", "\n    "))
+        said = check.measured if check.passed else check.message
+        if said:
+            lines.append("    " + _clip(said).replace("\n", "\n    "))
     return "\n".join(lines)
 
 
@@ -254,8 +255,9 @@ def write_gradescope_results(result: SubmissionResult, path: Path, **options) ->
 
 def feedback_text(result: SubmissionResult,
                   question_max: Mapping[str, float] | None = None) -> str:
-    """A student's readable feedback: status, total, then per question its score and each
-    failed check's name and message. Never more than the checks' own messages."""
+    """A student's readable feedback: status, total, then per question its score, each failed
+    check's name and message, and what each passed model check measured. Never more than the
+    checks' own messages."""
     maxima = question_maxima([result], question_max)
     scores = result.question_scores
     lines = [f"Feedback for submission {result.submission}",
@@ -284,6 +286,9 @@ def feedback_text(result: SubmissionResult,
             lines.append(f"  - {check.name} ({_shown(check.points)}/"
                          f"{_shown(check.max_points)}): "
                          + _clip(check.message or "failed").replace("\n", "\n    "))
+        for check in checks:  # what the passed model checks measured
+            if check.passed and check.measured:
+                lines.append(f"  + {check.name}: {_clip(check.measured)}")
     return "\n".join(lines) + "\n"
 
 

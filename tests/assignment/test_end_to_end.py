@@ -57,7 +57,8 @@ def test_runs_without_errors(executed):
 
 
 def test_checks_pass_and_results_are_shown(executed):
-    """Every grader.check passes; the plots are drawn and the results table lists the three models."""
+    """Every grader.check passes; the plots are drawn, the results table lists the three models
+    and the check of the saved model files passes."""
     _, nb, _ = executed
     checks = [c for c in code_cells(nb) if c.source.startswith('grader.check("')]
     assert len(checks) == 9
@@ -69,6 +70,8 @@ def test_checks_pass_and_results_are_shown(executed):
     table = outputs_text(nb, "results-table")
     for name in ("dense", "fine-grained", "channel-pruned"):
         assert f"\n{name} " in "\n" + table
+    saved = outputs_text(nb, "check-saved-models")  # the saved files, checked as grading will
+    assert "Every check passes" in saved and "MISS" not in saved, saved
 
 
 def test_saves_loadable_models_and_exports_them(executed):

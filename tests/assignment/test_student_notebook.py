@@ -3,6 +3,7 @@ long cells skipped when grading, and the export of both model files."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import nbformat
 import pytest
 
 from assignment.build import MASTER
+from autograder.checks.settings import calibration_path
 from prunekit.export import SUBMISSION_ZIP
 
 from .notebooks import ANSWER_TAG, IGNORE_TAG, code_cells, copy_folder, read, tags
@@ -119,13 +121,20 @@ def test_public_tests_only(student_nb, solved_nb):
 def test_no_grader_code_reaches_students(built, which):
     """The student folder holds neither the kit's grader (``autograder/``: hidden checks,
     calibration) nor ``solutions/``, which the master ships in the autograder zip only
-    (``autograder_files``), and no hidden test cell's source (the bridge calls)."""
+    (``autograder_files``), and no hidden test cell's source (the bridge calls); the one JSON
+    file is the published thresholds, without the salt or the hidden split's seed."""
     from assignment.build import DEFAULT_STUDENT_DIR
 
     folder = built.student_dir if which == "built" else DEFAULT_STUDENT_DIR
     names = {p.relative_to(folder).parts[0] for p in folder.rglob("*")}
     assert not names & {"autograder", "solutions", "tests"}, sorted(names)
-    assert not list(folder.rglob("*.json")), "no calibration file for students"
+    published = folder / "prunekit" / "grading_thresholds.json"  # the numbers, nothing secret
+    assert [p for p in folder.rglob("*.json") if p != published] == [], \
+        "no calibration file for students"
+    for profile in ("offline", "cifar10-cpu"):
+        record = json.loads(calibration_path(profile).read_text())
+        assert record["salt"] not in published.read_text()
+        assert str(record["grading_split"]["seed"]) not in published.read_text()
     text = (folder / "pruning_lab.ipynb").read_text()
     for token in ["otter_bridge", "assert_check", "assert_question", "hidden: true",
                   "hidden=True", "autograder_files"]:

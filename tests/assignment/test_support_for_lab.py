@@ -12,7 +12,8 @@ from prunekit import profiles
 from prunekit.model import VGG, conv_channels_of
 from prunekit.profiles import apply_budget, get_profile
 from prunekit.submission import (MAX_MACS_FRACTION, MAX_SIZE_FRACTION, SubmissionError,
-                                 accuracy_targets, load_model, save_model)
+                                 accuracy_targets, load_model, published_thresholds,
+                                 save_model)
 from solutions import channel_prune
 
 
@@ -92,8 +93,18 @@ def test_bad_model_files_are_named(tmp_path):
         load_model(tmp_path / "list.pt")
 
 
-def test_targets():
-    """Size and MACs fractions are fixed by the assignment; both accuracy targets are 2 points
-    below the dense accuracy."""
+def test_targets_are_the_published_thresholds_else_the_public_target():
+    """Size and MACs fractions are fixed by the assignment; the accuracy targets are the
+    thresholds grading applies where a calibration is published (offline), else 2 points below
+    the dense accuracy, saying which."""
     assert MAX_SIZE_FRACTION == 0.25 and MAX_MACS_FRACTION == 0.60
-    assert accuracy_targets(96.0) == {"finegrained": 94.0, "channel": 94.0}
+    published = published_thresholds("offline")
+    targets = accuracy_targets("offline", 96.0)
+    assert (targets.finegrained, targets.channel) == (published["finegrained_accuracy"],
+                                                      published["channel_accuracy"])
+    assert "the grader's threshold" in targets.basis and "2,000 images" in targets.basis
+    fallback = accuracy_targets("cifar10", 96.0)  # the full-width profile: not calibrated here
+    assert (fallback.finegrained, fallback.channel) == (94.0, 94.0)
+    assert "no grading threshold is published" in fallback.basis
+    with pytest.raises(ValueError, match="pass the dense model's accuracy"):
+        accuracy_targets("cifar10")

@@ -14,6 +14,7 @@ from autograder.manifest import base_checkpoint_path
 from autograder.checks import settings
 from autograder.checks.settings import NotCalibrated, calibration_path, load_settings
 from prunekit.profiles import get_profile
+from prunekit.submission import THRESHOLDS_FILE, published_thresholds
 from solutions import choices
 
 
@@ -107,6 +108,37 @@ def test_calibrate_end_to_end(tmp_path, committed):
             committed["reference"][key]["hidden"], abs=0.5)
     assert written["thresholds"]["finegrained_accuracy"] == pytest.approx(
         committed["thresholds"]["finegrained_accuracy"], abs=0.5)
+
+
+@pytest.mark.parametrize("profile_name", ["offline", "cifar10-cpu"])
+def test_students_are_shown_the_thresholds_grading_applies(profile_name):
+    """prunekit/grading_thresholds.json (what the notebook states and checks the saved models
+    against) holds each calibrated profile's thresholds and split size, and nothing secret."""
+    path = calibration_path(profile_name)
+    if not path.is_file():
+        pytest.skip(f"the {profile_name} profile is not calibrated")
+    record = json.loads(path.read_text())
+    published = published_thresholds(profile_name)
+    assert published == calibration.published_entry(record)
+    assert published["finegrained_accuracy"] == load_settings(profile_name).thresholds[
+        "finegrained_accuracy"]
+    text = THRESHOLDS_FILE.read_text()
+    assert record["salt"] not in text and str(record["grading_split"]["seed"]) not in text
+
+
+def test_publishing_a_profile_keeps_the_others(tmp_path):
+    """publish_thresholds rewrites one profile's entry of the students' file and keeps the rest;
+    the notebook's targets then read it."""
+    path = tmp_path / "grading_thresholds.json"
+    record = {"thresholds": {"finegrained_accuracy": 90.5, "channel_accuracy": 89.25},
+              "grading_split": {"dataset": "cifar10", "seed": 77, "size": 10000}}
+    calibration.publish_thresholds("cifar10", record, path)
+    calibration.publish_thresholds("offline", {**record, "grading_split": {
+        "dataset": "offline", "seed": 78, "size": 2000}}, path)
+    profiles = json.loads(path.read_text())["profiles"]
+    assert profiles["cifar10"] == {"finegrained_accuracy": 90.5, "channel_accuracy": 89.25,
+                                   "hidden_split_size": 10000, "hidden_split_is_test_set": True}
+    assert profiles["offline"]["hidden_split_is_test_set"] is False
 
 
 def test_calibration_holds_only_calibrated_values_and_its_inputs():

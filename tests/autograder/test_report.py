@@ -97,7 +97,7 @@ def test_gradescope_results_for_an_ungraded_submission(results):
 
 def test_feedback_lists_failed_checks_and_nothing_else(results):
     """Feedback names each question's score and each failed check with its message; passed
-    checks are counted, not detailed."""
+    checks without a measurement are counted, not detailed."""
     text = report.feedback_text(results[1])
     assert "Score: 3 / 6" in text
     assert "q2" in text and "1 of 2 checks passed" in text
@@ -106,6 +106,20 @@ def test_feedback_lists_failed_checks_and_nothing_else(results):
     assert "in_place" not in text  # passed checks are not listed one by one
     timeout = report.feedback_text(results[2])
     assert "Grading could not finish (timeout)" in timeout and "not checked" in timeout
+
+
+def test_passed_model_checks_state_what_they_measured(results):
+    """A passed check that measured a model (accuracy, size, MACs, speedup) says the value in
+    the feedback and in its Gradescope row; a failed one keeps its message only."""
+    measured = "91.20% on the hidden test split (at least 88.93%)"
+    checks = [CheckResult("q6", "finegrained_accuracy", 3.0, 3.0, True, measured=measured),
+              CheckResult("q6", "finegrained_size", 0.0, 1.0, False, "keeps 31.00%")]
+    result = SubmissionResult("dora", "graded", checks=checks, question_max={"q6": 4.0})
+    text = report.feedback_text(result)
+    assert f"+ finegrained_accuracy: {measured}" in text
+    assert "- finegrained_size (0/1): keeps 31.00%" in text
+    row = report.gradescope_results(result)["tests"][0]["output"]
+    assert f"passed finegrained_accuracy (3/3)\n    {measured}" in row
 
 
 def test_feedback_clips_long_messages():

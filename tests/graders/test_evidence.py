@@ -56,6 +56,18 @@ def test_solved_gets_full_marks_and_blank_zero(evidence):
     assert blank.result.total == 0.0
 
 
+def test_passed_model_checks_state_their_measurements(evidence):
+    """The solved submission's feedback states what each model check measured (accuracy on the
+    hidden split, size, MACs, speedup) beside the pass, not only the check's name."""
+    solved = evidence.graded["solved"]
+    measured = {check.name: check.measured for check in solved.result.checks if check.measured}
+    assert set(measured) == {"size_at_most_25_percent", "finegrained_size", "finegrained_accuracy",
+                             "channel_pruned_accuracy", "channel_pruned_macs",
+                             "channel_pruned_speedup"}
+    assert "% on the hidden test split (at least " in measured["finegrained_accuracy"]
+    assert f"+ channel_pruned_speedup: {measured['channel_pruned_speedup']}" in solved.feedback
+
+
 def test_batch_completes_with_a_row_for_everything(evidence):
     """Every submission got a result, none a grader error, and the batch wrote its reports."""
     expected = {"solved", "blank", *(case.id for case in CASES)}
