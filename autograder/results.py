@@ -11,6 +11,8 @@ class CheckResult:
 
     ``message`` says which property failed on which small input (never hidden-check source or
     reference values beyond what the property needs); empty when the check passed.
+    A TA's score of a written question (``ta_score``) carries the TA's comment as its
+    message whatever the points.
     ``measured``: for a check that passed on a measurement of the submitted models, what was
     measured and the requirement (e.g. "91.20% on the hidden test split (at least 88.93%)");
     empty otherwise. A measured latency varies a little between gradings; the points do not.
@@ -51,11 +53,16 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     memory_bytes: dict[str, int] = field(default_factory=dict)
+    # Questions graded by hand (W1-W3) that no TA has scored yet for this submission: they
+    # count in neither its score nor its maximum (set by autograder.frontends.written).
+    pending: list[str] = field(default_factory=list)
 
     @property
     def question_scores(self) -> dict[str, float]:
-        """Points per question (every question in ``question_max``, zero when nothing passed)."""
-        scores = {question: 0.0 for question in self.question_max}
+        """Points per question (every question in ``question_max`` but the ``pending`` ones,
+        zero when nothing passed)."""
+        scores = {question: 0.0 for question in self.question_max
+                  if question not in self.pending}
         for check in self.checks:
             scores[check.question] = scores.get(check.question, 0.0) + check.points
         return scores
@@ -66,7 +73,9 @@ class SubmissionResult:
 
     @property
     def max_total(self) -> float:
-        return sum(self.question_max.values())
+        """Points possible of this submission: its questions but the ``pending`` ones."""
+        return sum(points for question, points in self.question_max.items()
+                   if question not in self.pending)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form (for resumable batch state and tests)."""

@@ -25,6 +25,8 @@ What grade writes under --out DIR:
                                 max, percent, status, isolation, reason
   grades_<format>.csv           with --format: a CSV that Otter / Gradescope / Canvas imports
   written/<id>.html             the written answers (W1-W3) with the outputs they refer to
+  written/index.html            every page with its names and TA scores ("not graded yet")
+  written/ta_scores_template.csv  the TAs' score sheet: copy it, fill it, merge-manual it
   identities.json               who submitted what (Gradescope metadata, --roster)
   results/<id>/results.json     Gradescope's results format
   feedback/<id>.txt             the student's feedback: score per question, failed checks
@@ -150,7 +152,8 @@ def _parser() -> argparse.ArgumentParser:
     manual = commands.add_parser("merge-manual", help="fold TA scores of the written "
                                                       "questions into the reports")
     manual.add_argument("scores", type=Path, metavar="SCORES.csv",
-                        help="columns: submission (or email, or sid), w1, w2, w3, [comment]")
+                        help="columns: submission (or email, or sid), w1, w1_comment, w2, ... "
+                             "(the sheet grade writes: written/ta_scores_template.csv)")
     manual.add_argument("--out", type=Path, required=True, metavar="DIR",
                         help="the grade --out folder")
     manual.add_argument("--visibility", default=report.DEFAULT_VISIBILITY,
@@ -374,7 +377,8 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
           f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
-          f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/")
+          f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/ (TAs: "
+          f"copy and fill written/{written.SCORE_SHEET}, then merge-manual)")
     if copies:
         print(copies)
     return run
@@ -411,7 +415,6 @@ def _merge(args) -> int:
         raise CliError(str(error)) from None
     question_max = report.question_maxima(results)
     course.write_reports(args.out, results, question_max, args.formats, args.visibility)
-    _copy_written_pages(args.shards, args.out)
     print(report.summary_table(results, question_max,
                                per_submission=len(results) <= MAX_ROWS_PRINTED))
     print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
@@ -421,19 +424,6 @@ def _merge(args) -> int:
         print(f"warning: no folder holds shard(s) {', '.join(missing)}: their submissions are "
               "not in this gradebook (grade them, then merge again)")
     return 0
-
-
-def _copy_written_pages(shards: Sequence[Path], out: Path) -> None:
-    """Every shard's written-answer pages into ``out/written``, with one index of them all."""
-    import shutil
-
-    from autograder.frontends import written
-
-    for shard in shards:
-        if (shard / "written").is_dir() and shard.resolve() != Path(out).resolve():
-            shutil.copytree(shard / "written", Path(out) / "written", dirs_exist_ok=True)
-    if (Path(out) / "written").is_dir():
-        written.write_index(Path(out) / "written")
 
 
 def _merge_manual(args) -> int:
@@ -457,12 +447,15 @@ def _merge_manual(args) -> int:
                                  args.visibility)
     exports = sorted(name for name in paths if name.startswith("grades_"))
     print(f"merged TA scores of {len(scores)} submission(s) into {args.out} (gradebook, "
-          f"{', '.join(exports) + ', ' if exports else ''}class report, results/, feedback/)")
+          f"{', '.join(exports) + ', ' if exports else ''}class report, results/, feedback/, "
+          f"written/index.html)")
     ungraded = [r.submission for r in results
                 if set(questions) - set(written.load_manual(args.out).get(r.submission, {}))]
     if ungraded:
-        print(f"{len(ungraded)} submission(s) have written questions not scored yet; they count "
-              f"0 until a score file gives them (e.g. {', '.join(ungraded[:3])})")
+        print(f"{len(ungraded)} submission(s) have written questions not scored yet; those count "
+              f"in neither their score nor their maximum until a score file gives them (e.g. "
+              f"{', '.join(ungraded[:3])}); the sheet with every score so far: "
+              f"{paths['ta_sheet']}")
     return 0
 
 

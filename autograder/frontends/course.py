@@ -109,9 +109,11 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
                   question_max: Mapping[str, float] | None = None, formats: Sequence[str] = (),
                   visibility: str = report.DEFAULT_VISIBILITY) -> dict[str, Path]:
     """Write every report of ``results`` under ``out_dir`` with the folder's identities and
-    TA scores (when it has any, the written questions join every report, ungraded ones at 0);
-    ``formats``: exports to write (``grades_<format>.csv``), besides those the folder already
-    holds (rewritten, so that no export keeps older scores). Returns the paths by name."""
+    TA scores (the written questions are in every report; one no TA has scored yet is in
+    neither the score nor the maximum), the index of the written pages and the TAs' score
+    sheet (:func:`written.write_ta_files`); ``formats``: exports to write
+    (``grades_<format>.csv``), besides those the folder already holds (rewritten, so that no
+    export keeps older scores). Returns the paths by name."""
     out_dir = Path(out_dir)
     results = with_manual_scores(out_dir, results)
     identities = roster.load_identities(out_dir)
@@ -120,15 +122,17 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
                              identities=identities)
     for fmt in sorted(set(formats) | written_formats(out_dir)):
         paths[f"grades_{fmt}"] = roster.write_export(fmt, results, maxima, identities, out_dir)
+    paths.update(written.write_ta_files(out_dir, [result.submission for result in results]))
     return paths
 
 
 def with_manual_scores(out_dir: Path, results: Sequence[SubmissionResult]) -> list[SubmissionResult]:
-    """``results`` with the TA scores stored in ``out_dir`` (unchanged when there are none)."""
-    manual = written.load_manual(Path(out_dir))
-    if not manual:
-        return list(results)
+    """``results`` with the written questions and the TA scores stored in ``out_dir``
+    (:func:`written.with_manual`; unchanged when the lab has no written question)."""
     questions = written.written_questions()
+    if not questions:
+        return list(results)
+    manual = written.load_manual(Path(out_dir))
     return [written.with_manual(result, questions, manual) for result in results]
 
 
@@ -142,8 +146,9 @@ def written_formats(out_dir: Path) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionResult]:
-    """Copy the records, identities and TA scores of every shard output folder into
-    ``out_dir`` (which may be one of them); returns the merged results, sorted by id.
+    """Copy the records, identities, TA scores and written-answer pages of every shard output
+    folder into ``out_dir`` (which may be one of them); returns the merged results, sorted by
+    id.
 
     Raises:
         MergeError: a folder is not a grade output (no ``records/``), or two folders hold
@@ -161,7 +166,16 @@ def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionR
             _merge_record(record, target, origin)
         roster.save_identities(roster.load_identities(shard), out_dir)
         written.save_manual(written.load_manual(shard), out_dir)
+        _copy_pages(shard, out_dir)
     return recorded_results(out_dir)
+
+
+def _copy_pages(shard: Path, out_dir: Path) -> None:
+    """The written-answer pages of ``shard`` into ``out_dir/written`` (the index and the pages'
+    links are rebuilt with the reports)."""
+    pages = Path(shard) / "written"
+    if pages.is_dir() and Path(shard).resolve() != Path(out_dir).resolve():
+        shutil.copytree(pages, Path(out_dir) / "written", dirs_exist_ok=True)
 
 
 def _check_one_profile(shards: Sequence[Path]) -> None:

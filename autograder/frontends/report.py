@@ -68,6 +68,24 @@ def question_maxima(results: Sequence[SubmissionResult],
     return {q: maxima.get(q, 0.0) for q in questions_of(results, question_max)}
 
 
+PENDING_TEXT = "not graded yet"  # a written question no TA has scored: neither 0 nor in the maximum
+
+
+def points_possible(result: SubmissionResult, maxima: Mapping[str, float]) -> float:
+    """The points ``result`` is out of: the sum of ``maxima`` over every question but those
+    still waiting for a TA's score (``result.pending``)."""
+    return sum(points for question, points in maxima.items() if question not in result.pending)
+
+
+def score_cell(result: SubmissionResult, question: str) -> str:
+    """A question's points as a CSV cell (at most 4 decimals; "0" when nothing passed), or ""
+    for a question not graded yet (``result.pending``): exports call this too, so that an
+    ungraded written question is never a 0."""
+    if question in result.pending:
+        return ""
+    return _points(result.question_scores.get(question, 0.0))
+
+
 def one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
     """``text`` on one line (whitespace runs become one space), cut to ``limit`` characters."""
     flat = " ".join(str(text).split())
@@ -108,21 +126,22 @@ def gradebook_rows(results: Sequence[SubmissionResult],
                    identities: Mapping[str, Sequence] | None = None) -> list[dict[str, str]]:
     """One row per result, in the given order, as strings keyed by :func:`gradebook_columns`.
 
-    A question a result has no score for (it died before any check) reads 0; ``max`` is the
-    points possible of the whole assignment (the same on every row), so that a timed-out row
-    is comparable with the graded ones. ``identities``: submission id -> its submitters
+    A question a result has no score for (it died before any check) reads 0, a written
+    question no TA has scored yet is empty; ``max`` is the points possible of the whole
+    assignment but the written questions not graded yet (:func:`points_possible`), so that a
+    timed-out row is comparable with the graded ones; ``percent`` is of that ``max``.
+    ``identities``: submission id -> its submitters
     (:class:`autograder.frontends.roster.Person`; a group's are joined by "; ").
     """
     from autograder.frontends.roster import identity_columns
 
     maxima = question_maxima(results, question_max)
-    possible = sum(maxima.values())
     rows = []
     for result in results:
-        scores = result.question_scores
+        possible = points_possible(result, maxima)
         row = {"id": result.submission,
                **identity_columns((identities or {}).get(result.submission, ()))}
-        row.update({q: _points(scores.get(q, 0.0)) for q in maxima})
+        row.update({q: score_cell(result, q) for q in maxima})
         row.update(total=_points(result.total), max=_points(possible),
                    percent=_points(100 * result.total / possible if possible else 0.0, 2),
                    status=result.status, isolation=result.isolation,
@@ -180,7 +199,8 @@ def gradescope_results(result: SubmissionResult,
     https://gradescope-autograders.readthedocs.io/en/latest/specs/#output-format).
 
     One test row per question (``name``, ``score``, ``max_score``, ``status``, ``output``: each
-    check passed or failed with its message, ``visibility``), a top-level ``score`` (so
+    check passed or failed with its message, ``visibility``; a written question not graded
+    yet has no score, maximum nor status, and says so), a top-level ``score`` (so
     Gradescope does not have to add the rows up), a top-level ``output`` saying how grading went,
     and ``stdout_visibility: hidden`` (the grader's log is for the instructor).
 
@@ -199,6 +219,11 @@ def gradescope_results(result: SubmissionResult,
         checks = [check for check in result.checks if check.question == question]
         score, possible = scores.get(question, 0.0), maxima[question]
         title = (question_titles or {}).get(question)
+        if question in result.pending:
+            tests.append({"name": title or question, "number": str(number),
+                          "output": f"{PENDING_TEXT.capitalize()}: a TA scores it by hand.",
+                          "visibility": visibility})
+            continue
         tests.append({
             "name": title or question,
             "number": str(number),
@@ -211,7 +236,7 @@ def gradescope_results(result: SubmissionResult,
     return {
         "score": round(result.total, 4),
         "execution_time": round(result.timings_s.get("total", 0.0), 1),
-        "output": _overall_output(result, sum(maxima.values())),
+        "output": _overall_output(result, points_possible(result, maxima)),
         "stdout_visibility": "hidden",
         "tests": tests,
     }
@@ -226,7 +251,7 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
     for check in checks:
         mark = "passed" if check.passed else "FAILED"
         lines.append(f"{mark} {check.name} ({_points(check.points)}/{_points(check.max_points)})")
-        said = check.measured if check.passed else check.message
+        said = (check.measured or check.message) if check.passed else check.message
         if said:
             lines.append("    " + _clip(said).replace("\n", "\n    "))
     return "\n".join(lines)
@@ -234,6 +259,8 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
 
 def _overall_output(result: SubmissionResult, possible: float) -> str:
     head = f"Score {_points(result.total)} / {_points(possible)}."
+    if result.pending:
+        head += f" Not graded yet (in neither number): {', '.join(result.pending)}."
     if result.status == "graded":
         return head
     return (f"{head} Grading could not finish ({result.status}): {one_line(result.reason)}. "
@@ -256,12 +283,15 @@ def write_gradescope_results(result: SubmissionResult, path: Path, **options) ->
 def feedback_text(result: SubmissionResult,
                   question_max: Mapping[str, float] | None = None) -> str:
     """A student's readable feedback: status, total, then per question its score, each failed
-    check's name and message, and what each passed model check measured. Never more than the
-    checks' own messages."""
+    check's name and message, what each passed model check measured and the TA's comments; a
+    written question not graded yet says so and is in neither the score nor its maximum.
+    Never more than the checks' own messages."""
     maxima = question_maxima([result], question_max)
     scores = result.question_scores
     lines = [f"Feedback for submission {result.submission}",
-             f"Score: {_shown(result.total)} / {_shown(sum(maxima.values()))}"]
+             f"Score: {_shown(result.total)} / {_shown(points_possible(result, maxima))}"]
+    if result.pending:
+        lines.append(f"Not graded yet (in neither number): {', '.join(result.pending)}")
     if result.status != "graded":
         lines.append(f"Grading could not finish ({result.status}): {one_line(result.reason)}")
         lines.append("Questions that could not be checked score 0.")
@@ -272,7 +302,9 @@ def feedback_text(result: SubmissionResult,
         checks = [check for check in result.checks if check.question == question]
         failed = [check for check in checks if not check.passed]
         score = f"{_shown(scores.get(question, 0.0))} / {_shown(maxima[question])}"
-        if not checks:
+        if question in result.pending:
+            score, state = f"- / {_shown(maxima[question])}", PENDING_TEXT
+        elif not checks:
             state = "not checked"
         elif failed:
             state = f"{len(checks) - len(failed)} of {len(checks)} checks passed"
@@ -286,9 +318,9 @@ def feedback_text(result: SubmissionResult,
             lines.append(f"  - {check.name} ({_shown(check.points)}/"
                          f"{_shown(check.max_points)}): "
                          + _clip(check.message or "failed").replace("\n", "\n    "))
-        for check in checks:  # what the passed model checks measured
-            if check.passed and check.measured:
-                lines.append(f"  + {check.name}: {_clip(check.measured)}")
+        for check in checks:  # what the passed model checks measured, a TA's comment
+            if check.passed and (check.measured or check.message):
+                lines.append(f"  + {check.name}: {_clip(check.measured or check.message)}")
     return "\n".join(lines) + "\n"
 
 
@@ -307,17 +339,21 @@ def write_feedback(result: SubmissionResult, path: Path, **options) -> Path:
 def class_stats(results: Sequence[SubmissionResult],
                 question_max: Mapping[str, float] | None = None) -> dict:
     """Numbers about the class: count, total mean / median / min / max (points, over every row,
-    ungraded ones included at their score), points possible, per-question mean and full-marks
-    count, status counts, failure count per check ("q2/mask_exact" -> n)."""
+    ungraded ones included at their score), points possible, per-question mean, full-marks
+    count and ``scored`` count (over the submissions with a score for it: a written question
+    not graded yet is left out), status counts, failure count per check ("q2/mask_exact" -> n),
+    and ``pending``: the submissions with a written question not graded yet."""
     maxima = question_maxima(results, question_max)
     totals = [result.total for result in results]
     per_question = {}
     for question, possible in maxima.items():
-        scores = [result.question_scores.get(question, 0.0) for result in results]
+        scores = [result.question_scores.get(question, 0.0) for result in results
+                  if question not in result.pending]
         per_question[question] = {
             "max": possible,
             "mean": statistics.fmean(scores) if scores else 0.0,
             "full_marks": sum(score >= possible for score in scores) if possible else 0,
+            "scored": len(scores),
         }
     failures = Counter(f"{check.question}/{check.name}" for result in results
                        for check in result.checks if not check.passed)
@@ -330,6 +366,7 @@ def class_stats(results: Sequence[SubmissionResult],
         "max": max(totals, default=0.0),
         "per_question": per_question,
         "statuses": dict(sorted(Counter(result.status for result in results).items())),
+        "pending": sum(bool(result.pending) for result in results),
         "check_failures": dict(sorted(failures.items(),
                                       key=lambda item: (-item[1], question_key(item[0])))),
     }
@@ -339,14 +376,20 @@ def summary_table(results: Sequence[SubmissionResult],
                   question_max: Mapping[str, float] | None = None,
                   per_submission: bool = False) -> str:
     """The plain-text summary printed after a batch: submissions, mean / median total, mean per
-    question, status counts; with ``per_submission`` also one line per submission."""
+    question (over the submissions scored), status counts, how many have written questions
+    not graded yet; with ``per_submission`` also one line per submission (its total of its
+    own maximum, :func:`points_possible`)."""
     stats = class_stats(results, question_max)
+    maxima = question_maxima(results, question_max)
     possible = _shown(stats["possible"])
     lines = [f"submissions: {stats['submissions']}   "
              f"total: mean {stats['mean']:.2f} / {possible}, median {_shown(stats['median'])}, "
              f"min {_shown(stats['min'])}, max {_shown(stats['max'])}"]
     statuses = ", ".join(f"{status} {count}" for status, count in stats["statuses"].items())
     lines.append(f"statuses: {statuses or 'none'}")
+    if stats["pending"]:
+        lines.append(f"written questions {PENDING_TEXT}: {stats['pending']} submission(s) "
+                     "(in neither their score nor their maximum)")
     lines.append("")
     lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}")
     for question, numbers in stats["per_question"].items():
@@ -354,7 +397,8 @@ def summary_table(results: Sequence[SubmissionResult],
                      f"{numbers['full_marks']:>12}")
     if per_submission and results:
         width = max(10, *(len(result.submission) for result in results)) + 2
-        totals = [f"{_shown(result.total)}/{possible}" for result in results]
+        totals = [f"{_shown(result.total)}/{_shown(points_possible(result, maxima))}"
+                  for result in results]
         total_width = max(len("total"), *map(len, totals))
         lines.append("")
         lines.append(f"{'submission':<{width}}{'total':>{total_width}}  status      reason")
@@ -376,11 +420,13 @@ def class_report_markdown(results: Sequence[SubmissionResult],
            f"{stats['mean']:.2f}, median {_shown(stats['median'])}, min {_shown(stats['min'])},"
            f" max {_shown(stats['max'])} of {_shown(stats['possible'])} points "
            "(over every submission; ones that could not be graded count at their score).", "",
+           *_pending_note(stats),
            f"![score histogram and failed checks]({png_name})", "",
-           "## Questions", "", "| question | max | mean | full marks |", "|---|---:|---:|---:|"]
+           "## Questions", "", "| question | max | mean | full marks | scored |",
+           "|---|---:|---:|---:|---:|"]
     for question, numbers in stats["per_question"].items():
         out.append(f"| {question} | {_shown(numbers['max'])} | {numbers['mean']:.2f} | "
-                   f"{numbers['full_marks']} |")
+                   f"{numbers['full_marks']} | {numbers['scored']} |")
     out += ["", "## Statuses", "", "| status | submissions |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in stats["statuses"].items()]
     out += ["", "## Failed checks", ""]
@@ -395,6 +441,15 @@ def class_report_markdown(results: Sequence[SubmissionResult],
         out += [f"| {r.submission} | {r.status} | {one_line(r.reason).replace('|', '/')} |"
                 for r in ungraded]
     return "\n".join(out) + "\n"
+
+
+def _pending_note(stats: Mapping) -> list[str]:
+    """The class report's lines on written questions not graded yet ([] when none)."""
+    if not stats["pending"]:
+        return []
+    return [f"{stats['pending']} submission(s) have written questions not graded yet: those "
+            "count in neither their score nor their maximum, and a question's mean is over "
+            "the submissions scored (the `scored` column).", ""]
 
 
 def write_class_report_png(results: Sequence[SubmissionResult], path: Path,

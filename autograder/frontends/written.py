@@ -22,16 +22,20 @@ from __future__ import annotations
 import base64
 import csv
 import html
+import io
 import json
 import re
+import secrets
+import urllib.parse
 from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autograder.manifest import KIT_ROOT
+from autograder.frontends.report import FORMULA_STARTS
 from autograder.results import CheckResult, SubmissionResult
 
 MANUAL_FILE = "manual_scores.json"
+SCORE_SHEET = "ta_scores_template.csv"  # in OUT/written: the TAs' sheet to copy and fill
 MANUAL_CHECK = "ta_score"  # the CheckResult name a TA's score is stored under
 # What each written question asks about: code cells identified by a piece of their source (the
 # template's code, which students run as given); their outputs go on the page, W1 also shows
@@ -47,7 +51,18 @@ MAX_IMAGE_BYTES = 2 * 2**20  # one PNG on the page
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 _QUESTION_HEADER = re.compile(r"\*\*Question (W\d+)\*\*", re.IGNORECASE)
-QUESTION_COLUMN = re.compile(r"w\d+")  # a TA score column named like a written question
+# A TA sheet column named like a written question's score or comment: w1, w1_comment.
+QUESTION_COLUMN = re.compile(r"(w\d+)(_comment)?")
+# TeX math in an answer: $$display$$, or $inline$ as pandoc reads it (no space inside either
+# dollar, no digit right after the closing one: "$5 and $10" is not a formula).
+_MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$\w])\$(?![\s$])([^\n$]+?)(?<![\s\\])\$(?!\d)",
+                   re.DOTALL)
+MAX_FORMULAS = 40  # drawn per answer; the rest are shown as TeX (each takes up to ~0.1 s)
+MAX_FORMULA_CHARS = 300
+MAX_FORMULA_NESTING = 12  # braces deep
+FORMULA_DPI = 110
+COMMENT_CHARS = 500  # a TA comment as stored
+_PAGER = re.compile(r"<nav class='pager'>[^\n]*?</nav>")  # ours: student text is escaped
 
 
 class ManualScoresError(ValueError):
@@ -218,15 +233,71 @@ def _text_html(text: str) -> str:
 
 
 def _markdown(text: str) -> str:
-    """Markdown as HTML with every raw HTML tag escaped (mistune; escaped text without it)."""
+    """Markdown as HTML with every raw HTML tag escaped (mistune; escaped text without it)
+    and its TeX math (``$...$``, ``$$...$$``) drawn as PNG images (:func:`_math_html`).
+
+    The formulas are swapped for tokens before the markdown is parsed (so that ``a_i`` in a
+    formula is not read as emphasis) and the tokens for images after; a token holds a fresh
+    random nonce, so student text cannot name one."""
+    nonce = secrets.token_hex(8)
+    formulas: list[str] = []
+
+    def hold(match: re.Match) -> str:
+        display = match.group(1) is not None
+        formulas.append(_math_html(match.group(1) if display else match.group(2), display,
+                                   len(formulas) < MAX_FORMULAS))
+        return f"MATH{nonce}N{len(formulas) - 1}X"
+
+    held = _MATH.sub(hold, text)
     try:
         import mistune
+
+        rendered = mistune.create_markdown(escape=True)(held)
     except ImportError:
-        return f"<pre>{html.escape(text)}</pre>"
-    return mistune.create_markdown(escape=True)(text)
+        rendered = f"<pre>{html.escape(held)}</pre>"
+    return re.sub(f"MATH{nonce}N(\\d+)X", lambda m: formulas[int(m.group(1))], rendered)
+
+
+def _math_html(tex: str, display: bool, draw: bool = True) -> str:
+    """One formula as an ``<img>`` of its PNG (matplotlib's mathtext, no TeX install; the TeX
+    as its alt text, escaped), or as escaped code when it cannot be drawn (mathtext lacks the
+    command, it is too long or too deeply nested, or ``draw`` is False: the page's formula
+    quota is spent)."""
+    image = _math_png(tex) if draw else ""
+    marks = "$$" if display else "$"
+    if not image:
+        return f"<code class='math'>{html.escape(marks + tex + marks)}</code>"
+    kind = "math display" if display else "math"
+    return f"<img class='{kind}' alt='{html.escape(tex, quote=True)}' src='{image}'>"
+
+
+def _math_png(tex: str) -> str:
+    """``data:image/png;base64,...`` of ``tex`` drawn by mathtext; "" when it cannot be."""
+    tex = " ".join(tex.split())
+    if len(tex) > MAX_FORMULA_CHARS or "$" in tex or _nesting(tex) > MAX_FORMULA_NESTING:
+        return ""
+    from matplotlib import mathtext
+
+    buffer = io.BytesIO()
+    try:
+        mathtext.math_to_image(f"${tex}$", buffer, dpi=FORMULA_DPI, format="png")
+    except Exception:  # noqa: BLE001 - any TeX mathtext cannot draw is shown as text
+        return ""
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _nesting(tex: str) -> int:
+    """The deepest ``{`` nesting of ``tex`` (mathtext's parser recurses on it)."""
+    depth = deepest = 0
+    for char in tex:
+        depth += (char == "{") - (char == "}")
+        deepest = max(deepest, depth)
+    return deepest
 
 
 def _page(title: str, body: str) -> str:
+    """A page of the written folder: ``body`` under an empty pager (:func:`write_index` fills
+    it), with the CSP that forbids scripts and outside loads."""
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="{CSP}">
@@ -236,12 +307,18 @@ body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height:
 section {{ border-top: 2px solid #888; margin-top: 2em; }}
 .prompt {{ color: #444; font-style: italic; }}
 .answer {{ background: #f4f8ff; padding: 0.5em 1em; border-left: 4px solid #36c; }}
-.missing {{ color: #a00; }}
+.missing, .pending {{ color: #a00; }}
 pre {{ background: #f6f6f6; padding: 0.5em; overflow-x: auto; white-space: pre-wrap; }}
 pre.source {{ color: #555; font-size: 85%; }}
 img {{ max-width: 100%; }}
+img.math {{ vertical-align: middle; }}
+img.math.display {{ display: block; margin: 0.5em auto; }}
+nav.pager {{ display: flex; justify-content: space-between; }}
+table {{ border-collapse: collapse; }}
+td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }}
 </style></head>
 <body>
+<nav class='pager'></nav>
 {body}
 </body></html>
 """
@@ -250,8 +327,8 @@ img {{ max-width: 100%; }}
 def write_pages(submissions: Sequence, out_dir: Path,
                 identities: Mapping | None = None) -> list[Path]:
     """Write ``OUT/written/<id>.html`` for each submission (a :class:`batch.Submission`) and
-    ``OUT/written/index.html`` linking them; returns the pages. Nothing when the lab has no
-    written question."""
+    the index (:func:`write_index`); returns the pages. Nothing when the lab has no written
+    question."""
     from autograder.frontends.roster import identity_columns
 
     questions = written_questions()
@@ -265,7 +342,7 @@ def write_pages(submissions: Sequence, out_dir: Path,
         page = folder / f"{submission.id}.html"
         page.write_text(_page_or_notice(submission, questions, who), encoding="utf-8")
         pages.append(page)
-    write_index(folder)
+    write_index(out_dir)
     return pages
 
 
@@ -282,14 +359,110 @@ def _page_or_notice(submission, questions: Mapping[str, dict], who: str) -> str:
                             "open its notebook directly.</p>")
 
 
-def write_index(folder: Path) -> Path:
-    """``folder/index.html`` linking every page in ``folder`` (also after pages of several
-    shards were merged there)."""
-    links = "\n".join(f"<li><a href='{html.escape(p.name)}'>{html.escape(p.stem)}</a></li>"
-                      for p in sorted(folder.glob("*.html")) if p.name != "index.html")
+# ---------------------------------------------------------------------------------------------
+# The index, the pager and the TAs' score sheet (rebuilt from the output folder)
+# ---------------------------------------------------------------------------------------------
+
+def write_ta_files(out_dir: Path, submission_ids: Sequence[str]) -> dict[str, Path]:
+    """Write the index of ``OUT/written`` (when the folder has pages) and the TAs' score sheet
+    for ``submission_ids``; returns them by name (``written_index``, ``ta_sheet``), nothing
+    when the lab has no written question."""
+    if not written_questions():
+        return {}
+    paths = {"ta_sheet": write_score_sheet(out_dir, submission_ids)}
+    if (Path(out_dir) / "written").is_dir():
+        paths["written_index"] = write_index(out_dir)
+    return paths
+
+
+def write_index(out_dir: Path) -> Path:
+    """Write ``OUT/written/index.html``: one row per page in ``OUT/written`` (also after the
+    pages of several shards were copied there), in id order, with the submitters' names and
+    each written question's TA score or "not graded yet"; and give every page its previous /
+    next links (a page is rewritten only when its links changed). Returns the index."""
+    from autograder.frontends.roster import identity_columns, load_identities
+
+    folder = Path(out_dir) / "written"
+    pages = sorted(p for p in folder.glob("*.html") if p.name != "index.html")
+    for position in range(len(pages)):
+        _set_pager(pages, position)
+    questions = written_questions()
+    identities, scores = load_identities(out_dir), load_manual(out_dir)
+    rows = [_index_row(page, identity_columns(identities.get(page.stem, ()))["name"],
+                       scores.get(page.stem, {}), questions) for page in pages]
+    head = "".join(f"<th>{q.upper()} ({info['points']:g})</th>" for q, info in questions.items())
+    body = (f"<h1>Written answers</h1><p>{_progress(pages, scores, questions)}</p>"
+            f"<table><tr><th>submission</th><th>name</th>{head}</tr>\n"
+            + "\n".join(rows) + "</table>")
     index = folder / "index.html"
-    index.write_text(_page("Written answers", f"<ul>{links}</ul>"), encoding="utf-8")
+    index.write_text(_page("Written answers", body), encoding="utf-8")
     return index
+
+
+def _href(page: Path) -> str:
+    return html.escape(urllib.parse.quote(page.name), quote=True)
+
+
+def _index_row(page: Path, name: str, entry: Mapping, questions: Mapping[str, dict]) -> str:
+    cells = "".join(f"<td>{entry[q]:g} / {info['points']:g}</td>" if q in entry
+                    else "<td class='pending'>not graded yet</td>"
+                    for q, info in questions.items())
+    return (f"<tr><td><a href='{_href(page)}'>{html.escape(page.stem)}</a></td>"
+            f"<td>{html.escape(name)}</td>{cells}</tr>")
+
+
+def _progress(pages: Sequence[Path], scores: Mapping, questions: Mapping[str, dict]) -> str:
+    """"12 submissions; scored: W1 5, W2 3, W3 0"."""
+    scored = ", ".join(f"{q.upper()} {sum(q in scores.get(p.stem, {}) for p in pages)}"
+                       for q in questions)
+    return html.escape(f"{len(pages)} submissions; scored: {scored}")
+
+
+def _set_pager(pages: Sequence[Path], position: int) -> None:
+    """Fill the pager of ``pages[position]`` with links to the previous page, the index and
+    the next page. Side effect: rewrites the page when its pager differs."""
+    previous = pages[position - 1] if position else None
+    following = pages[position + 1] if position + 1 < len(pages) else None
+    links = [f"<a href='{_href(previous)}'>&larr; {html.escape(previous.stem)}</a>"
+             if previous else "<span></span>",
+             f"<a href='index.html'>index ({position + 1} of {len(pages)})</a>",
+             f"<a href='{_href(following)}'>{html.escape(following.stem)} &rarr;</a>"
+             if following else "<span></span>"]
+    pager = f"<nav class='pager'>{''.join(links)}</nav>"
+    text = pages[position].read_text(encoding="utf-8")
+    updated = _PAGER.sub(lambda _: pager, text, count=1)
+    if updated != text:
+        pages[position].write_text(updated, encoding="utf-8")
+
+
+def score_sheet_columns(questions: Mapping[str, dict]) -> list[str]:
+    """``submission`` (the key), ``name``, ``sid``, ``email`` (to find the student), then per
+    written question its score and comment columns (``w1``, ``w1_comment``, ...)."""
+    return ["submission", "name", "sid", "email",
+            *(column for q in questions for column in (q, f"{q}_comment"))]
+
+
+def write_score_sheet(out_dir: Path, submission_ids: Sequence[str]) -> Path:
+    """Write the TAs' score sheet ``OUT/written/ta_scores_template.csv``: one row per
+    submission, its score cells empty ("not graded yet") or holding the score already merged,
+    its comment cells likewise (:func:`score_sheet_columns`). ``grade``, ``merge`` and
+    ``merge-manual`` rewrite it: TAs fill a copy and give that to ``merge-manual``. Returns
+    the path. Side effect: creates ``OUT/written``."""
+    from autograder.frontends.report import write_csv
+    from autograder.frontends.roster import identity_columns, load_identities
+
+    questions, identities, stored = written_questions(), load_identities(out_dir), \
+        load_manual(out_dir)
+    rows = []
+    for sid in sorted(submission_ids):
+        entry = stored.get(sid, {})
+        row = {"submission": sid, **identity_columns(identities.get(sid, ()))}
+        for question in questions:
+            row[question] = f"{entry[question]:g}" if question in entry else ""
+            row[f"{question}_comment"] = entry.get(f"{question}_comment", "")
+        rows.append(row)
+    return write_csv(Path(out_dir) / "written" / SCORE_SHEET, score_sheet_columns(questions),
+                     rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -298,20 +471,26 @@ def write_index(folder: Path) -> Path:
 
 def read_manual_scores(path: Path, questions: Mapping[str, dict], known: Sequence[str],
                        identities: Mapping[str, Sequence] | None = None) -> dict[str, dict]:
-    """The TA scores of ``path`` as ``{submission id: {"w1": points, ..., "comment": text}}``.
+    """The TA scores of ``path`` as ``{submission id: {"w1": points, "w1_comment": text, ...,
+    "comment": text}}``, submissions with nothing filled in left out.
 
     Each row is matched on the first of its ``submission`` (an id of ``known``), ``email`` or
-    ``sid`` (through ``identities``) cells that is not empty. Raises ManualScoresError for an
-    unknown key, a score that is not a number in [0, points], a file without key or question
-    columns, a column named like a question the lab does not have (``w4``), and two rows
-    giving one submission different scores (e.g. two members of a group)."""
+    ``sid`` (through ``identities``) cells that is not empty. An empty score cell is "not
+    graded yet". Comments: ``w1_comment`` ... per question, and an optional ``comment`` on the
+    written part as a whole (:func:`with_manual` shows it once); each is cut to
+    :data:`COMMENT_CHARS`. Raises ManualScoresError for an unknown key, a score that is not a
+    number in [0, points], a file without key or question columns, a column named like a
+    question the lab does not have (``w4``, ``w4_comment``), and two rows giving one
+    submission different scores (e.g. two members of a group)."""
     rows, columns = _read_csv(path)
     keys = [c for c in ("submission", "email", "sid") if c in columns]
     scored = [q for q in questions if q in columns]
     if not keys or not scored:
         raise ManualScoresError(f"{path}: the header needs a 'submission', 'email' or 'sid' "
                                 f"column and at least one of {', '.join(questions)}")
-    unknown = sorted(c for c in columns if QUESTION_COLUMN.fullmatch(c) and c not in questions)
+    unknown = sorted(c for c in columns
+                     if QUESTION_COLUMN.fullmatch(c) and QUESTION_COLUMN.fullmatch(c).group(1)
+                     not in questions)
     if unknown:
         raise ManualScoresError(f"{path}: column(s) {', '.join(unknown)} name no written "
                                 f"question of the lab ({', '.join(questions)})")
@@ -322,7 +501,7 @@ def read_manual_scores(path: Path, questions: Mapping[str, dict], known: Sequenc
         submission = _row_submission(row, columns, lookups, f"{path}, line {line}")
         entry = merged.setdefault(submission, {})
         for question in scored:
-            points = _score(row.get(columns[question], ""), questions[question]["points"],
+            points = _score(_cell(row, columns, question), questions[question]["points"],
                             f"{path}, line {line}, {question}")
             if points is None:
                 continue
@@ -333,16 +512,31 @@ def read_manual_scores(path: Path, questions: Mapping[str, dict], known: Sequenc
                     f"each submission one score")
             entry[question] = points
             first_line.setdefault((submission, question), line)
-        if row.get(columns.get("comment", ""), "").strip():
-            entry["comment"] = row[columns["comment"]].strip()[:500]
-    return merged
+        entry.update(_comments(row, columns, questions))
+    return {submission: entry for submission, entry in merged.items() if entry}
+
+
+def _comments(row: dict, columns: Mapping[str, str], questions: Mapping[str, dict]) -> dict:
+    """The non-empty comment cells of a row: ``{"w1_comment": text, "comment": text}``."""
+    names = [f"{q}_comment" for q in questions] + ["comment"]
+    found = {name: _cell(row, columns, name)[:COMMENT_CHARS] for name in names}
+    return {name: text for name, text in found.items() if text}
+
+
+def _cell(row: dict, columns: Mapping[str, str], name: str) -> str:
+    """The stripped text of column ``name`` in ``row`` ("" when absent), without the quote a
+    spreadsheet-safe CSV writer put before text starting like a formula (our sheet's ``'-x``
+    reads back as ``-x``)."""
+    text = (row.get(columns.get(name, ""), "") or "").strip()
+    unquoted = text[1:]
+    return unquoted if text.startswith("'") and unquoted.startswith(FORMULA_STARTS) else text
 
 
 def _row_submission(row: dict, columns: Mapping[str, str], lookups: Mapping[str, dict],
                     where: str) -> str:
     """The submission id a row names (its first non-empty key cell)."""
     for key, lookup in lookups.items():
-        value = (row.get(columns[key]) or "").strip()
+        value = _cell(row, columns, key)
         if value:
             if value.lower() not in lookup:
                 raise ManualScoresError(f"{where}: no graded submission has {key} {value!r}")
@@ -395,24 +589,33 @@ def save_manual(scores: Mapping[str, dict], out_dir: Path) -> Path:
 
 
 def load_manual(out_dir: Path) -> dict[str, dict]:
+    """The TA scores stored in ``OUT/manual_scores.json`` ({} when there are none)."""
     path = Path(out_dir) / MANUAL_FILE
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
 def with_manual(result: SubmissionResult, questions: Mapping[str, dict],
                 scores: Mapping[str, dict]) -> SubmissionResult:
-    """A copy of ``result`` with every written question in ``question_max`` and one check per
-    TA score (``ta_score``, passed at full points; the TA's comment as its message). A
-    question without a score yet stays at 0 and says so."""
+    """A copy of ``result`` with every written question in ``question_max``, one ``ta_score``
+    check per TA score (passed at full points) and the questions without a score in
+    ``pending`` (in neither the score nor the maximum: "not graded yet", never 0).
+
+    A check's message is the TA's comment on its question; a comment on the written part as
+    a whole (``comment``) is added once, under the first question scored."""
     entry = scores.get(result.submission, {})
+    scored = [question for question in questions if question in entry]
     checks = [c for c in result.checks if c.name != MANUAL_CHECK]
-    maxima = dict(result.question_max)
-    for question, info in questions.items():
-        maxima[question] = info["points"]
-        if question in entry:
-            points = float(entry[question])
-            checks.append(CheckResult(question, MANUAL_CHECK, points, info["points"],
-                                      points >= info["points"],
-                                      entry.get("comment", "") if points < info["points"]
-                                      else ""))
-    return replace(result, checks=checks, question_max=maxima)
+    for question in scored:
+        points, possible = float(entry[question]), questions[question]["points"]
+        checks.append(CheckResult(question, MANUAL_CHECK, points, possible, points >= possible,
+                                  _comment_shown(entry, question, question == scored[0])))
+    maxima = {**result.question_max, **{q: info["points"] for q, info in questions.items()}}
+    pending = [question for question in questions if question not in entry]
+    return replace(result, checks=checks, question_max=maxima, pending=pending)
+
+
+def _comment_shown(entry: Mapping, question: str, with_overall: bool) -> str:
+    """The comment under ``question``: its own, then (``with_overall``) the overall one."""
+    parts = [entry.get(f"{question}_comment", ""), entry.get("comment", "") if with_overall
+             else ""]
+    return "\n".join(part for part in parts if part)

@@ -92,8 +92,9 @@ def test_merge_refuses_one_submission_graded_from_two_files(tmp_path, fake_core)
 
 def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
     """TA scores of W1-W3 (matched by submission id or by email) join the gradebook, the
-    class report, the feedback and results.json; an empty cell is not graded yet; a
-    re-export keeps them."""
+    class report, the feedback and results.json; an empty cell is not graded yet (an empty
+    cell, in neither the total nor the max); a question's comment is under that question, a
+    plain ``comment`` once under the first scored one; a re-export keeps them."""
     folder = tmp_path / "subs"
     write_notebooks(folder, ["alice", "bob"])
     roster_csv = tmp_path / "roster.csv"
@@ -105,16 +106,19 @@ def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
     questions = written.written_questions()
     assert set(questions) == {"w1", "w2", "w3"}
     scores = tmp_path / "ta.csv"
-    scores.write_text("submission,email,W1,W2,w3,comment\nalice,,2,1.5,,W2 misses the "
-                      "BatchNorm\n,bob@example.edu,0,2,2,\n")
+    scores.write_text("submission,email,W1,W2,w3,W2_comment,comment\nalice,,2,1.5,,misses the "
+                      "BatchNorm,Clear overall\n,bob@example.edu,0,2,2,,\n")
     assert cli.main(["merge-manual", str(scores), "--out", str(out), "--format", "otter"]) == 0
     after = _gradebook(out / "gradebook.csv")
-    assert (after["alice"]["w1"], after["alice"]["w2"], after["alice"]["w3"]) == ("2", "1.5", "0")
+    assert (after["alice"]["w1"], after["alice"]["w2"], after["alice"]["w3"]) == ("2", "1.5", "")
     assert float(after["alice"]["total"]) == float(before["alice"]["total"]) + 3.5
+    assert float(after["alice"]["max"]) == float(before["alice"]["max"]) + 4
     assert float(after["bob"]["max"]) == float(before["bob"]["max"]) + 6
     results = json.loads((out / "results" / "alice" / "results.json").read_text())
-    w2 = next(test for test in results["tests"] if test["name"] == "w2")
-    assert w2["score"] == 1.5 and "BatchNorm" in w2["output"]
+    rows = {test["name"]: test for test in results["tests"]}
+    assert rows["w2"]["score"] == 1.5 and "BatchNorm" in rows["w2"]["output"]
+    assert "Clear overall" in rows["w1"]["output"] and "Clear overall" not in rows["w2"]["output"]
+    assert "score" not in rows["w3"] and "Not graded yet" in rows["w3"]["output"]
     assert "w1" in (out / "class_report.md").read_text()
     assert "w3" in (out / "feedback" / "alice.txt").read_text()
     with open(out / "grades_otter.csv", newline="") as handle:
@@ -128,6 +132,7 @@ def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
     ("submission,w1\nalice,3\n", "outside 0..2"),
     ("submission,w1\nalice,two\n", "not a number"),
     ("name,w1\nalice,1\n", "'submission', 'email' or 'sid'"),
+    ("submission,w1,w4_comment\nalice,1,x\n", "w4_comment name no written question"),
     ("submission,w1,w4\nalice,1,1\n", "w4 name no written question"),
     ("submission,w1\nalice,1\nalice,2\n", "is 2 here but 1 on line 2"),
 ])
@@ -142,6 +147,64 @@ def test_bad_manual_scores_are_refused_in_one_line(tmp_path, fake_core, capsys, 
     assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out)]) == 2
     assert error in capsys.readouterr().err
     assert not (out / written.MANUAL_FILE).exists()
+
+
+def _sheet(out):
+    with open(out / "written" / written.SCORE_SHEET, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_ta_sheet_round_trip(tmp_path, fake_core):
+    """grade writes a TA sheet with every submission (names from the roster), every written
+    question's score and comment column, empty; a filled copy merges with per-question comments
+    and an ungraded W (in neither total nor max); the regenerated sheet holds what was merged
+    (a comment starting like a formula included) and merging it again changes nothing; the
+    index shows names, scores and "not graded yet", and every page links its neighbours."""
+    write_notebooks(tmp_path / "subs", ["alice", "bob", "carol"])
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("submission,name\nalice.ipynb,Alice Liddell\nbob.ipynb,Bob Dylan\n")
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet",
+                     "--roster", str(roster_csv)]) == 0
+    before, sheet = _gradebook(out / "gradebook.csv"), _sheet(out)
+    assert list(sheet[0]) == ["submission", "name", "sid", "email", "w1", "w1_comment", "w2",
+                              "w2_comment", "w3", "w3_comment"]
+    assert [row["submission"] for row in sheet] == ["alice", "bob", "carol"]
+    assert sheet[0]["name"] == "Alice Liddell"
+    assert all(row[q] == "" for row in sheet for q in ("w1", "w2", "w3"))
+    sheet[0].update(w1="2", w1_comment="-1 would be harsh: clear", w2="1",
+                    w2_comment="misses the BatchNorm")
+    sheet[1].update(w1="2", w2="2", w3="0", w3_comment="no answer")
+    filled = tmp_path / "ta_scores.csv"
+    with open(filled, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(sheet[0]))
+        writer.writeheader()
+        writer.writerows(sheet)
+    assert cli.main(["merge-manual", str(filled), "--out", str(out)]) == 0
+    after = _gradebook(out / "gradebook.csv")
+    assert (after["alice"]["w1"], after["alice"]["w2"], after["alice"]["w3"]) == ("2", "1", "")
+    assert float(after["alice"]["max"]) == float(before["alice"]["max"]) + 4
+    assert float(after["bob"]["max"]) == float(before["bob"]["max"]) + 6
+    assert after["carol"] == before["carol"]  # nothing graded: no 0s, the same maximum
+    feedback = (out / "feedback" / "alice.txt").read_text()
+    w2_part = feedback[feedback.index("\nw2"):feedback.index("\nw3")]
+    assert "misses the BatchNorm" in w2_part and "harsh" not in w2_part
+    assert "not graded yet" in feedback[feedback.index("\nw3"):]
+    regenerated = _sheet(out)
+    assert regenerated[0]["w1"] == "2" and regenerated[0]["w3"] == ""
+    assert regenerated[2]["w1"] == ""
+    merged = (out / written.MANUAL_FILE).read_text()
+    again = tmp_path / "again.csv"
+    again.write_bytes((out / "written" / written.SCORE_SHEET).read_bytes())
+    assert cli.main(["merge-manual", str(again), "--out", str(out)]) == 0
+    assert (out / written.MANUAL_FILE).read_text() == merged  # "'-1 ..." read back as "-1 ..."
+    index = (out / "written" / "index.html").read_text()
+    alice_row = index[index.index("href='alice.html'"):index.index("href='bob.html'")]
+    assert "Alice Liddell" in alice_row and "2 / 2" in alice_row and "1 / 2" in alice_row
+    assert "not graded yet" in alice_row and "scored: W1 2, W2 2, W3 1" in index
+    bob_page = (out / "written" / "bob.html").read_text()
+    assert "href='alice.html'" in bob_page and "href='carol.html'" in bob_page
+    assert "index (2 of 3)" in bob_page
 
 
 def test_merge_manual_rewrites_the_exports_already_written(tmp_path, fake_core, capsys):

@@ -11,13 +11,13 @@ import shutil
 import subprocess
 import threading
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.frontends import written
+from autograder.frontends import report, written
 from autograder.core.batch import Submission
+from tests.autograder.fakes import QUESTION_MAX, fake_result
 from tests.conftest import REPO_ROOT
 
 TEMPLATE = REPO_ROOT / "student_template" / "pruning_lab.ipynb"
@@ -123,6 +123,44 @@ def test_pages_for_a_batch(tmp_path):
     assert all(f"href='{name}.html'" in index for name in ("alice", "bob", "carol"))
 
 
+def test_an_ungraded_written_question_is_neither_zero_nor_in_the_maximum():
+    """With W1 scored for one submission only, the others keep the automatic maximum and show
+    empty W cells; the scored one's maximum grows by W1's points alone; per-question means
+    are over the submissions scored; a TA comment on full points is kept."""
+    questions = written.written_questions()
+    scores = {"alice": {"w1": 2.0, "w1_comment": "clear and complete"}}
+    results = [written.with_manual(fake_result(name), questions, scores)
+               for name in ("alice", "bob", "carol")]
+    rows = {row["id"]: row for row in report.gradebook_rows(results)}
+    automatic = sum(QUESTION_MAX.values())
+    assert float(rows["bob"]["max"]) == automatic == results[1].max_total
+    assert (rows["bob"]["w1"], rows["bob"]["w2"]) == ("", "")
+    assert float(rows["alice"]["max"]) == automatic + 2 and rows["alice"]["w1"] == "2"
+    assert rows["alice"]["w2"] == "" and float(rows["alice"]["percent"]) == 100
+    stats = report.class_stats(results)
+    assert stats["per_question"]["w1"] == {"max": 2.0, "mean": 2.0, "full_marks": 1, "scored": 1}
+    assert stats["pending"] == 3
+    assert "clear and complete" in report.feedback_text(results[0])
+    assert "not graded yet" in report.class_report_markdown(results)
+
+
+def test_math_in_answers_is_drawn_and_student_text_stays_escaped():
+    """Inline and display TeX become PNG images with the TeX as escaped alt text; prices are
+    not formulas; TeX mathtext cannot draw, or a forged placeholder, stays escaped text."""
+    answer = ("Sparsity $s_i = 1 - n_i / N_i$ per layer:\n\n$$\\frac{\\|W\\|_F}{2}$$\n\n"
+              "It cost $5 and $10. $\\notacommand{x}$ and $a<script>alert(1)</script>$ "
+              "MATH0123456789abcdefN0X")
+    html_text = written._markdown(answer)
+    assert html_text.count("<img class='math' alt='s_i = 1 - n_i / N_i' src='data:image/png;"
+                           "base64,") == 1
+    assert "<img class='math display' alt='\\frac{\\|W\\|_F}{2}'" in html_text
+    assert "$5 and $10" in html_text
+    assert "<code class='math'>$\\notacommand{x}$</code>" in html_text
+    assert "<script" not in html_text and "MATH0123456789abcdefN0X" in html_text
+    image = html_text.split("src='data:image/png;base64,")[1].split("'")[0]
+    assert base64.b64decode(image).startswith(written.PNG_SIGNATURE)
+
+
 def test_every_evidence_marker_is_in_the_student_notebook():
     """Each cell EVIDENCE names exists in the notebook students get (a renamed cell would
     silently drop its outputs from the TA's page)."""
@@ -191,14 +229,16 @@ class _Counter(http.server.BaseHTTPRequestHandler):
 @pytest.mark.slow
 def test_page_renders_in_headless_chromium(tmp_path):
     """Chromium renders the page: the answer text is in the DOM, the student's plot is drawn
-    (its red pixels are in a screenshot), the student's script is text, not an element, and a
-    remote image in an answer is never fetched (a loopback server counts requests)."""
+    (its red pixels are in a screenshot), a formula is an image, the student's script is text,
+    not an element, and a remote image in an answer is never fetched (a loopback server counts
+    requests)."""
     browser = _chromium()
     server = http.server.HTTPServer(("127.0.0.1", 0), _Counter)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     tracker = f"http://127.0.0.1:{server.server_port}/tracker.png"
     try:
-        notebook = answered_notebook(w1=f"conv0 is fragile. <script>x()</script> ![t]({tracker})")
+        notebook = answered_notebook(w1=f"conv0 is fragile. <script>x()</script> ![t]({tracker})"
+                                        " $s = 1 - n/N$")
         page = tmp_path / "alice.html"
         page.write_text(written.written_page("alice", notebook, written.written_questions()))
         common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
@@ -211,6 +251,7 @@ def test_page_renders_in_headless_chromium(tmp_path):
         server.shutdown()
     assert "conv0 is fragile." in dom and "<h2>W1 (2 points)</h2>" in dom
     assert "<script>" not in dom and "&lt;script&gt;x()" in dom
+    assert '<img class="math" alt="s = 1 - n/N"' in dom
     from matplotlib.image import imread
 
     pixels = imread(shot)[..., :3]
