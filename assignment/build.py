@@ -262,7 +262,7 @@ def reference_model_files() -> dict[str, Path]:
     from autograder.frontends.calibrate import reference_model_files as made
     from prunekit.profiles import default_profile_name
 
-    return made(default_profile_name())
+    return made(default_profile_name(), progress=True)  # minutes of fine-tuning: show them
 
 
 def submission_zip(notebook: Path, models: dict[str, Path], target: Path) -> Path:

@@ -31,19 +31,20 @@ IGNORE_TAG = "otter_ignore"  # cells the grader does not run (set-up, export)
 # everywhere; it does nothing where the files are already there and the packages installed.
 SETUP_CELL = '''\
 # Colab set-up: fetches the lab's files (the support package prunekit, the base checkpoints and
-# the public tests) from your course, and installs what Colab lacks. Run it first; it does
-# nothing when everything is already here.
+# the public tests) from your course, and installs what Colab lacks without changing the
+# versions Colab has (pip's messages go to pip-install.log). Run it first; it does nothing when
+# everything is already here.
 LAB_FILES_URL = {url!r}
-import importlib.util, io, os, subprocess, sys, urllib.request, zipfile
+import io, os, urllib.request, zipfile
 if not (os.path.isdir("prunekit") and os.path.isdir("tests")):
     with urllib.request.urlopen(LAB_FILES_URL, timeout=300) as response:
         zipfile.ZipFile(io.BytesIO(response.read())).extractall(".")
     print("fetched the lab's files:", ", ".join(sorted(os.listdir("."))))
-missing = [package for module, package in {packages!r} if importlib.util.find_spec(module) is None]
-if missing:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "-q", *missing])
+from prunekit.installs import install_missing
+install_missing({packages!r})
 '''
 # (module to look for, what pip installs when it is missing): Colab has torch and numpy.
+# prunekit.installs installs them without upgrading what Colab has (its ipywidgets 7 stays).
 COLAB_PACKAGES = (("otter", "otter-grader==7.0.*"), ("torchvision", "torchvision"),
                   ("tqdm", "tqdm"), ("matplotlib", "matplotlib"))
 

@@ -369,19 +369,23 @@ def load_footprint(path: Path = FOOTPRINT_FILE) -> dict | None:
         return None
 
 
-def write_footprint(measurements: list[Measurement], deadline_s: float,
-                    path: Path = FOOTPRINT_FILE, profile: str = "offline") -> Path:
-    """Store ``measurements`` with the date, the machine, the profile and the batch's hard
-    limit."""
+def footprint_record(measurements: list[Measurement], deadline_s: float,
+                     profile: str = "offline") -> dict:
+    """``measurements`` with the date, the machine, the profile and the batch's hard limit per
+    submission (seconds): what :func:`settings_lines` reads and :func:`write_footprint` stores."""
     import platform
 
     import torch
 
-    record = {"measured_on": time.strftime("%Y-%m-%d"),
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch "
-                         f"{torch.__version__}",
-              "deadline_s": deadline_s, "profile": profile,
-              "measurements": [asdict(m) for m in measurements]}
+    return {"measured_on": time.strftime("%Y-%m-%d"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch "
+                       f"{torch.__version__}",
+            "deadline_s": deadline_s, "profile": profile,
+            "measurements": [asdict(m) for m in measurements]}
+
+
+def write_footprint(record: dict, path: Path = FOOTPRINT_FILE) -> Path:
+    """Store a :func:`footprint_record` in ``path`` (side effect: rewrites it); returns it."""
     Path(path).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
     return Path(path)
 

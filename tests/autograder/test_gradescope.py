@@ -286,6 +286,27 @@ def test_settings_follow_the_stored_footprint():
     assert all(m["score"] is not None for m in stored["measurements"])
 
 
+def test_footprint_prints_the_settings_without_writing_them(monkeypatch, capsys):
+    """`footprint` prints the memory and timeout to set from what it just measured; only
+    --write stores them in the source tree."""
+    from types import SimpleNamespace
+
+    from autograder.frontends import cli, footprint
+
+    examples = [SimpleNamespace(name=name, zip_path=Path(f"/nowhere/{name}.zip"))
+                for name in cli.FOOTPRINT_EXAMPLES]
+    monkeypatch.setattr(cli, "_make_examples", lambda *args, **kwargs: examples)
+    monkeypatch.setattr(cli, "_core_grader", lambda *args: SimpleNamespace(deadline_s=210.0))
+    monkeypatch.setattr(footprint, "measure_gradescope", lambda zip_path, label, *args:
+                        footprint.Measurement(label, 0, 30.0, 800 * 2**20, score=26, possible=26))
+    written = []
+    monkeypatch.setattr(footprint, "write_footprint", lambda record: written.append(record))
+    assert cli.main(["footprint"]) == 0
+    out = capsys.readouterr().out
+    assert "at least 1024 MB" in out and "at least 5 min" in out and "not stored: --write" in out
+    assert written == []
+
+
 def test_measured_peak_counts_the_whole_process_tree():
     """run_measured sums the PSS of a command and its children: a child holding 150 MiB
     and its parent holding 100 MiB peak at 250 MiB or more."""
