@@ -28,6 +28,7 @@ What grade writes under --out DIR:
   written/index.html            every page with its names and TA scores ("not graded yet")
   written/ta_scores_template.csv  the TAs' score sheet: copy it, fill it, merge-manual it
   identities.json               who submitted what (Gradescope metadata, --roster)
+  export_settings.json          the exports' totals (--export-points) and Canvas column
   results/<id>/results.json     Gradescope's results format
   feedback/<id>.txt             the student's feedback: score per question, failed checks
   class_report.png / .md        score histogram, failed checks per check, statuses
@@ -131,8 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, required=True, metavar="DIR",
                        help="output folder (gradebook, results, feedback, report, records)")
     grade.add_argument("--roster", type=Path, default=None, metavar="CSV",
-                       help="who submitted what: columns submission, student_id, name, email "
-                            "(a Gradescope export's submission_metadata.yml is read anyway)")
+                       help="who submitted what: columns submission, student_id, name, email, "
+                            "or a Canvas gradebook export as it comes (a Gradescope export's "
+                            "submission_metadata.yml is read anyway)")
+    grade.add_argument("--canvas-assignment", default=None, metavar="TITLE",
+                       help="the Canvas assignment column --format canvas fills (its title or "
+                            "id; needed when the Canvas roster has several)")
     grade.add_argument("--shard", default=None, metavar="i/N",
                        help="grade only shard i (0 <= i < N) of the submissions; combine the "
                             "shards' outputs with `merge`")
@@ -247,11 +252,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_format_option(command: argparse.ArgumentParser) -> None:
-    from autograder.frontends.roster import FORMATS
+    from autograder.frontends.roster import EXPORT_POINTS, FORMATS
 
     command.add_argument("--format", dest="formats", action="append", default=[],
                          choices=FORMATS, help="also write grades_<format>.csv for a grade "
                                                "import (repeatable)")
+    command.add_argument("--export-points", default=None, choices=EXPORT_POINTS,
+                         help="what the exports' totals hold: all points (the default) or the "
+                              "autograded questions alone (the written ones stay their own "
+                              "columns); kept for later exports into the same --out")
 
 
 def _add_grading_options(command: argparse.ArgumentParser) -> None:
@@ -296,7 +305,9 @@ def _grade(args) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise CliError(f"--timeout must be positive, got {args.timeout}")
     try:
-        identities = roster.identities_for(args.paths, args.roster)
+        identities = roster.identities_for(args.paths, args.roster, submissions)
+        roster.save_export_settings(args.out, points=args.export_points,
+                                    canvas_column=_canvas_column(args))
         if args.shard:
             index, count = course.parse_shard(args.shard)
             submissions = course.select_shard(submissions, index, count)
@@ -327,12 +338,23 @@ def _print_identity_gaps(submissions: Sequence[batch.Submission], identities: Ma
     unnamed = sorted(ids - set(identities))
     if unnamed:
         print(f"{len(unnamed)} submission(s) have no submitter in the roster or metadata (their "
-              f"rows in the exports match no student): {', '.join(unnamed[:10])}"
+              f"rows in the exports match no student; a Canvas gradebook roster matches "
+              f"files named by SIS User ID, SIS Login ID or Canvas's download): "
+              f"{', '.join(unnamed[:10])}"
               + (" ..." if len(unnamed) > 10 else ""))
     missing = sorted(set(identities) - ids)
     if missing and not sharded:
         print(f"{len(missing)} roster or metadata entr(ies) have no submission here (no row "
               f"for them): {', '.join(missing[:10])}" + (" ..." if len(missing) > 10 else ""))
+
+
+def _canvas_column(args) -> str | None:
+    """The Canvas assignment column of ``grade``'s options (None: keep the stored one)."""
+    from autograder.frontends import roster
+
+    if args.roster is None and args.canvas_assignment is None:
+        return None
+    return roster.canvas_column(args.roster, args.canvas_assignment)
 
 
 def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
@@ -407,13 +429,14 @@ def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path)
 
 
 def _merge(args) -> int:
-    from autograder.frontends import course
+    from autograder.frontends import course, roster
 
     try:
         results = course.merge_outputs(args.shards, args.out)
     except course.MergeError as error:
         raise CliError(str(error)) from None
     question_max = report.question_maxima(results)
+    roster.save_export_settings(args.out, points=args.export_points)
     course.write_reports(args.out, results, question_max, args.formats, args.visibility)
     print(report.summary_table(results, question_max,
                                per_submission=len(results) <= MAX_ROWS_PRINTED))
@@ -443,6 +466,7 @@ def _merge_manual(args) -> int:
     except written.ManualScoresError as error:
         raise CliError(str(error)) from None
     written.save_manual(scores, args.out)
+    roster.save_export_settings(args.out, points=args.export_points)
     paths = course.write_reports(args.out, results, report.question_maxima(results), args.formats,
                                  args.visibility)
     exports = sorted(name for name in paths if name.startswith("grades_"))

@@ -146,9 +146,9 @@ def written_formats(out_dir: Path) -> set[str]:
 # ---------------------------------------------------------------------------------------------
 
 def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionResult]:
-    """Copy the records, identities, TA scores and written-answer pages of every shard output
-    folder into ``out_dir`` (which may be one of them); returns the merged results, sorted by
-    id.
+    """Copy the records, identities, export settings, TA scores and written-answer pages of
+    every shard output folder into ``out_dir`` (which may be one of them); returns the merged
+    results, sorted by id.
 
     Raises:
         MergeError: a folder is not a grade output (no ``records/``), or two folders hold
@@ -165,6 +165,7 @@ def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionR
         for record in sorted(RecordStore(shard).folder.glob("*.json")):
             _merge_record(record, target, origin)
         roster.save_identities(roster.load_identities(shard), out_dir)
+        roster.save_export_settings(out_dir, **roster.stored_export_settings(shard))
         written.save_manual(written.load_manual(shard), out_dir)
         _copy_pages(shard, out_dir)
     return recorded_results(out_dir)

@@ -164,8 +164,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run 
 def spreadsheet_safe(value):
     """``value`` as a CSV cell no spreadsheet runs: text starting like a formula (a student's
     name ``=HYPERLINK(...)`` from a roster or Gradescope's metadata) gets a leading ``'``;
-    numbers and other text are unchanged."""
-    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+    numbers, dashes alone (Otter's ``--``, which calls nothing) and other text are unchanged."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS) or not value.strip("-"):
         return value
     try:
         float(value)

@@ -9,7 +9,17 @@ submission):
   leading colon, which is also accepted without); a group submission has several;
 - a **roster CSV** (``--roster FILE``) with a header row and the columns ``submission`` (the
   file or folder name that was graded, with or without ``.ipynb`` / ``.zip``) and any of
-  ``student_id`` (or ``sid``), ``name``, ``email``.
+  ``student_id`` (or ``sid``), ``name``, ``email``;
+- a **Canvas gradebook export** (``--roster FILE``, the CSV of Canvas's Grades > Export, as it
+  comes): header ``Student, ID, [SIS User ID, SIS Login ID, [Integration ID], [Root Account]],
+  Section``, assignment columns titled ``Title (assignment id)``, then read-only totals; a
+  ``Manual Posting`` row and the ``    Points Possible`` row under the header; the
+  ``Student, Test`` row of Student View. It has no submission column, so each submission is
+  matched to a student by its file name: Canvas's own "Download Submissions" naming
+  ``<name>[_late]_<Canvas user ID>_<file id>_<file>`` gives the ``ID``; any other name must be
+  the student's ``SIS User ID``, ``SIS Login ID`` (or its part before ``@``) or ``ID``; a
+  submission whose Gradescope metadata names a student is matched on that student's sid or
+  email. A ``submission`` column added to the export is used instead when present.
 
 Identities are keyed by submission id (:func:`autograder.core.batch.safe_id` of the name, as the
 batch makes them) and stored beside the records in ``OUT/identities.json`` so that a merge of
@@ -17,23 +27,36 @@ shards keeps them.
 
 Exports (``--format``), one row per student (each member of a group gets the group's score):
 
-- ``otter``: Otter Grade's ``final_grades.csv`` layout: ``file``, one column per question,
-  ``total_points_earned``, ``percent_correct`` (a **fraction**, 0..1, as Otter writes it),
-  ``grading_status``, first row ``points-per-question``; plus ``name``, ``sid``, ``email``;
+- ``otter``: Otter Grade's ``final_grades.csv`` layout (``otter/grade/utils.py``): ``file``, one
+  column per question, ``total_points_earned``, ``percent_correct`` (a **fraction**, 0..1, as
+  Otter writes it), ``grading_status`` (``Completed``, else the one-word status such as
+  ``timeout``), first row ``points-per-question`` (status ``--``); then ``reason`` (why a
+  submission was not graded), ``name``, ``sid``, ``email``;
 - ``gradescope``: ``Name``, ``SID``, ``Email``, ``Total Score``, ``Max Points``, ``Percent``
   (0..100) and one column per question: what Gradescope's "Upload scores" matches on SID or
   Email;
-- ``canvas``: Canvas's gradebook import: ``Student``, ``ID``, ``SIS User ID``, ``SIS Login ID``,
-  ``Section``, one column named after the assignment holding the total points, a
-  ``Points Possible`` row, and ``Current Score`` (percent, 0..100; a column Canvas reads as
-  computed and ignores on import). Canvas matches rows on ``SIS User ID`` (the student id) or
-  ``SIS Login ID`` (the email's local part when no login is given).
+- ``canvas``: Canvas's gradebook import: ``Student``, ``ID`` (Canvas's user ID), ``SIS User ID``,
+  ``SIS Login ID``, ``Section``, copied from the Canvas roster (Canvas matches a row on ``ID``,
+  then ``SIS User ID``, then ``SIS Login ID``, then the name; nothing is guessed, so without a
+  Canvas roster ``ID`` and ``SIS Login ID`` stay empty and ``SIS User ID`` is the student id),
+  then one assignment column holding the points, headed exactly as in the Canvas roster
+  (``Title (assignment id)``, so the import updates that assignment; a header without the id is
+  matched on the title, or makes a new assignment), and a ``    Points Possible`` row with the
+  maximum points.
+
+What the exports' totals hold is an export setting kept in ``OUT/export_settings.json`` (so
+that a later ``merge`` or ``merge-manual`` rewrites them the same way): ``points`` ``all`` (the
+default: every question, the written ones once TAs scored them) or ``autograded`` (the written
+questions stay their own columns in the Otter and Gradescope exports but count in no total,
+percent or Canvas column: for a course that records the written part in its own LMS column),
+and ``canvas_column``, the Canvas assignment column.
 """
 from __future__ import annotations
 
 import csv
 import json
-from dataclasses import asdict, dataclass
+import re
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -41,11 +64,22 @@ from autograder.results import SubmissionResult
 
 METADATA_FILE = "submission_metadata.yml"
 IDENTITIES_FILE = "identities.json"
+EXPORT_SETTINGS_FILE = "export_settings.json"
 FORMATS = ("otter", "gradescope", "canvas")
+EXPORT_POINTS = ("all", "autograded")  # what the exports' totals hold (module docstring)
 ROSTER_ALIASES = {"submission": "submission", "file": "submission", "student_id": "sid",
                   "sid": "sid", "id": "sid", "name": "name", "email": "email"}
 OTTER_POSSIBLE_LABEL = "points-per-question"  # Otter's first row (otter/grade/utils.py)
-CANVAS_ASSIGNMENT = "Pruning lab"  # the Canvas column; rename it to the course's assignment
+OTTER_POSSIBLE_STATUS = "--"  # the grading_status Otter gives that row
+CANVAS_ASSIGNMENT = "Pruning lab"  # the Canvas column when no Canvas roster names one
+CANVAS_POINTS_POSSIBLE = "    Points Possible"  # Canvas's second row, indented as Canvas writes it
+CANVAS_TEST_STUDENT = "Student, Test"  # the Student View user every Canvas export lists
+# Canvas's assignment column header, "Title (assignment id)" (Assignment.title_and_id)
+CANVAS_ASSIGNMENT_HEADER = re.compile(r"\A(.*)\s\((\d+)\)\Z")
+# Canvas's "Download Submissions" file name: "<name>[_late]_<user ID>_<file id>_<file name>"
+CANVAS_DOWNLOAD_NAME = re.compile(r"(?:^|_)(\d+)_\d+_")
+# A row under the header that is no student: Canvas's hidden-assignments row
+CANVAS_POSTING_CELL = re.compile(r"^\s*(Muted|Manual Posting.*)?\s*$", re.IGNORECASE)
 
 
 class RosterError(ValueError):
@@ -54,10 +88,15 @@ class RosterError(ValueError):
 
 @dataclass(frozen=True)
 class Person:
-    """One student: ``name``, ``sid`` (student id), ``email``; any may be empty."""
+    """One student: ``name``, ``sid`` (student id: Gradescope's SID, Canvas's SIS User ID),
+    ``email``, and from a Canvas roster ``canvas_id`` (Canvas's own user ``ID``), ``login``
+    (``SIS Login ID``) and ``section``; any may be empty."""
     name: str = ""
     sid: str = ""
     email: str = ""
+    canvas_id: str = ""
+    login: str = ""
+    section: str = ""
 
 
 Identities = dict[str, list[Person]]  # submission id -> its submitters
@@ -102,38 +141,62 @@ def _symbol(mapping: dict, key: str):
     return mapping.get(f":{key}", mapping.get(key))
 
 
-def roster_identities(path: Path) -> Identities:
-    """The roster CSV (see the module docstring) as identities keyed by submission id.
+def roster_identities(path: Path, submissions: Sequence = (),
+                      known: Mapping[str, Sequence[Person]] | None = None) -> Identities:
+    """The roster (a roster CSV or a Canvas gradebook export, see the module docstring) as
+    identities keyed by submission id.
+
+    Args:
+        submissions: the batch's submissions (``id``, ``path``): a Canvas gradebook export
+            without a ``submission`` column names its students to them by file name.
+        known: identities found already (Gradescope metadata), matched to a Canvas gradebook's
+            students on sid or email where the file name matches none.
 
     Raises:
         RosterError: no such file, no ``submission`` column, none of student_id / name / email,
             or an empty submission cell (the message names the row).
     """
     path = Path(path)
+    header, rows = _read_table(path)
+    if is_canvas_gradebook(header):
+        return canvas_identities(path, header, rows, submissions, known or {})
+    columns = {ROSTER_ALIASES.get(name.strip().lower()): name for name in header}
+    if "submission" not in columns or not {"sid", "name", "email"} & set(columns):
+        raise RosterError(f"the roster {path} needs a header with a 'submission' column and at "
+                          "least one of 'student_id', 'name', 'email' (or is a Canvas "
+                          "gradebook export: Student, ID, ..., Section)")
+    return _listed_identities(path, rows, columns["submission"], lambda row: Person(
+        *((row.get(columns[key]) or "").strip() if key in columns else ""
+          for key in ("name", "sid", "email"))))
+
+
+def _read_table(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The header of a CSV file and its rows with their line numbers."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as error:
         raise RosterError(f"cannot read the roster {path}: {error.strerror or error}") from None
     reader = csv.DictReader(text.splitlines())
-    columns = {ROSTER_ALIASES.get((name or "").strip().lower()): name
-               for name in reader.fieldnames or []}
-    if "submission" not in columns or not {"sid", "name", "email"} & set(columns):
-        raise RosterError(f"the roster {path} needs a header with a 'submission' column and at "
-                          "least one of 'student_id', 'name', 'email'")
+    header = [name or "" for name in reader.fieldnames or []]
+    return header, list(enumerate(reader, start=2))
+
+
+def _listed_identities(path: Path, rows, submission_column: str, person_of) -> Identities:
+    """Identities from rows that name their submission in ``submission_column``."""
     identities: Identities = {}
-    for line, row in enumerate(reader, start=2):
-        submission = (row.get(columns["submission"]) or "").strip()
+    for line, row in rows:
+        submission = (row.get(submission_column) or "").strip()
         if not submission:
             raise RosterError(f"{path}, line {line}: the submission cell is empty")
-        person = Person(*((row.get(columns[key]) or "").strip() if key in columns else ""
-                          for key in ("name", "sid", "email")))
-        identities.setdefault(_id(_stem(submission)), []).append(person)
+        identities.setdefault(_id(_stem(submission)), []).append(person_of(row))
     return identities
 
 
-def identities_for(paths: Sequence[Path], roster: Path | None = None) -> Identities:
+def identities_for(paths: Sequence[Path], roster: Path | None = None,
+                   submissions: Sequence = ()) -> Identities:
     """Identities of a batch: the Gradescope metadata of every folder in ``paths``, then the
-    roster (which wins for the submissions it names)."""
+    roster (which wins for the submissions it names; ``submissions``: the batch's, which a
+    Canvas gradebook roster is matched to)."""
     from autograder.core.batch import unwrapped
 
     identities: Identities = {}
@@ -141,8 +204,121 @@ def identities_for(paths: Sequence[Path], roster: Path | None = None) -> Identit
         if path.is_dir():
             identities.update(gradescope_identities(unwrapped(path)))
     if roster is not None:
-        identities.update(roster_identities(roster))
+        identities.update(roster_identities(roster, submissions, identities))
     return identities
+
+
+# ---------------------------------------------------------------------------------------------
+# Canvas gradebook exports as rosters
+# ---------------------------------------------------------------------------------------------
+
+def is_canvas_gradebook(header: Sequence[str]) -> bool:
+    """Whether a CSV header is a Canvas gradebook export's (Canvas's own import test:
+    ``Student`` then ``ID``, and a ``Section`` column before the assignments)."""
+    names = [name.strip() for name in header]
+    return len(names) > 3 and names[:2] == ["Student", "ID"] and "Section" in names
+
+
+def canvas_identities(path: Path, header: Sequence[str], rows, submissions: Sequence,
+                      known: Mapping[str, Sequence[Person]]) -> Identities:
+    """The students of a Canvas gradebook export keyed by the submission each one made (see
+    the module docstring for the matching); students without a submission are left out."""
+    students = [(line, row) for line, row in rows if _is_canvas_student(row)]
+    listed = next((name for name in header if name.strip().lower() == "submission"), None)
+    if listed:
+        return _listed_identities(path, students, listed, _canvas_person)
+    by_id, by_key = _canvas_lookup([_canvas_person(row) for _, row in students])
+    identities: Identities = {}
+    for submission in submissions:
+        people = _canvas_matches(submission, by_id, by_key, known.get(submission.id, ()))
+        if people:
+            identities[submission.id] = people
+    return identities
+
+
+def _is_canvas_student(row: Mapping) -> bool:
+    """False for the rows of a Canvas export that are no student: Points Possible, the
+    hidden-assignments (Manual Posting) row, Student View's test student."""
+    name = (row.get("Student") or "").strip()
+    if "Points Possible" in name or name == CANVAS_TEST_STUDENT:
+        return False
+    return not all(CANVAS_POSTING_CELL.match(cell if isinstance(cell, str) else "-")
+                   for cell in row.values() if cell is not None)
+
+
+def _canvas_person(row: Mapping) -> Person:
+    def cell(name: str) -> str:
+        return (row.get(name) or "").strip()
+
+    login = cell("SIS Login ID")
+    return Person(name=cell("Student"), sid=cell("SIS User ID"),
+                  email=login if "@" in login else "", canvas_id=cell("ID"), login=login,
+                  section=cell("Section"))
+
+
+def _canvas_lookup(students: Sequence[Person]) -> tuple[dict[str, Person], dict]:
+    """Students by Canvas user ID, and by each lower-cased name a file may have (SIS User ID,
+    SIS Login ID and its part before ``@``, Canvas ID); a name two students share maps to
+    None (it matches neither)."""
+    by_id = {person.canvas_id: person for person in students if person.canvas_id}
+    by_key: dict[str, Person | None] = {}
+    for person in students:
+        for key in _file_names(person):
+            by_key[key] = person if by_key.get(key, person) == person else None
+    return by_id, by_key
+
+
+def _file_names(person: Person) -> set[str]:
+    names = {person.sid, person.login, person.login.split("@")[0], person.canvas_id,
+             person.email, person.email.split("@")[0]}
+    return {name.lower() for name in names if name}
+
+
+def _canvas_matches(submission, by_id: Mapping[str, Person], by_key: Mapping,
+                    known: Sequence[Person]) -> list[Person]:
+    """The Canvas students of one submission: by Canvas's download name, else by its file
+    name, else by the sid or email of its known submitters; [] when none matches."""
+    name = _stem(Path(submission.path).name) if submission.path else submission.id
+    download = CANVAS_DOWNLOAD_NAME.search(name)
+    if download and download.group(1) in by_id:
+        return [by_id[download.group(1)]]
+    for key in (name.lower(), submission.id.lower()):
+        if by_key.get(key):
+            return [by_key[key]]
+    matched = [next((by_key[key] for key in _file_names(person) if by_key.get(key)), None)
+               for person in known]
+    return list(dict.fromkeys(person for person in matched if person))
+
+
+def canvas_column(roster: Path | None, choice: str | None = None) -> str:
+    """The header of the assignment column the Canvas export fills: the roster's column that
+    ``choice`` names (its whole header, its title or its assignment id), else the roster's only
+    assignment column, else the one titled ``Pruning lab``; without a Canvas roster ``choice``
+    or ``Pruning lab`` (Canvas matches it on the title, or makes a new assignment).
+
+    Raises:
+        RosterError: ``choice`` names no column of the roster, or the roster has several
+            assignment columns and nothing says which one.
+    """
+    header = _read_table(Path(roster))[0] if roster is not None else []
+    if not is_canvas_gradebook(header):
+        return choice or CANVAS_ASSIGNMENT
+    columns = [name for name in header if CANVAS_ASSIGNMENT_HEADER.match(name)]
+    wanted = [name for name in columns if _names_column(name, choice or CANVAS_ASSIGNMENT)]
+    if not columns:
+        return choice or CANVAS_ASSIGNMENT
+    if len(wanted) == 1 or (len(columns) == 1 and not choice):
+        return (wanted or columns)[0]
+    shown = ", ".join(repr(name) for name in columns[:6]) + (" ..." if len(columns) > 6 else "")
+    found = f"has no assignment column {choice!r}" if choice else "has several assignment columns"
+    raise RosterError(f"the Canvas gradebook {roster} {found} ({shown}): name the one "
+                      "this lab's points go to with --canvas-assignment TITLE")
+
+
+def _names_column(header: str, choice: str) -> bool:
+    """Whether ``choice`` is the column's header, its title or its assignment id."""
+    title, assignment_id = CANVAS_ASSIGNMENT_HEADER.match(header).groups()
+    return choice.strip().lower() in {header.lower(), title.strip().lower(), assignment_id}
 
 
 def _stem(name: str) -> str:
@@ -189,32 +365,92 @@ def identity_columns(people: Sequence[Person]) -> dict[str, str]:
             for key in ("name", "sid", "email")}
 
 
+@dataclass(frozen=True)
+class ExportSettings:
+    """How the exports are written (module docstring): ``points`` ``all`` or ``autograded``,
+    ``canvas_column`` the header of the Canvas assignment column."""
+    points: str = "all"
+    canvas_column: str = CANVAS_ASSIGNMENT
+
+
+def save_export_settings(out_dir: Path, **changes: str | None) -> ExportSettings:
+    """Store the settings in ``OUT/export_settings.json``, with ``changes`` (those not None)
+    over what is stored; returns them. Side effect: creates ``out_dir``."""
+    settings = replace(load_export_settings(out_dir),
+                       **{key: value for key, value in changes.items() if value is not None})
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / EXPORT_SETTINGS_FILE).write_text(json.dumps(asdict(settings), indent=1)
+                                                      + "\n", encoding="utf-8")
+    return settings
+
+
+def load_export_settings(out_dir: Path) -> ExportSettings:
+    """The export settings of ``OUT`` (the defaults where none is stored)."""
+    return ExportSettings(**stored_export_settings(out_dir))
+
+
+def stored_export_settings(out_dir: Path) -> dict[str, str]:
+    """What ``OUT/export_settings.json`` holds (empty when there is none)."""
+    path = Path(out_dir) / EXPORT_SETTINGS_FILE
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 # ---------------------------------------------------------------------------------------------
 # Exports
 # ---------------------------------------------------------------------------------------------
 
 def export_rows(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[str, float],
-                identities: Mapping[str, Sequence[Person]]) -> tuple[list[str], list[dict]]:
+                identities: Mapping[str, Sequence[Person]],
+                settings: ExportSettings = ExportSettings()) -> tuple[list[str], list[dict]]:
     """The header and rows of the ``fmt`` export (see the module docstring).
 
     Args:
         maxima: points possible per question (every question, written ones included).
         identities: submitters per submission id; a submission without any gets one row with
             empty identity columns (and its id as Otter's ``file``).
+        settings: what the totals count and which Canvas column they go to.
     """
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     writer = {"otter": _otter_rows, "gradescope": _gradescope_rows, "canvas": _canvas_rows}[fmt]
-    return writer(results, dict(maxima), identities)
+    return writer(results, _Points(dict(maxima), settings.points), identities,
+                  settings.canvas_column)
 
 
 def write_export(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[str, float],
                  identities: Mapping[str, Sequence[Person]], out_dir: Path) -> Path:
-    """Write ``OUT/grades_<fmt>.csv``; returns its path."""
+    """Write ``OUT/grades_<fmt>.csv`` with the folder's export settings; returns its path."""
     from autograder.frontends.report import write_csv
 
-    header, rows = export_rows(fmt, results, maxima, identities)
+    header, rows = export_rows(fmt, results, maxima, identities, load_export_settings(out_dir))
     return write_csv(Path(out_dir) / f"grades_{fmt}.csv", header, rows)
+
+
+class _Points:
+    """The questions of an export and the points its totals count: every question, or with
+    ``points="autograded"`` the autograded ones alone (points, not percent)."""
+
+    def __init__(self, maxima: dict[str, float], points: str):
+        from autograder.frontends.written import written_questions
+
+        if points not in EXPORT_POINTS:
+            raise ValueError(f"export points must be one of {', '.join(EXPORT_POINTS)}, "
+                             f"got {points!r}")
+        self.maxima = maxima
+        written = set(written_questions()) if points == "autograded" else set()
+        self.counted = [q for q in maxima if q.lower() not in written]
+        self.possible = sum(maxima[q] for q in self.counted)
+
+    def total(self, result: SubmissionResult) -> float:
+        """The points of ``result`` that the totals count."""
+        if len(self.counted) == len(self.maxima):
+            return result.total
+        scores = result.question_scores
+        return sum(scores.get(q, 0.0) for q in self.counted)
+
+    def percent(self, result: SubmissionResult) -> float:
+        """Percent (0..100) of the points possible."""
+        return 100.0 * self.total(result) / self.possible if self.possible else 0.0
 
 
 def _per_student(results, identities):
@@ -228,53 +464,44 @@ def _number(value: float) -> str:
     return f"{round(float(value), 4):g}"
 
 
-def _percent(result: SubmissionResult, possible: float) -> float:
-    """Percent (0..100) of the points possible."""
-    return 100.0 * result.total / possible if possible else 0.0
-
-
-def _otter_rows(results, maxima, identities):
-    questions = list(maxima)
-    possible = sum(maxima.values())
+def _otter_rows(results, points: _Points, identities, _column):
+    questions = list(points.maxima)
     header = ["file", *questions, "total_points_earned", "percent_correct", "grading_status",
-              "name", "sid", "email"]
-    rows = [{"file": OTTER_POSSIBLE_LABEL, **{q: _number(maxima[q]) for q in questions},
-             "total_points_earned": _number(possible), "percent_correct": "1",
-             "grading_status": "--"}]
+              "reason", "name", "sid", "email"]
+    rows = [{"file": OTTER_POSSIBLE_LABEL, **{q: _number(points.maxima[q]) for q in questions},
+             "total_points_earned": _number(points.possible), "percent_correct": "1",
+             "grading_status": OTTER_POSSIBLE_STATUS}]
     for result, person in _per_student(results, identities):
         scores = result.question_scores
         rows.append({"file": result.submission,
                      **{q: _number(scores.get(q, 0.0)) for q in questions},
-                     "total_points_earned": _number(result.total),
-                     "percent_correct": _number(_percent(result, possible) / 100),
+                     "total_points_earned": _number(points.total(result)),
+                     "percent_correct": _number(points.percent(result) / 100),
                      "grading_status": "Completed" if result.status == "graded"
-                     else f"{result.status}: {result.reason}"[:200],
-                     **asdict(person)})
+                     else result.status, "reason": result.reason,
+                     "name": person.name, "sid": person.sid, "email": person.email})
     return header, rows
 
 
-def _gradescope_rows(results, maxima, identities):
-    questions = list(maxima)
-    possible = sum(maxima.values())
+def _gradescope_rows(results, points: _Points, identities, _column):
+    questions = list(points.maxima)
     header = ["Name", "SID", "Email", "Total Score", "Max Points", "Percent", *questions,
               "Status", "Submission"]
     rows = [{"Name": person.name, "SID": person.sid, "Email": person.email,
-             "Total Score": _number(result.total), "Max Points": _number(possible),
-             "Percent": _number(_percent(result, possible)),
+             "Total Score": _number(points.total(result)),
+             "Max Points": _number(points.possible),
+             "Percent": _number(points.percent(result)),
              **{q: _number(result.question_scores.get(q, 0.0)) for q in questions},
              "Status": result.status, "Submission": result.submission}
             for result, person in _per_student(results, identities)]
     return header, rows
 
 
-def _canvas_rows(results, maxima, identities):
-    possible = sum(maxima.values())
-    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", CANVAS_ASSIGNMENT,
-              "Current Score"]
-    rows = [{"Student": "Points Possible", CANVAS_ASSIGNMENT: _number(possible)}]
-    rows += [{"Student": person.name or result.submission, "ID": "", "SIS User ID": person.sid,
-              "SIS Login ID": person.email.split("@")[0] if person.email else "",
-              "Section": "", CANVAS_ASSIGNMENT: _number(result.total),
-              "Current Score": _number(_percent(result, possible))}
+def _canvas_rows(results, points: _Points, identities, column: str):
+    header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
+    rows = [{"Student": CANVAS_POINTS_POSSIBLE, column: _number(points.possible)}]
+    rows += [{"Student": person.name or result.submission, "ID": person.canvas_id,
+              "SIS User ID": person.sid, "SIS Login ID": person.login,
+              "Section": person.section, column: _number(points.total(result))}
              for result, person in _per_student(results, identities)]
     return header, rows

@@ -271,6 +271,54 @@ def test_grade_names_roster_gaps(tmp_path, fake_core, capsys):
     assert "erin" in printed and "have no submission here" in printed and "zed" in printed
 
 
+def test_canvas_gradebook_round_trip(tmp_path, fake_core, capsys):
+    """The README's Canvas route: the course's Canvas gradebook export as the roster, the
+    files as Canvas's "Download Submissions" names them (or named by SIS id / login), then
+    grades_canvas.csv parsed as Canvas's import parses it: each student's total from the
+    gradebook lands in that student's row of the roster's Pruning lab column; a file matching
+    no student is named in one line; merge-manual and merge write the export into the same
+    column."""
+    from tests.autograder.canvas import (GRADEBOOK_EXPORT, NOTES_COLUMNS, course_of,
+                                         parse_import)
+
+    files = {"archeralice_501_77001_pruning_lab": "501", "1002": "502", "carol": "503",
+             "dunndave_late_504_77004_pruning_lab": "504"}
+    write_notebooks(tmp_path / "subs", [*files, "zed"])
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet",
+                     "--roster", str(GRADEBOOK_EXPORT), "--format", "canvas"]) == 0
+    assert "1 submission(s) have no submitter" in capsys.readouterr().out
+    totals = {sid: row["total"] for sid, row in _gradebook(out / "gradebook.csv").items()}
+    course = course_of(GRADEBOOK_EXPORT.read_text(), custom_columns=NOTES_COLUMNS)
+    imported = parse_import((out / "grades_canvas.csv").read_text(), course)
+    assert {(student, "40102"): totals[sid] for sid, student in files.items()}.items() \
+        <= imported.grades.items()
+    assert set(imported.grades) - {(s, "40102") for s in files.values()} == {("new:zed",
+                                                                             "40102")}
+    assert cli.main(["merge-manual", str(_ta_scores(tmp_path)), "--out", str(out)]) == 0
+    assert "Pruning lab (40102)" in (out / "grades_canvas.csv").read_text().splitlines()[0]
+    merged = tmp_path / "merged"
+    assert cli.main(["merge", str(out), "--out", str(merged), "--format", "canvas"]) == 0
+    assert "Pruning lab (40102)" in (merged / "grades_canvas.csv").read_text().splitlines()[0]
+
+
+def _ta_scores(tmp_path):
+    scores = tmp_path / "ta.csv"
+    scores.write_text("submission,w1\ncarol,1\n")
+    return scores
+
+
+def test_canvas_roster_with_an_unknown_column_is_one_line(tmp_path, fake_core, capsys):
+    """--canvas-assignment naming no column of the Canvas roster: one line, exit 2."""
+    from tests.autograder.canvas import GRADEBOOK_EXPORT
+
+    write_notebooks(tmp_path / "subs", ["alice"])
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "out"),
+                     "--roster", str(GRADEBOOK_EXPORT), "--canvas-assignment", "Lab 9"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "no assignment column 'Lab 9'" in error
+
+
 def test_readme_instructor_commands_exist():
     """Every `python -m autograder COMMAND` the README names is a command of the CLI, and the
     instructor section names each of this issue's commands."""

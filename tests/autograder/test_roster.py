@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
-
 import pytest
 
+from autograder.core.batch import Submission
 from autograder.frontends import roster
-from autograder.frontends.roster import Person
+from autograder.frontends.roster import ExportSettings, Person
+from tests.autograder.canvas import GRADEBOOK_EXPORT, NOTES_COLUMNS, course_of, parse_import
 from tests.autograder.fakes import QUESTION_MAX, fake_result
+
+CANVAS_COURSE = course_of(GRADEBOOK_EXPORT.read_text(), custom_columns=NOTES_COLUMNS)
 
 # The shape of a Gradescope "Download submissions" export's metadata (Ruby-symbol keys).
 METADATA = """\
@@ -86,13 +89,18 @@ def test_identities_round_trip_and_merge(tmp_path):
                                                 "b": [Person("B", "2", "")]}
 
 
-def _rows(fmt, results, identities):
-    header, rows = roster.export_rows(fmt, results, QUESTION_MAX, identities)
+def _rows(fmt, results, identities, settings=ExportSettings(), maxima=QUESTION_MAX):
+    return list(csv.DictReader(io.StringIO(_export_text(fmt, results, identities, settings,
+                                                        maxima))))
+
+
+def _export_text(fmt, results, identities, settings=ExportSettings(), maxima=QUESTION_MAX):
+    header, rows = roster.export_rows(fmt, results, maxima, identities, settings)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=header)
     writer.writeheader()
     writer.writerows(rows)
-    return list(csv.DictReader(io.StringIO(text.getvalue())))
+    return text.getvalue()
 
 
 @pytest.fixture
@@ -108,10 +116,15 @@ def graded():
 
 def test_otter_export_has_final_grades_layout(graded):
     """Otter's final_grades.csv: file, questions, total_points_earned, percent_correct (a
-    fraction), grading_status, the points-per-question row first; one row per student."""
-    rows = _rows("otter", *graded)
-    assert list(rows[0])[:4] == ["file", "q1", "q2", "q10"]
-    assert rows[0]["file"] == "points-per-question" and rows[0]["total_points_earned"] == "6"
+    fraction), grading_status, the points-per-question row first with status ``--`` as Otter
+    writes it; a status of one word, the reason in its own column; one row per student."""
+    text = _export_text("otter", *graded)
+    assert "'--" not in text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0])[:7] == ["file", "q1", "q2", "q10", "total_points_earned",
+                                 "percent_correct", "grading_status"]
+    assert (rows[0]["file"], rows[0]["total_points_earned"], rows[0]["grading_status"]) == (
+        "points-per-question", "6", "--")
     alice = rows[1]
     assert (alice["file"], alice["total_points_earned"], alice["percent_correct"],
             alice["grading_status"], alice["sid"]) == ("submission_111", "6", "1", "Completed",
@@ -119,7 +132,7 @@ def test_otter_export_has_final_grades_layout(graded):
     group = [row for row in rows if row["file"] == "submission_222"]
     assert [row["sid"] for row in group] == ["1002", "1003"]
     assert group[0]["percent_correct"] == "0.5"
-    assert rows[-1]["grading_status"].startswith("timeout")
+    assert (rows[-1]["grading_status"], rows[-1]["reason"]) == ("timeout", "ran past 90 s")
 
 
 def test_gradescope_export_has_percent_and_ids(graded):
@@ -131,15 +144,116 @@ def test_gradescope_export_has_percent_and_ids(graded):
     assert rows[3]["Submission"] == "orphan" and rows[3]["Percent"] == "0"
 
 
-def test_canvas_export_has_points_possible_row(graded):
-    """Canvas's import: Student, ID, SIS User ID, SIS Login ID, Section, the assignment column
-    (points), a Points Possible row first, Current Score in percent."""
+def test_canvas_export_without_canvas_roster_guesses_nothing(graded):
+    """Without a Canvas roster: Student, ID, SIS User ID (the student id), SIS Login ID,
+    Section, the assignment column titled ``Pruning lab``, the indented Points Possible row
+    first; Canvas's ID and the login are left empty, never made up from the email."""
     rows = _rows("canvas", *graded)
-    assert rows[0]["Student"] == "Points Possible" and rows[0][roster.CANVAS_ASSIGNMENT] == "6"
-    assert (rows[1]["Student"], rows[1]["SIS User ID"], rows[1]["SIS Login ID"],
-            rows[1][roster.CANVAS_ASSIGNMENT], rows[1]["Current Score"]) == (
-        "Alice Archer", "1001", "alice", "6", "100")
+    assert list(rows[0]) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
+                             roster.CANVAS_ASSIGNMENT]
+    assert rows[0]["Student"] == "    Points Possible" and rows[0][roster.CANVAS_ASSIGNMENT] == "6"
+    assert (rows[1]["Student"], rows[1]["ID"], rows[1]["SIS User ID"], rows[1]["SIS Login ID"],
+            rows[1][roster.CANVAS_ASSIGNMENT]) == ("Alice Archer", "", "1001", "", "6")
     assert rows[-1]["Student"] == "orphan"
+
+
+def _canvas_submissions(tmp_path, names):
+    return [Submission(roster._id(roster._stem(name)), tmp_path / name) for name in names]
+
+
+def test_canvas_gradebook_is_a_roster_as_it_comes(tmp_path):
+    """A Canvas gradebook export is read as it comes: its Manual Posting and Points Possible
+    rows and the test student are no students; each submission is matched by Canvas's download
+    name (the user ID, late or not), else its file name (SIS User ID, SIS Login ID or its part
+    before @), else its Gradescope submitter's sid; a file matching no one, and a student
+    without a file, get no identity."""
+    names = ["archeralice_501_77001_pruning_lab.zip", "1002.ipynb", "carol.ipynb",
+             "dunndave_late_504_77004_pruning_lab-1.zip", "zed.ipynb", "submission_9"]
+    submissions = _canvas_submissions(tmp_path, names)
+    known = {"submission_9": [Person("Erin E.", "1005", "erin@gs.example")]}
+    identities = roster.roster_identities(GRADEBOOK_EXPORT, submissions, known)
+    assert {sid: [p.canvas_id for p in people] for sid, people in identities.items()} == {
+        "archeralice_501_77001_pruning_lab": ["501"], "1002": ["502"], "carol": ["503"],
+        "dunndave_late_504_77004_pruning_lab-1": ["504"], "submission_9": ["505"]}
+    assert identities["1002"] == [Person("Baker, Bob", "1002", "", "502", "bbaker",
+                                         "Section A")]
+    assert identities["carol"][0].email == "carol@example.edu"
+
+
+def test_canvas_gradebook_with_a_submission_column(tmp_path):
+    """A submission column added to a Canvas export names each student's file."""
+    text = GRADEBOOK_EXPORT.read_text().splitlines()
+    text[0] += ",submission"
+    text[3] += ",alice_lab.ipynb"
+    path = tmp_path / "canvas.csv"
+    path.write_text("\n".join(line for i, line in enumerate(text) if i in (0, 1, 2, 3, 8)))
+    assert roster.roster_identities(path)["alice_lab"][0].canvas_id == "501"
+
+
+def test_canvas_column_is_the_roster_column_the_lab_goes_to(tmp_path):
+    """The Canvas export's column is the roster's column headed exactly as Canvas wrote it:
+    the one --canvas-assignment names (title or id), else the one titled Pruning lab; several
+    columns without a choice, or a choice the roster lacks, is a one-line error."""
+    assert roster.canvas_column(GRADEBOOK_EXPORT) == "Pruning lab (40102)"
+    assert roster.canvas_column(GRADEBOOK_EXPORT, "40101") == "Lab 1: Tensors (40101)"
+    assert roster.canvas_column(GRADEBOOK_EXPORT, "lab 1: tensors") == "Lab 1: Tensors (40101)"
+    assert roster.canvas_column(None) == "Pruning lab"
+    assert roster.canvas_column(None, "Lab 3") == "Lab 3"
+    with pytest.raises(roster.RosterError, match="no assignment column 'Lab 9'.*--canvas-as"):
+        roster.canvas_column(GRADEBOOK_EXPORT, "Lab 9")
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(GRADEBOOK_EXPORT.read_text().replace("Pruning lab (", "Lab 2 ("))
+    with pytest.raises(roster.RosterError, match="several assignment columns") as error:
+        roster.canvas_column(renamed)
+    assert "\n" not in str(error.value) and "'Lab 2 (40102)'" in str(error.value)
+
+
+def test_canvas_export_imports_into_the_roster_column(tmp_path):
+    """Round trip: the Canvas export of a grading with a Canvas roster, parsed as Canvas's
+    import parses it, puts each student's points in that student's row of the assignment the
+    roster's column is, with the maximum as points possible; no new assignment, no unknown
+    student, the other assignment untouched."""
+    names = ["archeralice_501_77001_pruning_lab.zip", "1002.ipynb", "carol.ipynb"]
+    identities = roster.roster_identities(GRADEBOOK_EXPORT, _canvas_submissions(tmp_path, names))
+    results = [fake_result("archeralice_501_77001_pruning_lab"),
+               fake_result("1002", failed=("q2/mask_exact",)),
+               fake_result("carol", status="timeout", reason="ran past 90 s")]
+    settings = ExportSettings(canvas_column=roster.canvas_column(GRADEBOOK_EXPORT))
+    imported = parse_import(_export_text("canvas", results, identities, settings),
+                            CANVAS_COURSE)
+    assert imported.points_possible == {"40102": "6"}
+    assert imported.grades == {("501", "40102"): "6", ("502", "40102"): "4",
+                               ("503", "40102"): "0"}
+
+
+def test_exports_can_hold_the_autograded_points_alone(graded):
+    """With points="autograded" the totals, percent and Canvas column count the autograded
+    questions alone; a written question stays its own column in the other exports."""
+    results, identities = graded
+    maxima = {**QUESTION_MAX, "w1": 2.0}
+    settings = ExportSettings(points="autograded")
+    gradescope = _rows("gradescope", results, identities, settings, maxima)
+    assert (gradescope[0]["Total Score"], gradescope[0]["Max Points"], gradescope[0]["w1"]) == (
+        "6", "6", "0")
+    canvas = _rows("canvas", results, identities, settings, maxima)
+    assert canvas[0][roster.CANVAS_ASSIGNMENT] == "6"
+    assert _rows("gradescope", results, identities, maxima=maxima)[0]["Max Points"] == "8"
+
+
+def test_export_settings_are_kept_beside_the_records(tmp_path):
+    """Settings saved for a folder stay for later exports; None changes nothing."""
+    assert roster.load_export_settings(tmp_path) == ExportSettings()
+    roster.save_export_settings(tmp_path, points="autograded", canvas_column="Lab (1)")
+    roster.save_export_settings(tmp_path, points=None)
+    assert roster.load_export_settings(tmp_path) == ExportSettings("autograded", "Lab (1)")
+
+
+def test_canvas_helper_reads_canvas_export_as_canvas_does():
+    """The stand-in importer reads Canvas's own export unchanged (a check of the check)."""
+    imported = parse_import(GRADEBOOK_EXPORT.read_text(), CANVAS_COURSE)
+    assert imported.points_possible == {"40101": "10.00", "40102": "26.00"}
+    assert imported.grades[("502", "40101")] == "7.50"
+    assert not any(student.startswith("new:") for student, _ in imported.grades)
 
 
 def test_unknown_format_is_refused(graded):
