@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+TA_SCORE_CHECK = "ta_score"  # the check a TA's score of a written question is stored as
+
 
 @dataclass
 class CheckResult:

@@ -19,7 +19,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from autograder.results import CheckResult, SubmissionResult
+from autograder.results import TA_SCORE_CHECK, CheckResult, SubmissionResult
 
 GRADEBOOK_FIXED_COLUMNS = ("id", "name", "sid", "email")  # who: see autograder/frontends/roster.py
 GRADEBOOK_TAIL_COLUMNS = ("total", "max", "percent", "status", "isolation", "reason")
@@ -247,11 +247,15 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
     if not checks:
         why = result.reason or "no check of this question ran"
         return f"Not checked: {one_line(why)}"
+    if _by_ta(checks):
+        score = sum(check.points for check in checks)
+        return "\n".join([f"Scored by a TA ({_points(score)}/{_points(checks[0].max_points)})",
+                          *_ta_comments(checks)])
     lines = []
     for check in checks:
         mark = "passed" if check.passed else "FAILED"
         lines.append(f"{mark} {check.name} ({_points(check.points)}/{_points(check.max_points)})")
-        said = (check.measured or check.message) if check.passed else check.message
+        said = check.measured if check.passed else check.message
         if said:
             lines.append("    " + _clip(said).replace("\n", "\n    "))
     return "\n".join(lines)
@@ -300,28 +304,48 @@ def feedback_text(result: SubmissionResult,
     width = max((len(q) for q in maxima), default=2)
     for question in maxima:
         checks = [check for check in result.checks if check.question == question]
-        failed = [check for check in checks if not check.passed]
-        score = f"{_shown(scores.get(question, 0.0))} / {_shown(maxima[question])}"
-        if question in result.pending:
-            score, state = f"- / {_shown(maxima[question])}", PENDING_TEXT
-        elif not checks:
-            state = "not checked"
-        elif failed:
-            state = f"{len(checks) - len(failed)} of {len(checks)} checks passed"
-            if len(checks) == 1:
-                state = "the check failed"
-        else:
-            state = "the check passed" if len(checks) == 1 else f"all {len(checks)} checks passed"
-        lines.append("")
-        lines.append(f"{question:<{width}}  {score:>11}  {state}")
-        for check in failed:
-            lines.append(f"  - {check.name} ({_shown(check.points)}/"
-                         f"{_shown(check.max_points)}): "
-                         + _clip(check.message or "failed").replace("\n", "\n    "))
-        for check in checks:  # what the passed model checks measured, a TA's comment
-            if check.passed and (check.measured or check.message):
-                lines.append(f"  + {check.name}: {_clip(check.measured or check.message)}")
+        score = None if question in result.pending else scores.get(question, 0.0)
+        lines += ["", *_question_feedback(question, checks, score, maxima[question], width)]
     return "\n".join(lines) + "\n"
+
+
+def _question_feedback(question: str, checks: Sequence[CheckResult], score: float | None,
+                       possible: float, width: int) -> list[str]:
+    """One question's feedback lines: its score (``None``: not graded yet) and state, then
+    each failed check's message and what each passed model check measured, or the TA's
+    comment."""
+    head = f"{question:<{width}}  {{:>11}}  {{}}"
+    shown = f"{_shown(score or 0.0)} / {_shown(possible)}"
+    if score is None:
+        return [head.format(f"- / {_shown(possible)}", PENDING_TEXT)]
+    if _by_ta(checks):
+        return [head.format(shown, "scored by a TA"), *_ta_comments(checks, "  ")]
+    failed = [check for check in checks if not check.passed]
+    if not checks:
+        state = "not checked"
+    elif failed:
+        state = "the check failed" if len(checks) == 1 else \
+            f"{len(checks) - len(failed)} of {len(checks)} checks passed"
+    else:
+        state = "the check passed" if len(checks) == 1 else f"all {len(checks)} checks passed"
+    lines = [head.format(shown, state)]
+    for check in failed:
+        lines.append(f"  - {check.name} ({_shown(check.points)}/{_shown(check.max_points)}): "
+                     + _clip(check.message or "failed").replace("\n", "\n    "))
+    lines += [f"  + {check.name}: {_clip(check.measured)}" for check in checks
+              if check.passed and check.measured]  # what the passed model checks measured
+    return lines
+
+
+def _by_ta(checks: Sequence[CheckResult]) -> bool:
+    """Whether ``checks`` are a TA's score (a written question scored by hand)."""
+    return bool(checks) and all(check.name == TA_SCORE_CHECK for check in checks)
+
+
+def _ta_comments(checks: Sequence[CheckResult], indent: str = "") -> list[str]:
+    """The TA's comments on a question, each as "TA: ..." after ``indent``."""
+    return [f"{indent}TA: " + _clip(check.message).replace("\n", f"\n{indent}    ")
+            for check in checks if check.message]
 
 
 def write_feedback(result: SubmissionResult, path: Path, **options) -> Path:
@@ -372,6 +396,12 @@ def class_stats(results: Sequence[SubmissionResult],
     }
 
 
+def _mean(numbers: Mapping) -> str:
+    """A question's mean (2 decimals) of :func:`class_stats`; "-" when no submission has a
+    score for it yet."""
+    return f"{numbers['mean']:.2f}" if numbers["scored"] else "-"
+
+
 def summary_table(results: Sequence[SubmissionResult],
                   question_max: Mapping[str, float] | None = None,
                   per_submission: bool = False) -> str:
@@ -391,10 +421,10 @@ def summary_table(results: Sequence[SubmissionResult],
         lines.append(f"written questions {PENDING_TEXT}: {stats['pending']} submission(s) "
                      "(in neither their score nor their maximum)")
     lines.append("")
-    lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}")
+    lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}{'scored':>8}")
     for question, numbers in stats["per_question"].items():
-        lines.append(f"{question:<10}{_shown(numbers['max']):>6}{numbers['mean']:>8.2f}"
-                     f"{numbers['full_marks']:>12}")
+        lines.append(f"{question:<10}{_shown(numbers['max']):>6}{_mean(numbers):>8}"
+                     f"{numbers['full_marks']:>12}{numbers['scored']:>8}")
     if per_submission and results:
         width = max(10, *(len(result.submission) for result in results)) + 2
         totals = [f"{_shown(result.total)}/{_shown(points_possible(result, maxima))}"
@@ -425,7 +455,7 @@ def class_report_markdown(results: Sequence[SubmissionResult],
            "## Questions", "", "| question | max | mean | full marks | scored |",
            "|---|---:|---:|---:|---:|"]
     for question, numbers in stats["per_question"].items():
-        out.append(f"| {question} | {_shown(numbers['max'])} | {numbers['mean']:.2f} | "
+        out.append(f"| {question} | {_shown(numbers['max'])} | {_mean(numbers)} | "
                    f"{numbers['full_marks']} | {numbers['scored']} |")
     out += ["", "## Statuses", "", "| status | submissions |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in stats["statuses"].items()]

@@ -32,11 +32,10 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from autograder.frontends.report import FORMULA_STARTS
-from autograder.results import CheckResult, SubmissionResult
+from autograder.results import TA_SCORE_CHECK, CheckResult, SubmissionResult
 
 MANUAL_FILE = "manual_scores.json"
 SCORE_SHEET = "ta_scores_template.csv"  # in OUT/written: the TAs' sheet to copy and fill
-MANUAL_CHECK = "ta_score"  # the CheckResult name a TA's score is stored under
 # What each written question asks about: code cells identified by a piece of their source (the
 # template's code, which students run as given); their outputs go on the page, W1 also shows
 # the student's sparsity_dict.
@@ -604,10 +603,10 @@ def with_manual(result: SubmissionResult, questions: Mapping[str, dict],
     a whole (``comment``) is added once, under the first question scored."""
     entry = scores.get(result.submission, {})
     scored = [question for question in questions if question in entry]
-    checks = [c for c in result.checks if c.name != MANUAL_CHECK]
+    checks = [c for c in result.checks if c.name != TA_SCORE_CHECK]
     for question in scored:
         points, possible = float(entry[question]), questions[question]["points"]
-        checks.append(CheckResult(question, MANUAL_CHECK, points, possible, points >= possible,
+        checks.append(CheckResult(question, TA_SCORE_CHECK, points, possible, points >= possible,
                                   _comment_shown(entry, question, question == scored[0])))
     maxima = {**result.question_max, **{q: info["points"] for q, info in questions.items()}}
     pending = [question for question in questions if question not in entry]

@@ -117,6 +117,7 @@ def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
     results = json.loads((out / "results" / "alice" / "results.json").read_text())
     rows = {test["name"]: test for test in results["tests"]}
     assert rows["w2"]["score"] == 1.5 and "BatchNorm" in rows["w2"]["output"]
+    assert rows["w2"]["output"].startswith("Scored by a TA (1.5/2)\nTA: ")
     assert "Clear overall" in rows["w1"]["output"] and "Clear overall" not in rows["w2"]["output"]
     assert "score" not in rows["w3"] and "Not graded yet" in rows["w3"]["output"]
     assert "w1" in (out / "class_report.md").read_text()
@@ -188,7 +189,7 @@ def test_ta_sheet_round_trip(tmp_path, fake_core):
     assert after["carol"] == before["carol"]  # nothing graded: no 0s, the same maximum
     feedback = (out / "feedback" / "alice.txt").read_text()
     w2_part = feedback[feedback.index("\nw2"):feedback.index("\nw3")]
-    assert "misses the BatchNorm" in w2_part and "harsh" not in w2_part
+    assert "scored by a TA\n  TA: misses the BatchNorm" in w2_part and "harsh" not in w2_part
     assert "not graded yet" in feedback[feedback.index("\nw3"):]
     regenerated = _sheet(out)
     assert regenerated[0]["w1"] == "2" and regenerated[0]["w3"] == ""
