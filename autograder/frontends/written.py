@@ -8,14 +8,22 @@ sensitivity scan and parameter counts for W1, the channel-pruning accuracies for
 results table and plot for W3), as the student's own run left them. Everything a student wrote
 is untrusted: markdown is rendered with raw HTML escaped, outputs are shown as escaped text or
 as PNG images (checked to be PNG), never as HTML or script, and the page's Content Security
-Policy forbids scripts and any load from outside the page.
+Policy forbids scripts and any load from outside the page. TeX in answers (``$...$``,
+``$$...$$``) is drawn server-side as PNG by matplotlib's mathtext, or shown as escaped text.
+``OUT/written/index.html`` lists every page with the submitters' names and each question's TA
+score or "not graded yet"; every page links the previous and next one (:func:`write_index`).
 
-**Scores.** ``merge-manual SCORES.csv --out OUT`` reads the TAs' scores (a header row with a
-key column, ``submission`` or ``email`` or ``sid``, and one column per written question named
-after it, ``w1`` ... or ``W1`` ...; optional ``comment``), checks them against the points of
+**Scores.** ``grade``, ``merge`` and ``merge-manual`` write the TAs' sheet
+``OUT/written/ta_scores_template.csv`` (:func:`write_score_sheet`: every submission, a score
+and a comment column per question, the scores merged so far). ``merge-manual SCORES.csv --out
+OUT`` reads a filled copy, or any CSV with a key column (``submission``, ``email`` or ``sid``),
+score columns named after the questions (``w1`` ... or ``W1`` ...), optional ``w1_comment`` ...
+and an optional overall ``comment``; checks them against the points of
 :func:`written_questions`, stores them in ``OUT/manual_scores.json`` and rewrites the
 gradebook, the exports, the class report, the feedback and every ``results.json`` with them
-(:func:`with_manual`). An empty cell is "not graded yet". Re-grading never touches them.
+(:func:`with_manual`). An empty cell is "not graded yet": the question counts in neither the
+submission's score nor its maximum (``SubmissionResult.pending``). Re-grading never touches
+the scores.
 """
 from __future__ import annotations
 
