@@ -3,6 +3,7 @@
 Commands:
   grade PATH... --out DIR   grade notebooks, Otter export zips or folders of them
                             [--roster CSV] [--format otter|gradescope|canvas] [--shard i/N]
+                            [--due DATETIME [--late-penalty RULE]]
   merge OUT... --out DIR    combine the records of shard outputs into one gradebook
   merge-manual SCORES.csv --out DIR
                             fold TA scores of the written questions into every report
@@ -29,6 +30,8 @@ What grade writes under --out DIR:
   written/ta_scores_template.csv  the TAs' score sheet: copy it, fill it, merge-manual it
   identities.json               who submitted what (Gradescope metadata, --roster)
   export_settings.json          the exports' totals (--export-points) and Canvas column
+  lateness.json                 --due, --late-penalty and the Gradescope export's submission
+                                times (gradebook: submitted_at, late_hours, late_penalty)
   results/<id>/results.json     Gradescope's results format
   feedback/<id>.txt             the student's feedback: score per question, failed checks
   class_report.png / .md        score histogram, failed checks per check, statuses
@@ -141,6 +144,16 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--shard", default=None, metavar="i/N",
                        help="grade only shard i (0 <= i < N) of the submissions; combine the "
                             "shards' outputs with `merge`")
+    grade.add_argument("--due", default=None, metavar="DATETIME",
+                       help="the due date, ISO 8601 with an offset (2026-12-01T23:59-08:00): "
+                            "a Gradescope export's :created_at: then gives the gradebook "
+                            "submitted_at and late_hours; kept for later reports of --out "
+                            "(none: forget it)")
+    grade.add_argument("--late-penalty", default=None, metavar="RULE",
+                       help="with --due: RATE%%/UNIT[, max N UNITs] (UNIT day or hour), e.g. "
+                            "'10%%/day, max 3 days': 10%% of the earned points per started day "
+                            "late, 0 after 3 days; the totals and exports are after it (none: "
+                            "no penalty)")
     _add_format_option(grade)
     _add_grading_options(grade)
     grade.set_defaults(run=_grade)
@@ -297,7 +310,7 @@ def _add_isolation_option(command: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def _grade(args) -> int:
-    from autograder.frontends import course, roster
+    from autograder.frontends import course, lateness, roster
 
     submissions = batch.discover(args.paths)
     if args.workers < 1:
@@ -305,7 +318,16 @@ def _grade(args) -> int:
     if args.timeout is not None and args.timeout <= 0:
         raise CliError(f"--timeout must be positive, got {args.timeout}")
     try:
+        for value, check in ((args.due, lateness.parse_time),
+                             (args.late_penalty, lateness.parse_rule)):
+            if value is not None and value.strip().lower() != lateness.CLEAR:
+                check(value)  # before anything is written
         identities = roster.identities_for(args.paths, args.roster, submissions)
+        times, unreadable = lateness.submission_times(args.paths)
+        lateness.save(args.out, args.due, args.late_penalty, times)
+        if unreadable:
+            print(f"{len(unreadable)} submission(s) have a :created_at: that cannot be read "
+                  f"(no lateness for them): {', '.join(unreadable[:10])}")
         roster.save_export_settings(args.out, points=args.export_points,
                                     canvas_column=_canvas_column(args))
         if args.shard:
@@ -390,7 +412,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
                           preload=grader.preload)
     results = class_results(out_dir, run.results)
     question_max = report.question_maxima(results, grader.question_max())
-    course.write_reports(out_dir, results, question_max, formats, visibility)
+    paths = course.write_reports(out_dir, results, question_max, formats, visibility)
     written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
     copies = similarity.report_class(submissions, run.results, out_dir)
     shown = course.with_manual_scores(out_dir, results)  # as the gradebook has them
@@ -403,7 +425,31 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
           f"copy and fill written/{written.SCORE_SHEET}, then merge-manual)")
     if copies:
         print(copies)
+    _print_export_notes(out_dir, shown, paths)
     return run
+
+
+def _print_export_notes(out_dir: Path, results: Sequence, paths: Mapping[str, Path]) -> None:
+    """After the reports of ``out_dir`` (``results`` with the TA scores): the lateness of the
+    class when a due date is set, and a warning when the Canvas export holds points so far."""
+    from autograder.frontends import lateness, roster
+
+    policy = lateness.load_policy(out_dir)
+    if policy.due:
+        late = [sid for sid in (r.submission for r in results) if policy.late_seconds(sid)]
+        timed = sum(policy.late_seconds(r.submission) is not None for r in results)
+        rule = f"; penalty {policy.rule.text}" if policy.rule else ""
+        print(f"due {policy.due.isoformat()}: {len(late)} of {timed} submission(s) with a "
+              f"submission time late{rule} (gradebook: submitted_at, late_hours"
+              f"{', late_penalty' if policy.rule else ''})")
+    elif policy.rule:
+        print(f"late penalty {policy.rule.text} stored, but no due date: nothing is deducted "
+              "until grade is given --due")
+    if "grades_canvas" in paths:
+        warning = roster.canvas_pending_warning(results, roster.load_identities(out_dir),
+                                                roster.load_export_settings(out_dir))
+        if warning:
+            print(warning)
 
 
 def class_results(out_dir: Path, graded: Sequence) -> list:
@@ -437,9 +483,11 @@ def _merge(args) -> int:
         raise CliError(str(error)) from None
     question_max = report.question_maxima(results)
     roster.save_export_settings(args.out, points=args.export_points)
-    course.write_reports(args.out, results, question_max, args.formats, args.visibility)
+    paths = course.write_reports(args.out, results, question_max, args.formats,
+                                 args.visibility)
     print(report.summary_table(results, question_max,
                                per_submission=len(results) <= MAX_ROWS_PRINTED))
+    _print_export_notes(args.out, course.with_manual_scores(args.out, results), paths)
     print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
           f"gradebook: {args.out / 'gradebook.csv'}")
     missing = course.missing_shards(args.shards)
@@ -480,6 +528,7 @@ def _merge_manual(args) -> int:
               f"in neither their score nor their maximum until a score file gives them (e.g. "
               f"{', '.join(ungraded[:3])}); the sheet with every score so far: "
               f"{paths['ta_sheet']}")
+    _print_export_notes(args.out, course.with_manual_scores(args.out, results), paths)
     return 0
 
 

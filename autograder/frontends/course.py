@@ -3,8 +3,10 @@ from what the folder holds, and grading one class across machines.
 
 An output folder ``OUT`` holds the records (``records/<id>.json``, one per submission, the
 source of truth of automatic grades), ``identities.json`` (who submitted what,
-:mod:`autograder.frontends.roster`) and ``manual_scores.json`` (TA scores of the written questions,
-:mod:`autograder.frontends.written`). Every report is a function of those three:
+:mod:`autograder.frontends.roster`), ``manual_scores.json`` (TA scores of the written questions,
+:mod:`autograder.frontends.written`), and the settings ``export_settings.json`` (what the
+exports' totals hold) and ``lateness.json`` (due date, penalty rule, submission times:
+:mod:`autograder.frontends.lateness`). Every report is a function of those:
 :func:`write_reports` writes the gradebook, the per-submission results and feedback, the class
 report and the grade-import exports.
 
@@ -13,7 +15,7 @@ report and the grade-import exports.
 other submissions exist or on their order, and N machines that each run the same command with
 their own ``i`` (a Slurm array task, a Kubernetes indexed Job's completion index, a CI matrix
 entry) grade every submission exactly once. ``merge SHARD_OUT... --out OUT`` then copies every
-shard's records, identities and manual scores into OUT and writes the reports of the whole
+shard's records, identities, export and lateness settings and manual scores into OUT and writes the reports of the whole
 class (:func:`merge_outputs`).
 """
 from __future__ import annotations
@@ -24,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autograder.frontends import report, roster, written
+from autograder.frontends import lateness, report, roster, written
 from autograder.core.batch import RecordStore
 from autograder.results import SubmissionResult
 
@@ -111,7 +113,9 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
     """Write every report of ``results`` under ``out_dir`` with the folder's identities and
     TA scores (the written questions are in every report; one no TA has scored yet is in
     neither the score nor the maximum), the index of the written pages and the TAs' score
-    sheet (:func:`written.write_ta_files`); ``formats``: exports to write
+    sheet (:func:`written.write_ta_files`), and the folder's lateness policy
+    (:func:`lateness.load_policy`: its columns in the gradebook, its penalty off every total
+    and export); ``formats``: exports to write
     (``grades_<format>.csv``), besides those the folder already holds (rewritten, so that no
     export keeps older scores). Returns the paths by name."""
     out_dir = Path(out_dir)
@@ -119,7 +123,7 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
     identities = roster.load_identities(out_dir)
     maxima = report.question_maxima(results, question_max)
     paths = report.write_all(results, out_dir, maxima, visibility=visibility,
-                             identities=identities)
+                             identities=identities, late=lateness.load_policy(out_dir))
     for fmt in sorted(set(formats) | written_formats(out_dir)):
         paths[f"grades_{fmt}"] = roster.write_export(fmt, results, maxima, identities, out_dir)
     paths.update(written.write_ta_files(out_dir, [result.submission for result in results]))
@@ -166,9 +170,19 @@ def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionR
             _merge_record(record, target, origin)
         roster.save_identities(roster.load_identities(shard), out_dir)
         roster.save_export_settings(out_dir, **roster.stored_export_settings(shard))
+        _merge_lateness(shard, out_dir)
         written.save_manual(written.load_manual(shard), out_dir)
         _copy_pages(shard, out_dir)
     return recorded_results(out_dir)
+
+
+def _merge_lateness(shard: Path, out_dir: Path) -> None:
+    """The due date, penalty rule and submission times of ``shard`` into ``out_dir``."""
+    stored = lateness.stored_settings(shard)
+    if stored:
+        lateness.save(out_dir, stored.get("due"), stored.get("penalty"),
+                      {sid: lateness.parse_time(made, "a stored time")
+                       for sid, made in stored.get("submitted", {}).items()})
 
 
 def _copy_pages(shard: Path, out_dir: Path) -> None:

@@ -113,17 +113,20 @@ def _shown(value: float) -> str:
 # ---------------------------------------------------------------------------------------------
 
 def gradebook_columns(results: Sequence[SubmissionResult],
-                      question_max: Mapping[str, float] | None = None) -> list[str]:
+                      question_max: Mapping[str, float] | None = None, late=None) -> list[str]:
     """``id``, ``name``, ``sid``, ``email`` (the submitters, empty when unknown), one column per
-    question (natural order), ``total``, ``max``, ``percent`` (0..100), ``status``,
-    ``isolation`` (how the student code was isolated), ``reason``."""
+    question (natural order), the lateness columns of ``late`` (a
+    :class:`autograder.frontends.lateness.Policy`: ``submitted_at``, ``late_hours``,
+    ``late_penalty``; none without one), ``total``, ``max``, ``percent`` (0..100),
+    ``status``, ``isolation`` (how the student code was isolated), ``reason``."""
     return [*GRADEBOOK_FIXED_COLUMNS, *questions_of(results, question_max),
-            *GRADEBOOK_TAIL_COLUMNS]
+            *(late.columns() if late else ()), *GRADEBOOK_TAIL_COLUMNS]
 
 
 def gradebook_rows(results: Sequence[SubmissionResult],
                    question_max: Mapping[str, float] | None = None,
-                   identities: Mapping[str, Sequence] | None = None) -> list[dict[str, str]]:
+                   identities: Mapping[str, Sequence] | None = None,
+                   late=None) -> list[dict[str, str]]:
     """One row per result, in the given order, as strings keyed by :func:`gradebook_columns`.
 
     A question a result has no score for (it died before any check) reads 0, a written
@@ -131,7 +134,9 @@ def gradebook_rows(results: Sequence[SubmissionResult],
     assignment but the written questions not graded yet (:func:`points_possible`), so that a
     timed-out row is comparable with the graded ones; ``percent`` is of that ``max``.
     ``identities``: submission id -> its submitters
-    (:class:`autograder.frontends.roster.Person`; a group's are joined by "; ").
+    (:class:`autograder.frontends.roster.Person`; a group's are joined by "; "). ``late``: the
+    lateness policy (:class:`autograder.frontends.lateness.Policy`): its cells, and ``total``
+    and ``percent`` after its penalty (the question cells are the points earned).
     """
     from autograder.frontends.roster import identity_columns
 
@@ -142,8 +147,12 @@ def gradebook_rows(results: Sequence[SubmissionResult],
         row = {"id": result.submission,
                **identity_columns((identities or {}).get(result.submission, ()))}
         row.update({q: score_cell(result, q) for q in maxima})
-        row.update(total=_points(result.total), max=_points(possible),
-                   percent=_points(100 * result.total / possible if possible else 0.0, 2),
+        total = result.total
+        if late:
+            row.update(late.cells(result.submission, result.total))
+            total -= late.penalty(result.submission, result.total)
+        row.update(total=_points(total), max=_points(possible),
+                   percent=_points(100 * total / possible if possible else 0.0, 2),
                    status=result.status, isolation=result.isolation,
                    reason=one_line(result.reason))
         rows.append(row)
@@ -152,10 +161,10 @@ def gradebook_rows(results: Sequence[SubmissionResult],
 
 def write_gradebook(results: Sequence[SubmissionResult], path: Path,
                     question_max: Mapping[str, float] | None = None,
-                    identities: Mapping[str, Sequence] | None = None) -> Path:
+                    identities: Mapping[str, Sequence] | None = None, late=None) -> Path:
     """Write the gradebook CSV (see :func:`gradebook_rows`) to ``path``; returns it."""
-    return write_csv(path, gradebook_columns(results, question_max),
-                     gradebook_rows(results, question_max, identities))
+    return write_csv(path, gradebook_columns(results, question_max, late),
+                     gradebook_rows(results, question_max, identities, late))
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet may run as a formula
@@ -528,10 +537,11 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
               question_max: Mapping[str, float] | None = None,
               visibility: str = DEFAULT_VISIBILITY,
               question_titles: Mapping[str, str] | None = None,
-              identities: Mapping[str, Sequence] | None = None) -> dict[str, Path]:
+              identities: Mapping[str, Sequence] | None = None,
+              late=None) -> dict[str, Path]:
     """Write every report of a batch under ``out_dir``:
 
-    - ``gradebook.csv`` (with the submitters of ``identities``);
+    - ``gradebook.csv`` (with the submitters of ``identities`` and the lateness of ``late``);
     - ``results/<id>/results.json`` (Gradescope format) and ``feedback/<id>.txt`` per submission;
     - ``class_report.png`` and ``class_report.md``.
 
@@ -556,7 +566,8 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
     markdown.write_text(class_report_markdown(results, maxima), encoding="utf-8",
                         errors="replace")
     return {
-        "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima, identities),
+        "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima, identities,
+                                     late),
         "results": out_dir / "results",
         "feedback": out_dir / "feedback",
         "class_report_png": write_class_report_png(results, out_dir / "class_report.png", maxima),

@@ -50,6 +50,19 @@ default: every question, the written ones once TAs scored them) or ``autograded`
 questions stay their own columns in the Otter and Gradescope exports but count in no total,
 percent or Canvas column: for a course that records the written part in its own LMS column),
 and ``canvas_column``, the Canvas assignment column.
+
+A written question no TA has scored yet for a submission is an empty cell in the Otter and
+Gradescope exports and counts in neither that row's total nor its maximum (``Max Points``,
+``percent_correct`` and ``Percent`` are of the row's own maximum; Otter's points-per-question
+row and Canvas's Points Possible stay the class's full maximum). Canvas has one column: it
+holds the points so far, so a student waiting for a TA's score shows less than they will;
+the command line prints a warning naming how many students that is
+(:func:`canvas_pending_warning`): merge the TA scores before uploading, or use
+``--export-points autograded``.
+
+With a late penalty (:mod:`autograder.frontends.lateness`), every total, percent and the
+Canvas column are after the penalty; the question cells are the points earned, and the
+Otter and Gradescope exports add a ``late_penalty`` column (the points deducted).
 """
 from __future__ import annotations
 
@@ -58,9 +71,12 @@ import json
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 from autograder.results import SubmissionResult
+
+if TYPE_CHECKING:
+    from autograder.frontends.lateness import Policy
 
 METADATA_FILE = "submission_metadata.yml"
 IDENTITIES_FILE = "identities.json"
@@ -113,6 +129,18 @@ def gradescope_identities(export_folder: Path) -> Identities:
     Raises:
         RosterError: the metadata file is not the YAML mapping Gradescope writes.
     """
+    path = Path(export_folder) / METADATA_FILE
+    return {submission_id(str(folder)): _submitters(entry, path, folder)
+            for folder, entry in gradescope_metadata(export_folder).items()}
+
+
+def gradescope_metadata(export_folder: Path) -> dict:
+    """``submission_metadata.yml`` of a Gradescope export folder as YAML reads it (folder name
+    -> entry); empty when there is none.
+
+    Raises:
+        RosterError: the file is not valid YAML, or not a mapping.
+    """
     import yaml
 
     path = Path(export_folder) / METADATA_FILE
@@ -124,8 +152,12 @@ def gradescope_identities(export_folder: Path) -> Identities:
         raise RosterError(f"{path} is not valid YAML: {str(error).splitlines()[0]}") from None
     if not isinstance(metadata, dict):
         raise RosterError(f"{path} does not map submission folders to their submitters")
-    return {_id(str(folder)): _submitters(entry, path, folder)
-            for folder, entry in metadata.items()}
+    return metadata
+
+
+def metadata_field(entry, key: str):
+    """One field (``submitters``, ``created_at``) of a metadata entry; None when absent."""
+    return _symbol(entry, key) if isinstance(entry, dict) else None
 
 
 def _submitters(entry, path: Path, folder) -> list[Person]:
@@ -188,7 +220,7 @@ def _listed_identities(path: Path, rows, submission_column: str, person_of) -> I
         submission = (row.get(submission_column) or "").strip()
         if not submission:
             raise RosterError(f"{path}, line {line}: the submission cell is empty")
-        identities.setdefault(_id(_stem(submission)), []).append(person_of(row))
+        identities.setdefault(submission_id(_stem(submission)), []).append(person_of(row))
     return identities
 
 
@@ -328,10 +360,12 @@ def _stem(name: str) -> str:
     return name
 
 
-def _id(name: str) -> str:
+def submission_id(name: str) -> str:
+    """The submission id the batch gives a file or folder named ``name``."""
     from autograder.core.batch import safe_id
 
     return safe_id(name)
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,7 +435,8 @@ def stored_export_settings(out_dir: Path) -> dict[str, str]:
 
 def export_rows(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[str, float],
                 identities: Mapping[str, Sequence[Person]],
-                settings: ExportSettings = ExportSettings()) -> tuple[list[str], list[dict]]:
+                settings: ExportSettings = ExportSettings(),
+                late: "Policy | None" = None) -> tuple[list[str], list[dict]]:
     """The header and rows of the ``fmt`` export (see the module docstring).
 
     Args:
@@ -409,28 +444,54 @@ def export_rows(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[s
         identities: submitters per submission id; a submission without any gets one row with
             empty identity columns (and its id as Otter's ``file``).
         settings: what the totals count and which Canvas column they go to.
+        late: the folder's lateness policy (:mod:`autograder.frontends.lateness`): its penalty
+            comes off every total (none by default).
     """
     if fmt not in FORMATS:
         raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}")
     writer = {"otter": _otter_rows, "gradescope": _gradescope_rows, "canvas": _canvas_rows}[fmt]
-    return writer(results, _Points(dict(maxima), settings.points), identities,
+    return writer(results, _Points(dict(maxima), settings.points, late), identities,
                   settings.canvas_column)
 
 
 def write_export(fmt: str, results: Sequence[SubmissionResult], maxima: Mapping[str, float],
                  identities: Mapping[str, Sequence[Person]], out_dir: Path) -> Path:
-    """Write ``OUT/grades_<fmt>.csv`` with the folder's export settings; returns its path."""
+    """Write ``OUT/grades_<fmt>.csv`` with the folder's export settings and lateness policy;
+    returns its path."""
+    from autograder.frontends.lateness import load_policy
     from autograder.frontends.report import write_csv
 
-    header, rows = export_rows(fmt, results, maxima, identities, load_export_settings(out_dir))
+    header, rows = export_rows(fmt, results, maxima, identities, load_export_settings(out_dir),
+                               load_policy(out_dir))
     return write_csv(Path(out_dir) / f"grades_{fmt}.csv", header, rows)
+
+
+def canvas_pending_warning(results: Sequence[SubmissionResult],
+                           identities: Mapping[str, Sequence[Person]],
+                           settings: ExportSettings) -> str:
+    """The warning the command line prints beside a Canvas export whose points count written
+    questions some students have no TA score for yet ("" when none, or when the totals hold
+    the autograded points alone): their column holds the points so far, out of the full
+    maximum."""
+    if settings.points != "all":
+        return ""
+    waiting = sum(1 for result, _ in _per_student(results, identities) if result.pending)
+    if not waiting:
+        return ""
+    return (f"warning: {waiting} student(s) have written questions not graded yet: their "
+            "Canvas points are the points so far (Points Possible counts every question); "
+            "merge-manual the TA scores before uploading, or grade with --export-points "
+            "autograded for the autograded points alone")
 
 
 class _Points:
     """The questions of an export and the points its totals count: every question, or with
-    ``points="autograded"`` the autograded ones alone (points, not percent)."""
+    ``points="autograded"`` the autograded ones alone (points, not percent); a written
+    question not graded yet for a submission is in neither its total nor its maximum; the
+    late penalty of ``late`` comes off each total."""
 
-    def __init__(self, maxima: dict[str, float], points: str):
+    def __init__(self, maxima: dict[str, float], points: str, late=None):
+        from autograder.frontends.lateness import Policy
         from autograder.frontends.written import written_questions
 
         if points not in EXPORT_POINTS:
@@ -438,19 +499,46 @@ class _Points:
                              f"got {points!r}")
         self.maxima = maxima
         written = set(written_questions()) if points == "autograded" else set()
-        self.counted = [q for q in maxima if q.lower() not in written]
-        self.possible = sum(maxima[q] for q in self.counted)
+        self.counted = {q: maxima[q] for q in maxima if q.lower() not in written}
+        self.possible = sum(self.counted.values())  # class-wide: every counted question
+        self.late = late or Policy()
 
-    def total(self, result: SubmissionResult) -> float:
-        """The points of ``result`` that the totals count."""
+    def earned(self, result: SubmissionResult) -> float:
+        """The points of ``result`` that the totals count, before any late penalty."""
         if len(self.counted) == len(self.maxima):
             return result.total
         scores = result.question_scores
         return sum(scores.get(q, 0.0) for q in self.counted)
 
+    def penalty(self, result: SubmissionResult) -> float:
+        """The late penalty of ``result`` (points)."""
+        return self.late.penalty(result.submission, self.earned(result))
+
+    def total(self, result: SubmissionResult) -> float:
+        """The points of ``result`` that the totals count, the late penalty deducted."""
+        return self.earned(result) - self.penalty(result)
+
+    def possible_of(self, result: SubmissionResult) -> float:
+        """The points ``result`` is out of: the counted questions but its pending ones."""
+        from autograder.frontends.report import points_possible
+
+        return points_possible(result, self.counted)
+
     def percent(self, result: SubmissionResult) -> float:
-        """Percent (0..100) of the points possible."""
-        return 100.0 * self.total(result) / self.possible if self.possible else 0.0
+        """Percent (0..100) of the points ``result`` is out of."""
+        possible = self.possible_of(result)
+        return 100.0 * self.total(result) / possible if possible else 0.0
+
+    def late_columns(self) -> list[str]:
+        """``late_penalty`` where a penalty rule applies, else nothing."""
+        return ["late_penalty"] if "late_penalty" in self.late.columns() else []
+
+    def late_cells(self, result: SubmissionResult) -> dict[str, str]:
+        """The ``late_penalty`` cell (empty for a submission without a time)."""
+        if not self.late_columns():
+            return {}
+        timed = self.late.late_seconds(result.submission) is not None
+        return {"late_penalty": _number(self.penalty(result)) if timed else ""}
 
 
 def _per_student(results, identities):
@@ -465,39 +553,45 @@ def _number(value: float) -> str:
 
 
 def _otter_rows(results, points: _Points, identities, _column):
+    from autograder.frontends.report import score_cell
+
     questions = list(points.maxima)
     header = ["file", *questions, "total_points_earned", "percent_correct", "grading_status",
-              "reason", "name", "sid", "email"]
+              "reason", *points.late_columns(), "name", "sid", "email"]
     rows = [{"file": OTTER_POSSIBLE_LABEL, **{q: _number(points.maxima[q]) for q in questions},
              "total_points_earned": _number(points.possible), "percent_correct": "1",
              "grading_status": OTTER_POSSIBLE_STATUS}]
     for result, person in _per_student(results, identities):
-        scores = result.question_scores
         rows.append({"file": result.submission,
-                     **{q: _number(scores.get(q, 0.0)) for q in questions},
+                     **{q: score_cell(result, q) for q in questions},
                      "total_points_earned": _number(points.total(result)),
                      "percent_correct": _number(points.percent(result) / 100),
                      "grading_status": "Completed" if result.status == "graded"
-                     else result.status, "reason": result.reason,
+                     else result.status, "reason": result.reason, **points.late_cells(result),
                      "name": person.name, "sid": person.sid, "email": person.email})
     return header, rows
 
 
 def _gradescope_rows(results, points: _Points, identities, _column):
+    from autograder.frontends.report import score_cell
+
     questions = list(points.maxima)
     header = ["Name", "SID", "Email", "Total Score", "Max Points", "Percent", *questions,
-              "Status", "Submission"]
+              *points.late_columns(), "Status", "Submission"]
     rows = [{"Name": person.name, "SID": person.sid, "Email": person.email,
              "Total Score": _number(points.total(result)),
-             "Max Points": _number(points.possible),
+             "Max Points": _number(points.possible_of(result)),
              "Percent": _number(points.percent(result)),
-             **{q: _number(result.question_scores.get(q, 0.0)) for q in questions},
+             **{q: score_cell(result, q) for q in questions}, **points.late_cells(result),
              "Status": result.status, "Submission": result.submission}
             for result, person in _per_student(results, identities)]
     return header, rows
 
 
 def _canvas_rows(results, points: _Points, identities, column: str):
+    """Canvas has one column: the points so far (a written question not graded yet adds
+    nothing) after any late penalty; Points Possible is every counted question's (the CLI warns
+    when written questions are pending, :func:`canvas_pending_warning`)."""
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
     rows = [{"Student": CANVAS_POINTS_POSSIBLE, column: _number(points.possible)}]
     rows += [{"Student": person.name or result.submission, "ID": person.canvas_id,

@@ -333,3 +333,35 @@ def test_readme_instructor_commands_exist():
     assert named <= commands, named - commands
     assert {"grade", "merge", "merge-manual", "gradescope-zip", "footprint"} <= named
     assert "run_prairielearn" in readme and "--shard $i/N" in readme
+
+
+def test_exports_of_a_half_scored_class(tmp_path, fake_core, capsys):
+    """After merge-manual scores Alice's written questions and not Bob's, the Otter and
+    Gradescope exports leave Bob's W cells empty and out of his maximum; the Canvas export
+    holds the points so far and the command warns that one student waits for a TA score."""
+    write_notebooks(tmp_path / "subs", ["alice", "bob"])
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet",
+                     "--format", "otter", "--format", "gradescope", "--format", "canvas"]) == 0
+    assert "warning: 2 student(s) have written questions not graded yet" in \
+        capsys.readouterr().out
+    (tmp_path / "ta.csv").write_text("submission,w1,w2,w3\nalice,1,2,2\n")
+    assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out)]) == 0
+    assert "warning: 1 student(s) have written questions not graded yet" in \
+        capsys.readouterr().out
+    book = _gradebook(out / "gradebook.csv")
+    with open(out / "grades_gradescope.csv", newline="") as handle:
+        gradescope = {row["Submission"]: row for row in csv.DictReader(handle)}
+    assert (gradescope["bob"]["w1"], gradescope["bob"]["Max Points"]) == ("", book["bob"]["max"])
+    assert (gradescope["alice"]["w1"], gradescope["alice"]["Max Points"]) == ("1", "12")
+    with open(out / "grades_otter.csv", newline="") as handle:
+        otter = {row["file"]: row for row in csv.DictReader(handle)}
+    assert otter["points-per-question"]["total_points_earned"] == "12"
+    assert otter["bob"]["w2"] == "" and otter["bob"]["total_points_earned"] == book["bob"]["total"]
+    with open(out / "grades_canvas.csv", newline="") as handle:
+        canvas = {row["Student"]: row for row in csv.DictReader(handle)}
+    assert canvas["    Points Possible"]["Pruning lab"] == "12"
+    assert canvas["bob"]["Pruning lab"] == book["bob"]["total"]
+    assert cli.main(["merge-manual", str(tmp_path / "ta.csv"), "--out", str(out),
+                     "--export-points", "autograded"]) == 0
+    assert "warning" not in capsys.readouterr().out

@@ -158,7 +158,7 @@ def test_canvas_export_without_canvas_roster_guesses_nothing(graded):
 
 
 def _canvas_submissions(tmp_path, names):
-    return [Submission(roster._id(roster._stem(name)), tmp_path / name) for name in names]
+    return [Submission(roster.submission_id(roster._stem(name)), tmp_path / name) for name in names]
 
 
 def test_canvas_gradebook_is_a_roster_as_it_comes(tmp_path):
@@ -238,6 +238,56 @@ def test_exports_can_hold_the_autograded_points_alone(graded):
     canvas = _rows("canvas", results, identities, settings, maxima)
     assert canvas[0][roster.CANVAS_ASSIGNMENT] == "6"
     assert _rows("gradescope", results, identities, maxima=maxima)[0]["Max Points"] == "8"
+
+
+@pytest.fixture
+def half_scored():
+    """A class whose W1 a TA scored for Alice (1.5 of 2) and not yet for Bob (pending)."""
+    from autograder.frontends import written
+
+    w1 = {"w1": {"points": 2.0}}
+    results = [written.with_manual(fake_result("alice"), w1, {"alice": {"w1": 1.5}}),
+               written.with_manual(fake_result("bob", failed=("q2/mask_exact",)), w1, {})]
+    identities = {"alice": [Person("Alice", "1001")], "bob": [Person("Bob", "1002")]}
+    return results, identities, {**QUESTION_MAX, "w1": 2.0}
+
+
+def test_exports_leave_a_written_question_not_graded_yet_out(half_scored):
+    """A W no TA has scored yet is an empty cell in the Otter and Gradescope exports, in
+    neither that row's total nor its maximum (Max Points, Percent, percent_correct); Otter's
+    points-per-question row and Canvas's Points Possible keep the full maximum; Canvas holds
+    the points so far."""
+    results, identities, maxima = half_scored
+    otter = _rows("otter", results, identities, maxima=maxima)
+    assert (otter[0]["w1"], otter[0]["total_points_earned"]) == ("2", "8")
+    assert (otter[1]["w1"], otter[1]["total_points_earned"], otter[1]["percent_correct"]) == (
+        "1.5", "7.5", "0.9375")
+    assert (otter[2]["w1"], otter[2]["total_points_earned"], otter[2]["percent_correct"]) == (
+        "", "4", "0.6667")
+    gradescope = {row["Name"]: row for row in _rows("gradescope", results, identities,
+                                                    maxima=maxima)}
+    assert [gradescope["Alice"][key] for key in ("w1", "Total Score", "Max Points",
+                                                 "Percent")] == ["1.5", "7.5", "8", "93.75"]
+    assert [gradescope["Bob"][key] for key in ("w1", "Total Score", "Max Points",
+                                               "Percent")] == ["", "4", "6", "66.6667"]
+    canvas = _rows("canvas", results, identities, maxima=maxima)
+    assert [row[roster.CANVAS_ASSIGNMENT] for row in canvas] == ["8", "7.5", "4"]
+    autograded = _rows("gradescope", results, identities, ExportSettings(points="autograded"),
+                       maxima)
+    assert [(row["Total Score"], row["Max Points"], row["w1"]) for row in autograded] == [
+        ("6", "6", "1.5"), ("4", "6", "")]
+
+
+def test_canvas_warning_counts_students_waiting_for_a_written_score(half_scored):
+    """One line naming how many students' Canvas points are the points so far, and the way
+    out; nothing when the totals are the autograded points alone or nobody waits."""
+    results, identities, _ = half_scored
+    warning = roster.canvas_pending_warning(results, identities, ExportSettings())
+    assert warning.startswith("warning: 1 student(s) have written questions not graded yet")
+    assert "--export-points autograded" in warning and "\n" not in warning
+    assert roster.canvas_pending_warning(results, identities,
+                                         ExportSettings(points="autograded")) == ""
+    assert roster.canvas_pending_warning(results[:1], identities, ExportSettings()) == ""
 
 
 def test_export_settings_are_kept_beside_the_records(tmp_path):
