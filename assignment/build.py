@@ -64,8 +64,9 @@ STUDENT_README = HERE / "student_README.md"
 STUDENT_REQUIREMENTS = REPO / "requirements-student.txt"  # the student folder's requirements.txt
 REQUIREMENTS = HERE / "requirements.txt"
 SUPPORT_PACKAGE = REPO / manifest.STUDENT[0]
-# The shipped base checkpoints, relative to the master's folder (assignment/checkpoints/...).
-STUDENT_CHECKPOINTS = tuple(p for p in manifest.STUDENT if p.startswith("checkpoints/"))
+# The shipped files beside the package (base checkpoints, figures), relative to the master's
+# folder (assignment/checkpoints/..., assignment/figures/...).
+STUDENT_FILES = tuple(p for p in manifest.STUDENT if p != manifest.STUDENT[0])
 # What the hidden test cells import while Otter grades (the master's ``autograder_files``: they go
 # into the autograder zip only, never to students): the kit's checks and probes (with the
 # calibration file autograder/checks/calibration/*.json) and the reference solutions. The base
@@ -202,9 +203,12 @@ def stage(folder: Path) -> Path:
     shutil.copytree(SUPPORT_PACKAGE, folder / "prunekit", ignore=JUNK)
     for package in AUTOGRADER_PACKAGES:
         shutil.copytree(package, folder / package.name, ignore=JUNK)
-    for checkpoint in STUDENT_CHECKPOINTS:
-        (folder / checkpoint).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(HERE / checkpoint, folder / checkpoint)
+    for name in STUDENT_FILES:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        if (HERE / name).is_dir():
+            shutil.copytree(HERE / name, folder / name, ignore=JUNK)
+        else:
+            shutil.copy2(HERE / name, folder / name)
     return folder / MASTER.name
 
 

@@ -3,7 +3,8 @@ with and without fine-tuning.
 
 Run: ``python benchmarks/accuracy_vs_sparsity.py [--profile offline]``.
 Writes ``benchmarks/results/sensitivity_<profile>.png``, ``uniform_<profile>.png`` and
-``accuracy_vs_sparsity_<profile>.md``. Uses the reference ``fine_grained_prune`` and the
+``accuracy_vs_sparsity_<profile>.md`` (``sensitivity_cifar10-cpu.png`` there is a link into
+``assignment/figures/``: the student notebook shows that scan beside the student's own). Uses the reference ``fine_grained_prune`` and the
 profile's base checkpoint and fine-tuning recipe (pruned weights kept at zero during
 fine-tuning by re-applying the masks after every step).
 """
