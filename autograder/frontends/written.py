@@ -259,10 +259,22 @@ def _markdown(text: str) -> str:
     try:
         import mistune
 
-        rendered = mistune.create_markdown(escape=True)(held)
+        rendered = mistune.create_markdown(renderer=_answer_renderer(mistune))(held)
     except ImportError:
         rendered = f"<pre>{html.escape(held)}</pre>"
     return re.sub(f"MATH{nonce}N(\\d+)X", lambda m: formulas[int(m.group(1))], rendered)
+
+
+def _answer_renderer(mistune):
+    """mistune's HTML renderer with raw HTML escaped and a markdown image (``![alt](url)``)
+    named, not loaded: the pages show only the PNGs of the student's own outputs, so a link to
+    an outside picture never reaches a TA's browser (the CSP would also block it)."""
+    class AnswerRenderer(mistune.HTMLRenderer):
+        def image(self, text: str, url: str, title=None) -> str:
+            return (f"<span class='not-shown'>[image not shown: "
+                    f"{html.escape(text or url, quote=True)}]</span>")
+
+    return AnswerRenderer(escape=True)
 
 
 def _math_html(tex: str, display: bool, draw: bool = True) -> str:

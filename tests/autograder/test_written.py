@@ -87,15 +87,18 @@ def test_answers_and_evidence_are_found():
 
 def test_page_escapes_student_content_and_shows_only_text_and_png():
     """Student markdown cannot inject HTML; an HTML output is shown as its plain text; a PNG
-    is embedded as a data URI; a non-PNG claiming to be one is dropped; an unanswered question
-    says so; the page forbids scripts and outside loads."""
-    notebook = answered_notebook(w1="**bold** <script>alert(1)</script> <img src=x onerror=y>")
+    is embedded as a data URI; a non-PNG claiming to be one is dropped; a markdown image is
+    named, not loaded; an unanswered question says so; the page forbids scripts and outside
+    loads."""
+    notebook = answered_notebook(w1="**bold** <script>alert(1)</script> <img src=x onerror=y> "
+                                    "![tracker](http://127.0.0.1:9/t.png)")
     _cell_with(notebook, "prunable_weights(model)")["outputs"] = [
         {"output_type": "display_data", "metadata": {},
          "data": {"image/png": base64.b64encode(b"<svg onload=alert(1)>").decode()}}]
     page = written.written_page("alice", notebook, written.written_questions(), "Alice A")
     assert "<strong>bold</strong>" in page and "&lt;script&gt;alert(1)" in page
     assert "<script" not in page and "onerror=y>" not in page
+    assert "[image not shown: tracker]" in page and "127.0.0.1:9" not in page  # named, not loaded
     assert "model comparison" in page and "<b>table</b>" not in page
     assert page.count("<img alt='plot' src='data:image/png;base64,") == 1
     assert "31.25%" in page
