@@ -389,6 +389,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     ``identities``, the exports of ``formats`` and the written-answer pages) and print the
     summary; returns the batch run."""
     from autograder.frontends import course, roster, similarity, written
+    from autograder.frontends import lateness
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -417,7 +418,8 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     copies = similarity.report_class(submissions, run.results, out_dir)
     shown = course.with_manual_scores(out_dir, results)  # as the gradebook has them
     print(report.summary_table(shown, report.question_maxima(shown, question_max),
-                               per_submission=len(shown) <= MAX_ROWS_PRINTED))
+                               per_submission=len(shown) <= MAX_ROWS_PRINTED,
+                               late=lateness.load_policy(out_dir)))
     print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
           f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
     print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
@@ -476,6 +478,7 @@ def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path)
 
 def _merge(args) -> int:
     from autograder.frontends import course, roster
+    from autograder.frontends import lateness
 
     try:
         results = course.merge_outputs(args.shards, args.out)
@@ -485,9 +488,11 @@ def _merge(args) -> int:
     roster.save_export_settings(args.out, points=args.export_points)
     paths = course.write_reports(args.out, results, question_max, args.formats,
                                  args.visibility)
-    print(report.summary_table(results, question_max,
-                               per_submission=len(results) <= MAX_ROWS_PRINTED))
-    _print_export_notes(args.out, course.with_manual_scores(args.out, results), paths)
+    shown = course.with_manual_scores(args.out, results)  # as the gradebook has them
+    print(report.summary_table(shown, report.question_maxima(shown, question_max),
+                               per_submission=len(shown) <= MAX_ROWS_PRINTED,
+                               late=lateness.load_policy(args.out)))
+    _print_export_notes(args.out, shown, paths)
     print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
           f"gradebook: {args.out / 'gradebook.csv'}")
     missing = course.missing_shards(args.shards)

@@ -77,6 +77,32 @@ def points_possible(result: SubmissionResult, maxima: Mapping[str, float]) -> fl
     return sum(points for question, points in maxima.items() if question not in result.pending)
 
 
+def total_after_penalty(result: SubmissionResult, late=None, earned: float | None = None) -> float:
+    """The total every report gives ``result``: ``earned`` (default ``result.total``, the
+    points of the questions scored) less the late penalty of ``late`` (a
+    :class:`autograder.frontends.lateness.Policy`; none without one). The gradebook, the
+    exports, results.json, the feedback, the summary and the class report all call this."""
+    earned = result.total if earned is None else earned
+    return earned - (late.penalty(result.submission, earned) if late else 0.0)
+
+
+def penalty_sentence(result: SubmissionResult, late, possible: float) -> str:
+    """One line for a submission the rule of ``late`` applies to and that was late: how late,
+    the percent and points deducted, the rule and the score after it, e.g. "Submitted 9.3 h
+    after the due date: -10% (2.35 points) under the course's rule '10%/day, max 3 days';
+    score after the penalty 24.71 / 30". "" when on time, without a time or without a rule."""
+    seconds = late.late_seconds(result.submission) if late and late.rule else None
+    if not seconds:
+        return ""
+    when = (f"{seconds:.0f} s" if seconds < 60 else f"{seconds / 60:.0f} min"
+            if seconds < 3600 else f"{seconds / 3600:.1f} h")
+    percent = _shown(100 * late.rule.fraction(seconds))
+    deducted = late.penalty(result.submission, result.total)
+    return (f"Submitted {when} after the due date: -{percent}% ({_shown(deducted)} points) "
+            f"under the course's rule '{late.rule.text}'; score after the penalty "
+            f"{_shown(total_after_penalty(result, late))} / {_shown(possible)}")
+
+
 def score_cell(result: SubmissionResult, question: str) -> str:
     """A question's points as a CSV cell (at most 4 decimals; "0" when nothing passed), or ""
     for a question not graded yet (``result.pending``): exports call this too, so that an
@@ -147,10 +173,9 @@ def gradebook_rows(results: Sequence[SubmissionResult],
         row = {"id": result.submission,
                **identity_columns((identities or {}).get(result.submission, ()))}
         row.update({q: score_cell(result, q) for q in maxima})
-        total = result.total
+        total = total_after_penalty(result, late)
         if late:
             row.update(late.cells(result.submission, result.total))
-            total -= late.penalty(result.submission, result.total)
         row.update(total=_points(total), max=_points(possible),
                    percent=_points(100 * total / possible if possible else 0.0, 2),
                    status=result.status, isolation=result.isolation,
@@ -203,20 +228,26 @@ def write_csv(path: Path, fieldnames: Sequence[str], rows: Sequence[Mapping]) ->
 def gradescope_results(result: SubmissionResult,
                        question_max: Mapping[str, float] | None = None,
                        visibility: str = DEFAULT_VISIBILITY,
-                       question_titles: Mapping[str, str] | None = None) -> dict:
+                       question_titles: Mapping[str, str] | None = None, late=None) -> dict:
     """The Gradescope ``results.json`` of one submission (format:
     https://gradescope-autograders.readthedocs.io/en/latest/specs/#output-format).
 
     One test row per question (``name``, ``score``, ``max_score``, ``status``, ``output``: each
     check passed or failed with its message, ``visibility``; a written question not graded
-    yet has no score, maximum nor status, and says so), a top-level ``score`` (so
-    Gradescope does not have to add the rows up), a top-level ``output`` saying how grading went,
-    and ``stdout_visibility: hidden`` (the grader's log is for the instructor).
+    yet has no score, maximum nor status, and says so; a question a TA scored has no
+    ``status`` either: Gradescope's statuses are "passed" and "failed", and a TA's partial
+    credit is neither, its ``output`` says "Scored by a TA"), a top-level ``score`` (the total
+    after any late penalty, :func:`total_after_penalty`: Gradescope takes it over the sum of
+    the rows, which stay the points earned), a top-level ``output`` saying how grading went and
+    any late penalty, and ``stdout_visibility: hidden`` (the grader's log is for the
+    instructor).
 
     Args:
         question_max: points possible per question, for questions this result lacks.
         visibility: of the question rows; one of :data:`GRADESCOPE_VISIBILITIES`.
         question_titles: optional "q1" -> "Sparsity of a tensor" for the row names.
+        late: the folder's lateness policy (:class:`autograder.frontends.lateness.Policy`);
+            none on Gradescope itself, where Gradescope's own late policy applies.
     """
     if visibility not in GRADESCOPE_VISIBILITIES:
         raise ValueError(f"visibility must be one of {', '.join(GRADESCOPE_VISIBILITIES)}, "
@@ -233,19 +264,17 @@ def gradescope_results(result: SubmissionResult,
                           "output": f"{PENDING_TEXT.capitalize()}: a TA scores it by hand.",
                           "visibility": visibility})
             continue
-        tests.append({
-            "name": title or question,
-            "number": str(number),
-            "score": round(score, 4),
-            "max_score": round(possible, 4),
-            "status": "passed" if score >= possible else "failed",
-            "output": _question_output(checks, result),
-            "visibility": visibility,
-        })
+        row = {"name": title or question, "number": str(number), "score": round(score, 4),
+               "max_score": round(possible, 4),
+               "status": "passed" if score >= possible else "failed",
+               "output": _question_output(checks, result), "visibility": visibility}
+        if _by_ta(checks):
+            del row["status"]  # a TA's grade, not a check that passed or failed
+        tests.append(row)
     return {
-        "score": round(result.total, 4),
+        "score": round(total_after_penalty(result, late), 4),
         "execution_time": round(result.timings_s.get("total", 0.0), 1),
-        "output": _overall_output(result, points_possible(result, maxima)),
+        "output": _overall_output(result, points_possible(result, maxima), late),
         "stdout_visibility": "hidden",
         "tests": tests,
     }
@@ -270,10 +299,12 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
     return "\n".join(lines)
 
 
-def _overall_output(result: SubmissionResult, possible: float) -> str:
+def _overall_output(result: SubmissionResult, possible: float, late=None) -> str:
     head = f"Score {_points(result.total)} / {_points(possible)}."
     if result.pending:
         head += f" Not graded yet (in neither number): {', '.join(result.pending)}."
+    if penalty_sentence(result, late, possible):
+        head += f" {penalty_sentence(result, late, possible)}."
     if result.status == "graded":
         return head
     return (f"{head} Grading could not finish ({result.status}): {one_line(result.reason)}. "
@@ -294,15 +325,20 @@ def write_gradescope_results(result: SubmissionResult, path: Path, **options) ->
 # ---------------------------------------------------------------------------------------------
 
 def feedback_text(result: SubmissionResult,
-                  question_max: Mapping[str, float] | None = None) -> str:
-    """A student's readable feedback: status, total, then per question its score, each failed
-    check's name and message, what each passed model check measured and the TA's comments; a
-    written question not graded yet says so and is in neither the score nor its maximum.
-    Never more than the checks' own messages."""
+                  question_max: Mapping[str, float] | None = None, late=None) -> str:
+    """A student's readable feedback: status, total (the points earned; a late submission
+    then gets one line with the penalty of ``late`` and the score after it,
+    :func:`penalty_sentence`), then per question its score, each failed check's name and
+    message, what each passed model check measured and the TA's comments; a written question
+    not graded yet says so and is in neither the score nor its maximum. Never more than the
+    checks' own messages."""
     maxima = question_maxima([result], question_max)
     scores = result.question_scores
+    possible = points_possible(result, maxima)
     lines = [f"Feedback for submission {result.submission}",
-             f"Score: {_shown(result.total)} / {_shown(points_possible(result, maxima))}"]
+             f"Score: {_shown(result.total)} / {_shown(possible)}"]
+    if penalty_sentence(result, late, possible):
+        lines.append(penalty_sentence(result, late, possible))
     if result.pending:
         lines.append(f"Not graded yet (in neither number): {', '.join(result.pending)}")
     if result.status != "graded":
@@ -370,14 +406,19 @@ def write_feedback(result: SubmissionResult, path: Path, **options) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 def class_stats(results: Sequence[SubmissionResult],
-                question_max: Mapping[str, float] | None = None) -> dict:
-    """Numbers about the class: count, total mean / median / min / max (points, over every row,
-    ungraded ones included at their score), points possible, per-question mean, full-marks
-    count and ``scored`` count (over the submissions with a score for it: a written question
-    not graded yet is left out), status counts, failure count per check ("q2/mask_exact" -> n),
-    and ``pending``: the submissions with a written question not graded yet."""
+                question_max: Mapping[str, float] | None = None, late=None) -> dict:
+    """Numbers about the class: count, total mean / median / min / max (points after the late
+    penalty of ``late``, :func:`total_after_penalty`, as the gradebook has them; over every
+    row, ungraded ones included at their score), ``possible`` (every question's points) and
+    ``row_possible`` (the distinct maxima of the rows, :func:`points_possible`, ascending),
+    per-question mean, full-marks count and ``scored`` count (over the submissions with a score
+    for it: a written question not graded yet is left out), status counts, failure count per
+    autograder check ("q2/mask_exact" -> n; a TA's score is a grade, not a check, and is left
+    out), ``pending``: the submissions with a written question not graded yet, and
+    ``penalized`` / ``penalty_points``: the submissions that lost points to the late penalty
+    and how many in all."""
     maxima = question_maxima(results, question_max)
-    totals = [result.total for result in results]
+    totals = [total_after_penalty(result, late) for result in results]
     per_question = {}
     for question, possible in maxima.items():
         scores = [result.question_scores.get(question, 0.0) for result in results
@@ -389,10 +430,13 @@ def class_stats(results: Sequence[SubmissionResult],
             "scored": len(scores),
         }
     failures = Counter(f"{check.question}/{check.name}" for result in results
-                       for check in result.checks if not check.passed)
+                       for check in result.checks
+                       if not check.passed and check.name != TA_SCORE_CHECK)
+    deducted = [result.total - total for result, total in zip(results, totals)]
     return {
         "submissions": len(results),
         "possible": sum(maxima.values()),
+        "row_possible": sorted({points_possible(result, maxima) for result in results}),
         "mean": statistics.fmean(totals) if totals else 0.0,
         "median": statistics.median(totals) if totals else 0.0,
         "min": min(totals, default=0.0),
@@ -400,6 +444,8 @@ def class_stats(results: Sequence[SubmissionResult],
         "per_question": per_question,
         "statuses": dict(sorted(Counter(result.status for result in results).items())),
         "pending": sum(bool(result.pending) for result in results),
+        "penalized": sum(points > 0 for points in deducted),
+        "penalty_points": sum(deducted),
         "check_failures": dict(sorted(failures.items(),
                                       key=lambda item: (-item[1], question_key(item[0])))),
     }
@@ -411,24 +457,49 @@ def _mean(numbers: Mapping) -> str:
     return f"{numbers['mean']:.2f}" if numbers["scored"] else "-"
 
 
+def _out_of(stats: Mapping, unit: str = "") -> str:
+    """What the class's totals are out of, as the gradebook rows have it: "32"; "26 (+6
+    written, not graded yet)" when every row waits for the same written points; "26 to 32
+    (written questions not graded yet for 4 submission(s))" when the rows differ; ``unit``
+    (" points") after the number."""
+    full, rows = stats["possible"], stats["row_possible"]
+    if not rows or rows == [full]:
+        return _shown(full) + unit
+    if len(rows) == 1:
+        return f"{_shown(rows[0])}{unit} (+{_shown(full - rows[0])} written, {PENDING_TEXT})"
+    return (f"{_shown(rows[0])} to {_shown(rows[-1])}{unit} (written questions {PENDING_TEXT} "
+            f"for {stats['pending']} submission(s))")
+
+
+def _penalty_note(stats: Mapping, late) -> str:
+    """A line on the late penalty the totals are after ("" when it took nothing)."""
+    if not stats["penalized"]:
+        return ""
+    return (f"late penalty ('{late.rule.text}'): {stats['penalized']} submission(s) lost "
+            f"{_shown(stats['penalty_points'])} points in all; every total is after it")
+
+
 def summary_table(results: Sequence[SubmissionResult],
                   question_max: Mapping[str, float] | None = None,
-                  per_submission: bool = False) -> str:
-    """The plain-text summary printed after a batch: submissions, mean / median total, mean per
-    question (over the submissions scored), status counts, how many have written questions
-    not graded yet; with ``per_submission`` also one line per submission (its total of its
-    own maximum, :func:`points_possible`)."""
-    stats = class_stats(results, question_max)
+                  per_submission: bool = False, late=None) -> str:
+    """The plain-text summary printed after a batch: submissions, mean / median total (after
+    the late penalty of ``late``, as the gradebook has them) out of the rows' maximum
+    (:func:`_out_of`), mean per question (over the submissions scored), status counts, how
+    many have written questions not graded yet and lost points to the late penalty; with
+    ``per_submission`` also one line per submission (its total of its own maximum,
+    :func:`points_possible`)."""
+    stats = class_stats(results, question_max, late)
     maxima = question_maxima(results, question_max)
-    possible = _shown(stats["possible"])
     lines = [f"submissions: {stats['submissions']}   "
-             f"total: mean {stats['mean']:.2f} / {possible}, median {_shown(stats['median'])}, "
-             f"min {_shown(stats['min'])}, max {_shown(stats['max'])}"]
+             f"total: mean {stats['mean']:.2f} / {_out_of(stats)}, median "
+             f"{_shown(stats['median'])}, min {_shown(stats['min'])}, max {_shown(stats['max'])}"]
     statuses = ", ".join(f"{status} {count}" for status, count in stats["statuses"].items())
     lines.append(f"statuses: {statuses or 'none'}")
     if stats["pending"]:
         lines.append(f"written questions {PENDING_TEXT}: {stats['pending']} submission(s) "
                      "(in neither their score nor their maximum)")
+    if _penalty_note(stats, late):
+        lines.append(_penalty_note(stats, late))
     lines.append("")
     lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}{'scored':>8}")
     for question, numbers in stats["per_question"].items():
@@ -436,8 +507,8 @@ def summary_table(results: Sequence[SubmissionResult],
                      f"{numbers['full_marks']:>12}{numbers['scored']:>8}")
     if per_submission and results:
         width = max(10, *(len(result.submission) for result in results)) + 2
-        totals = [f"{_shown(result.total)}/{_shown(points_possible(result, maxima))}"
-                  for result in results]
+        totals = [f"{_shown(total_after_penalty(result, late))}/"
+                  f"{_shown(points_possible(result, maxima))}" for result in results]
         total_width = max(len("total"), *map(len, totals))
         lines.append("")
         lines.append(f"{'submission':<{width}}{'total':>{total_width}}  status      reason")
@@ -449,16 +520,20 @@ def summary_table(results: Sequence[SubmissionResult],
 
 def class_report_markdown(results: Sequence[SubmissionResult],
                           question_max: Mapping[str, float] | None = None,
-                          png_name: str = "class_report.png") -> str:
-    """The class report as Markdown: summary, per-question table, statuses, failed checks and
-    the submissions that could not be graded, with the PNG embedded."""
-    stats = class_stats(results, question_max)
+                          png_name: str = "class_report.png", late=None) -> str:
+    """The class report as Markdown: summary (totals after the late penalty of ``late``, out of
+    the rows' maximum, as the gradebook has them), per-question table, statuses, failed
+    autograder checks (not TA scores) and the submissions that could not be graded, with the
+    PNG embedded."""
+    stats = class_stats(results, question_max, late)
     graded = stats["statuses"].get("graded", 0)
+    penalty = _penalty_note(stats, late)
     out = ["# Class report", "",
            f"{stats['submissions']} submissions ({graded} graded). Total: mean "
            f"{stats['mean']:.2f}, median {_shown(stats['median'])}, min {_shown(stats['min'])},"
-           f" max {_shown(stats['max'])} of {_shown(stats['possible'])} points "
+           f" max {_shown(stats['max'])} of {_out_of(stats, ' points')} "
            "(over every submission; ones that could not be graded count at their score).", "",
+           *([penalty[0].upper() + penalty[1:] + ".", ""] if penalty else []),
            *_pending_note(stats),
            f"![score histogram and failed checks]({png_name})", "",
            "## Questions", "", "| question | max | mean | full marks | scored |",
@@ -492,7 +567,7 @@ def _pending_note(stats: Mapping) -> list[str]:
 
 
 def write_class_report_png(results: Sequence[SubmissionResult], path: Path,
-                           question_max: Mapping[str, float] | None = None) -> Path:
+                           question_max: Mapping[str, float] | None = None, late=None) -> Path:
     """Draw the score histogram (left) and the failure count of each check (right, the
     :data:`TOP_FAILED_CHECKS` most failed) into a PNG at ``path``; returns it.
 
@@ -500,13 +575,13 @@ def write_class_report_png(results: Sequence[SubmissionResult], path: Path,
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    stats = class_stats(results, question_max)
+    stats = class_stats(results, question_max, late)
     failures = list(stats["check_failures"].items())[:TOP_FAILED_CHECKS]
     figure = Figure(figsize=(12, max(4.0, 0.3 * len(failures) + 1.5)), layout="constrained")
     FigureCanvasAgg(figure)
     scores_axes, checks_axes = figure.subplots(1, 2, width_ratios=(1, 1.3))
     possible = stats["possible"] or 1.0
-    totals = [result.total for result in results]
+    totals = [total_after_penalty(result, late) for result in results]
     scores_axes.hist(totals, bins=min(20, max(5, len(totals))), range=(0, possible),
                      color="tab:blue", edgecolor="white")
     scores_axes.set(title=f"Total scores ({len(totals)} submissions)",
@@ -543,7 +618,9 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
 
     - ``gradebook.csv`` (with the submitters of ``identities`` and the lateness of ``late``);
     - ``results/<id>/results.json`` (Gradescope format) and ``feedback/<id>.txt`` per submission;
-    - ``class_report.png`` and ``class_report.md``.
+    - ``class_report.png`` and ``class_report.md``;
+
+    every total after the penalty of ``late`` (:func:`total_after_penalty`).
 
     ``question_max`` (points possible per question) makes rows that died before any check show
     every question. Returns the paths written, by name ("gradebook", "class_report_png", ...).
@@ -554,22 +631,23 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
         try:
             write_gradescope_results(result, out_dir / "results" / result.submission /
                                      "results.json", question_max=maxima, visibility=visibility,
-                                     question_titles=question_titles)
+                                     question_titles=question_titles, late=late)
             write_feedback(result, out_dir / "feedback" / f"{result.submission}.txt",
-                           question_max=maxima)
+                           question_max=maxima, late=late)
         except Exception as error:  # noqa: BLE001 - one submission's report must not stop the rest
             result.notes.append(f"its reports could not be written: {type(error).__name__}: "
                                 f"{error}")
             result.reason = one_line(f"{result.reason}; reports not written "
                                      f"({type(error).__name__})".lstrip("; "))
     markdown = out_dir / "class_report.md"
-    markdown.write_text(class_report_markdown(results, maxima), encoding="utf-8",
+    markdown.write_text(class_report_markdown(results, maxima, late=late), encoding="utf-8",
                         errors="replace")
     return {
         "gradebook": write_gradebook(results, out_dir / "gradebook.csv", maxima, identities,
                                      late),
         "results": out_dir / "results",
         "feedback": out_dir / "feedback",
-        "class_report_png": write_class_report_png(results, out_dir / "class_report.png", maxima),
+        "class_report_png": write_class_report_png(results, out_dir / "class_report.png", maxima,
+                                                   late),
         "class_report_md": markdown,
     }

@@ -516,7 +516,9 @@ class _Points:
 
     def total(self, result: SubmissionResult) -> float:
         """The points of ``result`` that the totals count, the late penalty deducted."""
-        return self.earned(result) - self.penalty(result)
+        from autograder.frontends.report import total_after_penalty
+
+        return total_after_penalty(result, self.late, self.earned(result))
 
     def possible_of(self, result: SubmissionResult) -> float:
         """The points ``result`` is out of: the counted questions but its pending ones."""

@@ -4,6 +4,7 @@ fake grader standing in for the core)."""
 from __future__ import annotations
 
 import csv
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -159,9 +160,10 @@ def test_grade_with_due_and_penalty(tmp_path, fake_core, capsys):
     assert cli.main(["grade", str(export), "--out", str(out), "--quiet", "--due", DUE,
                      "--late-penalty", "10%/day, max 3 days", "--format", "gradescope",
                      "--format", "canvas"]) == 0
-    assert "2 of 4 submission(s) with a submission time late; penalty 10%/day" in \
-        capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "2 of 4 submission(s) with a submission time late; penalty 10%/day" in printed
     book = _csv(out / "gradebook.csv", "name")
+    _penalty_reaches_what_people_read(out, book, printed)
     header = list(book["Ann"])
     assert header[header.index("w3") + 1:header.index("total")] == ["submitted_at",
                                                                      "late_hours", "late_penalty"]
@@ -190,6 +192,24 @@ def test_grade_with_due_and_penalty(tmp_path, fake_core, capsys):
     assert cli.main(["merge", str(out), "--out", str(tmp_path / "merged")]) == 0
     assert _csv(tmp_path / "merged" / "gradebook.csv", "name")["Dee"] == book["Dee"]
 
+
+
+def _penalty_reaches_what_people_read(out, book, printed):
+    """The feedback says the penalty in one line, results.json's score is the gradebook's
+    total, and the console summary and class report average the gradebook's totals."""
+    cid = book["Cid"]["id"]
+    feedback = (out / "feedback" / f"{cid}.txt").read_text()
+    earned = float(book["Cid"]["total"]) + float(book["Cid"]["late_penalty"])
+    assert (f"Submitted 1 s after the due date: -10% ({round(earned * 0.1, 2):g} points) under "
+            f"the course's rule '10%/day, max 3 days'; score after the penalty "
+            f"{round(float(book['Cid']['total']), 2):g} / ") in feedback
+    assert "after the due date" not in (out / "feedback" / f"{book['Ann']['id']}.txt").read_text()
+    for row in book.values():
+        results = json.loads((out / "results" / row["id"] / "results.json").read_text())
+        assert results["score"] == pytest.approx(float(row["total"]), abs=1e-4)
+    mean = sum(float(row["total"]) for row in book.values()) / len(book)
+    assert f"total: mean {mean:.2f} / " in printed
+    assert f"Total: mean {mean:.2f}," in (out / "class_report.md").read_text()
 
 def test_no_due_date_no_late_columns_but_the_times(tmp_path, fake_core):
     """Without --due the gradebook keeps every point and shows when each was submitted."""

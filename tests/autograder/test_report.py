@@ -164,3 +164,90 @@ def test_png_with_no_failures_and_no_results(tmp_path):
     report.write_class_report_png([fake_result("a")], tmp_path / "one.png")
     report.write_class_report_png([], tmp_path / "none.png")
     assert (tmp_path / "one.png").stat().st_size > 0 and (tmp_path / "none.png").stat().st_size > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Late penalty, written questions not graded yet and TA scores in what people read
+# ---------------------------------------------------------------------------------------------
+
+def _late_class():
+    """alice on time (6/6), bob 9.3 h late under '10%/day, max 3 days' (3/6 earned, -10%),
+    dave without a submission time (nothing deducted)."""
+    from datetime import timedelta
+
+    from autograder.frontends.lateness import Policy, parse_rule, parse_time
+
+    due = parse_time("2026-12-01T00:00-08:00")
+    policy = Policy(due, parse_rule("10%/day, max 3 days"),
+                    {"alice": due, "bob": due + timedelta(hours=9.3)})
+    results = [fake_result("alice"), fake_result("bob", failed=("q2/mask_exact", "q10/speedup")),
+               fake_result("dave")]
+    return results, policy
+
+
+def test_late_penalty_reaches_feedback_results_summary_and_report(tmp_path):
+    """The total after the penalty (report.total_after_penalty) is what the gradebook, the
+    feedback's penalty line, results.json's top-level score, the summary and the class report
+    give; results.json's rows stay the points earned; an on-time or untimed submission gets
+    no penalty line."""
+    results, policy = _late_class()
+    bob = results[1]
+    assert report.total_after_penalty(bob, policy) == pytest.approx(2.7)
+    assert report.total_after_penalty(bob) == bob.total == 3.0
+    line = ("Submitted 9.3 h after the due date: -10% (0.3 points) under the course's rule "
+            "'10%/day, max 3 days'; score after the penalty 2.7 / 6")
+    feedback = report.feedback_text(bob, late=policy).splitlines()
+    assert feedback[1:3] == ["Score: 3 / 6", line]
+    assert "after the due date" not in report.feedback_text(results[0], late=policy)
+    assert "after the due date" not in report.feedback_text(results[2], late=policy)
+    gradescope = report.gradescope_results(bob, late=policy)
+    assert gradescope["score"] == pytest.approx(2.7)
+    assert sum(test["score"] for test in gradescope["tests"]) == 3.0  # rows as earned
+    assert line in gradescope["output"]
+    assert report.gradescope_results(bob)["score"] == 3.0  # no policy (Gradescope itself)
+
+    paths = report.write_all(results, tmp_path, late=policy)
+    with open(paths["gradebook"], newline="") as handle:
+        book = {row["id"]: row for row in csv.DictReader(handle)}
+    assert book["bob"]["total"] == "2.7"
+    written = json.loads((tmp_path / "results" / "bob" / "results.json").read_text())
+    assert written["score"] == float(book["bob"]["total"])
+    assert line in (tmp_path / "feedback" / "bob.txt").read_text()
+    mean = sum(float(row["total"]) for row in book.values()) / 3
+    stats = report.class_stats(results, late=policy)
+    assert stats["mean"] == pytest.approx(mean) and stats["min"] == pytest.approx(2.7)
+    assert (stats["penalized"], stats["penalty_points"]) == (1, pytest.approx(0.3))
+    table = report.summary_table(results, late=policy, per_submission=True)
+    assert f"total: mean {mean:.2f} / 6," in table and "min 2.7," in table
+    assert "late penalty ('10%/day, max 3 days'): 1 submission(s) lost 0.3 points" in table
+    assert any(line.startswith("bob") and " 2.7/6 " in line for line in table.splitlines())
+    markdown = paths["class_report_md"].read_text()
+    assert f"Total: mean {mean:.2f}" in markdown and "min 2.7," in markdown
+    assert "Late penalty ('10%/day, max 3 days'): 1 submission(s)" in markdown
+
+
+def test_exports_take_the_same_total_after_the_penalty(tmp_path):
+    """The Gradescope/Canvas exports' totals are the gradebook's (one function)."""
+    from autograder.frontends import roster
+
+    results, policy = _late_class()
+    maxima = report.question_maxima(results)
+    _, rows = roster.export_rows("gradescope", results, maxima, {}, late=policy)
+    totals = {row["Submission"]: float(row["Total Score"]) for row in rows}
+    assert totals == {result.submission: pytest.approx(report.total_after_penalty(result, policy))
+                      for result in results}
+
+
+def test_penalty_line_past_the_cap_and_within_a_minute():
+    """Past the cap everything is deducted; a few seconds late reads in seconds."""
+    from datetime import timedelta
+
+    results, policy = _late_class()
+    alice = results[0]
+    late = type(policy)(policy.due, policy.rule, {"alice": policy.due + timedelta(days=4)})
+    assert ("-100% (6 points)" in report.penalty_sentence(alice, late, 6.0)
+            and report.penalty_sentence(alice, late, 6.0).endswith("after the penalty 0 / 6"))
+    soon = type(policy)(policy.due, policy.rule, {"alice": policy.due + timedelta(seconds=5)})
+    assert report.penalty_sentence(alice, soon, 6.0).startswith("Submitted 5 s after")
+    assert report.penalty_sentence(alice, type(policy)(policy.due, None, late.submitted),
+                                   6.0) == ""  # a due date without a rule deducts nothing

@@ -147,6 +147,46 @@ def test_an_ungraded_written_question_is_neither_zero_nor_in_the_maximum():
     assert "not graded yet" in report.class_report_markdown(results)
 
 
+
+def test_summary_and_class_report_are_out_of_the_rows_maximum():
+    """With no written question graded, every row is out of the autograded points: the
+    summary and class report say so, with the written points waiting; when the rows differ
+    (one scored), they give the range."""
+    questions = written.written_questions()
+    waiting = sum(info["points"] for info in questions.values())
+    automatic = sum(QUESTION_MAX.values())
+    none = [written.with_manual(fake_result(name), questions, {}) for name in ("alice", "bob")]
+    rows = report.gradebook_rows(none)
+    assert {row["max"] for row in rows} == {report._points(automatic)}
+    out_of = f"{report._shown(automatic)} (+{report._shown(waiting)} written, not graded yet)"
+    assert f"total: mean 6.00 / {out_of}," in report.summary_table(none)
+    assert f"of {report._shown(automatic)} points (+{report._shown(waiting)} written, not " \
+        "graded yet)" in report.class_report_markdown(none)
+    some = [written.with_manual(fake_result("alice"), questions, {"alice": {"w1": 2.0}}),
+            none[1]]
+    assert (f"/ {report._shown(automatic)} to {report._shown(automatic + 2)} (written "
+            "questions not graded yet for 2 submission(s))") in report.summary_table(some)
+    graded = {name: {q: 1.0 for q in questions} for name in ("alice", "bob")}
+    every = [written.with_manual(fake_result(n), questions, graded) for n in ("alice", "bob")]
+    assert f"/ {report._shown(automatic + waiting)}, median" in report.summary_table(every)
+
+
+def test_ta_partial_credit_is_a_grade_not_a_failed_check():
+    """A TA's 1/2 is not in the failed-check statistics (class report, chart) and its
+    results.json row has no status (Gradescope's "failed" would read as an autograder
+    failure); an autograder check's row keeps passed/failed."""
+    questions = written.written_questions()
+    result = written.with_manual(fake_result("bob", failed=("q2/mask_exact",)), questions,
+                                 {"bob": {"w1": 1.0, "w1_comment": "half right"}})
+    stats = report.class_stats([result])
+    assert stats["check_failures"] == {"q2/mask_exact": 1}
+    markdown = report.class_report_markdown([result])
+    assert "ta_score" not in markdown and "| q2/mask_exact | 1 |" in markdown
+    rows = {row["name"]: row for row in report.gradescope_results(result)["tests"]}
+    assert "status" not in rows["w1"] and (rows["w1"]["score"], rows["w1"]["max_score"]) == (1, 2)
+    assert rows["w1"]["output"].startswith("Scored by a TA (1/2)")
+    assert rows["q2"]["status"] == "failed" and rows["q1"]["status"] == "passed"
+
 def test_math_in_answers_is_drawn_and_student_text_stays_escaped():
     """Inline and display TeX become PNG images with the TeX as escaped alt text; prices are
     not formulas; TeX mathtext cannot draw, or a forged placeholder, stays escaped text."""
