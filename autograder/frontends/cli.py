@@ -29,7 +29,10 @@ What grade writes under --out DIR:
   written/index.html            every page with its names and TA scores ("not graded yet")
   written/ta_scores_template.csv  the TAs' score sheet: copy it, fill it, merge-manual it
   identities.json               who submitted what (Gradescope metadata, --roster)
-  export_settings.json          the exports' totals (--export-points) and Canvas column
+  export_settings.json          the exports' totals (--export-points), Canvas column and
+                                formats (--format: merge and regrades write them again)
+  similarity.html / .csv        copies across every submission graded here (graded_code/<id>.json:
+                                what it compares, kept for regrades and merge)
   lateness.json                 --due, --late-penalty and the Gradescope export's submission
                                 times (gradebook: submitted_at, late_hours, late_penalty)
   results/<id>/results.json     Gradescope's results format
@@ -415,7 +418,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
     question_max = report.question_maxima(results, grader.question_max())
     paths = course.write_reports(out_dir, results, question_max, formats, visibility)
     written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
-    copies = similarity.report_class(submissions, run.results, out_dir)
+    copies = similarity.report_class(submissions, results, out_dir)
     shown = course.with_manual_scores(out_dir, results)  # as the gradebook has them
     print(report.summary_table(shown, report.question_maxima(shown, question_max),
                                per_submission=len(shown) <= MAX_ROWS_PRINTED,
@@ -448,7 +451,14 @@ def _print_export_notes(out_dir: Path, results: Sequence, paths: Mapping[str, Pa
         print(f"late penalty {policy.rule.text} stored, but no due date: nothing is deducted "
               "until grade is given --due")
     if "grades_canvas" in paths:
-        warning = roster.canvas_pending_warning(results, roster.load_identities(out_dir),
+        identities = roster.load_identities(out_dir)
+        unmatched = roster.canvas_unmatched(results, identities)
+        if unmatched:
+            print(f"{len(unmatched)} submission(s) match no student Canvas knows (no ID, SIS "
+                  f"User ID or SIS Login ID) and are left out of grades_canvas.csv (they stay "
+                  f"in gradebook.csv): {', '.join(unmatched[:10])}"
+                  + (" ..." if len(unmatched) > 10 else ""))
+        warning = roster.canvas_pending_warning(results, identities,
                                                 roster.load_export_settings(out_dir))
         if warning:
             print(warning)
@@ -477,7 +487,7 @@ def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path)
 
 
 def _merge(args) -> int:
-    from autograder.frontends import course, roster
+    from autograder.frontends import course, roster, similarity
     from autograder.frontends import lateness
 
     try:
@@ -495,6 +505,7 @@ def _merge(args) -> int:
     _print_export_notes(args.out, shown, paths)
     print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
           f"gradebook: {args.out / 'gradebook.csv'}")
+    print(similarity.report_folder(args.out))
     missing = course.missing_shards(args.shards)
     if missing:
         print(f"warning: no folder holds shard(s) {', '.join(missing)}: their submissions are "
@@ -640,6 +651,11 @@ def _gradescope_zip(args) -> int:
         raise CliError(str(error)) from None
     print(f"Gradescope autograder zip: {path} ({path.stat().st_size / 2**20:.1f} MiB); upload "
           "it as the assignment's autograder (Ubuntu 22.04 base image)")
+    seen = {"visible": "right away", "hidden": "never", "after_due_date": "after the due date",
+            "after_published": "once grades are published"}.get(args.visibility, "")
+    print(f"results visibility: {args.visibility} (students see each question's checks {seen}); "
+          f"to change it, build again with --visibility "
+          f"{'|'.join(report.GRADESCOPE_VISIBILITIES)}")
     print("\n".join(footprint.settings_lines(profile=args.profile)))
     return 0
 

@@ -16,7 +16,7 @@ other submissions exist or on their order, and N machines that each run the same
 their own ``i`` (a Slurm array task, a Kubernetes indexed Job's completion index, a CI matrix
 entry) grade every submission exactly once. ``merge SHARD_OUT... --out OUT`` then copies every
 shard's records, identities, export and lateness settings and manual scores into OUT and writes the reports of the whole
-class (:func:`merge_outputs`).
+class (:func:`merge_outputs`), the similarity report of every submission included.
 """
 from __future__ import annotations
 
@@ -116,15 +116,17 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
     sheet (:func:`written.write_ta_files`), and the folder's lateness policy
     (:func:`lateness.load_policy`: its columns in the gradebook, its penalty off every total
     and export); ``formats``: exports to write
-    (``grades_<format>.csv``), besides those the folder already holds (rewritten, so that no
-    export keeps older scores). Returns the paths by name."""
+    (``grades_<format>.csv``), kept in the folder's export settings, besides those stored or
+    already written there (rewritten, so that no export keeps older scores). Returns the paths
+    by name."""
     out_dir = Path(out_dir)
     results = with_manual_scores(out_dir, results)
     identities = roster.load_identities(out_dir)
     maxima = report.question_maxima(results, question_max)
     paths = report.write_all(results, out_dir, maxima, visibility=visibility,
                              identities=identities, late=lateness.load_policy(out_dir))
-    for fmt in sorted(set(formats) | written_formats(out_dir)):
+    stored = roster.save_export_settings(out_dir, formats=formats).formats
+    for fmt in sorted(set(stored) | written_formats(out_dir)):
         paths[f"grades_{fmt}"] = roster.write_export(fmt, results, maxima, identities, out_dir)
     paths.update(written.write_ta_files(out_dir, [result.submission for result in results]))
     return paths
@@ -187,10 +189,14 @@ def _merge_lateness(shard: Path, out_dir: Path) -> None:
 
 def _copy_pages(shard: Path, out_dir: Path) -> None:
     """The written-answer pages of ``shard`` into ``out_dir/written`` (the index and the pages'
-    links are rebuilt with the reports)."""
-    pages = Path(shard) / "written"
-    if pages.is_dir() and Path(shard).resolve() != Path(out_dir).resolve():
-        shutil.copytree(pages, Path(out_dir) / "written", dirs_exist_ok=True)
+    links are rebuilt with the reports) and the graded code the similarity report compares
+    into ``out_dir/graded_code`` (:mod:`autograder.frontends.similarity`)."""
+    from autograder.frontends.similarity import ENTRIES_FOLDER
+
+    for name in ("written", ENTRIES_FOLDER):
+        pages = Path(shard) / name
+        if pages.is_dir() and Path(shard).resolve() != Path(out_dir).resolve():
+            shutil.copytree(pages, Path(out_dir) / name, dirs_exist_ok=True)
 
 
 def _check_one_profile(shards: Sequence[Path]) -> None:

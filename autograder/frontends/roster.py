@@ -49,7 +49,16 @@ that a later ``merge`` or ``merge-manual`` rewrites them the same way): ``points
 default: every question, the written ones once TAs scored them) or ``autograded`` (the written
 questions stay their own columns in the Otter and Gradescope exports but count in no total,
 percent or Canvas column: for a course that records the written part in its own LMS column),
-and ``canvas_column``, the Canvas assignment column.
+``canvas_column``, the Canvas assignment column, and ``formats``, every export format a
+grading into the folder (or a shard merged into it) asked for, so that a regrade, ``merge``
+and ``merge-manual`` write the same ``grades_<format>.csv`` without ``--format`` again.
+
+A submission whose submitters have none of Canvas's keys (``ID``, ``SIS User ID``, ``SIS Login
+ID``: a file matching no student of the roster) has no row in the Canvas export, which Canvas
+could not import, and the command line names those submissions
+(:func:`canvas_unmatched`); they stay in the gradebook and the other exports. Without any
+identity in the folder (no roster, no metadata) every row is kept, named by the submission
+id, for Canvas's import to match by hand.
 
 A written question no TA has scored yet for a submission is an empty cell in the Otter and
 Gradescope exports and counts in neither that row's total nor its maximum (``Max Points``,
@@ -405,13 +414,18 @@ class ExportSettings:
     ``canvas_column`` the header of the Canvas assignment column."""
     points: str = "all"
     canvas_column: str = CANVAS_ASSIGNMENT
+    formats: tuple[str, ...] = ()  # the exports to write (those already written besides)
 
 
-def save_export_settings(out_dir: Path, **changes: str | None) -> ExportSettings:
+def save_export_settings(out_dir: Path, **changes) -> ExportSettings:
     """Store the settings in ``OUT/export_settings.json``, with ``changes`` (those not None)
-    over what is stored; returns them. Side effect: creates ``out_dir``."""
-    settings = replace(load_export_settings(out_dir),
-                       **{key: value for key, value in changes.items() if value is not None})
+    over what is stored (``formats`` are added to the stored ones); returns them. Side effect:
+    creates ``out_dir``."""
+    stored = load_export_settings(out_dir)
+    changes = {key: value for key, value in changes.items() if value is not None}
+    if "formats" in changes:
+        changes["formats"] = _formats([*stored.formats, *changes["formats"]])
+    settings = replace(stored, **changes)
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / EXPORT_SETTINGS_FILE).write_text(json.dumps(asdict(settings), indent=1)
                                                       + "\n", encoding="utf-8")
@@ -420,7 +434,13 @@ def save_export_settings(out_dir: Path, **changes: str | None) -> ExportSettings
 
 def load_export_settings(out_dir: Path) -> ExportSettings:
     """The export settings of ``OUT`` (the defaults where none is stored)."""
-    return ExportSettings(**stored_export_settings(out_dir))
+    stored = stored_export_settings(out_dir)
+    return ExportSettings(**{**stored, "formats": _formats(stored.get("formats") or ())})
+
+
+def _formats(formats) -> tuple[str, ...]:
+    """The known export formats of ``formats``, once each, sorted."""
+    return tuple(sorted(set(formats) & set(FORMATS)))
 
 
 def stored_export_settings(out_dir: Path) -> dict[str, str]:
@@ -475,7 +495,7 @@ def canvas_pending_warning(results: Sequence[SubmissionResult],
     maximum."""
     if settings.points != "all":
         return ""
-    waiting = sum(1 for result, _ in _per_student(results, identities) if result.pending)
+    waiting = sum(1 for result, _ in _canvas_students(results, identities) if result.pending)
     if not waiting:
         return ""
     return (f"warning: {waiting} student(s) have written questions not graded yet: their "
@@ -550,6 +570,28 @@ def _per_student(results, identities):
             yield result, person
 
 
+def _has_canvas_key(person: Person) -> bool:
+    """Whether Canvas's import can match ``person`` to a student (ID, SIS User ID, SIS Login
+    ID)."""
+    return bool(person.canvas_id or person.sid or person.login)
+
+
+def _canvas_students(results, identities):
+    """The (result, person) pairs of the Canvas export: those Canvas can match, or every pair
+    where none can be (module docstring)."""
+    pairs = list(_per_student(results, identities))
+    if not any(_has_canvas_key(person) for _, person in pairs):
+        return pairs
+    return [(result, person) for result, person in pairs if _has_canvas_key(person)]
+
+
+def canvas_unmatched(results: Sequence[SubmissionResult],
+                     identities: Mapping[str, Sequence[Person]]) -> list[str]:
+    """The submissions left out of the Canvas export: no submitter Canvas can match."""
+    kept = {result.submission for result, _ in _canvas_students(results, identities)}
+    return [result.submission for result in results if result.submission not in kept]
+
+
 def _number(value: float) -> str:
     return f"{round(float(value), 4):g}"
 
@@ -593,11 +635,12 @@ def _gradescope_rows(results, points: _Points, identities, _column):
 def _canvas_rows(results, points: _Points, identities, column: str):
     """Canvas has one column: the points so far (a written question not graded yet adds
     nothing) after any late penalty; Points Possible is every counted question's (the CLI warns
-    when written questions are pending, :func:`canvas_pending_warning`)."""
+    when written questions are pending, :func:`canvas_pending_warning`); a submission Canvas
+    cannot match to a student has no row (:func:`canvas_unmatched`)."""
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
     rows = [{"Student": CANVAS_POINTS_POSSIBLE, column: _number(points.possible)}]
     rows += [{"Student": person.name or result.submission, "ID": person.canvas_id,
               "SIS User ID": person.sid, "SIS Login ID": person.login,
               "Section": person.section, column: _number(points.total(result))}
-             for result, person in _per_student(results, identities)]
+             for result, person in _canvas_students(results, identities)]
     return header, rows

@@ -15,6 +15,13 @@ Every class grading (``grade``) writes ``OUT/similarity.html`` and ``OUT/similar
 
 Only the graded functions are compared (``Question.functions``): the rest of the notebook is
 the lab's own code or experiments. A flag is a reason to look, never a verdict.
+
+The report is of every submission graded in ``OUT`` (one with a record), not only of those a
+command was given: each grading stores what the report needs of a submission (its file digest,
+its graded functions' source, its graded notebook and refusals) in ``OUT/graded_code/<id>.json``,
+so a regrade of one student, or ``merge`` of shards (which copies those files), compares the
+whole class again without the original files. Each submission is shown with its submitters'
+names from ``OUT/identities.json``.
 """
 from __future__ import annotations
 
@@ -25,8 +32,9 @@ import html
 import importlib.util
 import io
 import itertools
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
@@ -37,6 +45,7 @@ MAX_DIGEST_BYTES = 256 * 2**20  # of one file: submissions are capped far below 
 MAX_PAIRS_SHOWN = 100  # side by side in the HTML page, most similar first (the CSV has all)
 # probes.student_function's message when it refuses a function (provenance)
 PROVENANCE_REFUSAL = re.compile(r"(\w+) runs code that is not in the notebook")
+ENTRIES_FOLDER = "graded_code"  # in OUT: one Entry per graded submission, <id>.json
 
 
 @dataclass
@@ -180,10 +189,12 @@ def _spans(slices) -> list[tuple[int, int]]:
 # ---------------------------------------------------------------------------------------------
 
 def write_report(out_dir: Path, entries: Sequence[Entry], pairs: Sequence[Pair],
-                 groups: Sequence[Sequence[str]]) -> dict[str, Path]:
+                 groups: Sequence[Sequence[str]],
+                 names: Mapping[str, str] | None = None) -> dict[str, Path]:
     """Write ``similarity.csv`` (one row per flagged pair or identical group) and
     ``similarity.html`` (the same, each pair's code side by side, and every submission's graded
-    notebook and provenance refusals) into ``out_dir``; returns the paths."""
+    notebook and provenance refusals; each id with its submitters' ``names``, by id) into
+    ``out_dir``; returns the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"similarity_csv": out_dir / "similarity.csv",
@@ -197,11 +208,16 @@ def write_report(out_dir: Path, entries: Sequence[Entry], pairs: Sequence[Pair],
             writer.writerow(["similar", f"{pair.first} {pair.second}",
                              f"{pair.shares[0]:.3f}", f"{pair.shares[1]:.3f}"])
     by_id = {entry.id: entry for entry in entries}
-    paths["similarity_html"].write_text(_page(entries, pairs, groups, by_id), encoding="utf-8")
+    paths["similarity_html"].write_text(_page(entries, pairs, groups, by_id, names or {}),
+                                        encoding="utf-8")
     return paths
 
 
-def _page(entries, pairs, groups, by_id: Mapping[str, Entry]) -> str:
+def _page(entries, pairs, groups, by_id: Mapping[str, Entry], names: Mapping[str, str]) -> str:
+    def shown(sub_id: str) -> str:  # the id and its submitters' names, escaped
+        name = names.get(sub_id, "")
+        return html.escape(f"{sub_id} ({name})" if name else sub_id)
+
     parts = ["<!doctype html><meta charset='utf-8'><title>Similarity</title><style>"
              "body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:.5em;"
              "white-space:pre-wrap;font-size:12px}mark{background:#fd8}.pair{display:flex;"
@@ -211,7 +227,7 @@ def _page(entries, pairs, groups, by_id: Mapping[str, Entry]) -> str:
              f"{SHARED_SHARE:.0%} of its graded code with the other (names and formatting "
              "ignored, the template's code discounted). A flag is a reason to look, never a "
              "verdict.</p>", "<h2>Identical</h2>"]
-    parts.append("<ul>" + "".join(f"<li>{html.escape(', '.join(group))}</li>" for group in groups)
+    parts.append("<ul>" + "".join(f"<li>{', '.join(map(shown, group))}</li>" for group in groups)
                  + "</ul>" if groups else "<p>None.</p>")
     parts.append("<h2>Similar pairs</h2>")
     if not pairs:
@@ -220,16 +236,17 @@ def _page(entries, pairs, groups, by_id: Mapping[str, Entry]) -> str:
         parts.append(f"<p>The {MAX_PAIRS_SHOWN} most similar of {len(pairs)} pairs; "
                      "similarity.csv lists them all.</p>")
     for pair in pairs[:MAX_PAIRS_SHOWN]:
-        parts.append(f"<h3>{html.escape(pair.first)} ({pair.shares[0]:.0%}) and "
-                     f"{html.escape(pair.second)} ({pair.shares[1]:.0%})</h3><div class='pair'>")
+        parts.append(f"<h3>{shown(pair.first)}: {pair.shares[0]:.0%} and "
+                     f"{shown(pair.second)}: {pair.shares[1]:.0%}</h3><div class='pair'>")
         for sub_id, spans in ((pair.first, pair.slices[0]), (pair.second, pair.slices[1])):
-            parts.append(f"<div><b>{html.escape(sub_id)}</b><pre>"
+            parts.append(f"<div><b>{shown(sub_id)}</b><pre>"
                          f"{_marked(by_id[sub_id].code, spans)}</pre></div>")
         parts.append("</div>")
-    parts.append("<h2>Every submission</h2><table><tr><th>submission</th><th>graded notebook"
-                 "</th><th>refused as not the notebook's own code</th></tr>")
+    parts.append("<h2>Every submission</h2><table><tr><th>submission</th><th>submitters</th>"
+                 "<th>graded notebook</th><th>refused as not the notebook's own code</th></tr>")
     for entry in entries:
         parts.append(f"<tr><td>{html.escape(entry.id)}</td>"
+                     f"<td>{html.escape(names.get(entry.id, ''))}</td>"
                      f"<td>{html.escape(entry.graded_notebook)}</td>"
                      f"<td>{html.escape(', '.join(entry.provenance_refusals))}</td></tr>")
     return "".join(parts) + "</table>\n"
@@ -250,29 +267,69 @@ def _marked(code: str, spans: Sequence[tuple[int, int]]) -> str:
 
 
 def report_class(submissions: Sequence, results: Sequence, out_dir: Path) -> str:
-    """Compare the class's ``submissions`` (with their ``results``, by id), write the report
-    into ``out_dir`` and return one line for the summary; "" when there are fewer than two
-    submissions (a regrade of one student keeps the class's last report)."""
-    if len(submissions) < 2:
-        return ""
-    if importlib.util.find_spec("copydetect") is None:
-        return "similarity report skipped: pip install copydetect (requirements-authoring.txt)"
+    """Store the report's view of each of ``submissions`` (with their ``results``, by id) in
+    ``OUT/graded_code``, then write the report of every submission graded in ``out_dir``
+    (:func:`report_folder`); returns its one line for the summary."""
     names = graded_names()
     by_id = {result.submission: result for result in results}
-    entries = [entry_of(submission, by_id.get(submission.id), names)
-               for submission in submissions]
+    for submission in submissions:
+        save_entry(out_dir, entry_of(submission, by_id.get(submission.id), names))
+    return report_folder(out_dir)
+
+
+def save_entry(out_dir: Path, entry: Entry) -> Path:
+    """Write ``entry`` to ``OUT/graded_code/<id>.json``; returns the path."""
+    folder = Path(out_dir) / ENTRIES_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{entry.id}.json"
+    path.write_text(json.dumps(asdict(entry), indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def load_entries(out_dir: Path) -> tuple[list[Entry], list[str]]:
+    """The stored entries of every submission graded in ``out_dir`` (one per record), by id,
+    and the ids graded without one (before the report kept them, or unreadable)."""
+    from autograder.core.batch import RecordStore
+
+    entries, missing = [], []
+    for record in sorted(RecordStore(out_dir).folder.glob("*.json")):
+        path = Path(out_dir) / ENTRIES_FOLDER / record.name
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            entries.append(Entry(**{**stored, "id": record.stem}))
+        except (OSError, ValueError, TypeError):
+            missing.append(record.stem)
+    return entries, missing
+
+
+def report_folder(out_dir: Path) -> str:
+    """Compare every submission graded in ``out_dir`` (its stored entries), write
+    ``similarity.html`` / ``.csv`` there and return one line saying how many were compared."""
+    from autograder.frontends.roster import identity_columns, load_identities
+
+    entries, missing = load_entries(out_dir)
+    gap = (f"; {len(missing)} graded submission(s) have no stored code and are left out "
+           f"(grade them again with --redo): {', '.join(missing[:10])}"
+           + (" ..." if len(missing) > 10 else "")) if missing else ""
+    if len(entries) < 2:
+        return (f"similarity: {len(entries)} submission(s) with stored code, nothing to "
+                f"compare{gap}")
+    if importlib.util.find_spec("copydetect") is None:
+        return ("similarity report skipped: pip install copydetect (requirements-authoring.txt)"
+                + gap)
+    names = {sid: identity_columns(people)["name"]
+             for sid, people in load_identities(out_dir).items()}
     groups = identical_groups(entries)
-    pairs = similar_pairs(entries, template_code(names))
-    paths = write_report(out_dir, entries, pairs, groups)
-    return (f"similarity: {len(groups)} identical group(s), {len(pairs)} similar pair(s): "
-            f"{paths['similarity_html']}")
+    pairs = similar_pairs(entries, template_code(graded_names()))
+    paths = write_report(out_dir, entries, pairs, groups, names)
+    return (f"similarity: compared {len(entries)} submission(s) (every one graded in "
+            f"{Path(out_dir)}): {len(groups)} identical group(s), {len(pairs)} similar pair(s): "
+            f"{paths['similarity_html']}{gap}")
 
 
 def template_code(names: Sequence[str]) -> str:
     """The student template's own code of the graded functions (stubs, docstrings): the
     boilerplate every submission shares."""
-    import json
-
     from autograder.core.submission import code_cells
     from autograder.frontends.examples import student_template
 

@@ -277,8 +277,9 @@ def test_canvas_gradebook_round_trip(tmp_path, fake_core, capsys):
     files as Canvas's "Download Submissions" names them (or named by SIS id / login), then
     grades_canvas.csv parsed as Canvas's import parses it: each student's total from the
     gradebook lands in that student's row of the roster's Pruning lab column; a file matching
-    no student is named in one line; merge-manual and merge write the export into the same
-    column."""
+    no student is named, has no row in the Canvas import (Canvas could not match it) nor counts
+    among the students waiting for a TA score, and stays in the gradebook; merge-manual and
+    merge write the export into the same column."""
     from tests.autograder.canvas import (GRADEBOOK_EXPORT, NOTES_COLUMNS, course_of,
                                          parse_import)
 
@@ -288,19 +289,47 @@ def test_canvas_gradebook_round_trip(tmp_path, fake_core, capsys):
     out = tmp_path / "out"
     assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(out), "--quiet",
                      "--roster", str(GRADEBOOK_EXPORT), "--format", "canvas"]) == 0
-    assert "1 submission(s) have no submitter" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "1 submission(s) have no submitter" in printed
+    assert "1 submission(s) match no student Canvas knows (no ID, SIS User ID or SIS Login ID) " \
+           "and are left out of grades_canvas.csv (they stay in gradebook.csv): zed\n" in printed
+    assert "warning: 4 student(s) have written questions not graded yet" in printed
+    assert "zed" in _gradebook(out / "gradebook.csv")
     totals = {sid: row["total"] for sid, row in _gradebook(out / "gradebook.csv").items()}
     course = course_of(GRADEBOOK_EXPORT.read_text(), custom_columns=NOTES_COLUMNS)
     imported = parse_import((out / "grades_canvas.csv").read_text(), course)
     assert {(student, "40102"): totals[sid] for sid, student in files.items()}.items() \
         <= imported.grades.items()
-    assert set(imported.grades) - {(s, "40102") for s in files.values()} == {("new:zed",
-                                                                             "40102")}
+    assert set(imported.grades) == {(s, "40102") for s in files.values()}
     assert cli.main(["merge-manual", str(_ta_scores(tmp_path)), "--out", str(out)]) == 0
     assert "Pruning lab (40102)" in (out / "grades_canvas.csv").read_text().splitlines()[0]
     merged = tmp_path / "merged"
     assert cli.main(["merge", str(out), "--out", str(merged), "--format", "canvas"]) == 0
     assert "Pruning lab (40102)" in (merged / "grades_canvas.csv").read_text().splitlines()[0]
+
+
+def test_merge_and_regrades_write_the_formats_the_shards_asked_for(tmp_path, fake_core):
+    """Shards graded with --format canvas (and otter): merge into a new folder, a regrade and
+    merge-manual write the same exports without --format, from OUT/export_settings.json."""
+    write_notebooks(tmp_path / "subs", ["alice", "bob", "carol"])
+    for index in range(2):
+        assert cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / f"s{index}"),
+                         "--shard", f"{index}/2", "--quiet", "--format", "canvas",
+                         *(["--format", "otter"] if index else [])]) == 0
+    merged = tmp_path / "merged"
+    assert cli.main(["merge", str(tmp_path / "s0"), str(tmp_path / "s1"), "--out",
+                     str(merged)]) == 0
+    settings = json.loads((merged / "export_settings.json").read_text())
+    assert settings["formats"] == ["canvas", "otter"]
+    for fmt in ("canvas", "otter"):
+        (merged / f"grades_{fmt}.csv").unlink()
+    write_notebooks(tmp_path / "fixed", ["bob"])
+    assert cli.main(["grade", str(tmp_path / "fixed"), "--out", str(merged), "--quiet"]) == 0
+    assert (merged / "grades_canvas.csv").is_file() and (merged / "grades_otter.csv").is_file()
+    (merged / "grades_canvas.csv").unlink()
+    assert cli.main(["merge-manual", str(_ta_scores(tmp_path)), "--out", str(merged)]) == 0
+    assert (merged / "grades_canvas.csv").is_file()
+    assert not (merged / "grades_gradescope.csv").exists()
 
 
 def _ta_scores(tmp_path):

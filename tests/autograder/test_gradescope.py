@@ -324,12 +324,20 @@ def test_measured_peak_counts_the_whole_process_tree():
 
 
 def test_gradescope_zip_prints_the_settings(tmp_path, capsys):
-    """gradescope-zip names the memory and timeout to set."""
+    """gradescope-zip names the memory and timeout to set, and the results visibility it
+    baked in (after_published by default) with how to change it."""
     from autograder.frontends import cli
 
     assert cli.main(["gradescope-zip", "--out", str(tmp_path / "ag.zip")]) == 0
     out = capsys.readouterr().out
     assert "memory:  at least" in out and "timeout: at least" in out
+    assert "results visibility: after_published (students see each question's checks once " \
+           "grades are published); to change it, build again with --visibility " \
+           "visible|hidden|after_due_date|after_published" in out
+    assert cli.main(["gradescope-zip", "--out", str(tmp_path / "ag.zip"), "--visibility",
+                     "visible"]) == 0
+    assert "results visibility: visible (students see each question's checks right away)" \
+        in capsys.readouterr().out
 
 
 @pytest.mark.slow

@@ -147,14 +147,16 @@ def test_gradescope_export_has_percent_and_ids(graded):
 def test_canvas_export_without_canvas_roster_guesses_nothing(graded):
     """Without a Canvas roster: Student, ID, SIS User ID (the student id), SIS Login ID,
     Section, the assignment column titled ``Pruning lab``, the indented Points Possible row
-    first; Canvas's ID and the login are left empty, never made up from the email."""
+    first; Canvas's ID and the login are left empty, never made up from the email; a
+    submission without a submitter has no row (Canvas could not match it)."""
     rows = _rows("canvas", *graded)
     assert list(rows[0]) == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section",
                              roster.CANVAS_ASSIGNMENT]
     assert rows[0]["Student"] == "    Points Possible" and rows[0][roster.CANVAS_ASSIGNMENT] == "6"
     assert (rows[1]["Student"], rows[1]["ID"], rows[1]["SIS User ID"], rows[1]["SIS Login ID"],
             rows[1][roster.CANVAS_ASSIGNMENT]) == ("Alice Archer", "", "1001", "", "6")
-    assert rows[-1]["Student"] == "orphan"
+    assert "orphan" not in {row["Student"] for row in rows} and len(rows) == 4
+    assert roster.canvas_unmatched(*graded[:2]) == ["orphan"]
 
 
 def _canvas_submissions(tmp_path, names):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+import shutil
 
 import pytest
 
@@ -105,21 +106,85 @@ def test_copies_are_flagged_and_independent_work_is_not(solved_code):
     assert min(pairs[0].shares) >= similarity.SHARED_SHARE
 
 
-def test_a_class_grading_writes_the_report_with_identical_submissions(tmp_path, capsys,
-                                                                      monkeypatch):
-    """grade on a class holding a byte-identical copy: similarity.csv and .html name the pair,
-    and the summary says where the report is."""
+@pytest.fixture
+def fake_core(monkeypatch):
     from tests.autograder.fakes import FakeGrader
 
     monkeypatch.setattr(cli, "_core_grader",
                         lambda profile, timeout, allow_unisolated=False: FakeGrader("offline"))
+
+
+def _report_rows(out):
+    with open(out / "similarity.csv", newline="") as handle:
+        return [(row["kind"], row["submissions"]) for row in csv.DictReader(handle)]
+
+
+def test_a_class_grading_writes_the_report_with_identical_submissions(tmp_path, capsys,
+                                                                      fake_core):
+    """grade on a class holding a byte-identical copy: similarity.csv and .html name the pair,
+    the page shows each id with its submitters' names (escaped), and the summary says how many
+    submissions were compared and where the report is."""
     paths = write_notebooks(tmp_path / "class", ["alice", "bob", "carol"])
     paths[2].write_bytes(paths[0].read_bytes())  # carol hands in alice's file
+    roster_csv = tmp_path / "roster.csv"
+    roster_csv.write_text("submission,name\nalice.ipynb,Alice <A&B>\ncarol.ipynb,Carol\n")
+    out = tmp_path / "out"
+    assert cli.main(["grade", str(tmp_path / "class"), "--out", str(out), "--quiet",
+                     "--roster", str(roster_csv)]) == 0
+    assert "similarity: compared 3 submission(s) (every one graded in " \
+           f"{out}): 1 identical group(s)" in capsys.readouterr().out
+    assert _report_rows(out) == [("identical", "alice carol")]
+    page = (out / "similarity.html").read_text()
+    assert "alice (Alice &lt;A&amp;B&gt;), carol (Carol)" in page
+    assert "<td>Alice &lt;A&amp;B&gt;</td>" in page and "<A&B>" not in page
+    assert "<h2>Every submission</h2>" in page
+
+
+def test_a_regrade_compares_every_submission_graded_in_the_folder(tmp_path, capsys, fake_core):
+    """Regrading one student's fixed file into the class's --out rebuilds the report of the
+    whole class: the copy that was fixed is no longer flagged, and a file regraded alone is
+    compared with the students graded before (from what the folder keeps, not their files)."""
+    paths = write_notebooks(tmp_path / "class", ["alice", "bob", "carol"])
+    paths[2].write_bytes(paths[0].read_bytes())
     out = tmp_path / "out"
     assert cli.main(["grade", str(tmp_path / "class"), "--out", str(out), "--quiet"]) == 0
-    assert "similarity: 1 identical group(s)" in capsys.readouterr().out
-    with open(out / "similarity.csv", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    assert [(row["kind"], row["submissions"]) for row in rows] == [("identical", "alice carol")]
+    assert _report_rows(out) == [("identical", "alice carol")]
+    alice = paths[0].read_bytes()
+    shutil.rmtree(tmp_path / "class")  # the class's files are gone; OUT is all there is
+    write_notebooks(tmp_path / "fixed", ["carol"])  # carol's own work
+    assert cli.main(["grade", str(tmp_path / "fixed" / "carol.ipynb"), "--out", str(out),
+                     "--quiet"]) == 0
+    assert "similarity: compared 3 submission(s)" in capsys.readouterr().out
+    assert _report_rows(out) == []
+    (tmp_path / "late").mkdir()
+    (tmp_path / "late" / "bob.ipynb").write_bytes(alice)  # bob resubmits alice's file
+    assert cli.main(["grade", str(tmp_path / "late" / "bob.ipynb"), "--out", str(out),
+                     "--quiet"]) == 0
+    assert "similarity: compared 3 submission(s)" in capsys.readouterr().out
+    assert _report_rows(out) == [("identical", "alice bob")]
     page = (out / "similarity.html").read_text()
-    assert "alice, carol" in page and "<h2>Every submission</h2>" in page
+    assert all(f"<tr><td>{name}</td>" in page for name in ("alice", "bob", "carol"))
+
+
+def test_merge_compares_copies_graded_in_different_shards(tmp_path, capsys, fake_core):
+    """An identical pair split across two shards: neither shard sees it, merge flags it (and
+    says how many submissions it compared) without the submissions' files."""
+    from autograder.frontends import course
+
+    first = next(f"s{n}" for n in range(50) if course.shard_of(f"s{n}", 2) == 0)
+    second = next(f"s{n}" for n in range(50) if course.shard_of(f"s{n}", 2) == 1)
+    paths = write_notebooks(tmp_path / "class", [first, second, "other"])
+    paths[1].write_bytes(paths[0].read_bytes())
+    for index in range(2):
+        assert cli.main(["grade", str(tmp_path / "class"), "--out",
+                         str(tmp_path / f"shard{index}"), "--shard", f"{index}/2",
+                         "--quiet"]) == 0
+        assert not (tmp_path / f"shard{index}" / "similarity.csv").exists() \
+            or not _report_rows(tmp_path / f"shard{index}")
+    shutil.rmtree(tmp_path / "class")
+    capsys.readouterr()
+    merged = tmp_path / "merged"
+    assert cli.main(["merge", str(tmp_path / "shard0"), str(tmp_path / "shard1"), "--out",
+                     str(merged)]) == 0
+    assert "similarity: compared 3 submission(s)" in capsys.readouterr().out
+    assert _report_rows(merged) == [("identical", " ".join(sorted([first, second])))]
