@@ -138,6 +138,41 @@ def plot_model_comparison(rows: Sequence[Mapping] | Mapping[str, Mapping]) -> Fi
     return fig
 
 
+def plot_tradeoffs(points: Sequence, marked: Sequence[Mapping] = (), note: str = "") -> Figure:
+    """Accuracy (percent) against model size and against measured speedup, one line per pruning
+    method, with the notebook's own models marked.
+
+    Args:
+        points: :class:`prunekit.tradeoffs.TradeoffPoint` s (before fine-tuning).
+        marked: rows of the notebook's results table (``name``, ``accuracy``, ``params``,
+            ``speedup``); sizes are relative to the row named ``"dense"``.
+        note: one line under the title (e.g. what the curves were evaluated on).
+    """
+    fig = _new_figure(figsize=(10, 4))
+    size_ax, speed_ax = fig.subplots(1, 2, sharey=True)
+    for index, method in enumerate(dict.fromkeys(point.method for point in points)):
+        line = [point for point in points if point.method == method]
+        style = dict(marker="o", color=f"C{index}", label=f"{method}, before fine-tuning")
+        size_ax.plot([100 * p.size_fraction for p in line], [p.accuracy for p in line], **style)
+        speed_ax.plot([p.speedup for p in line], [p.accuracy for p in line], **style)
+    dense_params = next((row["params"] for row in marked if row["name"] == "dense"), None)
+    for index, row in enumerate(marked):
+        style = dict(marker="*", markersize=14, linestyle="none", color=f"C{index + 2}",
+                     label=f"your {row['name']} model")
+        if dense_params:
+            size_ax.plot(100 * row["params"] / dense_params, row["accuracy"], **style)
+        speed_ax.plot(row["speedup"], row["accuracy"], **style)
+    size_ax.set_xlabel("size: non-zero parameters (% of dense)")
+    size_ax.xaxis.set_major_formatter(PercentFormatter())
+    speed_ax.set_xlabel("measured speedup over dense (x)")
+    size_ax.set_ylabel("accuracy (%)")
+    for ax in (size_ax, speed_ax):
+        ax.grid(alpha=0.3)
+    speed_ax.legend(fontsize=8)
+    fig.suptitle("accuracy against size and speed" + (f"\n{note}" if note else ""), fontsize=10)
+    return fig
+
+
 def _named_rows(rows: Sequence[Mapping] | Mapping[str, Mapping]) -> list[dict]:
     """Rows as a list of dicts that each have a ``name``."""
     if isinstance(rows, Mapping):

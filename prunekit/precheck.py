@@ -20,8 +20,8 @@ from prunekit.model import conv_channels_of
 from prunekit.profiles import Profile
 from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, MAX_MACS_FRACTION,
                                  MAX_SIZE_FRACTION, AccuracyTargets, SubmissionError,
-                                 accuracy_targets, load_model, nonzero_parameters,
-                                 published_thresholds, zeros_short_of)
+                                 accuracy_targets, load_model, published_thresholds,
+                                 size_fraction, zeros_short_of)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def _finegrained_checks(path: Path, dense: nn.Module, sparsity_dict: dict, test_
                    f"dense model's {conv_channels_of(dense)}")
     if problem is not None:
         return [ModelCheck(FINEGRAINED_FILE, "loads", False, problem)]
-    fraction = nonzero_parameters(model) / sum(p.numel() for p in dense.parameters())
+    fraction = size_fraction(model, dense)
     short = _zeros_problem(model, sparsity_dict)
     return [
         ModelCheck(FINEGRAINED_FILE, "loads", True, "a VGG with the dense model's channels"),

@@ -8,8 +8,8 @@ needs no extra description.
 
 The targets here are the ones the notebook states to students: size and MACs fractions (fixed),
 and the accuracy thresholds grading applies. Those are calibrated per profile on the grader's
-side and published to students in :data:`THRESHOLDS_FILE` (written by ``python -m autograder
-calibrate``; the numbers only, never the hidden split or the salt). A profile without published
+side and published to students in :data:`THRESHOLDS_FILE` (rewritten whenever the course
+recalibrates; the numbers only, never the hidden split or the salt). A profile without published
 thresholds falls back to the public target: the dense accuracy minus
 :data:`ACCURACY_ALLOWANCE_POINTS` (calibrated thresholds are never stricter than that).
 """
@@ -33,7 +33,7 @@ MODEL_FILES = (FINEGRAINED_FILE, CHANNEL_PRUNED_FILE)  # what a submission ships
 MAX_SIZE_FRACTION = 0.25  # fine-grained model: non-zero parameters / dense parameters, at most
 MAX_MACS_FRACTION = 0.60  # channel-pruned model: MACs / dense MACs, at most
 # Accuracy allowance: how many percentage points below the dense model a fine-tuned model may be
-# (the public target; calibration keeps every graded threshold at or below it).
+# (the public target; every calibrated threshold is at or below it).
 ACCURACY_ALLOWANCE_POINTS = 2.0
 # The calibrated accuracy thresholds of each profile, as grading applies them (percent).
 THRESHOLDS_FILE = Path(__file__).resolve().with_name("grading_thresholds.json")
@@ -109,7 +109,7 @@ class AccuracyTargets:
 
 def accuracy_targets(profile_name: str, dense_accuracy: float | None = None) -> AccuracyTargets:
     """The accuracy targets of ``profile_name``: the grader's published thresholds, else (no
-    calibration published for the profile) ``dense_accuracy`` minus the allowance for both.
+    thresholds published for the profile) ``dense_accuracy`` minus the allowance for both.
 
     Raises:
         ValueError: no thresholds are published for the profile and ``dense_accuracy`` is None.
@@ -131,9 +131,11 @@ def accuracy_targets(profile_name: str, dense_accuracy: float | None = None) -> 
                            f"the grader's threshold, measured on {where}")
 
 
-def nonzero_parameters(model: nn.Module) -> int:
-    """Non-zero entries over ``model.parameters()`` (buffers excluded): a model's pruned size."""
-    return sum(int(parameter.count_nonzero()) for parameter in model.parameters())
+def size_fraction(model: nn.Module, dense: nn.Module) -> float:
+    """``model``'s pruned size as a fraction of ``dense``'s: its non-zero parameter entries over
+    all of ``dense``'s (buffers excluded), what the 25% size target is measured in."""
+    nonzero = sum(int(parameter.count_nonzero()) for parameter in model.parameters())
+    return nonzero / sum(parameter.numel() for parameter in dense.parameters())
 
 
 def zeros_short_of(model: nn.Module, sparsity_dict: dict[str, float]) -> list[tuple[str, int, int]]:

@@ -341,7 +341,7 @@ def publish_thresholds(profile_name: str, record: dict, path: Path = THRESHOLDS_
         profiles = {}
     profiles[profile_name] = published_entry(record)
     document = {"about": "The accuracy thresholds (percent) grading applies to each profile's "
-                         "fine-tuned models; written by `python -m autograder calibrate`.",
+                         "fine-tuned models, rewritten whenever the course recalibrates.",
                 "profiles": dict(sorted(profiles.items()))}
     write_text_atomic(path, json.dumps(document, indent=2) + "\n")
     return path
