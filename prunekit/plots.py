@@ -58,6 +58,23 @@ def plot_weight_histograms(model: nn.Module, bins: int | None = None,
     return fig
 
 
+def plot_parameters_per_layer(model: nn.Module) -> Figure:
+    """One bar per conv / linear weight (the tensors pruning works on): its number of entries,
+    labelled with its share of all of them, so that where size can be won shows at a glance."""
+    counts = {name: weight.numel() for name, weight in prunable_weights(model).items()}
+    total = sum(counts.values())
+    fig = _new_figure(figsize=(7, 0.35 * len(counts) + 1.2))
+    ax = fig.add_subplot()
+    bars = ax.barh(list(counts), list(counts.values()), color="tab:blue")
+    ax.bar_label(bars, labels=[f"{count:,} ({count / total:.0%})" for count in counts.values()],
+                 fontsize=8, padding=2)
+    ax.invert_yaxis()  # the first layer on top, as in the table
+    ax.set_xlabel("weights (entries)")
+    ax.set_xlim(0, 1.3 * max(counts.values()))
+    ax.set_title("where the weights are")
+    return fig
+
+
 def bins_for(num_values: int) -> int:
     """Histogram bins for ``num_values`` values: ``round(sqrt(num_values))`` (the square-root
     rule: about as many values per bin as bins) clamped to [:data:`MIN_BINS`, :data:`MAX_BINS`]."""

@@ -131,7 +131,9 @@ def test_no_grader_code_reaches_students(built, which):
     published = folder / "prunekit" / "grading_thresholds.json"  # the numbers, nothing secret
     assert [p for p in folder.rglob("*.json") if p != published] == [], \
         "no calibration file for students"
-    for profile in ("offline", "cifar10-cpu"):
+    # the committed template holds no prunekit/ in a fresh clone (the build adds it)
+    assert published.is_file() or which == "committed"
+    for profile in ("offline", "cifar10-cpu") if published.is_file() else ():
         record = json.loads(calibration_path(profile).read_text())
         assert record["salt"] not in published.read_text()
         assert str(record["grading_split"]["seed"]) not in published.read_text()

@@ -14,7 +14,7 @@ from torch import nn
 
 from prunekit.model import VGG
 from prunekit.plots import (bins_for, plot_accuracy_vs_sparsity, plot_model_comparison,
-                            plot_sensitivity, plot_weight_histograms)
+                            plot_parameters_per_layer, plot_sensitivity, plot_weight_histograms)
 from prunekit.sensitivity import SensitivityResult, sensitivity_scan
 
 
@@ -29,6 +29,18 @@ def test_weight_histograms_one_panel_per_conv_and_linear_weight():
     assert isinstance(fig, Figure)
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [f"backbone.conv{i}.weight" for i in range(8)] + ["classifier.weight"]
+    render(fig)
+
+
+def test_parameters_per_layer_one_bar_per_weight_with_its_share():
+    """One bar per conv / classifier weight, first layer on top, labelled with count and share."""
+    model = VGG(width=1 / 16)
+    fig = plot_parameters_per_layer(model)
+    [ax] = fig.axes
+    counts = [int(bar.get_width()) for bar in ax.patches]
+    assert counts == [w.numel() for n, w in model.named_parameters() if w.dim() > 1]
+    labels = [text.get_text() for text in ax.texts]
+    assert labels[-1].startswith(f"{counts[-1]:,} (") and labels[-1].endswith("%)")
     render(fig)
 
 
