@@ -127,7 +127,8 @@ def executed_cifar10_cpu(built, solved_nb, tmp_path_factory):
 
 def test_cifar10_cpu_runs_end_to_end_on_real_images(executed_cifar10_cpu):
     """No cell raises, every public check passes, the shipped cifar10-cpu checkpoint is the
-    dense model (no base training), and the export writes the submission zip."""
+    dense model (no base training), the export writes the submission zip, and the accuracies
+    printed say they come from the budget's subset."""
     folder, nb = executed_cifar10_cpu
     assert error_outputs(nb) == []
     assert "profile 'cifar10-cpu'" in outputs_text(nb, "settings")
@@ -138,3 +139,6 @@ def test_cifar10_cpu_runs_end_to_end_on_real_images(executed_cifar10_cpu):
             o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
             for o in cell.outputs), cell.source
     assert (folder / SUBMISSION_ZIP).is_file()
+    # the QUICK-like budget's accuracies, the saved models' check included, say what they used
+    assert "on 500 test images (QUICK: a fixed subset" in outputs_text(nb, "load-dense")
+    assert "the 500 test images of QUICK's subset" in outputs_text(nb, "check-saved-models")
