@@ -11,6 +11,7 @@ real budget (about 2 minutes of notebook on 2 cores, more under load).
 from __future__ import annotations
 
 import os
+import re
 import time
 import zipfile
 
@@ -66,12 +67,44 @@ def test_checks_pass_and_results_are_shown(executed):
         assert "All test cases passed!" in "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
                                                  for o in cell.outputs), cell.source
     images = sum("image/png" in o.get("data", {}) for c in code_cells(nb) for o in c.outputs)
-    assert images >= 4  # weight histograms twice, the sensitivity curves, the model comparison
+    # weight histograms twice, weights per layer, the sensitivity curves and the kit's real-image
+    # scan, the model comparison, the trade-offs
+    assert images >= 7
     table = outputs_text(nb, "results-table")
     for name in ("dense", "fine-grained", "channel-pruned"):
         assert f"\n{name} " in "\n" + table
     saved = outputs_text(nb, "check-saved-models")  # the saved files, checked as grading will
     assert "Every check passes" in saved and "MISS" not in saved, saved
+
+
+def numbers_after(text: str, label: str) -> list[float]:
+    """The numbers printed right after ``label`` in ``text`` (e.g. "before fine-tuning: ")."""
+    return [float(n) for n in re.findall(re.escape(label) + r"(-?[\d.]+)", text)]
+
+
+def test_what_the_prose_claims_holds_for_the_reference_answers(executed):
+    """The sentences that state results are true of this run: sorting keeps the function;
+    fine-tuning recovers most of what channel pruning lost and does not lose accuracy after
+    fine-grained pruning; the fine-grained model is about as fast as the dense one and the
+    channel-pruned one faster, by less than its MAC reduction (W3)."""
+    _, nb, _ = executed
+    sorted_line = outputs_text(nb, "sorted-channel-prune")
+    [sorted_accuracy] = numbers_after(sorted_line, "sorted model: ")
+    [dense_accuracy] = numbers_after(sorted_line, "(dense: ")
+    assert abs(sorted_accuracy - dense_accuracy) <= 0.1, sorted_line  # float sums reordered
+    [channel_before] = numbers_after(outputs_text(nb, "prune-channel"), "before fine-tuning: ")
+    [channel_after] = numbers_after(outputs_text(nb, "finetune-channel"), "after fine-tuning: ")
+    assert channel_after - channel_before > 0.5 * (dense_accuracy - channel_before)
+    [fine_before] = numbers_after(outputs_text(nb, "prune-finegrained"), "before fine-tuning: ")
+    [fine_after] = numbers_after(outputs_text(nb, "finetune-finegrained"),
+                                 "after fine-tuning: ")
+    assert fine_after >= fine_before
+    table = outputs_text(nb, "results-table")
+    [fewer_macs] = numbers_after(table, "channel-pruned: ")
+    [faster] = numbers_after(table, "dense model, ")
+    assert 1.0 < faster < fewer_macs, table
+    [fine_speedup] = [float(n) for n in re.findall(r"\nfine-grained .* ([\d.]+)x ", table)]
+    assert 0.8 < fine_speedup < 1.25, table
 
 
 def test_saves_loadable_models_and_exports_them(executed):
