@@ -15,8 +15,8 @@ import torch
 
 from prunekit.measure import count_macs
 from prunekit.model import VGG, conv_channels_of
-from prunekit.submission import CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, zeros_short_of
-from solutions import get_num_parameters
+from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, size_fraction,
+                                 zeros_short_of)
 
 from . import reference as ref
 from .base import Context, Fail, Plan, as_number, describe_value, fmt
@@ -118,8 +118,7 @@ def plan_q6(ctx: Context) -> Plan:
         sparsities = chosen(out)
         base = copy.deepcopy(ctx.resources.base_model())
         ref.solutions().FineGrainedPruner(base, sparsities)
-        fraction = (get_num_parameters(base, count_nonzero_only=True)
-                    / ctx.resources.dense_parameters())
+        fraction = size_fraction(base, ctx.resources.base_model())
         ctx.metrics["sparsity_dict_size_fraction"] = fraction
         if fraction > MAX_SIZE_FRACTION + 1e-12:
             raise Fail(f"pruned with sparsity_dict, the base model keeps {100 * fraction:.2f}% of "
@@ -137,8 +136,7 @@ def plan_q6(ctx: Context) -> Plan:
     def _(out):
         submitted = fine_grained_model()
         # Against the base model's count: a file's own count could be padded with zeros.
-        fraction = (get_num_parameters(submitted, count_nonzero_only=True)
-                    / ctx.resources.dense_parameters())
+        fraction = size_fraction(submitted, ctx.resources.base_model())
         ctx.metrics["finegrained_size_fraction"] = fraction
         if fraction > MAX_SIZE_FRACTION + 1e-12:
             raise Fail(f"{FINEGRAINED_FILE} keeps {100 * fraction:.2f}% of its parameters non-zero; "

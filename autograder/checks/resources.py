@@ -20,7 +20,6 @@ from prunekit.model import VGG, scaled_channels, vgg_from_state_dict
 from prunekit.profiles import PROFILES, get_profile
 
 from autograder.manifest import KIT_ROOT, base_checkpoint_path, grader_data_root
-from solutions import get_num_parameters
 
 from .base import Fail, check_within_shapes, derive_seed
 from .settings import (LATENCY_BATCH, LATENCY_REPEATS, LATENCY_THREADS, LATENCY_WARMUP,
@@ -85,9 +84,6 @@ class Resources:
     def dense_shapes(self) -> dict[str, tuple[int, ...]]:
         """Name -> shape of every tensor in the base model's state dict."""
         return {name: tuple(value.shape) for name, value in self.base_model().state_dict().items()}
-
-    def dense_parameters(self) -> int:
-        return get_num_parameters(self.base_model())
 
     def dense_macs(self) -> int:
         return _macs_of(self.settings.profile, self.settings.base_checkpoint_sha256, "dense")

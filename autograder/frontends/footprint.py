@@ -40,7 +40,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from autograder.manifest import KIT_ROOT
 
 FOOTPRINT_FILE = Path(__file__).resolve().with_name("gradescope_footprint.json")
 SAMPLE_SECONDS = 0.05  # how often the process tree's memory is read (0.1 s missed ~50 MiB peaks)

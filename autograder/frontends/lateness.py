@@ -36,6 +36,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from autograder.frontends.report import points_text
+
 LATENESS_FILE = "lateness.json"
 UNIT_SECONDS = {"day": 86400, "hour": 3600}
 CLEAR = "none"  # --due none / --late-penalty none: forget the stored value
@@ -153,14 +155,10 @@ class Policy:
         late = self.late_seconds(submission)
         made = self.submitted.get(submission)
         cells = {"submitted_at": made.isoformat() if made else "",
-                 "late_hours": "" if late is None else _number(late / 3600),
-                 "late_penalty": "" if late is None else _number(self.penalty(submission,
+                 "late_hours": "" if late is None else points_text(late / 3600),
+                 "late_penalty": "" if late is None else points_text(self.penalty(submission,
                                                                               earned))}
         return {column: cells[column] for column in self.columns()}
-
-
-def _number(value: float) -> str:
-    return f"{round(float(value), 4):g}"
 
 
 # ---------------------------------------------------------------------------------------------

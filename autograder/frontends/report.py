@@ -109,7 +109,7 @@ def score_cell(result: SubmissionResult, question: str) -> str:
     ungraded written question is never a 0."""
     if question in result.pending:
         return ""
-    return _points(result.question_scores.get(question, 0.0))
+    return points_text(result.question_scores.get(question, 0.0))
 
 
 def one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
@@ -123,15 +123,15 @@ def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _points(value: float, digits: int = 4) -> str:
-    """Points as short text: 2 -> "2", 2.5 -> "2.5", 1/3 -> "0.3333" (``digits`` decimals at
+def points_text(value: float, digits: int = 4) -> str:
+    """Points as short text (gradebook cells, exports, Gradescope rows): 2 -> "2", 2.5 -> "2.5", 1/3 -> "0.3333" (``digits`` decimals at
     most; the gradebook keeps 4, text for people 2)."""
     return f"{round(float(value), digits):g}"
 
 
 def _shown(value: float) -> str:
     """Points for people to read: at most 2 decimals."""
-    return _points(value, 2)
+    return points_text(value, 2)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -176,8 +176,8 @@ def gradebook_rows(results: Sequence[SubmissionResult],
         total = total_after_penalty(result, late)
         if late:
             row.update(late.cells(result.submission, result.total))
-        row.update(total=_points(total), max=_points(possible),
-                   percent=_points(100 * total / possible if possible else 0.0, 2),
+        row.update(total=points_text(total), max=points_text(possible),
+                   percent=points_text(100 * total / possible if possible else 0.0, 2),
                    status=result.status, isolation=result.isolation,
                    reason=one_line(result.reason))
         rows.append(row)
@@ -219,6 +219,17 @@ def write_csv(path: Path, fieldnames: Sequence[str], rows: Sequence[Mapping]) ->
         writer.writerows({key: spreadsheet_safe(value) for key, value in row.items()}
                          for row in rows)
     return path
+
+
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """A CSV file's header and its rows (dicts keyed by the header), read as spreadsheets save
+    it (UTF-8, with or without a byte-order mark).
+
+    Raises:
+        OSError: the file cannot be read (callers say which file, in their own terms).
+    """
+    reader = csv.DictReader(Path(path).read_text(encoding="utf-8-sig").splitlines())
+    return [name or "" for name in reader.fieldnames or []], list(reader)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -287,12 +298,12 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
         return f"Not checked: {one_line(why)}"
     if _by_ta(checks):
         score = sum(check.points for check in checks)
-        return "\n".join([f"Scored by a TA ({_points(score)}/{_points(checks[0].max_points)})",
+        return "\n".join([f"Scored by a TA ({points_text(score)}/{points_text(checks[0].max_points)})",
                           *_ta_comments(checks)])
     lines = []
     for check in checks:
         mark = "passed" if check.passed else "FAILED"
-        lines.append(f"{mark} {check.name} ({_points(check.points)}/{_points(check.max_points)})")
+        lines.append(f"{mark} {check.name} ({points_text(check.points)}/{points_text(check.max_points)})")
         said = check.measured if check.passed else check.message
         if said:
             lines.append("    " + _clip(said).replace("\n", "\n    "))
@@ -300,11 +311,12 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
 
 
 def _overall_output(result: SubmissionResult, possible: float, late=None) -> str:
-    head = f"Score {_points(result.total)} / {_points(possible)}."
+    head = f"Score {points_text(result.total)} / {points_text(possible)}."
     if result.pending:
         head += f" Not graded yet (in neither number): {', '.join(result.pending)}."
-    if penalty_sentence(result, late, possible):
-        head += f" {penalty_sentence(result, late, possible)}."
+    penalty = penalty_sentence(result, late, possible)
+    if penalty:
+        head += f" {penalty}."
     if result.status == "graded":
         return head
     return (f"{head} Grading could not finish ({result.status}): {one_line(result.reason)}. "
@@ -337,8 +349,9 @@ def feedback_text(result: SubmissionResult,
     possible = points_possible(result, maxima)
     lines = [f"Feedback for submission {result.submission}",
              f"Score: {_shown(result.total)} / {_shown(possible)}"]
-    if penalty_sentence(result, late, possible):
-        lines.append(penalty_sentence(result, late, possible))
+    penalty = penalty_sentence(result, late, possible)
+    if penalty:
+        lines.append(penalty)
     if result.pending:
         lines.append(f"Not graded yet (in neither number): {', '.join(result.pending)}")
     if result.status != "graded":
@@ -585,7 +598,7 @@ def write_class_report_png(results: Sequence[SubmissionResult], path: Path,
     scores_axes.hist(totals, bins=min(20, max(5, len(totals))), range=(0, possible),
                      color="tab:blue", edgecolor="white")
     scores_axes.set(title=f"Total scores ({len(totals)} submissions)",
-                    xlabel=f"points (of {_points(possible)})", ylabel="submissions")
+                    xlabel=f"points (of {points_text(possible)})", ylabel="submissions")
     scores_axes.axvline(stats["mean"], color="tab:red", linestyle="--",
                         label=f"mean {stats['mean']:.1f}")
     scores_axes.yaxis.get_major_locator().set_params(integer=True)

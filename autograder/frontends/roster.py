@@ -75,13 +75,13 @@ Otter and Gradescope exports add a ``late_penalty`` column (the points deducted)
 """
 from __future__ import annotations
 
-import csv
 import json
 import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Mapping, Sequence
 
+from autograder.frontends.report import points_text, read_csv
 from autograder.results import SubmissionResult
 
 if TYPE_CHECKING:
@@ -214,12 +214,10 @@ def roster_identities(path: Path, submissions: Sequence = (),
 def _read_table(path: Path) -> tuple[list[str], list[tuple[int, dict]]]:
     """The header of a CSV file and its rows with their line numbers."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        header, rows = read_csv(path)
     except OSError as error:
         raise RosterError(f"cannot read the roster {path}: {error.strerror or error}") from None
-    reader = csv.DictReader(text.splitlines())
-    header = [name or "" for name in reader.fieldnames or []]
-    return header, list(enumerate(reader, start=2))
+    return header, list(enumerate(rows, start=2))
 
 
 def _listed_identities(path: Path, rows, submission_column: str, person_of) -> Identities:
@@ -560,7 +558,7 @@ class _Points:
         if not self.late_columns():
             return {}
         timed = self.late.late_seconds(result.submission) is not None
-        return {"late_penalty": _number(self.penalty(result)) if timed else ""}
+        return {"late_penalty": points_text(self.penalty(result)) if timed else ""}
 
 
 def _per_student(results, identities):
@@ -592,24 +590,21 @@ def canvas_unmatched(results: Sequence[SubmissionResult],
     return [result.submission for result in results if result.submission not in kept]
 
 
-def _number(value: float) -> str:
-    return f"{round(float(value), 4):g}"
-
-
 def _otter_rows(results, points: _Points, identities, _column):
     from autograder.frontends.report import score_cell
 
     questions = list(points.maxima)
     header = ["file", *questions, "total_points_earned", "percent_correct", "grading_status",
               "reason", *points.late_columns(), "name", "sid", "email"]
-    rows = [{"file": OTTER_POSSIBLE_LABEL, **{q: _number(points.maxima[q]) for q in questions},
-             "total_points_earned": _number(points.possible), "percent_correct": "1",
+    rows = [{"file": OTTER_POSSIBLE_LABEL,
+             **{q: points_text(points.maxima[q]) for q in questions},
+             "total_points_earned": points_text(points.possible), "percent_correct": "1",
              "grading_status": OTTER_POSSIBLE_STATUS}]
     for result, person in _per_student(results, identities):
         rows.append({"file": result.submission,
                      **{q: score_cell(result, q) for q in questions},
-                     "total_points_earned": _number(points.total(result)),
-                     "percent_correct": _number(points.percent(result) / 100),
+                     "total_points_earned": points_text(points.total(result)),
+                     "percent_correct": points_text(points.percent(result) / 100),
                      "grading_status": "Completed" if result.status == "graded"
                      else result.status, "reason": result.reason, **points.late_cells(result),
                      "name": person.name, "sid": person.sid, "email": person.email})
@@ -623,9 +618,9 @@ def _gradescope_rows(results, points: _Points, identities, _column):
     header = ["Name", "SID", "Email", "Total Score", "Max Points", "Percent", *questions,
               *points.late_columns(), "Status", "Submission"]
     rows = [{"Name": person.name, "SID": person.sid, "Email": person.email,
-             "Total Score": _number(points.total(result)),
-             "Max Points": _number(points.possible_of(result)),
-             "Percent": _number(points.percent(result)),
+             "Total Score": points_text(points.total(result)),
+             "Max Points": points_text(points.possible_of(result)),
+             "Percent": points_text(points.percent(result)),
              **{q: score_cell(result, q) for q in questions}, **points.late_cells(result),
              "Status": result.status, "Submission": result.submission}
             for result, person in _per_student(results, identities)]
@@ -638,9 +633,9 @@ def _canvas_rows(results, points: _Points, identities, column: str):
     when written questions are pending, :func:`canvas_pending_warning`); a submission Canvas
     cannot match to a student has no row (:func:`canvas_unmatched`)."""
     header = ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", column]
-    rows = [{"Student": CANVAS_POINTS_POSSIBLE, column: _number(points.possible)}]
+    rows = [{"Student": CANVAS_POINTS_POSSIBLE, column: points_text(points.possible)}]
     rows += [{"Student": person.name or result.submission, "ID": person.canvas_id,
               "SIS User ID": person.sid, "SIS Login ID": person.login,
-              "Section": person.section, column: _number(points.total(result))}
+              "Section": person.section, column: points_text(points.total(result))}
              for result, person in _canvas_students(results, identities)]
     return header, rows

@@ -28,7 +28,6 @@ the scores.
 from __future__ import annotations
 
 import base64
-import csv
 import html
 import io
 import json
@@ -39,7 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autograder.frontends.report import FORMULA_STARTS
+from autograder.frontends.report import FORMULA_STARTS, read_csv
 from autograder.results import TA_SCORE_CHECK, CheckResult, SubmissionResult
 
 MANUAL_FILE = "manual_scores.json"
@@ -564,15 +563,15 @@ def _row_submission(row: dict, columns: Mapping[str, str], lookups: Mapping[str,
 
 
 def _read_csv(path: Path) -> tuple[list[dict], dict[str, str]]:
+    """The TAs' sheet's rows, and its columns by lower-cased name ("student_id" also as "sid")."""
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        header, rows = read_csv(path)
     except OSError as error:
         raise ManualScoresError(f"cannot read {path}: {error.strerror or error}") from None
-    reader = csv.DictReader(text.splitlines())
-    columns = {(name or "").strip().lower(): name for name in reader.fieldnames or []}
+    columns = {name.strip().lower(): name for name in header}
     if "student_id" in columns:
         columns.setdefault("sid", columns["student_id"])
-    return list(reader), columns
+    return rows, columns
 
 
 def _lookup(key: str, known: Sequence[str], identities: Mapping) -> dict[str, str]:

@@ -157,7 +157,7 @@ def test_summary_and_class_report_are_out_of_the_rows_maximum():
     automatic = sum(QUESTION_MAX.values())
     none = [written.with_manual(fake_result(name), questions, {}) for name in ("alice", "bob")]
     rows = report.gradebook_rows(none)
-    assert {row["max"] for row in rows} == {report._points(automatic)}
+    assert {row["max"] for row in rows} == {report.points_text(automatic)}
     out_of = f"{report._shown(automatic)} (+{report._shown(waiting)} written, not graded yet)"
     assert f"total: mean 6.00 / {out_of}," in report.summary_table(none)
     assert f"of {report._shown(automatic)} points (+{report._shown(waiting)} written, not " \
