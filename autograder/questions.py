@@ -8,6 +8,11 @@ core, the checks' weights, the Gradescope and Otter zips (which ship it, not the
 reports, the written-answer pages. A test fails when the file and the master disagree, so
 changing a question's points means editing the master and running the build.
 
+A header with ``bonus: true`` makes its question extra credit (the optional N:M extension, q10
+and W4): graded like any other, its points add to a submission's score but never to the points
+possible (:meth:`Table.possible`), so the score may exceed the maximum. This table is the only
+place that says which questions are bonus.
+
 No torch here: the table is read by front ends that must stay light.
 """
 from __future__ import annotations
@@ -24,14 +29,16 @@ QUESTIONS_FILE = Path(__file__).resolve().with_name("questions.json")
 
 @dataclass(frozen=True)
 class Question:
-    """One question: ``id`` as Otter names it ("q1", "w1"), ``points`` possible, ``manual``
+    """One question: ``id`` as Otter names it ("q1", "w1"), ``points`` it can earn, ``manual``
     (graded by hand: the written questions), ``prompt`` (its markdown text), ``checks`` (the
-    hidden checks' names, in grading order; empty for manual questions)."""
+    hidden checks' names, in grading order; empty for manual questions), ``bonus`` (extra
+    credit: its points add to a score but not to the points possible)."""
     id: str
     points: float
     manual: bool
     prompt: str
     checks: tuple[str, ...] = ()
+    bonus: bool = False
 
     @property
     def functions(self) -> tuple[str, ...]:
@@ -67,9 +74,20 @@ class Table:
         """Ids of the questions graded by hand, in order."""
         return tuple(q.id for q in self.questions if q.manual)
 
+    @property
+    def bonus(self) -> tuple[str, ...]:
+        """Ids of the bonus questions (extra credit), in order."""
+        return tuple(q.id for q in self.questions if q.bonus)
+
     def points(self, manual: bool = False) -> dict[str, float]:
-        """Points of the autograded questions (``manual``: of the written ones)."""
+        """Points each autograded question can earn, bonus questions included (``manual``: of
+        the written ones)."""
         return {q.id: q.points for q in self.questions if q.manual == manual}
+
+    def possible(self, manual: bool = False) -> float:
+        """Points possible of the autograded questions (``manual``: of the written ones): the
+        sum of their points without the bonus questions'."""
+        return sum(q.points for q in self.questions if q.manual == manual and not q.bonus)
 
     def __getitem__(self, question_id: str) -> Question:
         return next(q for q in self.questions if q.id == question_id)
@@ -87,13 +105,15 @@ def load(path: Path = QUESTIONS_FILE) -> Table:
         raise FileNotFoundError(f"no question table at {path}; run `python -m assignment.build` "
                                 f"to generate it from the master notebook") from None
     return Table(tuple(Question(r["id"], float(r["points"]), bool(r["manual"]), r["prompt"],
-                                tuple(r.get("checks", ()))) for r in records))
+                                tuple(r.get("checks", ())), bool(r.get("bonus", False)))
+                       for r in records))
 
 
 def table_from_master(master: Path, checks: Mapping[str, Sequence[str]] | None = None) -> Table:
     """Read the questions of an Otter Assign (v1 format) master: each ``# BEGIN QUESTION`` raw
-    cell's ``name``, ``points`` (a number, or a list summed) and ``manual``, and the markdown
-    cell after it as the prompt; ``checks`` gives the check names per question id."""
+    cell's ``name``, ``points`` (a number, or a list summed), ``manual`` and ``bonus`` (the
+    kit's own key, which Otter Assign ignores), and the markdown cell after it as the prompt;
+    ``checks`` gives the check names per question id."""
     import yaml
 
     cells = json.loads(Path(master).read_text(encoding="utf-8"))["cells"]
@@ -109,14 +129,15 @@ def table_from_master(master: Path, checks: Mapping[str, Sequence[str]] | None =
         question_id = str(config["name"])
         questions.append(Question(question_id, points, bool(config.get("manual")),
                                   "".join(prompt.get("source", "")),
-                                  tuple((checks or {}).get(question_id, ()))))
+                                  tuple((checks or {}).get(question_id, ())),
+                                  bool(config.get("bonus"))))
     return Table(tuple(questions))
 
 
 def write(table: Table, path: Path = QUESTIONS_FILE) -> bool:
     """Write ``table`` as JSON (stable, sorted keys); returns whether the file changed."""
-    records = [{"id": q.id, "points": q.points, "manual": q.manual, "prompt": q.prompt,
-                "checks": list(q.checks)} for q in table.questions]
+    records = [{"id": q.id, "points": q.points, "manual": q.manual, "bonus": q.bonus,
+                "prompt": q.prompt, "checks": list(q.checks)} for q in table.questions]
     text = json.dumps({"questions": records}, indent=1, ensure_ascii=False) + "\n"
     path = Path(path)
     if path.is_file() and path.read_text(encoding="utf-8") == text:

@@ -16,10 +16,13 @@ q6          sparsity_dict + finegrained.pt                       ``q_models``
 q7          get_num_channels_to_keep, channel_prune              ``q_channel``
 q8          get_input_channel_importance, apply_channel_sorting  ``q_channel``
 q9          channel_pruned.pt (accuracy, MACs, speedup)          ``q_models``
+q10         nm_prune (bonus: extra credit)                       ``q_semi_structured``
 ==========  ===================================================  =======================
 
 Point values come from the master notebook (``points.py``); within a question every check has a
 relative weight, and a passed check earns ``points * weight / sum of the question's weights``.
+A bonus question (``autograder/questions.py``) is graded the same way; only the reports keep
+its points out of the points possible.
 """
 from __future__ import annotations
 
@@ -34,11 +37,12 @@ from .points import GRADED_QUESTIONS, question_points
 from .q_channel import plan_q7, plan_q8
 from .q_fine_grained import plan_q3, plan_q4, plan_q5
 from .q_models import plan_q6, plan_q9
+from .q_semi_structured import plan_q10
 from .q_sparsity import plan_q1, plan_q2
 
 PLAN_BUILDERS: dict[str, Callable[[Context], Plan]] = {
     "q1": plan_q1, "q2": plan_q2, "q3": plan_q3, "q4": plan_q4, "q5": plan_q5,
-    "q6": plan_q6, "q7": plan_q7, "q8": plan_q8, "q9": plan_q9,
+    "q6": plan_q6, "q7": plan_q7, "q8": plan_q8, "q9": plan_q9, "q10": plan_q10,
 }
 assert tuple(PLAN_BUILDERS) == GRADED_QUESTIONS
 

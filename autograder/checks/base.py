@@ -134,6 +134,15 @@ class Outputs:
             raise Fail(f"{self.plan.calls[key].describe}: the probe's record came back malformed")
         return value[name]
 
+    def argument_after(self, key: str) -> torch.Tensor:
+        """The tensor a ``call_function`` call got as its first argument, as the call left it
+        (a function that prunes in place changed it); :class:`Fail` when it cannot be read."""
+        after = self.field(key, "args_after")
+        if not isinstance(after, list) or not after or not isinstance(after[0], torch.Tensor):
+            raise Fail(f"{self.plan.calls[key].describe}: the tensor argument could not be read "
+                       f"back")
+        return after[0]
+
     def raised(self, key: str) -> str | None:
         """The student exception a call raised ("ValueError: ..."), or None if it returned;
         :class:`Fail` when the call could not run at all (undefined name, no result)."""
@@ -287,6 +296,16 @@ def as_mask(value: Any, what: str, shape) -> torch.Tensor:
         raise Fail(f"{what} returned a {str(mask.dtype).replace('torch.', '')} mask with "
                    f"values other than 0 and 1")
     return mask != 0
+
+
+def require_bool_mask(value: Any, what: str, shape) -> None:
+    """Fail unless ``value`` is a ``torch.bool`` tensor of ``shape`` (a keep-mask's contract)."""
+    if not isinstance(value, torch.Tensor) or value.dtype != torch.bool:
+        raise Fail(f"{what} returned {describe_value(value)}; the keep-mask must be a torch.bool "
+                   f"tensor")
+    if tuple(value.shape) != tuple(shape):
+        raise Fail(f"{what} returned a mask of shape {shape_text(value.shape)}, not the tensor's "
+                   f"shape")
 
 
 def as_state_dict(value: Any, what: str) -> dict[str, torch.Tensor]:

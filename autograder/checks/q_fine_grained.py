@@ -23,7 +23,7 @@ import torch
 
 from . import reference as ref
 from .base import (Context, Fail, Plan, as_mask, as_number, as_state_dict, close, describe_value,
-                   fmt, shape_text)
+                   fmt, require_bool_mask, shape_text)
 from .inputs import (images, labels, model_from_state, prunable_names, small_vgg_state,
                      tie_free_tensor, tied_tensor, uniform)
 
@@ -133,13 +133,7 @@ def plan_q3(ctx: Context) -> Plan:
     def _(out):
         require_ranking(out)
         for item in every:
-            result = out.field(item["key"])
-            if not isinstance(result, torch.Tensor) or result.dtype != torch.bool:
-                raise Fail(f"{item['describe']} returned {describe_value(result)}; the keep-mask "
-                           f"must be a torch.bool tensor")
-            if tuple(result.shape) != tuple(item["input"].shape):
-                raise Fail(f"{item['describe']} returned a mask of shape "
-                           f"{shape_text(result.shape)}, not the tensor's shape")
+            require_bool_mask(out.field(item["key"]), item["describe"], item["input"].shape)
 
     @plan.check("mask_exact_tie_free", 4, "the exact keep-mask on tie-free tensors of several "
                                           "shapes and sparsities")
@@ -153,10 +147,7 @@ def plan_q3(ctx: Context) -> Plan:
         # mistake) leaves nothing to prune, and that is not a failure to prune in place.
         pruned_somewhere = False
         for item in exact + [one]:
-            after = out.field(item["key"], "args_after")
-            if not isinstance(after, list) or not after or not isinstance(after[0], torch.Tensor):
-                raise Fail(f"{item['describe']}: the tensor argument could not be read back")
-            after = after[0]
+            after = out.argument_after(item["key"])
             try:
                 mask = mask_of(out, item)
             except Fail:

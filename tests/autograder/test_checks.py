@@ -1,4 +1,5 @@
-"""Tests of the hidden checks (autograder/checks/) on the code questions q1-q5, q7, q8.
+"""Tests of the hidden checks (autograder/checks/) on the code questions q1-q5, q7, q8 and the
+bonus q10.
 
 The checks run in-process here (``otter_bridge.judge_inprocess``: the same probes, the same
 judges, no sandbox), on namespaces built from source: the reference solutions get full marks,
@@ -21,10 +22,10 @@ from autograder.checks.otter_bridge import judge_inprocess
 from autograder.checks.settings import NotCalibrated, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-CODE_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q7", "q8")
+CODE_QUESTIONS = ("q1", "q2", "q3", "q4", "q5", "q7", "q8", "q10")
 FUNCTIONS = ("get_sparsity", "get_model_sparsity", "get_num_parameters", "get_model_size",
              "fine_grained_prune", "get_input_channel_importance", "apply_channel_sorting",
-             "get_num_channels_to_keep", "channel_prune")
+             "get_num_channels_to_keep", "channel_prune", "nm_prune")
 SEED = 20240601
 
 
@@ -32,7 +33,7 @@ def reference_cells() -> list[str]:
     """The reference solutions as notebook cells (solutions/*.py, no package imports) plus the
     reference choices as notebook variables."""
     cells = []
-    for name in ("sparsity.py", "fine_grained.py", "channel.py"):
+    for name in ("sparsity.py", "fine_grained.py", "channel.py", "semi_structured.py"):
         source = (REPO_ROOT / "solutions" / name).read_text()
         cells.append(re.sub(r"^from __future__ import annotations\n", "", source, flags=re.M))
     cells.append("from solutions.choices import CHANNEL_PRUNE_RATIO, SPARSITY_DICT, TARGET_SPARSITY\n"
@@ -211,11 +212,74 @@ MUTANTS = {
         def get_num_channels_to_keep(channels, prune_ratio):
             return math.ceil(channels * (1 - prune_ratio))  # BUG: rounds up
         """),
+    "nm_smallest": ("q10", """
+        def nm_prune(tensor, n=2, m=4):
+            _check_pattern(tensor, n, m)
+            groups = tensor.detach().abs().reshape(-1, m)
+            kept = groups.sort(dim=1, stable=True).indices[:, :n]  # BUG: the n smallest
+            mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, kept, True)
+            mask = mask.reshape(tensor.shape)
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "nm_columns": ("q10", """
+        def nm_prune(tensor, n=2, m=4):
+            _check_pattern(tensor, n, m)
+            rows = tensor.detach().reshape(tensor.shape[0], -1)
+            groups = rows.abs().t().reshape(-1, m)  # BUG: groups down the columns
+            kept = groups.sort(dim=1, descending=True, stable=True).indices[:, :n]
+            mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, kept, True)
+            mask = mask.reshape(rows.shape[1], rows.shape[0]).t().reshape(tensor.shape)
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "nm_not_in_place": ("q10", """
+        _nm_prune_reference = nm_prune
+
+        def nm_prune(tensor, n=2, m=4):
+            return _nm_prune_reference(tensor.clone(), n, m)  # BUG: prunes a copy
+        """),
+    "nm_float_mask": ("q10", """
+        _nm_prune_reference = nm_prune
+
+        def nm_prune(tensor, n=2, m=4):
+            return _nm_prune_reference(tensor, n, m).float()  # BUG: a float mask
+        """),
+    "nm_later_ties": ("q10", """
+        def nm_prune(tensor, n=2, m=4):
+            _check_pattern(tensor, n, m)
+            groups = tensor.detach().abs().reshape(-1, m).flip(1)  # BUG: ties keep the later
+            kept = groups.sort(dim=1, descending=True, stable=True).indices[:, :n]
+            mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, kept, True)
+            mask = mask.flip(1).reshape(tensor.shape)
+            with torch.no_grad():
+                tensor.mul_(mask)
+            return mask
+        """),
+    "nm_global": ("q10", """
+        def nm_prune(tensor, n=2, m=4):
+            _check_pattern(tensor, n, m)
+            return fine_grained_prune(tensor, 1 - n / m)  # BUG: the same sparsity, not per group
+        """),
+    "nm_no_row_check": ("q10", """
+        _nm_prune_reference = nm_prune
+
+        def nm_prune(tensor, n=2, m=4):
+            if tensor.numel() % m == 0 and 0 <= n <= m:  # BUG: groups may straddle rows
+                flat = tensor.detach().reshape(1, -1)
+                mask = _nm_prune_reference(flat.clone(), n, m).reshape(tensor.shape)
+                with torch.no_grad():
+                    tensor.mul_(mask)
+                return mask
+            return _nm_prune_reference(tensor, n, m)
+        """),
 }
 # Mutants whose points once depended on the drawn inputs (a count, a ratio, a regrowth that
 # only some draws exposed): each must lose the same checks under every submission id.
 ID_SENSITIVE = ("fgp_quantile", "fgp_truncates", "pruner_apply_reprunes", "num_channels_ceil",
-                "num_channels_int")
+                "num_channels_int", "nm_global", "nm_later_ties")
 SUBMISSION_SEEDS = (SEED, 1, 2, 3, 4, 5)
 
 
@@ -351,6 +415,13 @@ def test_mutant_messages_name_the_property(mutant_graded):
     assert "root mean square" in messages("importance_rms", "q8")
     assert "torch.quantile" in messages("fgp_quantile", "q3")
     assert "re-apply the masks" in messages("pruner_apply_reprunes", "q5")
+    assert "the 2 smallest magnitudes of each group" in messages("nm_smallest", "q10")
+    assert "down each column" in messages("nm_columns", "q10")
+    assert "in place" in messages("nm_not_in_place", "q10")
+    assert "torch.bool" in messages("nm_float_mask", "q10")
+    assert "kept the later of entries with equal magnitude" in messages("nm_later_ties", "q10")
+    assert "not per group" in messages("nm_global", "q10")
+    assert "27 entries, not a multiple of m = 4" in messages("nm_no_row_check", "q10")
 
 
 @pytest.mark.parametrize("mutant", ID_SENSITIVE)
@@ -408,6 +479,20 @@ def test_stub_that_ranks_nothing_earns_nothing(settings):
     for seed in (SEED, 7):
         graded = grade_inprocess(env, settings, questions=("q3", "q5"), seed=seed)
         assert score(graded["q3"]) == 0.0 and score(graded["q5"]) == 0.0, seed
+
+
+def test_nm_stub_that_prunes_no_pattern_earns_nothing(settings):
+    """An nm_prune that raises the right ValueErrors and returns a bool mask keeping every
+    entry (the tensor untouched, as n = m asks) has the trivial properties but keeps no N:M
+    pattern: it earns nothing on q10, under any seed."""
+    stub = """
+        def nm_prune(tensor, n=2, m=4):
+            _check_pattern(tensor, n, m)
+            return torch.ones_like(tensor, dtype=torch.bool)
+        """
+    env = namespace(reference_cells() + [textwrap.dedent(stub)])
+    for seed in (SEED, 7):
+        assert score(grade_inprocess(env, settings, questions=("q10",), seed=seed)["q10"]) == 0.0
 
 
 def test_ranking_scope_tells_whole_tensor_from_per_row_thresholds():
@@ -478,7 +563,7 @@ def test_check_shares_add_up_exactly():
 
 def test_every_question_has_a_plan():
     """The registry covers q1-q9 in order."""
-    assert GRADED_QUESTIONS == ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9")
+    assert GRADED_QUESTIONS == ("q1", "q2", "q3", "q4", "q5", "q6", "q7", "q8", "q9", "q10")
 
 
 def test_grader_file_errors_are_not_charged_to_the_student():

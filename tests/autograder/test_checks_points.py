@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import json
 
-import pytest
 import torch
 import yaml
 
@@ -53,6 +52,16 @@ def test_graded_questions_are_the_checked_ones():
     assert all(table[q].checks for q in table.graded)
     assert all(table[q].manual and not table[q].checks for q in table.written)
     assert question_points() == table.points()
+
+
+def test_bonus_questions_add_nothing_to_the_points_possible():
+    """The optional extension (q10, W4) is the only bonus; the course stays 26 autograded points
+    possible (q1-q9) and 6 written (W1-W3), the bonus earning on top."""
+    table = questions.load()
+    assert table.bonus == ("q10", "w4")
+    assert table.possible() == 26 and table.possible(manual=True) == 6
+    assert sum(table.points().values()) == 26 + table["q10"].points
+    assert "bonus" in table["q10"].prompt.lower() and "bonus" in table["w4"].prompt.lower()
 
 
 def test_reference_choices_are_the_masters_answers():

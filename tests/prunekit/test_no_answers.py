@@ -60,6 +60,11 @@ def _conv_weight() -> torch.Tensor:
     return torch.randn(6, 5, 3, 3, generator=torch.Generator().manual_seed(4))
 
 
+def _nm_weight() -> torch.Tensor:
+    """A conv weight [out 6, in 4, 3, 3]: rows of 36 entries, groups of 4 for 2:4."""
+    return torch.randn(6, 4, 3, 3, generator=torch.Generator().manual_seed(9))
+
+
 def _sparse_vgg() -> tuple[nn.Module]:
     """A narrow VGG (random BatchNorm) with some weights pruned, so that its sparsity and
     non-zero count are not those of a dense model."""
@@ -80,6 +85,7 @@ QUESTIONS: dict[str, tuple[Callable[[], tuple], tuple[dict, ...]]] = {
     "channel_prune": (lambda: (small_vgg(seed=7, width=1 / 16), 0.3), ({},)),
     "get_input_channel_importance": (lambda: (_conv_weight(),), ({},)),
     "apply_channel_sorting": (lambda: (small_vgg(seed=8, width=1 / 16),), ({},)),
+    "nm_prune": (lambda: (_nm_weight(),), ({}, {"n": 1, "m": 3})),
 }
 
 
