@@ -19,7 +19,7 @@ class CheckResult:
     measured and the requirement (e.g. "91.20% on the hidden test split (at least 88.93%)");
     empty otherwise. A measured latency varies a little between gradings; the points do not.
     """
-    question: str          # "q1" ... "q9"
+    question: str          # "q1" ... "q10", "w1" ... "w4"
     name: str              # short stable id of the check, e.g. "mask_exact_tie_free"
     points: float          # points earned
     max_points: float
@@ -40,7 +40,9 @@ class SubmissionResult:
     status: str
     reason: str = ""
     checks: list[CheckResult] = field(default_factory=list)
-    question_max: dict[str, float] = field(default_factory=dict)  # every graded question
+    # every graded question's points (a bonus question's too: what the points possible are,
+    # bonus left out, the reports say: autograder.frontends.report.points_possible)
+    question_max: dict[str, float] = field(default_factory=dict)
     # stage -> seconds: load, plan, sandbox (of which sandbox_startup/_cells/_probes, as the
     # student process reported them), accuracy, latency, checks, and "total" (not their sum)
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -55,7 +57,7 @@ class SubmissionResult:
     notes: list[str] = field(default_factory=list)
     metrics: dict[str, float] = field(default_factory=dict)
     memory_bytes: dict[str, int] = field(default_factory=dict)
-    # Questions graded by hand (W1-W3) that no TA has scored yet for this submission: they
+    # Questions graded by hand (W1-W4) that no TA has scored yet for this submission: they
     # count in neither its score nor its maximum (set by autograder.frontends.written).
     pending: list[str] = field(default_factory=list)
 
@@ -72,12 +74,6 @@ class SubmissionResult:
     @property
     def total(self) -> float:
         return sum(self.question_scores.values())
-
-    @property
-    def max_total(self) -> float:
-        """Points possible of this submission: its questions but the ``pending`` ones."""
-        return sum(points for question, points in self.question_max.items()
-                   if question not in self.pending)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready form (for resumable batch state and tests)."""

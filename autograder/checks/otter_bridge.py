@@ -62,7 +62,7 @@ def run_question_inprocess(question: str, env: Mapping[str, Any], files_dir: str
     """Run ``question``'s probes on the notebook globals ``env`` in this process and judge them.
 
     Args:
-        question: "q1" ... "q9".
+        question: "q1" ... "q10".
         env: the notebook's globals (Otter passes them to a test parameter named ``env``).
         files_dir: where ``finegrained.pt`` / ``channel_pruned.pt`` are (the submission folder).
         profile: profile name; default: the notebook's ``PROFILE``, else the default profile.

@@ -25,7 +25,7 @@ What grade writes under --out DIR:
   gradebook.csv                 one row per submission: id, name, sid, email, q1..qN, total,
                                 max, percent, status, isolation, reason
   grades_<format>.csv           with --format: a CSV that Otter / Gradescope / Canvas imports
-  written/<id>.html             the written answers (W1-W3) with the outputs they refer to
+  written/<id>.html             the written answers (W1-W4) with the outputs they refer to
   written/index.html            every page with its names and TA scores ("not graded yet")
   written/ta_scores_template.csv  the TAs' score sheet: copy it, fill it, merge-manual it
   identities.json               who submitted what (Gradescope metadata, --roster)

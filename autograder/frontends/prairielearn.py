@@ -10,10 +10,15 @@ same sandbox, one worker, the batch's hard deadline) and writes:
   the grader itself could not run (it cannot isolate here, a bug of ours): PrairieLearn then
   neither scores the attempt nor counts it; true otherwise, timeouts and crashes included
   (those cost the points they affect, as everywhere in the kit);
-- ``score``: the total as a fraction of the points possible, in [0, 1];
+- ``score``: the total as a fraction of the points possible, in [0, 1]: PrairieLearn takes no
+  more than full credit for a question, so bonus points (the optional extension's) make up
+  for points lost elsewhere but cannot lift the score above 1 (a course that wants them on
+  top gives the extension its own PrairieLearn question, or uses the assessment's bonus
+  points);
 - ``message``: how grading went, in one line; ``tests``: one entry per question with
   ``name``, ``points``, ``max_points``, ``output`` (each check, failed ones with their message)
-  and ``message``.
+  and ``message``; a bonus question's entry is named so (its ``max_points`` are what it may
+  add).
 
 The root is configurable so that tests run the entry point on a temporary folder with
 PrairieLearn's layout. How to build the image: see the README's instructor section.
@@ -73,13 +78,13 @@ def prairielearn_identity(root: Path) -> str | None:
 def results_json(result: SubmissionResult, question_max: dict[str, float] | None = None) -> dict:
     """PrairieLearn's results of one grading (see the module docstring); plain JSON."""
     maxima = report.question_maxima([result], question_max)
-    possible = sum(maxima.values())
+    possible = report.points_possible(result, maxima)
     scores = result.question_scores
-    gradescope = report.gradescope_results(result, maxima)  # the same per-question text
-    titles = question_titles()
-    tests = [{"name": titles.get(question, question), "points": round(scores.get(question, 0.0), 4),
-              "max_points": round(maxima[question], 4), "output": row["output"],
-              "message": "" if row["status"] == "passed" else "not all checks passed"}
+    gradescope = report.gradescope_results(result, maxima, question_titles=question_titles())
+    tests = [{"name": row["name"], "points": round(scores.get(question, 0.0), 4),
+              "max_points": round(maxima[question], 4),
+              "output": row["output"],
+              "message": "" if row.get("status") == "passed" else "not all checks passed"}
              for question, row in zip(maxima, gradescope["tests"])]
     return {"gradable": result.status not in UNGRADABLE,
             "score": round(min(1.0, max(0.0, result.total / possible)), 6) if possible else 0.0,

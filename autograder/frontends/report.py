@@ -8,10 +8,17 @@ never see student code, hidden checks or the reference. Feedback repeats the che
 check source, no reference values, no student output.
 
 Units: scores are points (floats); percentages are said to be percentages.
+
+Bonus questions (the question table's ``bonus``: the optional N:M extension) are extra credit
+everywhere here: their points count in a score but never in the points possible
+(:func:`possible_of`), so a score may exceed its maximum and a percentage 100; each report
+names them as bonus (:func:`question_label`), and a Gradescope row gives them ``max_score`` 0,
+Gradescope's way of showing extra credit.
 """
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import re
 import statistics
@@ -71,10 +78,36 @@ def question_maxima(results: Sequence[SubmissionResult],
 PENDING_TEXT = "not graded yet"  # a written question no TA has scored: neither 0 nor in the maximum
 
 
+@functools.lru_cache(maxsize=1)
+def bonus_questions() -> frozenset[str]:
+    """The bonus questions' ids, from the question table (``autograder/questions.json``)."""
+    from autograder import questions
+
+    return frozenset(questions.load().bonus)
+
+
+def question_label(question: str) -> str:
+    """A question's id as reports show it: "q10 (bonus)" for a bonus question, else "q3"."""
+    return f"{question} (bonus)" if question in bonus_questions() else question
+
+
+def possible_of(maxima: Mapping[str, float], skip: Iterable[str] = ()) -> float:
+    """The points possible of the questions of ``maxima``: the sum of their points without the
+    bonus questions' (extra credit) and without those in ``skip``."""
+    left_out = bonus_questions() | set(skip)
+    return sum(points for question, points in maxima.items() if question not in left_out)
+
+
+def bonus_earned(result: SubmissionResult) -> float:
+    """The points ``result`` earned on bonus questions (part of ``result.total``)."""
+    return sum(points for question, points in result.question_scores.items()
+               if question in bonus_questions())
+
+
 def points_possible(result: SubmissionResult, maxima: Mapping[str, float]) -> float:
-    """The points ``result`` is out of: the sum of ``maxima`` over every question but those
-    still waiting for a TA's score (``result.pending``)."""
-    return sum(points for question, points in maxima.items() if question not in result.pending)
+    """The points ``result`` is out of: :func:`possible_of` ``maxima`` but the questions still
+    waiting for a TA's score (``result.pending``)."""
+    return possible_of(maxima, result.pending)
 
 
 def total_after_penalty(result: SubmissionResult, late=None, earned: float | None = None) -> float:
@@ -244,7 +277,8 @@ def gradescope_results(result: SubmissionResult,
     https://gradescope-autograders.readthedocs.io/en/latest/specs/#output-format).
 
     One test row per question (``name``, ``score``, ``max_score``, ``status``, ``output``: each
-    check passed or failed with its message, ``visibility``; a written question not graded
+    check passed or failed with its message, ``visibility``; a bonus question's row has
+    ``max_score`` 0 and says how many points it may add; a written question not graded
     yet has no score, maximum nor status, and says so; a question a TA scored has no
     ``status`` either: Gradescope's statuses are "passed" and "failed", and a TA's partial
     credit is neither, its ``output`` says "Scored by a TA"), a top-level ``score`` (the total
@@ -279,6 +313,10 @@ def gradescope_results(result: SubmissionResult,
                "max_score": round(possible, 4),
                "status": "passed" if score >= possible else "failed",
                "output": _question_output(checks, result), "visibility": visibility}
+        if question in bonus_questions():  # extra credit: max_score 0, the points on top
+            row.update(name=f"{row['name']} (bonus)", max_score=0.0,
+                       output=f"Bonus: up to {points_text(possible)} points on top of the "
+                              f"points possible.\n{row['output']}")
         if _by_ta(checks):
             del row["status"]  # a TA's grade, not a check that passed or failed
         tests.append(row)
@@ -311,7 +349,7 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
 
 
 def _overall_output(result: SubmissionResult, possible: float, late=None) -> str:
-    head = f"Score {points_text(result.total)} / {points_text(possible)}."
+    head = f"Score {points_text(result.total)} / {points_text(possible)}{_bonus_note(result)}."
     if result.pending:
         head += f" Not graded yet (in neither number): {', '.join(result.pending)}."
     penalty = penalty_sentence(result, late, possible)
@@ -338,7 +376,7 @@ def write_gradescope_results(result: SubmissionResult, path: Path, **options) ->
 
 def feedback_text(result: SubmissionResult,
                   question_max: Mapping[str, float] | None = None, late=None) -> str:
-    """A student's readable feedback: status, total (the points earned; a late submission
+    """A student's readable feedback: status, total (the points earned, bonus points said; a late submission
     then gets one line with the penalty of ``late`` and the score after it,
     :func:`penalty_sentence`), then per question its score, each failed check's name and
     message, what each passed model check measured and the TA's comments; a written question
@@ -348,7 +386,7 @@ def feedback_text(result: SubmissionResult,
     scores = result.question_scores
     possible = points_possible(result, maxima)
     lines = [f"Feedback for submission {result.submission}",
-             f"Score: {_shown(result.total)} / {_shown(possible)}"]
+             f"Score: {_shown(result.total)} / {_shown(possible)}{_bonus_note(result)}"]
     penalty = penalty_sentence(result, late, possible)
     if penalty:
         lines.append(penalty)
@@ -359,12 +397,19 @@ def feedback_text(result: SubmissionResult,
         lines.append("Questions that could not be checked score 0.")
     elif result.reason:
         lines.append(f"Note: {one_line(result.reason)}")
-    width = max((len(q) for q in maxima), default=2)
+    width = max((len(question_label(q)) for q in maxima), default=2)
     for question in maxima:
         checks = [check for check in result.checks if check.question == question]
         score = None if question in result.pending else scores.get(question, 0.0)
-        lines += ["", *_question_feedback(question, checks, score, maxima[question], width)]
+        lines += ["", *_question_feedback(question_label(question), checks, score,
+                                          maxima[question], width)]
     return "\n".join(lines) + "\n"
+
+
+def _bonus_note(result: SubmissionResult) -> str:
+    """" (2 of them bonus points)" after a score that holds bonus points, else ""."""
+    bonus = bonus_earned(result)
+    return f" ({_shown(bonus)} of them bonus points)" if bonus else ""
 
 
 def _question_feedback(question: str, checks: Sequence[CheckResult], score: float | None,
@@ -422,7 +467,8 @@ def class_stats(results: Sequence[SubmissionResult],
                 question_max: Mapping[str, float] | None = None, late=None) -> dict:
     """Numbers about the class: count, total mean / median / min / max (points after the late
     penalty of ``late``, :func:`total_after_penalty`, as the gradebook has them; over every
-    row, ungraded ones included at their score), ``possible`` (every question's points) and
+    row, ungraded ones included at their score), ``possible`` (every question's points but
+    the bonus questions', :func:`possible_of`) and
     ``row_possible`` (the distinct maxima of the rows, :func:`points_possible`, ascending),
     per-question mean, full-marks count and ``scored`` count (over the submissions with a score
     for it: a written question not graded yet is left out), status counts, failure count per
@@ -448,7 +494,7 @@ def class_stats(results: Sequence[SubmissionResult],
     deducted = [result.total - total for result, total in zip(results, totals)]
     return {
         "submissions": len(results),
-        "possible": sum(maxima.values()),
+        "possible": possible_of(maxima),
         "row_possible": sorted({points_possible(result, maxima) for result in results}),
         "mean": statistics.fmean(totals) if totals else 0.0,
         "median": statistics.median(totals) if totals else 0.0,
@@ -484,6 +530,15 @@ def _out_of(stats: Mapping, unit: str = "") -> str:
             f"for {stats['pending']} submission(s))")
 
 
+def _bonus_line(maxima: Mapping[str, float]) -> str:
+    """One line naming the bonus questions and the points they may add ("" without any)."""
+    bonus = [question for question in maxima if question in bonus_questions()]
+    if not bonus:
+        return ""
+    return (f"bonus questions {', '.join(bonus)}: up to "
+            f"{_shown(sum(maxima[q] for q in bonus))} points on top of the maximum")
+
+
 def _penalty_note(stats: Mapping, late) -> str:
     """A line on the late penalty the totals are after ("" when it took nothing)."""
     if not stats["penalized"]:
@@ -508,16 +563,18 @@ def summary_table(results: Sequence[SubmissionResult],
              f"{_shown(stats['median'])}, min {_shown(stats['min'])}, max {_shown(stats['max'])}"]
     statuses = ", ".join(f"{status} {count}" for status, count in stats["statuses"].items())
     lines.append(f"statuses: {statuses or 'none'}")
+    if _bonus_line(maxima):
+        lines.append(_bonus_line(maxima))
     if stats["pending"]:
         lines.append(f"written questions {PENDING_TEXT}: {stats['pending']} submission(s) "
                      "(in neither their score nor their maximum)")
     if _penalty_note(stats, late):
         lines.append(_penalty_note(stats, late))
     lines.append("")
-    lines.append(f"{'question':<10}{'max':>6}{'mean':>8}{'full marks':>12}{'scored':>8}")
+    lines.append(f"{'question':<12}{'max':>6}{'mean':>8}{'full marks':>12}{'scored':>8}")
     for question, numbers in stats["per_question"].items():
-        lines.append(f"{question:<10}{_shown(numbers['max']):>6}{_mean(numbers):>8}"
-                     f"{numbers['full_marks']:>12}{numbers['scored']:>8}")
+        lines.append(f"{question_label(question):<12}{_shown(numbers['max']):>6}"
+                     f"{_mean(numbers):>8}{numbers['full_marks']:>12}{numbers['scored']:>8}")
     if per_submission and results:
         width = max(10, *(len(result.submission) for result in results)) + 2
         totals = [f"{_shown(total_after_penalty(result, late))}/"
@@ -541,18 +598,20 @@ def class_report_markdown(results: Sequence[SubmissionResult],
     stats = class_stats(results, question_max, late)
     graded = stats["statuses"].get("graded", 0)
     penalty = _penalty_note(stats, late)
+    bonus = _bonus_line(question_maxima(results, question_max))
     out = ["# Class report", "",
            f"{stats['submissions']} submissions ({graded} graded). Total: mean "
            f"{stats['mean']:.2f}, median {_shown(stats['median'])}, min {_shown(stats['min'])},"
            f" max {_shown(stats['max'])} of {_out_of(stats, ' points')} "
            "(over every submission; ones that could not be graded count at their score).", "",
+           *([bonus[0].upper() + bonus[1:] + ".", ""] if bonus else []),
            *([penalty[0].upper() + penalty[1:] + ".", ""] if penalty else []),
            *_pending_note(stats),
            f"![score histogram and failed checks]({png_name})", "",
            "## Questions", "", "| question | max | mean | full marks | scored |",
            "|---|---:|---:|---:|---:|"]
     for question, numbers in stats["per_question"].items():
-        out.append(f"| {question} | {_shown(numbers['max'])} | {_mean(numbers)} | "
+        out.append(f"| {question_label(question)} | {_shown(numbers['max'])} | {_mean(numbers)} | "
                    f"{numbers['full_marks']} | {numbers['scored']} |")
     out += ["", "## Statuses", "", "| status | submissions |", "|---|---:|"]
     out += [f"| {status} | {count} |" for status, count in stats["statuses"].items()]
@@ -595,7 +654,8 @@ def write_class_report_png(results: Sequence[SubmissionResult], path: Path,
     scores_axes, checks_axes = figure.subplots(1, 2, width_ratios=(1, 1.3))
     possible = stats["possible"] or 1.0
     totals = [total_after_penalty(result, late) for result in results]
-    scores_axes.hist(totals, bins=min(20, max(5, len(totals))), range=(0, possible),
+    scores_axes.hist(totals, bins=min(20, max(5, len(totals))),
+                     range=(0, max(possible, *totals, 0.0)),  # bonus points may exceed it
                      color="tab:blue", edgecolor="white")
     scores_axes.set(title=f"Total scores ({len(totals)} submissions)",
                     xlabel=f"points (of {points_text(possible)})", ylabel="submissions")

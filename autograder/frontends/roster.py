@@ -490,10 +490,14 @@ def canvas_pending_warning(results: Sequence[SubmissionResult],
     """The warning the command line prints beside a Canvas export whose points count written
     questions some students have no TA score for yet ("" when none, or when the totals hold
     the autograded points alone): their column holds the points so far, out of the full
-    maximum."""
+    maximum. A bonus question not scored yet is not waited for: it is in no maximum, and a
+    student who skipped it may never get a score."""
+    from autograder.frontends.report import bonus_questions
+
     if settings.points != "all":
         return ""
-    waiting = sum(1 for result, _ in _canvas_students(results, identities) if result.pending)
+    waiting = sum(1 for result, _ in _canvas_students(results, identities)
+                  if set(result.pending) - bonus_questions())
     if not waiting:
         return ""
     return (f"warning: {waiting} student(s) have written questions not graded yet: their "
@@ -505,11 +509,14 @@ def canvas_pending_warning(results: Sequence[SubmissionResult],
 class _Points:
     """The questions of an export and the points its totals count: every question, or with
     ``points="autograded"`` the autograded ones alone (points, not percent); a written
-    question not graded yet for a submission is in neither its total nor its maximum; the
-    late penalty of ``late`` comes off each total."""
+    question not graded yet for a submission is in neither its total nor its maximum; a bonus
+    question's points are in the totals, never in a maximum (extra credit: Otter's row of
+    points possible and Canvas's Points Possible leave them out); the late penalty of
+    ``late`` comes off each total."""
 
     def __init__(self, maxima: dict[str, float], points: str, late=None):
         from autograder.frontends.lateness import Policy
+        from autograder.frontends.report import possible_of
         from autograder.frontends.written import written_questions
 
         if points not in EXPORT_POINTS:
@@ -518,7 +525,7 @@ class _Points:
         self.maxima = maxima
         written = set(written_questions()) if points == "autograded" else set()
         self.counted = {q: maxima[q] for q in maxima if q.lower() not in written}
-        self.possible = sum(self.counted.values())  # class-wide: every counted question
+        self.possible = possible_of(self.counted)  # class-wide: every counted question
         self.late = late or Policy()
 
     def earned(self, result: SubmissionResult) -> float:

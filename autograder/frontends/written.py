@@ -1,11 +1,12 @@
-"""The written questions (W1-W3): a page per submission for the TAs, and their scores.
+"""The written questions (W1-W4): a page per submission for the TAs, and their scores.
 
 **Pages.** ``grade`` writes ``OUT/written/<id>.html`` for every readable submission: for each
 written question its prompt (from the master notebook, not the student's copy), the student's
 answer (the markdown cells between the prompt and ``<!-- END QUESTION -->`` in the student's
 notebook) and the outputs of the cells the question asks about (:data:`EVIDENCE`: the
 sensitivity scan and parameter counts for W1, the channel-pruning accuracies for W2, the
-results table and plot for W3), as the student's own run left them. Everything a student wrote
+results table and plot for W3, the 2:4 model's numbers and trade-off plot for the bonus W4), as
+the student's own run left them. Everything a student wrote
 is untrusted: markdown is rendered with raw HTML escaped, outputs are shown as escaped text or
 as PNG images (checked to be PNG), never as HTML or script, and the page's Content Security
 Policy forbids scripts and any load from outside the page. TeX in answers (``$...$``,
@@ -51,6 +52,7 @@ EVIDENCE: dict[str, tuple[str, ...]] = {
            "pruner = FineGrainedPruner(finegrained_model"),
     "w2": ("naive_pruned = channel_prune(", "sorted_model = apply_channel_sorting("),
     "w3": ("results = [", "plot_model_comparison("),
+    "w4": ("nm_masks = prune_nm(", "fine_tune(nm_model", "nm_row = {"),
 }
 MAX_TEXT_CHARS = 4000  # one output's text on the page
 MAX_IMAGE_BYTES = 2 * 2**20  # one PNG on the page
@@ -80,13 +82,21 @@ class ManualScoresError(ValueError):
 # ---------------------------------------------------------------------------------------------
 
 def written_questions(table=None) -> dict[str, dict]:
-    """``{"w1": {"points": 2.0, "prompt": "..."}, ...}``: the questions graded by hand, with
-    their points and prompt, from the question table (``autograder/questions.json``)."""
+    """``{"w1": {"points": 2.0, "prompt": "...", "bonus": False}, ...}``: the questions graded
+    by hand, with their points, prompt and whether they are a bonus (extra credit), from the
+    question table (``autograder/questions.json``)."""
     from autograder import questions
 
     table = table or questions.load()
-    return {table[q].id.lower(): {"points": table[q].points, "prompt": table[q].prompt}
+    return {table[q].id.lower(): {"points": table[q].points, "prompt": table[q].prompt,
+                                  "bonus": table[q].bonus}
             for q in table.written}
+
+
+def points_heading(info: Mapping) -> str:
+    """A written question's points as its headings say them: "2 points", "bonus, 1 point"."""
+    points = f"{info['points']:g} point{'' if info['points'] == 1 else 's'}"
+    return f"bonus, {points}" if info.get("bonus") else points
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +181,7 @@ def written_page(submission_id: str, notebook: dict | None, questions: Mapping[s
 
 def _question_section(question: str, info: Mapping, answer: str, notebook: dict) -> str:
     placeholder = not answer or answer.startswith("_Type your answer here")
-    parts = [f"<section id='{question}'><h2>{question.upper()} ({info['points']:g} points)</h2>",
+    parts = [f"<section id='{question}'><h2>{question.upper()} ({points_heading(info)})</h2>",
              f"<div class='prompt'>{_markdown(_prompt_text(info['prompt']))}</div>",
              "<h3>Answer</h3>",
              "<div class='answer missing'>No answer.</div>" if placeholder
@@ -408,7 +418,8 @@ def write_index(out_dir: Path) -> Path:
     identities, scores = load_identities(out_dir), load_manual(out_dir)
     rows = [_index_row(page, identity_columns(identities.get(page.stem, ()))["name"],
                        scores.get(page.stem, {}), questions) for page in pages]
-    head = "".join(f"<th>{q.upper()} ({info['points']:g})</th>" for q, info in questions.items())
+    head = "".join(f"<th>{q.upper()} ({points_heading(info)})</th>"
+                   for q, info in questions.items())
     body = (f"<h1>Written answers</h1><p>{_progress(pages, scores, questions)}</p>"
             f"<table><tr><th>submission</th><th>name</th>{head}</tr>\n"
             + "\n".join(rows) + "</table>")

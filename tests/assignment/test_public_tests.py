@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from autograder import questions
+
 from .notebooks import (ANSWER_TAG, autograded_questions, copy_folder, exception_type,
                         run_checks, tags)
 
@@ -20,9 +22,10 @@ def cases(report):
 
 
 def test_reference_passes_every_public_test(built, solved_nb, workspace):
-    """The solved notebook (beside the reference model files) passes every test case of q1-q9:
+    """The solved notebook (beside the reference model files) passes every test case of q1-q10:
     the public ones (0 points each) and, since the autograder notebook holds them too, the
-    hidden ones (the kit's checks through the Otter bridge), worth 26 points in all."""
+    hidden ones (the kit's checks through the Otter bridge), worth 26 points in all and the 2
+    bonus points of q10 (Otter, which has no extra credit, counts them as possible too)."""
     import shutil
 
     from assignment.build import reference_model_files
@@ -38,7 +41,9 @@ def test_reference_passes_every_public_test(built, solved_nb, workspace):
     assert all(any(c["hidden"] for c in results) for results in report.values())
     assert all(c["points"] == 0 for _, _, c in cases(report) if not c["hidden"])
     points = sum(sum(c["points"] for c in results) for results in report.values())
-    assert points == pytest.approx(26)
+    table = questions.load()
+    assert points == pytest.approx(table.possible() + sum(table[q].points for q in table.bonus
+                                                          if q in table.graded))
 
 
 def test_blank_template_fails_every_public_test_helpfully(built, student_nb, workspace):

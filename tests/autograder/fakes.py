@@ -14,15 +14,15 @@ from pathlib import Path
 
 from autograder.results import CheckResult, SubmissionResult
 
-QUESTION_MAX = {"q1": 2.0, "q2": 3.0, "q10": 1.0}
+QUESTION_MAX = {"q1": 2.0, "q2": 3.0, "q12": 1.0}
 
 
 def fake_result(submission: str = "alice", status: str = "graded", reason: str = "",
                 failed: tuple[str, ...] = ()) -> SubmissionResult:
-    """A result with two checks on q1, two on q2 and one on q10; the checks named in ``failed``
+    """A result with two checks on q1, two on q2 and one on q12; the checks named in ``failed``
     ("q1/a", ...) fail with a message."""
     specs = [("q1", "a", 1.0), ("q1", "b", 1.0), ("q2", "mask_exact", 2.0),
-             ("q2", "in_place", 1.0), ("q10", "speedup", 1.0)]
+             ("q2", "in_place", 1.0), ("q12", "speedup", 1.0)]
     checks = []
     for question, name, points in specs:
         lost = f"{question}/{name}" in failed
@@ -38,7 +38,7 @@ def score_from_bytes(path: Path) -> tuple[str, ...]:
     """Which checks fail, derived from the submission's bytes (deterministic)."""
     data = path.read_bytes() if path.is_file() else path.name.encode()
     digest = hashlib.sha256(data).digest()
-    names = ("q1/a", "q1/b", "q2/mask_exact", "q2/in_place", "q10/speedup")
+    names = ("q1/a", "q1/b", "q2/mask_exact", "q2/in_place", "q12/speedup")
     return tuple(name for name, byte in zip(names, digest) if byte % 2)
 
 

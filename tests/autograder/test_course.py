@@ -104,7 +104,7 @@ def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
                      "--quiet"]) == 0
     before = _gradebook(out / "gradebook.csv")
     questions = written.written_questions()
-    assert set(questions) == {"w1", "w2", "w3"}
+    assert set(questions) == {"w1", "w2", "w3", "w4"}
     scores = tmp_path / "ta.csv"
     scores.write_text("submission,email,W1,W2,w3,W2_comment,comment\nalice,,2,1.5,,misses the "
                       "BatchNorm,Clear overall\n,bob@example.edu,0,2,2,,\n")
@@ -133,8 +133,8 @@ def test_merge_manual_scores_reach_every_report(tmp_path, fake_core):
     ("submission,w1\nalice,3\n", "outside 0..2"),
     ("submission,w1\nalice,two\n", "not a number"),
     ("name,w1\nalice,1\n", "'submission', 'email' or 'sid'"),
-    ("submission,w1,w4_comment\nalice,1,x\n", "w4_comment name no written question"),
-    ("submission,w1,w4\nalice,1,1\n", "w4 name no written question"),
+    ("submission,w1,w5_comment\nalice,1,x\n", "w5_comment name no written question"),
+    ("submission,w1,w5\nalice,1,1\n", "w5 name no written question"),
     ("submission,w1\nalice,1\nalice,2\n", "is 2 here but 1 on line 2"),
 ])
 def test_bad_manual_scores_are_refused_in_one_line(tmp_path, fake_core, capsys, content, error):
@@ -169,7 +169,7 @@ def test_ta_sheet_round_trip(tmp_path, fake_core):
                      "--roster", str(roster_csv)]) == 0
     before, sheet = _gradebook(out / "gradebook.csv"), _sheet(out)
     assert list(sheet[0]) == ["submission", "name", "sid", "email", "w1", "w1_comment", "w2",
-                              "w2_comment", "w3", "w3_comment"]
+                              "w2_comment", "w3", "w3_comment", "w4", "w4_comment"]
     assert [row["submission"] for row in sheet] == ["alice", "bob", "carol"]
     assert sheet[0]["name"] == "Alice Liddell"
     assert all(row[q] == "" for row in sheet for q in ("w1", "w2", "w3"))

@@ -165,13 +165,13 @@ def test_grade_with_due_and_penalty(tmp_path, fake_core, capsys):
     book = _csv(out / "gradebook.csv", "name")
     _penalty_reaches_what_people_read(out, book, printed)
     header = list(book["Ann"])
-    assert header[header.index("w3") + 1:header.index("total")] == ["submitted_at",
+    assert header[header.index("w4") + 1:header.index("total")] == ["submitted_at",
                                                                      "late_hours", "late_penalty"]
     assert [book[n]["late_hours"] for n in ("Ann", "Ben", "Cid", "Dee", "Eve")] == [
         "0", "0", "0.0003", "96", ""]
     assert book["Ann"]["submitted_at"] == "2026-11-30T23:58:01.123456-08:00"
     assert book["Eve"]["submitted_at"] == book["Eve"]["late_penalty"] == ""
-    cid_earned = sum(float(book["Cid"][q]) for q in ("q1", "q2", "q10"))
+    cid_earned = sum(float(book["Cid"][q]) for q in ("q1", "q2", "q12"))
     assert float(book["Cid"]["late_penalty"]) == pytest.approx(0.1 * cid_earned, abs=1e-4)
     assert float(book["Cid"]["total"]) == pytest.approx(0.9 * cid_earned, abs=1e-4)
     assert book["Dee"]["total"] == "0" and book["Ann"]["late_penalty"] == "0"

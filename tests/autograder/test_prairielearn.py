@@ -125,3 +125,20 @@ def test_zip_as_prairielearn_image(tmp_path):
         assert data["gradable"] is True
         scores[name] = data["score"]
     assert scores["solved"] == 1.0 and scores["blank"] < 0.2
+
+
+def test_bonus_points_make_up_for_lost_points_up_to_full_credit():
+    """PrairieLearn's score is at most 1: bonus points (the table's q10) make up for points
+    lost elsewhere, never lift it past 1; the bonus entry says it is one."""
+    from autograder.results import CheckResult, SubmissionResult
+
+    def result(lost: float) -> SubmissionResult:
+        return SubmissionResult("pl-1", "graded", question_max={"q1": 4.0, "q10": 2.0},
+                                checks=[CheckResult("q1", "a", 4.0 - lost, 4.0, not lost),
+                                        CheckResult("q10", "b", 2.0, 2.0, True)])
+
+    assert prairielearn.results_json(result(lost=1.0))["score"] == 1.0
+    data = prairielearn.results_json(result(lost=3.0))
+    assert data["score"] == 0.75
+    assert [test["name"] for test in data["tests"]] == [question_titles()["q1"],
+                                                        f"{question_titles()['q10']} (bonus)"]

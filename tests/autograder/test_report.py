@@ -15,16 +15,16 @@ from tests.autograder.fakes import QUESTION_MAX, fake_result
 @pytest.fixture
 def results() -> list[SubmissionResult]:
     return [fake_result("alice"),
-            fake_result("bob", failed=("q2/mask_exact", "q10/speedup")),
+            fake_result("bob", failed=("q2/mask_exact", "q12/speedup")),
             fake_result("carol", status="timeout", reason="the notebook ran past 60 s\n(cell 7)")]
 
 
 def test_question_order_is_natural():
-    """q2 sorts before q10 (numbers compare as numbers), everywhere columns are listed."""
-    assert sorted(["q10", "q2", "q1", "w1"], key=report.question_key) == ["q1", "q2", "q10", "w1"]
+    """q2 sorts before q12 (numbers compare as numbers), everywhere columns are listed."""
+    assert sorted(["q12", "q2", "q1", "w1"], key=report.question_key) == ["q1", "q2", "q12", "w1"]
     result = fake_result()
     assert report.gradebook_columns([result]) == ["id", "name", "sid", "email", "q1", "q2",
-                                                  "q10", "total", "max", "percent", "status",
+                                                  "q12", "total", "max", "percent", "status",
                                                   "isolation", "reason"]
 
 
@@ -38,15 +38,15 @@ def test_gradebook_csv_columns_and_rows(tmp_path, results):
     path = report.write_gradebook(results, tmp_path / "gradebook.csv", identities=identities)
     with open(path, newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert list(rows[0]) == ["id", "name", "sid", "email", "q1", "q2", "q10", "total", "max",
+    assert list(rows[0]) == ["id", "name", "sid", "email", "q1", "q2", "q12", "total", "max",
                              "percent", "status", "isolation", "reason"]
     assert [row["id"] for row in rows] == ["alice", "bob", "carol"]
     assert rows[0] | {} == {"id": "alice", "name": "Alice A", "sid": "111",
-                            "email": "alice@example.edu", "q1": "2", "q2": "3", "q10": "1",
+                            "email": "alice@example.edu", "q1": "2", "q2": "3", "q12": "1",
                             "total": "6", "max": "6", "percent": "100", "status": "graded",
                             "isolation": "", "reason": ""}
     assert rows[1]["name"] == "" and rows[1]["percent"] == "50"
-    assert (rows[1]["q2"], rows[1]["q10"], rows[1]["total"]) == ("1", "0", "3")
+    assert (rows[1]["q2"], rows[1]["q12"], rows[1]["total"]) == ("1", "0", "3")
     assert rows[2]["status"] == "timeout" and rows[2]["total"] == "0" and rows[2]["max"] == "6"
     assert rows[2]["reason"] == "the notebook ran past 60 s (cell 7)"  # one line
 
@@ -56,7 +56,7 @@ def test_gradebook_uses_question_max_for_rows_without_questions(tmp_path):
     bare = SubmissionResult("dave", "error", "grader error: boom")
     rows = report.gradebook_rows([bare], QUESTION_MAX)
     assert rows[0] == {"id": "dave", "name": "", "sid": "", "email": "", "q1": "0", "q2": "0",
-                       "q10": "0", "total": "0", "max": "6", "percent": "0", "status": "error",
+                       "q12": "0", "total": "0", "max": "6", "percent": "0", "status": "error",
                        "isolation": "", "reason": "grader error: boom"}
 
 
@@ -67,7 +67,7 @@ def test_gradescope_results_schema(results):
     json.dumps(data)  # plain JSON
     assert data["score"] == 3.0 and data["stdout_visibility"] == "hidden"
     assert isinstance(data["output"], str)
-    assert [t["name"] for t in data["tests"]] == ["q1", "q2", "q10"]
+    assert [t["name"] for t in data["tests"]] == ["q1", "q2", "q12"]
     for test in data["tests"]:
         assert set(test) >= {"name", "score", "max_score", "output", "visibility", "status"}
         assert test["visibility"] == "visible"
@@ -138,10 +138,10 @@ def test_class_stats_and_summary(results):
     assert stats["mean"] == pytest.approx(3.0) and stats["median"] == 3.0
     assert stats["per_question"]["q2"]["mean"] == pytest.approx(4 / 3)
     assert stats["statuses"] == {"graded": 2, "timeout": 1}
-    assert stats["check_failures"] == {"q2/mask_exact": 1, "q10/speedup": 1}
+    assert stats["check_failures"] == {"q2/mask_exact": 1, "q12/speedup": 1}
     table = report.summary_table(results, per_submission=True)
     assert "submissions: 3" in table and "median 3" in table and "timeout 1" in table
-    assert "carol" in table and "q10" in table
+    assert "carol" in table and "q12" in table
 
 
 def test_class_report_png_and_markdown(tmp_path, results):
@@ -180,7 +180,7 @@ def _late_class():
     due = parse_time("2026-12-01T00:00-08:00")
     policy = Policy(due, parse_rule("10%/day, max 3 days"),
                     {"alice": due, "bob": due + timedelta(hours=9.3)})
-    results = [fake_result("alice"), fake_result("bob", failed=("q2/mask_exact", "q10/speedup")),
+    results = [fake_result("alice"), fake_result("bob", failed=("q2/mask_exact", "q12/speedup")),
                fake_result("dave")]
     return results, policy
 
@@ -251,3 +251,50 @@ def test_penalty_line_past_the_cap_and_within_a_minute():
     assert report.penalty_sentence(alice, soon, 6.0).startswith("Submitted 5 s after")
     assert report.penalty_sentence(alice, type(policy)(policy.due, None, late.submitted),
                                    6.0) == ""  # a due date without a rule deducts nothing
+
+
+# --- bonus questions (extra credit) -------------------------------------------------------------
+
+def bonus_result(earned: float = 2.0, lost: float = 1.0) -> SubmissionResult:
+    """A result of the real table's bonus question q10 (2 points possible to earn) beside q1 and
+    q2 (5 points possible): ``earned`` on q10, ``lost`` points short on q2."""
+    checks = [CheckResult("q1", "a", 2.0, 2.0, True),
+              CheckResult("q2", "b", 3.0 - lost, 3.0, not lost, "b failed" if lost else ""),
+              CheckResult("q10", "mask_exact", earned, 2.0, earned >= 2.0,
+                          "" if earned >= 2.0 else "mask_exact failed")]
+    return SubmissionResult("dana", "graded", checks=checks,
+                            question_max={"q1": 2.0, "q2": 3.0, "q10": 2.0})
+
+
+def test_bonus_points_add_to_the_score_not_to_the_maximum(tmp_path):
+    """The gradebook's total holds the bonus, its max does not: 6 of 5 points is 120%."""
+    [row] = report.gradebook_rows([bonus_result()])
+    assert (row["q10"], row["total"], row["max"], row["percent"]) == ("2", "6", "5", "120")
+    stats = report.class_stats([bonus_result()])
+    assert stats["possible"] == 5 and stats["max"] == 6
+
+
+def test_gradescope_shows_the_bonus_as_extra_credit():
+    """The bonus row has max_score 0 (Gradescope's extra credit), says it is a bonus, and the
+    top-level score is the total with it; the overall output says how much of it is bonus."""
+    data = report.gradescope_results(bonus_result())
+    row = next(test for test in data["tests"] if test["name"].startswith("q10"))
+    assert row["name"] == "q10 (bonus)" and row["max_score"] == 0 and row["score"] == 2
+    assert row["status"] == "passed" and row["output"].startswith("Bonus: up to 2 points")
+    assert data["score"] == 6
+    assert data["output"].startswith("Score 6 / 5 (2 of them bonus points).")
+
+
+def test_feedback_summary_and_class_report_name_the_bonus(tmp_path):
+    """Feedback gives the score with its bonus points and labels the question; the summary and
+    the class report label it and say what it may add; the histogram keeps a score above the
+    maximum."""
+    results = [bonus_result(), bonus_result(earned=0.0, lost=0.0)]
+    feedback = report.feedback_text(results[0])
+    assert "Score: 6 / 5 (2 of them bonus points)" in feedback and "q10 (bonus)" in feedback
+    summary = report.summary_table(results)
+    assert "q10 (bonus)" in summary and "up to 2 points on top of the maximum" in summary
+    assert "total: mean 5.50 / 5" in summary
+    markdown = report.class_report_markdown(results)
+    assert "| q10 (bonus) |" in markdown and "Bonus questions q10" in markdown
+    assert report.write_class_report_png(results, tmp_path / "report.png").stat().st_size > 0

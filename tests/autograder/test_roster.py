@@ -106,7 +106,7 @@ def _export_text(fmt, results, identities, settings=ExportSettings(), maxima=QUE
 @pytest.fixture
 def graded():
     results = [fake_result("submission_111"),
-               fake_result("submission_222", failed=("q2/mask_exact", "q10/speedup")),
+               fake_result("submission_222", failed=("q2/mask_exact", "q12/speedup")),
                fake_result("orphan", status="timeout", reason="ran past 90 s")]
     identities = {"submission_111": [Person("Alice Archer", "1001", "alice@example.edu")],
                   "submission_222": [Person("Bob Baker", "1002", "bob@example.edu"),
@@ -121,7 +121,7 @@ def test_otter_export_has_final_grades_layout(graded):
     text = _export_text("otter", *graded)
     assert "'--" not in text
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0])[:7] == ["file", "q1", "q2", "q10", "total_points_earned",
+    assert list(rows[0])[:7] == ["file", "q1", "q2", "q12", "total_points_earned",
                                  "percent_correct", "grading_status"]
     assert (rows[0]["file"], rows[0]["total_points_earned"], rows[0]["grading_status"]) == (
         "points-per-question", "6", "--")
@@ -311,3 +311,22 @@ def test_canvas_helper_reads_canvas_export_as_canvas_does():
 def test_unknown_format_is_refused(graded):
     with pytest.raises(ValueError, match="otter, gradescope, canvas"):
         roster.export_rows("moodle", graded[0], QUESTION_MAX, {})
+
+
+def test_exports_count_bonus_points_in_totals_never_in_maxima():
+    """A bonus question (the table's q10) adds to every export's total but to no maximum:
+    Otter's points row and Canvas's Points Possible stay at the other questions' points, the
+    Gradescope export's Max Points too, and a percentage may pass 100."""
+    from autograder.results import CheckResult, SubmissionResult
+
+    maxima = {"q1": 2.0, "q10": 2.0}
+    result = SubmissionResult("dana", "graded", question_max=dict(maxima),
+                              checks=[CheckResult("q1", "a", 2.0, 2.0, True),
+                                      CheckResult("q10", "b", 2.0, 2.0, True)])
+    otter = list(csv.DictReader(io.StringIO(_export_text("otter", [result], {}, maxima=maxima))))
+    assert (otter[0]["q10"], otter[0]["total_points_earned"]) == ("2", "2")
+    assert (otter[1]["total_points_earned"], otter[1]["percent_correct"]) == ("4", "2")
+    [row] = csv.DictReader(io.StringIO(_export_text("gradescope", [result], {}, maxima=maxima)))
+    assert (row["Total Score"], row["Max Points"], row["Percent"]) == ("4", "2", "200")
+    canvas = list(csv.DictReader(io.StringIO(_export_text("canvas", [result], {}, maxima=maxima))))
+    assert [r[list(r)[-1]] for r in canvas] == ["2", "4"]

@@ -65,11 +65,15 @@ def answered_notebook(w1: str = "conv0 is the most sensitive layer; conv7 the le
 
 
 def test_written_questions_come_from_the_question_table():
-    """The lab's manual questions are w1, w2, w3 at 2 points each, with their prompts (the
-    question table, generated from the master)."""
+    """The lab's manual questions are w1, w2, w3 at 2 points each and the bonus w4 at 1, with
+    their prompts (the question table, generated from the master); headings say the bonus."""
     questions = written.written_questions()
-    assert {q: info["points"] for q, info in questions.items()} == {"w1": 2, "w2": 2, "w3": 2}
+    assert {q: info["points"] for q, info in questions.items()} == {"w1": 2, "w2": 2, "w3": 2,
+                                                                    "w4": 1}
+    assert [q for q, info in questions.items() if info["bonus"]] == ["w4"]
     assert "sensitivity scan" in questions["w1"]["prompt"]
+    assert written.points_heading(questions["w4"]) == "bonus, 1 point"
+    assert written.points_heading(questions["w1"]) == "2 points"
 
 
 def test_answers_and_evidence_are_found():
@@ -136,7 +140,7 @@ def test_an_ungraded_written_question_is_neither_zero_nor_in_the_maximum():
                for name in ("alice", "bob", "carol")]
     rows = {row["id"]: row for row in report.gradebook_rows(results)}
     automatic = sum(QUESTION_MAX.values())
-    assert float(rows["bob"]["max"]) == automatic == results[1].max_total
+    assert float(rows["bob"]["max"]) == automatic == report.points_possible(results[1], QUESTION_MAX)
     assert (rows["bob"]["w1"], rows["bob"]["w2"]) == ("", "")
     assert float(rows["alice"]["max"]) == automatic + 2 and rows["alice"]["w1"] == "2"
     assert rows["alice"]["w2"] == "" and float(rows["alice"]["percent"]) == 100
@@ -153,7 +157,7 @@ def test_summary_and_class_report_are_out_of_the_rows_maximum():
     summary and class report say so, with the written points waiting; when the rows differ
     (one scored), they give the range."""
     questions = written.written_questions()
-    waiting = sum(info["points"] for info in questions.values())
+    waiting = sum(info["points"] for info in questions.values() if not info["bonus"])
     automatic = sum(QUESTION_MAX.values())
     none = [written.with_manual(fake_result(name), questions, {}) for name in ("alice", "bob")]
     rows = report.gradebook_rows(none)
