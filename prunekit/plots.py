@@ -160,7 +160,8 @@ def plot_tradeoffs(points: Sequence, marked: Sequence[Mapping] = (), note: str =
     method, with the notebook's own models marked.
 
     Args:
-        points: :class:`prunekit.tradeoffs.TradeoffPoint` s (before fine-tuning).
+        points: :class:`prunekit.tradeoffs.TradeoffPoint` s: a dashed curve per method right
+            after pruning and, where the points were fine-tuned briefly, a solid one after.
         marked: rows of the notebook's results table (``name``, ``accuracy``, ``params``,
             ``speedup``); sizes are relative to the row named ``"dense"``.
         note: one line under the title (e.g. what the curves were evaluated on).
@@ -169,9 +170,10 @@ def plot_tradeoffs(points: Sequence, marked: Sequence[Mapping] = (), note: str =
     size_ax, speed_ax = fig.subplots(1, 2, sharey=True)
     for index, method in enumerate(dict.fromkeys(point.method for point in points)):
         line = [point for point in points if point.method == method]
-        style = dict(marker="o", color=f"C{index}", label=f"{method}, before fine-tuning")
-        size_ax.plot([100 * p.size_fraction for p in line], [p.accuracy for p in line], **style)
-        speed_ax.plot([p.speedup for p in line], [p.accuracy for p in line], **style)
+        for label, accuracies, style in _tradeoff_curves(line):
+            style = dict(style, color=f"C{index}", label=f"{method}, {label}")
+            size_ax.plot([100 * p.size_fraction for p in line], accuracies, **style)
+            speed_ax.plot([p.speedup for p in line], accuracies, **style)
     dense_params = next((row["params"] for row in marked if row["name"] == "dense"), None)
     for index, row in enumerate(marked):
         style = dict(marker="*", markersize=14, linestyle="none", color=f"C{index + 2}",
@@ -188,6 +190,17 @@ def plot_tradeoffs(points: Sequence, marked: Sequence[Mapping] = (), note: str =
     speed_ax.legend(fontsize=8)
     fig.suptitle("accuracy against size and speed" + (f"\n{note}" if note else ""), fontsize=10)
     return fig
+
+
+def _tradeoff_curves(line: Sequence) -> list[tuple[str, list[float], dict]]:
+    """(label, accuracies, line style) of one method's curves: right after pruning, and after
+    the short fine-tuning when its points have one."""
+    curves = [("right after pruning", [p.accuracy for p in line],
+               dict(marker="o", linestyle="--", alpha=0.6))]
+    if all(p.tuned_accuracy is not None for p in line):
+        curves.append(("after a short fine-tuning", [p.tuned_accuracy for p in line],
+                       dict(marker="o", linestyle="-")))
+    return curves
 
 
 def _named_rows(rows: Sequence[Mapping] | Mapping[str, Mapping]) -> list[dict]:

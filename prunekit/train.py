@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Callable, Iterable
 
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from prunekit.files import atomic_path
 from prunekit.profiles import Recipe
 from prunekit.progress import progress_bar
-from prunekit.runtime import mixed_precision, pick_device
+from prunekit.runtime import mixed_precision, pick_device, trains_in_bfloat16
 
 StepCallback = Callable[[], None]
 
@@ -68,29 +70,34 @@ def make_optimizer(model: nn.Module, recipe: Recipe, steps_per_epoch: int):
 
 def train(model: nn.Module, loader: DataLoader, recipe: Recipe,
           callbacks: Iterable[StepCallback] = (), device: torch.device | str | None = None,
-          progress: bool = True, desc: str = "train") -> list[float]:
+          progress: bool = True, desc: str = "train",
+          resume_file: Path | None = None) -> list[float]:
     """Train ``model`` in place for ``recipe.epochs`` epochs.
 
     Args:
         callbacks: functions called with no arguments after every optimizer step, e.g.
             ``lambda: pruner.apply(model)`` so pruned weights stay zero.
         device: where to train (default: :func:`prunekit.runtime.pick_device`); the model is
-            moved there and stays there (channels-last on CUDA, where the forward pass also
-            runs in bfloat16: :func:`prunekit.runtime.mixed_precision`).
+            moved there and stays there. Where :func:`prunekit.runtime.trains_in_bfloat16`
+            (CUDA, CPUs with bfloat16 units) the forward pass runs in bfloat16 autocast on
+            channels-last weights; the weights stay float32 and get their layout back at the end.
         progress: a text progress bar per epoch, left as one line with its last loss.
+        resume_file: where to keep the run's state after every epoch (weights, optimizer,
+            schedule, random generators); when it exists at the start, training continues after
+            its last finished epoch, giving the same model as a run never stopped. The caller
+            deletes it once the result is saved.
 
     Returns:
-        The mean training loss of each epoch.
+        The mean training loss of each epoch (those of a resumed run's earlier epochs too).
     """
     device = torch.device(device) if device is not None else pick_device()
     model.to(device)
-    if device.type == "cuda":  # cuDNN's fastest layout for these convolutions
-        model.to(memory_format=torch.channels_last)
+    restore_layout = _to_fast_layout(model, device)
     optimizer, scheduler = make_optimizer(model, recipe, len(loader))
     criterion = nn.CrossEntropyLoss(label_smoothing=recipe.label_smoothing)
     callbacks = list(callbacks)
-    epoch_losses = []
-    for epoch in range(recipe.epochs):
+    epoch_losses = _resume(resume_file, model, optimizer, scheduler, loader)
+    for epoch in range(len(epoch_losses), recipe.epochs):
         model.train()
         total_loss, batches = 0.0, 0
         bar = progress_bar(loader, desc=f"{desc} {epoch + 1}/{recipe.epochs}",
@@ -103,7 +110,55 @@ def train(model: nn.Module, loader: DataLoader, recipe: Recipe,
             total_loss, batches = total_loss + loss, batches + 1
             bar.set_postfix(loss=f"{loss:.3f}")
         epoch_losses.append(total_loss / max(1, batches))
+        if resume_file is not None:
+            _save_resume_state(resume_file, model, optimizer, scheduler, loader, epoch_losses)
+    if restore_layout:
+        model.to(memory_format=torch.contiguous_format)
     return epoch_losses
+
+
+def _generators(loader) -> list[torch.Generator]:
+    """The random generators an epoch draws from: torch's global one (augmentation) and the
+    loader's own (order; a DataLoader's or :class:`~prunekit.data.resident.ResidentBatches`')."""
+    own = getattr(loader, "generator", None)
+    return [torch.default_generator] + ([own] if own is not None else [])
+
+
+def _save_resume_state(path: Path, model, optimizer, scheduler, loader,
+                       epoch_losses: list[float]) -> None:
+    """Write what continuing after this epoch needs (atomically: a run stopped while writing
+    keeps the previous epoch's state)."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "scheduler": scheduler.state_dict(), "epoch_losses": list(epoch_losses),
+             "generators": [g.get_state() for g in _generators(loader)]}
+    with atomic_path(Path(path)) as partial:
+        torch.save(state, partial)
+
+
+def _resume(path: Path | None, model, optimizer, scheduler, loader) -> list[float]:
+    """Load a saved run's state into the objects given; returns its epochs' losses (empty when
+    there is nothing to resume)."""
+    if path is None or not Path(path).is_file():
+        return []
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    for generator, saved in zip(_generators(loader), state["generators"]):
+        generator.set_state(saved)
+    return list(state["epoch_losses"])
+
+
+def _to_fast_layout(model: nn.Module, device: torch.device) -> bool:
+    """Switch ``model`` to channels-last where training runs in bfloat16 (the layout oneDNN and
+    cuDNN run those convolutions fastest in); True when it switched, so the caller puts the
+    usual layout back and what a student saves or times after fine-tuning is laid out as before."""
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    already = all(c.weight.is_contiguous(memory_format=torch.channels_last) for c in convs)
+    if already or not trains_in_bfloat16(device):
+        return False
+    model.to(memory_format=torch.channels_last)
+    return True
 
 
 def _train_step(model, inputs, targets, criterion, optimizer) -> float:

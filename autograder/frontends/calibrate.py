@@ -45,7 +45,7 @@ from prunekit.files import held_lock, write_text_atomic
 from prunekit.measure import compare_latency, count_macs
 from prunekit.model import VGG
 from prunekit.profiles import Profile, get_profile
-from prunekit.runtime import pick_device, seed_everything
+from prunekit.runtime import pick_device, seed_everything, trains_in_bfloat16
 from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, THRESHOLDS_FILE,
                                  public_accuracy_target, save_model)
 from solutions import get_num_parameters
@@ -88,11 +88,13 @@ def _choices() -> dict:
 
 
 def _cache_key(profile: Profile, base_path: Path, choices: dict) -> str:
-    """Hash of everything the reference models depend on."""
+    """Hash of everything the reference models depend on, the precision fine-tuning runs in
+    included (bfloat16 on CPUs with bfloat16 units, :func:`prunekit.runtime.trains_in_bfloat16`)."""
     digest = hashlib.sha256()
     digest.update(file_sha256(base_path).encode())
     digest.update(json.dumps([choices, asdict(profile.finetune), profile.name, profile.seed,
-                              profile.batch_size], sort_keys=True, default=str).encode())
+                              profile.batch_size, trains_in_bfloat16(compute_device(profile))],
+                             sort_keys=True, default=str).encode())
     digest.update(torch.__version__.encode())  # another release may round differently
     # the pruning (solutions/) and the fine-tuning, data and model code (prunekit/)
     sources = [*(REPO_ROOT / "solutions").glob("*.py"), *(REPO_ROOT / "prunekit").rglob("*.py")]

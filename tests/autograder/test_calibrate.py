@@ -9,12 +9,13 @@ import math
 import pytest
 
 from autograder.frontends import calibrate as calibration
-from autograder.checks.resources import file_sha256
+from autograder.checks.resources import file_sha256, hidden_loader
 from autograder.manifest import base_checkpoint_path
 from autograder.checks import settings
 from autograder.checks.settings import NotCalibrated, calibration_path, load_settings
 from prunekit.profiles import get_profile
 from prunekit.submission import THRESHOLDS_FILE, published_thresholds
+from prunekit.train import evaluate
 from solutions import choices
 
 
@@ -108,6 +109,23 @@ def test_calibrate_end_to_end(tmp_path, committed):
             committed["reference"][key]["hidden"], abs=0.5)
     assert written["thresholds"]["finegrained_accuracy"] == pytest.approx(
         committed["thresholds"]["finegrained_accuracy"], abs=0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_reference_models_meet_the_thresholds_on_both_training_paths(monkeypatch, committed,
+                                                                      precision):
+    """Fine-tuned in float32 (CPUs without bfloat16 units) or in bfloat16 (with them), the
+    reference models clear the committed thresholds by at least the allowance honest students
+    are given, so one calibration serves both kinds of machine."""
+    monkeypatch.setenv("PRUNEKIT_CPU_PRECISION", precision)
+    models = calibration.reference_models("offline")
+    split = committed["grading_split"]
+    hidden = hidden_loader("offline", split["seed"], split["size"])
+    for key, name in (("finegrained_accuracy", "finegrained"),
+                      ("channel_accuracy", "channel_pruned")):
+        accuracy = evaluate(models[name], hidden, device="cpu")
+        assert accuracy >= committed["thresholds"][key] + calibration.ALLOWANCE_POINTS, name
 
 
 @pytest.mark.parametrize("profile_name", ["offline", "cifar10-cpu"])

@@ -1,5 +1,5 @@
 """The training split held on the compute device (``prunekit.data.resident``) and the pieces of
-the accelerator path that run on a CPU too (``training_batches``, ``mixed_precision``)."""
+the accelerator path that run on a CPU too (``training_batches``)."""
 from __future__ import annotations
 
 import types
@@ -13,7 +13,6 @@ from prunekit.data import training_batches
 from prunekit.data.arrays import ImageArrayDataset
 from prunekit.data.resident import ResidentBatches, crop_flip_batch, uint8_images
 from prunekit.profiles import get_profile
-from prunekit.runtime import mixed_precision
 
 
 def array_dataset(count: int = 10, augment: bool = False) -> ImageArrayDataset:
@@ -91,9 +90,3 @@ def test_training_batches_picks_the_path():
     assert isinstance(training_batches(profile, dataset, "cpu"), torch.utils.data.DataLoader)
     resident = training_batches(profile, dataset, "cpu", resident=True)
     assert isinstance(resident, ResidentBatches) and resident.batch_size == profile.batch_size
-
-
-def test_mixed_precision_is_float32_off_cuda():
-    layer = torch.nn.Linear(4, 4)
-    with mixed_precision(torch.device("cpu")):
-        assert layer(torch.rand(2, 4)).dtype == torch.float32

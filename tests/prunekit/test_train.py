@@ -102,3 +102,43 @@ def test_evaluate_empty_loader_is_an_error():
                         4, shuffle=False)
     with pytest.raises(ValueError, match="empty"):
         evaluate(VGG(width=0.0625), empty, device="cpu")
+
+
+class _Stop(Exception):
+    """Stands for a run killed part-way (Ctrl-C, a machine going away)."""
+
+
+def _train_resumable(resume_file, stop_at_step=None, epochs=3):
+    """:func:`train` on the tiny task with state kept in ``resume_file``; with ``stop_at_step``
+    the run is killed after that many optimizer steps (counted in this call)."""
+    seed_everything(0)
+    model = VGG(width=0.0625)
+    loader = make_loader(_tiny_task(), 16, shuffle=True, seed=0)
+    steps = []
+
+    def maybe_stop():
+        steps.append(1)
+        if stop_at_step is not None and len(steps) == stop_at_step:
+            raise _Stop
+
+    losses = train(model, loader, Recipe(epochs=epochs, lr=0.05), callbacks=[maybe_stop],
+                   device="cpu", progress=False, resume_file=resume_file)
+    return model, losses
+
+
+def test_a_stopped_run_resumes_after_its_last_epoch_and_ends_as_an_unstopped_one(tmp_path):
+    """Killed in its second epoch (4 steps per epoch), a run started again with the same resume
+    file does only the missing epochs and ends with the same weights and losses as a run never
+    stopped (the loader's order and the schedule continue where they were)."""
+    unstopped, unstopped_losses = _train_resumable(tmp_path / "unstopped.resume")
+    resume_file = tmp_path / "stopped.resume"
+    try:
+        _train_resumable(resume_file, stop_at_step=6)
+    except _Stop:
+        pass
+    assert len(torch.load(resume_file, weights_only=True)["epoch_losses"]) == 1
+    resumed, resumed_losses = _train_resumable(resume_file)
+    assert resumed_losses == unstopped_losses
+    for (name, expected), actual in zip(unstopped.state_dict().items(),
+                                        resumed.state_dict().values()):
+        assert torch.equal(expected, actual), name
