@@ -102,7 +102,7 @@ def plan_q10(ctx: Context) -> Plan:
             n, m = item["pattern"]
             kept = mask_of(out, item).reshape(-1, m).sum(dim=1)
             if not bool((kept == n).all()):
-                raise Fail(f"{item['describe']} kept {int(kept[kept != n][0])} entries in a "
+                raise Fail(f"{item['describe']} kept {_entries(int(kept[kept != n][0]))} in a "
                            f"group of {m} consecutive entries of a row, not {n} (this property "
                            f"counts once the function keeps n of every m)")
 
@@ -250,6 +250,11 @@ def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
         return messages[mistake]
     per_group = mask.reshape(-1, m).sum(dim=1)
     if not bool((per_group == n).all()):
-        return (f"{describe} kept {int(per_group[per_group != n][0])} entries in a group of {m}; "
-                f"{rule}")
+        return (f"{describe} kept {_entries(int(per_group[per_group != n][0]))} in a group of "
+                f"{m}; {rule}")
     return f"{describe} kept {n} of every {m} entries but not the right ones; {rule}"
+
+
+def _entries(count: int) -> str:
+    """"1 entry", "3 entries"."""
+    return f"{count} entr{'y' if count == 1 else 'ies'}"

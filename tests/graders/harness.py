@@ -80,7 +80,7 @@ API = ("get_sparsity", "get_model_sparsity", "get_num_parameters", "get_model_si
        "fine_grained_prune", "FineGrainedPruner.__init__", "FineGrainedPruner.apply",
        "target_sparsity", "sparsity_dict", "get_input_channel_importance",
        "apply_channel_sorting", "get_num_channels_to_keep", "channel_prune",
-       "channel_prune_ratio")
+       "channel_prune_ratio", "nm_prune")
 
 _HEADER = re.compile(r"^#\s?([a-z]+):\s*(.*)$")
 _CONTINUATION = re.compile(r"^#\s{2,}(\S.*)$")
