@@ -112,7 +112,8 @@ def question_points(master: Path = MASTER) -> dict[str, tuple[float, bool]]:
 
 
 def expected_autograded_points(master: Path = MASTER) -> float:
-    """Sum of the points of the autograded (not manual) questions of the master."""
+    """Sum of the points of the autograded (not manual) questions of the master, the bonus
+    question's included: Otter has no extra credit and counts them as possible too."""
     return sum(points for points, manual in question_points(master).values() if not manual)
 
 

@@ -15,7 +15,7 @@ from tests.helpers import small_vgg
 
 from .notebooks import code_cells, read
 
-SOLUTION_CELLS = ["imports", "channel-helpers"] + [f"q{i}-solution" for i in range(1, 10)]
+SOLUTION_CELLS = ["imports", "channel-helpers"] + [f"q{i}-solution" for i in range(1, 11)]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,19 @@ def test_channel_prune_and_sorting(lab, conv_bias):
             assert same_state(got[1], want[1]), ratio
         else:
             assert got[1] is want[1], ratio
+
+
+@pytest.mark.parametrize("shape, n, m", [((8, 4, 3, 3), 2, 4), ((6, 12), 1, 3), ((4, 16), 3, 8),
+                                         ((3, 8), 0, 4), ((3, 8), 4, 4), ((4, 3, 3, 3), 2, 4),
+                                         ((2, 8), 5, 4), ((2, 8), 2.0, 4)])
+def test_nm_prune(lab, shape, n, m):
+    """The master's nm_prune (the bonus q10) gives the reference's mask, tensor and errors."""
+    tensor = torch.randn(shape, generator=torch.Generator().manual_seed(len(shape) + int(n)))
+    tensor[0, :4] = 0.5  # equal magnitudes in a group: the earlier ones are kept
+    mine, theirs = tensor.clone(), tensor.clone()
+    got, expected = outcome(lab["nm_prune"], mine, n, m), outcome(solutions.nm_prune, theirs, n, m)
+    assert got[0] == expected[0]
+    if got[0] == "ok":
+        assert torch.equal(got[1], expected[1]) and torch.equal(mine, theirs)
+    else:
+        assert got[1] is expected[1] and torch.equal(mine, tensor)

@@ -20,7 +20,8 @@ from .notebooks import ANSWER_TAG, IGNORE_TAG, code_cells, copy_folder, read, ta
 # Solution-only API calls: none of these may appear anywhere in the student notebook.
 REFERENCE_ONLY = ["kthvalue", "argsort", "reindex_out_channels", "ratios_per_boundary",
                   ".transpose(0, 1).reshape(in_channels"]
-FUNCTION_QUESTIONS = ["q1", "q2", "q3", "q5", "q7", "q8"]
+FUNCTION_QUESTIONS = ["q1", "q2", "q3", "q5", "q7", "q8", "q10"]
+EXTENSION_CELLS = ("nm-prune-model", "nm-finetune", "nm-tradeoffs")  # the optional N:M section
 
 
 def student_code(nb) -> str:
@@ -98,10 +99,11 @@ def test_stubs_raise_not_implemented_with_a_hint(student_nb):
 
 
 def test_written_questions_have_answer_cells(student_nb):
-    """Each written question gets an empty Markdown answer cell, not the reference answer."""
+    """Each written question (W1-W3 and the bonus W4) gets an empty Markdown answer cell, not
+    the reference answer."""
     answers = [cell for cell in student_nb.cells
                if ANSWER_TAG in tags(cell) and cell.cell_type == "markdown"]
-    assert len(answers) == 3
+    assert len(answers) == 4
     assert all(cell.source == "_Type your answer here, replacing this text._" for cell in answers)
 
 
@@ -109,7 +111,7 @@ def test_public_tests_only(student_nb, solved_nb):
     """The student notebook carries the public test cases of every autograded question in its
     metadata, none hidden, and no instructor note; the test files are those of the autograder."""
     student_tests = student_nb.metadata["otter"]["tests"]
-    assert sorted(student_tests) == [f"q{i}" for i in range(1, 10)]
+    assert sorted(student_tests) == sorted(f"q{i}" for i in range(1, 11))
     for name, text in student_tests.items():
         assert "hidden=True" not in text, f"{name} ships a hidden test"
         assert text.count("@test_case(") >= 1
@@ -155,6 +157,29 @@ def test_long_cells_are_skipped_when_grading(student_nb):
             assert IGNORE_TAG not in tags(cell), cell.get("id")
     saving = [cell for cell in code_cells(student_nb) if "save_submission_models(" in cell.source]
     assert len(saving) == 1 and IGNORE_TAG in tags(saving[0])
+
+
+def test_skipped_extension_prints_one_line_per_cell(student_nb, capsys):
+    """A student who leaves nm_prune as the stub (the bonus skipped) runs the extension's cells
+    without an error: each prints one line saying it was skipped, and the model is untouched."""
+    import copy
+
+    import torch
+
+    from prunekit.semi_structured import prune_nm
+    from tests.helpers import small_vgg
+
+    cells = {cell.get("id"): cell.source for cell in code_cells(student_nb)}
+    namespace = {"copy": copy, "torch": torch, "prune_nm": prune_nm,
+                 "model": small_vgg(seed=1, width=1 / 16)}
+    before = copy.deepcopy(namespace["model"].state_dict())
+    exec(compile(cells["q10-solution"], "q10-solution", "exec"), namespace)  # noqa: S102
+    for cell_id in EXTENSION_CELLS:
+        exec(compile(cells[cell_id], cell_id, "exec"), namespace)  # noqa: S102
+        printed = capsys.readouterr().out.splitlines()
+        assert len(printed) == 1 and printed[0].startswith("N:M extension skipped"), printed
+    after = namespace["model"].state_dict()
+    assert all(torch.equal(after[name], before[name]) for name in before)
 
 
 def test_export_cell_is_the_kits_and_names_the_zip(student_nb):
