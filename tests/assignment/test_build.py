@@ -21,10 +21,11 @@ def sha256(path) -> str:
 
 
 def test_question_names_and_points():
-    """The master has the autograded questions q1-q9 then the written w1-w3, each worth
-    something; the build's points are the question table's."""
+    """The master has the autograded questions q1-q9, the written w1-w3, then the optional
+    extension's q10 and w4, each worth something; the build's points are the question
+    table's."""
     points = question_points()
-    assert list(points) == [f"q{i}" for i in range(1, 10)] + ["w1", "w2", "w3"]
+    assert list(points) == [f"q{i}" for i in range(1, 10)] + ["w1", "w2", "w3", "q10", "w4"]
     assert all(p > 0 for p, _ in points.values())
     assert {name: p for name, (p, manual) in points.items() if not manual} == TABLE.points()
     assert {name: p for name, (p, manual) in points.items() if manual} == TABLE.points(True)
@@ -44,8 +45,9 @@ def test_master_ships_what_the_manifest_says():
 
 
 def test_self_test_gives_the_solved_notebook_every_point(built):
-    """The build graded the solved notebook with the generated zip: full marks (26 / 26 today),
-    not the 0 / 0 of a broken test file."""
+    """The build graded the solved notebook with the generated zip: full marks (28 / 28 today:
+    26 and q10's 2 bonus points, which Otter counts as possible), not the 0 / 0 of a broken test
+    file."""
     assert built.self_test_points == (AUTOGRADED_TOTAL, AUTOGRADED_TOTAL)
 
 
