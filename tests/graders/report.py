@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from autograder.frontends.report import bonus_questions, possible_of
 from tests.graders import evidence as ev
 from tests.graders import harness
 
@@ -46,7 +47,7 @@ profile, with the solved notebook's reference model files unless said otherwise.
   outside the grader's output folder may change. Rows marked *policy* earn checks by a stated
   grading choice (see "What the graders cannot catch").
 
-Points: {total:g} in all ({points}).
+Points: {total:g} possible ({points}){bonus}.
 """
 
 FIXED = """\
@@ -208,7 +209,7 @@ def alternative_rows(evidence: ev.Evidence) -> list[list[str]]:
     for case in (c for c in evidence.cases if c.kind == "alternative"):
         graded = evidence.graded[case.id]
         rows.append([_code(case.name), _cell(", ".join(case.replaced)), _cell(case.about),
-                     f"{_points(graded.result.total)} / {_points(sum(evidence.maxima.values()))}",
+                     f"{_points(graded.result.total)} / {_points(possible_of(evidence.maxima))}",
                      _verdict(ev.problems(case, evidence))])
     return rows
 
@@ -257,8 +258,12 @@ def render(evidence: ev.Evidence) -> str:
     counts = {kind: sum(c.kind == kind for c in evidence.cases) for kind in TABLES}
     failing = [c.name for c in evidence.cases if ev.problems(c, evidence)]
     solved, blank = evidence.graded["solved"], evidence.graded["blank"]
-    parts = [INTRO.format(timeout=harness.TIMEOUT_S, total=sum(maxima.values()),
-                          points=", ".join(f"{q} {_points(p)}" for q, p in maxima.items())),
+    bonus = [q for q in maxima if q in bonus_questions()]
+    parts = [INTRO.format(timeout=harness.TIMEOUT_S, total=possible_of(maxima),
+                          points=", ".join(f"{q} {_points(p)}" for q, p in maxima.items()
+                                           if q not in bonus),
+                          bonus="".join(f", and the bonus {q} {_points(maxima[q])} on top"
+                                        for q in bonus)),
              "## Summary\n",
              f"- {counts['mutant']} mutants, {counts['alternative']} valid alternatives, "
              f"{counts['attack']} attacks; {len(failing)} not graded as required"
