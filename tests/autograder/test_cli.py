@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from autograder import questions
 from autograder.core import batch
 from autograder.frontends import cli
 from tests.autograder.fakes import FakeGrader, write_notebooks
@@ -184,8 +185,8 @@ def test_python_dash_m_autograder_error_exit_code(tmp_path):
 @pytest.mark.slow
 def test_demo_end_to_end(demo_run):
     """`python -m autograder demo` (the README's main command) generates the examples and grades
-    them: exit 0, a gradebook row per example, the solved one at full marks, the summary
-    printed; a second run reuses every record."""
+    them: exit 0, a gradebook row per example, the solved one at full marks (and the bonus),
+    the summary printed; a second run reuses every record."""
     done, out = demo_run.done, demo_run.out
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submissions:" in done.stdout and "gradebook:" in done.stdout
@@ -193,7 +194,10 @@ def test_demo_end_to_end(demo_run):
         rows = {row["id"]: row for row in csv.DictReader(handle)}
     manifest = json.loads((REPO_ROOT / "runs" / "examples" / "manifest.json").read_text())
     assert set(rows) == {entry["name"] for entry in manifest["examples"]}
-    assert rows["solved"]["total"] == rows["solved"]["max"] and rows["solved"]["status"] == "graded"
+    table = questions.load()  # the solved one earns the autograded bonus on top of its maximum
+    bonus = sum(table[q].points for q in table.bonus if q in table.graded)
+    assert float(rows["solved"]["total"]) == float(rows["solved"]["max"]) + bonus
+    assert rows["solved"]["status"] == "graded"
     assert rows["blank"]["total"] == "0"
     settings = json.loads((out / "records" / "solved.json").read_text())["settings"]
     again = subprocess.run(demo_run.command, cwd=REPO_ROOT, capture_output=True, text=True,
