@@ -17,7 +17,8 @@ found as everywhere through ``$PRUNEKIT_DATA`` or ``data/cifar10.npz``):
     python benchmarks/notebook_time.py --profile offline --budget smoke # a quick check
 
 Writes ``benchmarks/results/notebook_time_<profile>.md`` (total, the slowest cells, the machine
-and its load) and keeps the executed notebook under ``benchmarks/results/logs/``.
+and its load), keeps the executed notebooks under ``benchmarks/results/logs/`` and the last run's
+pictures under ``benchmarks/results/figures/`` (``notebook_<profile>_<cell id>.png``).
 """
 from __future__ import annotations
 
@@ -91,6 +92,23 @@ def cell_seconds(nb) -> list[tuple[float, str, str]]:
     return rows
 
 
+def save_figures(nb, folder: Path, prefix: str) -> list[Path]:
+    """Write every picture the executed notebook drew to ``folder`` as
+    ``<prefix>_<cell id>[_<n>].png``; returns the paths (the plots a student sees, kept as files)."""
+    import base64
+
+    written = []
+    for cell in code_cells(nb):
+        images = [o["data"]["image/png"] for o in cell.get("outputs", [])
+                  if "image/png" in o.get("data", {})]
+        for index, image in enumerate(images):
+            suffix = f"_{index + 1}" if len(images) > 1 else ""
+            path = folder / f"{prefix}_{cell.get('id', 'cell')}{suffix}.png"
+            path.write_bytes(base64.b64decode(image))
+            written.append(path)
+    return written
+
+
 def markdown(profile_name: str, budget: str, runs: dict, load: tuple) -> str:
     """The results page: one column per precision (``runs``: precision -> (total seconds, cell
     rows, errors)), the slowest cells of the first as rows."""
@@ -149,6 +167,10 @@ def main() -> int:
         load = (load_before, os.getloadavg()[0])
     text = markdown(args.profile, args.budget, runs, load)
     suffix = "" if args.budget == "full" else f"_{args.budget}"
+    (results / "figures").mkdir(exist_ok=True)
+    figures = save_figures(nb, results / "figures", f"notebook_{args.profile}{suffix}")
+    text += "\nThe last run's pictures: " + ", ".join(
+        f"[{path.stem}](figures/{path.name})" for path in figures) + "\n"
     (results / f"notebook_time_{args.profile}{suffix}.md").write_text(text)
     print(text)
     return 0
