@@ -31,7 +31,7 @@ def kit_zip(tmp_path) -> Path:
 
 def _assert_valid_results(path: Path) -> dict:
     """results.json in Gradescope's format: score, tests with name/score/max_score/output/
-    visibility."""
+    visibility; a bonus question's row is extra credit (max_score 0, its points on top)."""
     results = json.loads(path.read_text())
     assert isinstance(results["score"], (int, float))
     assert results["stdout_visibility"] in ("hidden", "visible", "after_due_date",
@@ -39,7 +39,10 @@ def _assert_valid_results(path: Path) -> dict:
     assert results["tests"], results
     for test in results["tests"]:
         assert {"name", "score", "max_score", "output", "visibility"} <= set(test)
-        assert 0 <= test["score"] <= test["max_score"]
+        if test["name"].endswith("(bonus)"):
+            assert test["max_score"] == 0 <= test["score"], test
+        else:
+            assert 0 <= test["score"] <= test["max_score"], test
     return results
 
 
@@ -346,7 +349,7 @@ def test_setup_sh_then_entry_point_on_gradescope_layout(tmp_path):
     run ROOT/source/setup.sh (PRUNEKIT_SETUP_PYTHON: this environment's Python, so nothing is
     downloaded), put the solved example submission in ROOT/submission and run
     ROOT/run_autograder with no interpreter override: it uses the environment setup.sh made,
-    finds the hidden split setup.sh built, and the reference earns full marks."""
+    finds the hidden split setup.sh built, and the reference earns full marks and the bonus."""
     reason = offline_grading_unready()
     if reason:
         pytest.skip(reason)
@@ -369,4 +372,5 @@ def test_setup_sh_then_entry_point_on_gradescope_layout(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     results = _assert_valid_results(root / "results" / "results.json")
     possible = sum(test["max_score"] for test in results["tests"])
-    assert results["score"] == possible > 0, results
+    bonus = sum(test["score"] for test in results["tests"] if test["name"].endswith("(bonus)"))
+    assert bonus > 0 and results["score"] == possible + bonus and possible > 0, results
