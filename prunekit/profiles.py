@@ -64,9 +64,10 @@ class Profile:
     # all of them. Only the smoke budget sets it, on real data (see :func:`apply_budget`).
     subset: tuple[int, int] | None = None
     # Training images of the short fine-tuning each point of the trade-off curves gets
-    # (``prunekit.tradeoffs``): one pass at the fine-tuning learning rate, 50 steps at batch 128,
-    # about 1.5 minutes for the nine points of cifar10-cpu on 2 CPU cores in bfloat16 (4 in
-    # float32). None: the curves show accuracy right after pruning only.
+    # (``prunekit.tradeoffs``): one pass at the fine-tuning learning rate, 50 steps at batch 128.
+    # The nine points' fine-tuning took 61 s on cifar10-cpu in bfloat16 and 140 s in float32,
+    # 13 s and 19 s offline (2 idle cores of a Xeon with bfloat16 units, 2026-12-07). None: the
+    # curves show accuracy right after pruning only.
     tradeoff_tune_images: int | None = 6_400
 
     def with_budget(self, train_epochs: int, finetune_epochs: int) -> "Profile":

@@ -86,6 +86,18 @@ def bonus_questions() -> frozenset[str]:
     return frozenset(questions.load().bonus)
 
 
+NOT_ATTEMPTED_TEXT = "not attempted (a bonus question: nothing lost)"
+
+
+def bonus_not_attempted(question: str, checks: Sequence[CheckResult]) -> bool:
+    """Whether ``question`` is a bonus question left as the template's stub: every one of its
+    checks failed on the stub's NotImplementedError. Reports then say so in one line instead of
+    listing each check, and the class report does not count those checks as failed."""
+    return (question in bonus_questions() and bool(checks)
+            and all(not check.passed and "NotImplementedError" in check.message
+                    for check in checks))
+
+
 def question_label(question: str) -> str:
     """A question's id as reports show it: "q10 (bonus)" for a bonus question, else "q3"."""
     return f"{question} (bonus)" if question in bonus_questions() else question
@@ -329,11 +341,20 @@ def gradescope_results(result: SubmissionResult,
     }
 
 
+def _attempted_checks(result: SubmissionResult) -> list[CheckResult]:
+    """``result``'s checks but those of bonus questions not attempted (:func:`bonus_not_attempted`)."""
+    skipped = {question for question in {check.question for check in result.checks}
+               if bonus_not_attempted(question, [c for c in result.checks if c.question == question])}
+    return [check for check in result.checks if check.question not in skipped]
+
+
 def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str:
     """What a question's row says: every check with its points, failed ones with the message."""
     if not checks:
         why = result.reason or "no check of this question ran"
         return f"Not checked: {one_line(why)}"
+    if bonus_not_attempted(checks[0].question, checks):
+        return NOT_ATTEMPTED_TEXT.capitalize() + "."
     if _by_ta(checks):
         score = sum(check.points for check in checks)
         return "\n".join([f"Scored by a TA ({points_text(score)}/{points_text(checks[0].max_points)})",
@@ -401,6 +422,9 @@ def feedback_text(result: SubmissionResult,
     for question in maxima:
         checks = [check for check in result.checks if check.question == question]
         score = None if question in result.pending else scores.get(question, 0.0)
+        if bonus_not_attempted(question, checks):
+            lines += ["", f"{question_label(question):<{width}}  {'':>11}  {NOT_ATTEMPTED_TEXT}"]
+            continue
         lines += ["", *_question_feedback(question_label(question), checks, score,
                                           maxima[question], width)]
     return "\n".join(lines) + "\n"
@@ -489,7 +513,7 @@ def class_stats(results: Sequence[SubmissionResult],
             "scored": len(scores),
         }
     failures = Counter(f"{check.question}/{check.name}" for result in results
-                       for check in result.checks
+                       for check in _attempted_checks(result)
                        if not check.passed and check.name != TA_SCORE_CHECK)
     deducted = [result.total - total for result, total in zip(results, totals)]
     return {

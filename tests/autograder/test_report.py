@@ -298,3 +298,25 @@ def test_feedback_summary_and_class_report_name_the_bonus(tmp_path):
     markdown = report.class_report_markdown(results)
     assert "| q10 (bonus) |" in markdown and "Bonus questions q10" in markdown
     assert report.write_class_report_png(results, tmp_path / "report.png").stat().st_size > 0
+
+
+def test_a_bonus_left_as_the_stub_is_one_line_not_failures():
+    """A bonus question whose every check failed on the template's NotImplementedError is
+    'not attempted' in one line of the feedback and of its Gradescope row, and the class
+    report's failed checks leave it out; a bonus attempted and failed is listed as usual."""
+    stub = "nm_prune(tensor of shape [8, 4, 3, 3]) raised NotImplementedError: nm_prune: your code here"
+    checks = [CheckResult("q1", "a", 2.0, 2.0, True),
+              *(CheckResult("q10", name, 0.0, 1.0, False, stub)
+                for name in ("mask_exact", "prunes_in_place"))]
+    skipped = SubmissionResult("erin", "graded", checks=checks,
+                               question_max={"q1": 2.0, "q10": 2.0})
+    feedback = report.feedback_text(skipped)
+    assert report.NOT_ATTEMPTED_TEXT in feedback and "NotImplementedError" not in feedback
+    row = next(test for test in report.gradescope_results(skipped)["tests"]
+               if test["name"].startswith("q10"))
+    assert row["score"] == 0 and "Not attempted" in row["output"]
+    assert "NotImplementedError" not in row["output"]
+    attempted = bonus_result(earned=0.0, lost=0.0)
+    failures = report.class_stats([skipped, attempted])["check_failures"]
+    assert failures == {"q10/mask_exact": 1}
+    assert "mask_exact failed" in report.feedback_text(attempted)
