@@ -66,7 +66,7 @@ class Profile:
     # Training images of the short fine-tuning each point of the trade-off curves gets
     # (``prunekit.tradeoffs``): one pass at the fine-tuning learning rate, 50 steps at batch 128.
     # The nine points' fine-tuning took 61 s on cifar10-cpu in bfloat16 and 140 s in float32,
-    # 13 s and 19 s offline (2 idle cores of a Xeon with bfloat16 units, 2026-12-07). None: the
+    # 13 s and 19 s offline (2 idle cores of an AMD EPYC with AVX-512 BF16, 2026-12-07). None: the
     # curves show accuracy right after pruning only.
     tradeoff_tune_images: int | None = 6_400
 
