@@ -26,14 +26,17 @@ def test_full_budget_is_the_profile(monkeypatch):
 
 
 def test_smoke_budget_shortens_only_the_budget(monkeypatch):
-    """PRUNEKIT_BUDGET=smoke: 1 training and 1 fine-tuning epoch and a two-point scan; data,
-    width, learning rates and thresholds stay."""
+    """PRUNEKIT_BUDGET=smoke: 1 training and 1 fine-tuning epoch, a two-point scan and a
+    shorter fine-tuning of the trade-off points; data, width, learning rates and thresholds
+    stay."""
     monkeypatch.setenv("PRUNEKIT_BUDGET", "smoke")
     full, smoke = profiles.PROFILES["offline"], get_profile("offline")
     assert (smoke.train.epochs, smoke.finetune.epochs) == (1, 1)
     assert smoke.scan_sparsities == profiles.SMOKE_SCAN_SPARSITIES and len(smoke.scan_sparsities) == 2
+    assert smoke.tradeoff_tune_images == profiles.SMOKE_TRADEOFF_TUNE_IMAGES < full.tradeoff_tune_images
     assert dataclasses.replace(smoke, train=full.train, finetune=full.finetune,
-                               scan_sparsities=full.scan_sparsities) == full
+                               scan_sparsities=full.scan_sparsities,
+                               tradeoff_tune_images=full.tradeoff_tune_images) == full
 
 
 def test_unknown_budget_lists_the_known_ones(monkeypatch):
