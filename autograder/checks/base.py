@@ -308,6 +308,19 @@ def require_bool_mask(value: Any, what: str, shape) -> None:
                    f"shape")
 
 
+def require_pruned_in_place(after: torch.Tensor, original: torch.Tensor, mask: torch.Tensor,
+                            what: str) -> None:
+    """Fail unless the tensor passed to the call ``what`` is, ``after`` it, ``original`` with
+    exactly the entries ``mask`` drops set to zero (an unchanged tensor where the mask drops
+    something was not pruned in place)."""
+    if not bool(mask.all()) and torch.equal(after, original):
+        raise Fail(f"{what} left the tensor passed in unchanged; it must be pruned in place "
+                   f"(e.g. tensor.mul_(mask))")
+    if not close(after, original * mask, rtol=0, atol=0):
+        raise Fail(f"{what}: afterwards the tensor passed in is not the original with exactly "
+                   f"the pruned entries set to zero")
+
+
 def as_state_dict(value: Any, what: str) -> dict[str, torch.Tensor]:
     """A plain ``{name: tensor}`` dict; Fail otherwise."""
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)

@@ -23,7 +23,7 @@ import torch
 
 from . import reference as ref
 from .base import (Context, Fail, Plan, as_mask, as_number, as_state_dict, close, describe_value,
-                   fmt, require_bool_mask, shape_text)
+                   fmt, require_bool_mask, require_pruned_in_place, shape_text)
 from .inputs import (images, labels, model_from_state, prunable_names, small_vgg_state,
                      tie_free_tensor, tied_tensor, uniform)
 
@@ -152,14 +152,8 @@ def plan_q3(ctx: Context) -> Plan:
                 mask = mask_of(out, item)
             except Fail:
                 mask = item["expected"]
-            prunes = not bool(mask.all())
-            pruned_somewhere = pruned_somewhere or prunes
-            if prunes and torch.equal(after, item["input"]):
-                raise Fail(f"{item['describe']} left the tensor passed in unchanged; it must be "
-                           f"pruned in place (e.g. tensor.mul_(mask))")
-            if not close(after, item["input"] * mask, rtol=0, atol=0):
-                raise Fail(f"{item['describe']}: afterwards the tensor passed in is not the "
-                           f"original with exactly the pruned entries set to zero")
+            pruned_somewhere = pruned_somewhere or not bool(mask.all())
+            require_pruned_in_place(after, item["input"], mask, item["describe"])
         if not pruned_somewhere:
             raise Fail(f"{one['describe']} returned a mask that keeps every entry: nothing was "
                        f"pruned (this property counts once the function prunes)")

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 
 from . import reference as ref
-from .base import Context, Fail, Plan, as_mask, close, require_bool_mask, shape_text
+from .base import (Context, Fail, Plan, as_mask, require_bool_mask, require_pruned_in_place,
+                   shape_text)
 from .inputs import tie_free_tensor, uniform
 
 # The exact cases, the same for every submission (only the tensors' values are drawn):
@@ -122,13 +123,8 @@ def plan_q10(ctx: Context) -> Plan:
     def _(out):
         require_pattern(out)
         for item in exact + [none_kept]:
-            after = out.argument_after(item["key"])
-            if torch.equal(after, item["input"]):
-                raise Fail(f"{item['describe']} left the tensor passed in unchanged; it must be "
-                           f"pruned in place (e.g. tensor.mul_(mask))")
-            if not close(after, item["input"] * mask_of(out, item), rtol=0, atol=0):
-                raise Fail(f"{item['describe']}: afterwards the tensor passed in is not the "
-                           f"original with exactly the pruned entries set to zero")
+            require_pruned_in_place(out.argument_after(item["key"]), item["input"],
+                                    mask_of(out, item), item["describe"])
 
     @plan.check("ties_keep_earlier", 1, "of entries with equal magnitude in a group, the "
                                         "earlier one is kept")

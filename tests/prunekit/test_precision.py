@@ -20,22 +20,19 @@ def array_dataset(count: int) -> ImageArrayDataset:
     return ImageArrayDataset(images, np.arange(count) % 10)
 
 
-def test_cpu_training_is_float32_without_bfloat16_units(monkeypatch):
+@pytest.mark.parametrize("flags, dtype, said", [
+    ({"avx2", "avx512f"}, torch.float32, "training and evaluation in float32"),
+    ({"avx512f", "avx512_bf16"}, torch.bfloat16, "this CPU has bfloat16 units"),
+])
+def test_cpu_training_precision_follows_the_bfloat16_units(monkeypatch, flags, dtype, said):
+    """Without bfloat16 units the CPU trains in float32; with them, in bfloat16 autocast; the
+    notebook's line says which."""
     monkeypatch.delenv("PRUNEKIT_CPU_PRECISION", raising=False)
-    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"avx2", "avx512f"}))
+    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset(flags))
     layer = torch.nn.Linear(4, 4)
     with mixed_precision(torch.device("cpu")):
-        assert layer(torch.rand(2, 4)).dtype == torch.float32
-    assert runtime.training_precision(torch.device("cpu")) == "training and evaluation in float32"
-
-
-def test_cpu_training_is_bfloat16_with_bfloat16_units(monkeypatch):
-    monkeypatch.delenv("PRUNEKIT_CPU_PRECISION", raising=False)
-    monkeypatch.setattr(runtime, "cpu_flags", lambda: frozenset({"avx512f", "avx512_bf16"}))
-    layer = torch.nn.Linear(4, 4)
-    with mixed_precision(torch.device("cpu")):
-        assert layer(torch.rand(2, 4)).dtype == torch.bfloat16
-    assert "bfloat16 units" in runtime.training_precision(torch.device("cpu"))
+        assert layer(torch.rand(2, 4)).dtype == dtype
+    assert said in runtime.training_precision(torch.device("cpu"))
 
 
 @pytest.mark.parametrize("choice, expected", [("float32", False), ("bfloat16", True)])
