@@ -14,6 +14,7 @@ The package's files are its layers:
 ``run.py``             ``run_in_sandbox``: one run from start to finish
 ``backend.py``         which isolation this machine allows (bwrap, restricted, none), probed once
 ``plan.py``            the allow-list filesystem and the bubblewrap command
+``mirror.py``          hard-link mirrors of the interpreter, so that no mount names a host folder
 ``folder.py``          the sandbox folder the grader prepares
 ``supervise.py``       starting, watching (time, memory, disk), killing, classifying the end
 ``cgroups.py``         a memory and pids cgroup per run, where the grader may make one
@@ -46,6 +47,8 @@ network namespace / seccomp    network access (even 127.0.0.1), abstract sockets
                                                                                       restricted
 IPC namespace / seccomp        System V and POSIX shared memory, queues, semaphores   bwrap /
                                shared between submissions                             restricted
+neutral paths (``mirror.py``)  learning where the kit, its venv, its Python and the    bwrap
+                               grader's folders lie (sys.path, tracebacks, mountinfo)
 pid namespace                  background processes outliving the run; seeing the     bwrap
                                grader's processes
 user namespace (no nesting)    capabilities; a student-made namespace                 bwrap

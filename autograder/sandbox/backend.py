@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,15 +136,18 @@ def _try_bwrap(isolation: Isolation, drop: bool) -> Backend | str:
     if bwrap is None:
         return "bubblewrap (bwrap) is not installed"
     as_root = os.geteuid() == 0
-    outer = _bwrap_probe_command(bwrap, isolation, as_root, inner=None)
-    failure = _run_probe(outer)
-    if failure:
-        return f"bwrap could not create namespaces ({failure})"
+    with tempfile.TemporaryDirectory(prefix="prunekit-canary-") as runtime:
+        outer = _bwrap_probe_command(bwrap, isolation, as_root, None, Path(runtime))
+        failure = _run_probe(outer)
+        if failure:
+            return f"bwrap could not create namespaces ({failure})"
+        nested = False
+        if drop:
+            inner = plan.nested_userns_args(bwrap)
+            nested = not _run_probe(_bwrap_probe_command(bwrap, isolation, True, inner,
+                                                         Path(runtime)))
     notes = []
-    nested = False
     if drop:
-        inner = plan.nested_userns_args(bwrap)
-        nested = not _run_probe(_bwrap_probe_command(bwrap, isolation, True, inner))
         if not nested:
             notes.append("no nested user namespace for the sandbox uid (unprivileged user "
                          "namespaces are off); the student runs as that uid in the host's")
@@ -152,18 +156,20 @@ def _try_bwrap(isolation: Isolation, drop: bool) -> Backend | str:
 
 
 def _bwrap_probe_command(bwrap: str, isolation: Isolation, as_root: bool,
-                         inner: list[str] | None) -> list[str]:
+                         inner: list[str] | None, runtime: Path) -> list[str]:
     """bwrap with the real namespaces and allow-list running ``python -c pass``; with
-    ``inner``, the Python first drops to the sandbox uid and runs that prefix before it."""
+    ``inner``, the Python first drops to the sandbox uid and runs that prefix before it.
+    ``runtime``: a folder for the files the sandbox's interpreter needs (written here)."""
     allowed = plan.allowed_read_paths(bwrap)
     args = [bwrap, *plan.namespace_args(as_root, isolation.allow_network),
-            *plan.filesystem_args(allowed, plan.masked_paths(allowed, isolation), 2**20), "--"]
-    python = [sys.executable, "-I", "-S", "-c", "pass"]
+            *plan.filesystem_args(allowed, plan.masked_paths(allowed, isolation), 2**20,
+                                  plan.interpreter_files(runtime)), "--"]
+    python = [plan.inside_executable(), "-I", "-S", "-c", "pass"]
     if inner is None:
         return args + python
     code = (f"import os; os.setgroups([]); os.setgid({isolation.gid}); "
             f"os.setuid({isolation.uid}); a = {inner + python!r}; os.execv(a[0], a)")
-    return args + [sys.executable, "-I", "-S", "-c", code]
+    return args + [plan.inside_executable(), "-I", "-S", "-c", code]
 
 
 def _run_probe(command: list[str], preexec=None) -> str:

@@ -7,8 +7,9 @@ submissions or the output folder lie on the machine.
 =========================  =========================================================  ========
 what                       where from                                                 access
 =========================  =========================================================  ========
-the interpreter            the executable's folders, ``pyvenv.cfg``, the standard     read
-                           library, site-packages (venv and base), ``libpython``
+the interpreter            the executable's folder, the standard library,             read
+                           site-packages (venv and base), ``libpython``; a
+                           ``pyvenv.cfg`` written for the sandbox
 system libraries           /usr/lib*, /lib* (libc, libstdc++, ... for torch)          read
                            and /etc/ld.so.cache
 bubblewrap                 its binary and bundled library (for the nested sandbox)    read
@@ -23,9 +24,16 @@ its home and out folders   the student's working directory; the results         
 The kit's secret packages (``autograder``, ``solutions``, ``assignment``) are covered by empty
 folders wherever they lie inside an allowed folder (a non-editable install puts them into
 site-packages).
+
+bubblewrap shows a virtual environment at ``/opt/venv`` and a base interpreter installed outside
+/usr at ``/opt/python`` (:func:`inside_path`), so that nothing the student's code can print
+(``sys.prefix``, ``sys.path``, a module's ``__file__``, a traceback) names the folders where the
+kit, its environment or the grader's Python lie on the host. The restricted backend has no mount
+namespace: there the student sees the host's paths (and Landlock decides what it may read).
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import sysconfig
@@ -33,9 +41,14 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from autograder import manifest
+from autograder.sandbox import mirror
 from autograder.sandbox.api import NOBODY, REPO_ROOT, Isolation, Limits
 
 SANDBOX_MOUNTPOINT = "/sandbox"  # where the sandbox folder appears inside bubblewrap
+VENV_MOUNTPOINT = "/opt/venv"  # where bubblewrap shows the grader's virtual environment
+INTERPRETER_MOUNTPOINT = "/opt/python"  # ... and its base interpreter, if installed outside /usr
+# An interpreter installed below these keeps its path inside: it says nothing of the host.
+SYSTEM_PREFIXES = ("/usr",)
 SYSTEM_LIBRARY_DIRS = ("/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libx32",
                        "/lib", "/lib64", "/lib32", "/libx32")
 SYSTEM_FILES = ("/etc/ld.so.cache",)
@@ -49,7 +62,8 @@ def interpreter_paths() -> list[str]:
     """Files and folders the student's Python needs, as real paths: the executable's folders
     (symlinks from a virtual environment to its base interpreter included), ``pyvenv.cfg``, the
     standard library and site-packages of the venv and of its base, the other package folders
-    on the grader's ``sys.path`` (not the repository), and ``libpython``."""
+    on the grader's ``sys.path`` (not the repository), and ``libpython``. (bubblewrap shows
+    its own venv link and ``pyvenv.cfg`` instead: :func:`filesystem_args`.)"""
     found: set[str] = set()
     for executable in _symlink_chain(sys.executable):
         found.add(os.path.dirname(executable))
@@ -60,12 +74,93 @@ def interpreter_paths() -> list[str]:
     for paths in schemes:
         found.update(paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib"))
     found.update(_import_path_entries())
-    if sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        libdir = sysconfig.get_config_var("LIBDIR") or ""
-        for name in {sysconfig.get_config_var("LDLIBRARY"),
-                     sysconfig.get_config_var("INSTSONAME")} - {None}:
-            found.update(_symlink_chain(os.path.join(libdir, name)))
+    found.update(_libpython())
     return _existing_real(found)
+
+
+def _libpython() -> list[str]:
+    """The shared ``libpython`` of a Python built with ``--enable-shared`` (its links too)."""
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        return []
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    found: list[str] = []
+    for name in {sysconfig.get_config_var("LDLIBRARY"),
+                 sysconfig.get_config_var("INSTSONAME")} - {None}:
+        found.extend(_symlink_chain(os.path.join(libdir, name)))
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def relocations() -> tuple[tuple[str, str], ...]:
+    """(host folder, where bubblewrap shows it) for the grader's interpreter, longest first: a
+    virtual environment at VENV_MOUNTPOINT, a base interpreter outside SYSTEM_PREFIXES (pyenv,
+    conda, uv: under a home folder) at INTERPRETER_MOUNTPOINT."""
+    venv, base = os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)
+    moves = []
+    if venv != base:
+        moves.append((venv, VENV_MOUNTPOINT))
+    if not any(base == prefix or _within(base, prefix) for prefix in SYSTEM_PREFIXES):
+        moves.append((base, INTERPRETER_MOUNTPOINT))
+    return tuple(sorted(moves, key=lambda move: -len(move[0])))
+
+
+def inside_path(host_path: str) -> str:
+    """Where bubblewrap shows the absolute host path ``host_path``: moved with the folder of
+    :func:`relocations` it lies in, else unchanged."""
+    for host, inside in relocations():
+        if host_path == host or _within(host_path, host):
+            return inside + host_path[len(host):]
+    return host_path
+
+
+def inside_executable() -> str:
+    """The grader's interpreter as the student process starts it inside bubblewrap."""
+    return inside_path(os.path.abspath(sys.executable))
+
+
+def interpreter_links() -> dict[str, str]:
+    """{link inside: its target inside}: a venv's ``bin/python`` as a symlink to the base
+    interpreter's binary where it appears in the sandbox (the venv's own link names a host
+    path); empty where the executable needs no link."""
+    executable, real = inside_executable(), inside_path(os.path.realpath(sys.executable))
+    return {executable: real} if executable != real else {}
+
+
+def interpreter_files(folder: Path) -> dict[str, Path]:
+    """Write the files the sandbox's interpreter needs in place of the host's into ``folder``:
+    a venv's ``pyvenv.cfg`` with ``home`` where bubblewrap shows the base interpreter and no
+    line naming a host path. Returns {path inside: file written}."""
+    config = Path(sys.prefix) / "pyvenv.cfg"
+    if sys.prefix == sys.base_prefix or not config.is_file():
+        return {}
+    folder.mkdir(parents=True, exist_ok=True)
+    written = folder / "pyvenv.cfg"
+    written.write_text(sandbox_pyvenv_cfg(config.read_text()))
+    return {inside_path(os.path.realpath(sys.prefix)) + "/pyvenv.cfg": written}
+
+
+def sandbox_pyvenv_cfg(text: str) -> str:
+    """A venv's ``pyvenv.cfg`` for the sandbox: ``home`` moved with :func:`inside_path`, the
+    keys that record host paths only (``executable``, ``command``) dropped."""
+    lines = []
+    for line in text.splitlines():
+        key, _, value = (part.strip() for part in line.partition("="))
+        if key in ("executable", "command"):
+            continue
+        if key == "home":
+            line = f"home = {inside_path(os.path.realpath(value))}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def interpreter_env() -> dict[str, str]:
+    """Environment the sandbox's interpreter needs: the moved ``libpython``'s folder on the
+    loader's path where the base interpreter was moved (its RUNPATH names the host folder)."""
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    moved = inside_path(os.path.realpath(libdir)) if libdir else ""
+    if not _libpython() or moved == os.path.realpath(libdir):
+        return {}
+    return {"LD_LIBRARY_PATH": moved}
 
 
 def _import_path_entries() -> list[str]:
@@ -198,27 +293,46 @@ def namespace_args(as_root: bool, allow_network: bool) -> list[str]:
                    "--gid", str(NOBODY)]
 
 
-def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes: int) -> list[str]:
+def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes: int,
+                    runtime_files: dict[str, Path]) -> list[str]:
     """The allow-list as bubblewrap mounts, in order: a private /dev and size-limited scratch
     folders first (an allowed path may lie below /tmp: a virtual environment in a clone there),
     then the parents of the allowed paths made traversable (0755), each allowed path bound
-    read-only (top-level /lib-style symlinks recreated as symlinks), secrets masked, install
-    records naming the checkout emptied (:func:`masked_files`), a private /proc."""
+    read-only (from its :mod:`~autograder.sandbox.mirror` where it has one) where
+    :func:`inside_path` shows it (top-level /lib-style symlinks recreated as symlinks), the interpreter's link and ``runtime_files`` ({path inside: host file}, from
+    :func:`interpreter_files`), secrets masked, install records naming the checkout emptied
+    (:func:`masked_files`), a private /proc, and the interpreter's environment."""
     args = ["--dev", "/dev"]
     for scratch in SCRATCH_DIRS:
         args += ["--perms", "1777", "--size", str(int(scratch_bytes)), "--tmpfs", scratch]
-    for parent in _parents(allowed):
+    links = interpreter_links()
+    # a venv's bin folder (links naming host paths) and pyvenv.cfg: written for the sandbox
+    replaced = {*map(os.path.dirname, links), *runtime_files}
+    allowed = [path for path in allowed if inside_path(path) not in replaced]
+    emptied = masked_files(allowed)
+    # bound from hard-link mirrors where possible: mountinfo names a bind's source folder
+    sources = mirror.mirrored([path for path in allowed if inside_path(path) != path],
+                              hidden=[*masked, *emptied])
+    shown = [*map(inside_path, allowed), *links, *runtime_files]
+    for parent in _parents(shown):
         if parent not in SCRATCH_DIRS:
             args += ["--perms", "0755", "--dir", parent]
     for path in allowed:
-        args += ["--ro-bind", path, path]
+        args += ["--ro-bind", sources.get(path, path), inside_path(path)]
     for link in _top_level_symlinks():
         args += ["--symlink", os.readlink(link), link]
+    for link, target in links.items():
+        args += ["--symlink", target, link]
+    for target, source in runtime_files.items():
+        args += ["--ro-bind", str(source), target]
     for path in masked:
-        args += ["--perms", "0755", "--tmpfs", path]
-    for path in masked_files(allowed):
-        args += ["--ro-bind", "/dev/null", path]
-    return args + ["--proc", "/proc"]
+        args += ["--perms", "0755", "--tmpfs", inside_path(path)]
+    for path in emptied:
+        args += ["--ro-bind", "/dev/null", inside_path(path)]
+    args += ["--proc", "/proc"]
+    for name, value in interpreter_env().items():
+        args += ["--setenv", name, value]
+    return args
 
 
 def _parents(paths: Sequence[str]) -> list[str]:
@@ -262,8 +376,9 @@ def nested_userns_args(bwrap: str) -> list[str]:
     own processes, and the init of its namespace, which ignores them). The filesystem stays as
     the outer sandbox made it, /proc included (a user namespace may not mount a new one over
     bubblewrap's), so /proc shows the outer sandbox's few processes, which it cannot signal."""
-    return [bwrap, "--unshare-user", "--disable-userns", "--unshare-pid", "--cap-drop", "ALL",
-            "--die-with-parent", "--dev-bind", "/", "/", "--"]
+    return [inside_path(os.path.realpath(bwrap)), "--unshare-user", "--disable-userns",
+            "--unshare-pid", "--cap-drop", "ALL", "--die-with-parent", "--dev-bind", "/", "/",
+            "--"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -283,12 +398,18 @@ def rlimits(limits: Limits) -> dict[str, list[int]]:
     }
 
 
-def child_env(limits: Limits, sandbox_id: str) -> dict[str, str]:
+def launch_python(in_bubblewrap: bool) -> str:
+    """The interpreter the launcher starts, as the process sees it."""
+    return inside_executable() if in_bubblewrap else sys.executable
+
+
+def child_env(limits: Limits, sandbox_id: str, in_bubblewrap: bool) -> dict[str, str]:
     """The child's whole environment; "{sandbox}" is replaced by the launcher with the sandbox
     path as the child sees it."""
     threads = str(int(limits.threads))
+    python = launch_python(in_bubblewrap)
     return {
-        "PATH": f"{os.path.dirname(sys.executable)}:/usr/local/bin:/usr/bin:/bin",
+        "PATH": f"{os.path.dirname(python)}:/usr/local/bin:/usr/bin:/bin",
         "HOME": "{sandbox}/home",
         "TMPDIR": "{sandbox}/home/tmp",
         "PYTHONPATH": "{sandbox}/lib",  # for the student's own subprocesses (the runner runs -I)
@@ -300,4 +421,5 @@ def child_env(limits: Limits, sandbox_id: str) -> dict[str, str]:
         "MPLCONFIGDIR": "{sandbox}/home/.matplotlib",
         "CUDA_VISIBLE_DEVICES": "",  # CUDA start-up would reserve far more than RLIMIT_AS allows
         "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        **(interpreter_env() if in_bubblewrap else {}),
     }

@@ -30,7 +30,9 @@ def run_in_sandbox(student_source: str | Sequence[str], requests: Sequence[Probe
         requests: probe calls; their ids must be unique.
         limits: resource limits of the child.
         workdir: where the sandbox folder is created (``workdir/sandbox-XXXX``); anywhere on the
-            machine (the student process sees only its own folder).
+            machine (the student process sees only its own folder). With bubblewrap the
+            system's temporary folder (``$TMPDIR``) is used instead: a mount's source path is
+            visible inside, and that one says nothing of the grader's folders.
         extra_files: name (relative path) -> file to copy into the child's working folder,
             e.g. the submitted model files; read-only to the student code.
         isolation: user, network and backend policy; default ``Isolation()``.
@@ -126,12 +128,15 @@ def canary_message(backend: Backend, isolation: Isolation, failure: str) -> str:
 
 
 def _sandbox_base(workdir: Path, backend: Backend, isolation: Isolation) -> Path:
-    """Where the sandbox folder goes: ``workdir``, unless the student process sees real paths
-    (no bubblewrap) as a sandbox uid that cannot reach ``workdir`` (e.g. below a 0700 folder);
+    """Where the sandbox folder goes: with bubblewrap the system's temporary folder (its path
+    shows in the sandbox's /proc/self/mountinfo); else ``workdir``, unless the student process
+    sees real paths as a sandbox uid that cannot reach ``workdir`` (e.g. below a 0700 folder);
     then a root-owned folder in the system's temporary folder that anyone may traverse but not
     list (mode 0711)."""
+    if backend.name == "bwrap":
+        return Path(tempfile.gettempdir())
     workdir.mkdir(parents=True, exist_ok=True)
-    if backend.name == "bwrap" or not backend.drop:
+    if not backend.drop:
         return workdir
     if all(permits(folder, isolation.uid, isolation.gid, "x")
            for folder in [workdir, *workdir.resolve().parents]):

@@ -67,10 +67,11 @@ def launcher_config(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     """The launcher's configuration (inside/launcher.py), as JSON-able data. ``program``: what
     the student process's Python runs (its arguments after ``-I -B``); default the runner."""
     uid, gid = (isolation.uid, isolation.gid) if backend.drop else (os.geteuid(), os.getegid())
-    inside = plan.SANDBOX_MOUNTPOINT if backend.name == "bwrap" else str(folder.root)
+    in_bubblewrap = backend.name == "bwrap"
+    inside = plan.SANDBOX_MOUNTPOINT if in_bubblewrap else str(folder.root)
     nested = plan.nested_userns_args(backend.bwrap) if backend.nested_userns else []
     return {
-        "backend": backend.name, "python": sys.executable, "sandbox": inside,
+        "backend": backend.name, "python": plan.launch_python(in_bubblewrap), "sandbox": inside,
         "program": program or [f"{inside}/runner.py"],
         "drop": backend.drop, "uid": uid, "gid": gid, "nested": nested,
         "rlimits": plan.rlimits(limits), "max_processes": int(limits.max_processes),
@@ -78,7 +79,7 @@ def launcher_config(folder: SandboxFolder, limits: Limits, isolation: Isolation,
         "count_own_tasks": backend.name == "none" and os.geteuid() != 0,
         "landlock": _landlock_plan(folder, backend),
         "allow_network": isolation.allow_network,  # the seccomp filter then allows sockets
-        "env": plan.child_env(limits, folder.sandbox_id),
+        "env": plan.child_env(limits, folder.sandbox_id, in_bubblewrap),
         "report_fd": report_fd,
     }
 
@@ -101,7 +102,7 @@ def bwrap_command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     identity = plan.identity_files(folder.etc, uid, gid)
     return [*plan.namespace_args(os.geteuid() == 0, isolation.allow_network),
             *plan.filesystem_args(allowed, plan.masked_paths(allowed, isolation),
-                                  limits.scratch_bytes),
+                                  limits.scratch_bytes, plan.interpreter_files(folder.etc)),
             "--perms", "0755", "--dir", "/etc",
             *plan.sandbox_args(folder.root, identity),
             "--info-fd", str(info_fd)]
@@ -188,7 +189,7 @@ def _command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     os.chmod(args_file, 0o600)
     args_fd = os.open(args_file, os.O_RDONLY)
     inside = plan.SANDBOX_MOUNTPOINT
-    command = [backend.bwrap, "--args", str(args_fd), "--", sys.executable, "-I", "-B",
+    command = [backend.bwrap, "--args", str(args_fd), "--", plan.inside_executable(), "-I", "-B",
                f"{inside}/launcher.py", f"{inside}/launch.json"]
     return command, (info_write, args_fd), info_read
 

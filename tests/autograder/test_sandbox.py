@@ -23,7 +23,7 @@ from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, IsolationUnavai
                                 ProbeRequest, SandboxError, SandboxResult, choose_backend, exposed_secrets,
                                 harden_permissions, load_untrusted, readable_by, run_in_sandbox,
                                 verify_backend)
-from autograder.sandbox import cgroups
+from autograder.sandbox import cgroups, plan
 from autograder.sandbox.untrusted import Budget, load_stage_seconds
 from prunekit.model import VGG, vgg_from_state_dict
 
@@ -607,26 +607,82 @@ def try_read(paths):
 def test_only_the_allow_list_is_visible(workdir, open_dir):
     """The student sees the interpreter and its libraries, its own folder and private scratch
     folders, and nothing else of the host, wherever it lies: not the kit's repo (grader code,
-    solutions), not a world-readable secret under /tmp, not a file beside the sandboxes, not
-    the host's /etc; the root lists only the allow-list's top folders."""
+    solutions), not a world-readable secret under /tmp (where the sandbox folders lie), not a
+    file in the grader's work folder, not the host's /etc; the root lists only the allow-list's
+    top folders, and the interpreter's files are read where bubblewrap shows them."""
     secret = open_dir / "answers.txt"
     secret.write_text("42")
     neighbour = workdir / "other-submission.ipynb"
     workdir.mkdir(parents=True)
     neighbour.write_text("{}")
     targets = [str(REPO_ROOT / "autograder" / "checks"), str(REPO_ROOT / "solutions"),
-               str(secret), str(neighbour), "/etc/hostname", os.__file__]
+               str(secret), str(neighbour), "/etc/hostname",
+               plan.inside_path(os.path.realpath(os.__file__))]
     cells = [READ_ATTEMPTS, "import os\nTOP = sorted(os.listdir('/'))\n"
              "def top():\n    return TOP\n"]
     result = run(cells, [call("read", "try_read", targets), call("top", "top")], workdir)
     seen = result.outcomes["read"].value["result"]
     assert all(seen[path] == "FileNotFoundError" for path in targets[:5]), seen
-    assert seen[os.__file__].startswith("read"), seen
-    allowed_tops = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "root",
-                    "sandbox", "sbin", "tmp", "usr", "var", *Path(sys.prefix).parts[1:2],
-                    *Path(os.path.realpath(sys.executable)).parts[1:2]}
+    assert seen[targets[5]].startswith("read"), seen
+    shown_python = [plan.inside_executable(), plan.inside_path(os.path.realpath(sys.executable))]
+    allowed_tops = {"bin", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sandbox",
+                    "sbin", "tmp", "usr", "var", *(Path(path).parts[1] for path in shown_python)}
     assert set(result.outcomes["top"].value["result"]) <= allowed_tops
     assert result.isolation.level == "full" and result.isolation.exposed_secrets == ()
+
+
+HOST_VIEW = """
+import os, sys
+import torch
+
+def host_view():
+    try:
+        with open("/proc/self/mountinfo") as handle:
+            mounts = handle.read()
+    except OSError as error:
+        mounts = repr(error)
+    return {"prefix": sys.prefix, "base_prefix": sys.base_prefix, "executable": sys.executable,
+            "path": list(sys.path), "torch": torch.__file__, "cwd": os.getcwd(),
+            "environment": dict(os.environ), "mountinfo": mounts}
+"""
+
+
+def host_folders(workdir: Path) -> list[str]:
+    """Host folders whose names a student process must not learn: the kit's checkout, the
+    grader's work folder, the virtual environment and a base interpreter outside /usr."""
+    folders = [str(REPO_ROOT), str(workdir.resolve()), os.path.realpath(sys.prefix)]
+    base = os.path.realpath(sys.base_prefix)
+    if not base.startswith("/usr"):
+        folders.append(base)
+    return folders
+
+
+def test_nothing_inside_names_the_hosts_folders(workdir):
+    """bubblewrap shows the interpreter at neutral paths (/opt/venv, /opt/python) from
+    hard-link mirrors and the sandbox folder from the system's temporary folder: neither what
+    Python reports (prefixes, sys.path, a module's file, the environment) nor the mount table
+    names the checkout, the grader's folders or where its Python lies; torch still imports."""
+    result = run([HOST_VIEW], [call("view", "host_view")], workdir)
+    assert result.status == "ok", result.reason
+    assert result.isolation.level == "full"
+    view = result.outcomes["view"].value["result"]
+    text = repr(view)
+    for folder in host_folders(workdir):
+        assert folder not in text, (folder, view["mountinfo"])
+    assert view["prefix"] == plan.inside_path(os.path.realpath(sys.prefix))
+    assert view["torch"].startswith(view["prefix"])
+
+
+def test_the_sandboxs_pyvenv_cfg_names_no_host_path(monkeypatch):
+    """pyvenv.cfg as the sandbox gets it: home where bubblewrap shows the base interpreter,
+    the lines that record host paths dropped, the others kept."""
+    monkeypatch.setattr(plan, "relocations", lambda: (("/home/ta/.pyenv/3.11", "/opt/python"),))
+    written = plan.sandbox_pyvenv_cfg(
+        "home = /home/ta/.pyenv/3.11/bin\ninclude-system-site-packages = false\n"
+        "version = 3.11.7\nexecutable = /home/ta/.pyenv/3.11/bin/python3.11\n"
+        "command = /home/ta/.pyenv/3.11/bin/python3 -m venv /home/ta/kit/.venv\n")
+    assert written == ("home = /opt/python/bin\ninclude-system-site-packages = false\n"
+                       "version = 3.11.7\n")
 
 
 def test_install_records_naming_the_checkout_are_empty_inside(workdir):
