@@ -8,7 +8,7 @@ puts ``GRADER`` into the Otter autograder zip; the Gradescope / PrairieLearn zip
 the restricted backend makes it root-only before grading.
 
 =================  ===========================================================================
-``STUDENT``        the support package, the base checkpoints of the CPU profiles, the figures
+``STUDENT``        the support package, the base checkpoints of the three profiles, the figures
                    the notebook shows, and what the build generates beside the notebook
                    (README, requirements)
 ``GRADER``         the grader (this package, with the question table and the calibration), the
@@ -27,11 +27,12 @@ from pathlib import Path
 
 KIT_ROOT = Path(__file__).resolve().parents[1]
 
-# beside the student notebook: the support package, the base checkpoints of the profiles that
-# run on a laptop CPU (the full-width cifar10 profile trains its own, on a GPU) and the kit's
-# measured figures the notebook shows (assignment/figures/; the benchmarks write them there
-# through links in benchmarks/results/)
-STUDENT = ("prunekit", "checkpoints/vgg-offline.pt", "checkpoints/vgg-cifar10-cpu.pt", "figures")
+# beside the student notebook: the support package, the base checkpoints of the three profiles
+# (the full-width one, 37 MB, trained on a CPU in bfloat16: benchmarks/cifar10_gpu.py) and the
+# kit's measured figures the notebook shows (assignment/figures/; the benchmarks write them
+# there through links in benchmarks/results/)
+STUDENT = ("prunekit", "checkpoints/vgg-offline.pt", "checkpoints/vgg-cifar10-cpu.pt",
+           "checkpoints/vgg-cifar10.pt", "figures")
 STUDENT_GENERATED = ("README.md", "requirements.txt")  # written by the build
 GRADER = ("autograder", "solutions", "prunekit")  # packages a grading machine needs
 GRADER_FILES = ("requirements-grader.txt",)  # files beside them (the image's requirements)

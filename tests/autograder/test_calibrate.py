@@ -128,7 +128,7 @@ def test_reference_models_meet_the_thresholds_on_both_training_paths(monkeypatch
         assert accuracy >= committed["thresholds"][key] + calibration.ALLOWANCE_POINTS, name
 
 
-@pytest.mark.parametrize("profile_name", ["offline", "cifar10-cpu"])
+@pytest.mark.parametrize("profile_name", ["offline", "cifar10-cpu", "cifar10"])
 def test_students_are_shown_the_thresholds_grading_applies(profile_name):
     """prunekit/grading_thresholds.json (what the notebook states and checks the saved models
     against) holds each calibrated profile's thresholds and split size, and nothing secret."""
