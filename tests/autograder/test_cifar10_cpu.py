@@ -64,13 +64,16 @@ def test_the_deadline_covers_the_model_evaluations():
     """The batch's limit per submission grows with the calibration's estimate of the model
     evaluations: on cifar10-cpu (10,000 test images) measured at 121 s with one worker on a
     loaded 2-core machine, it allows at least twice that (two workers), while the offline
-    profile's estimate stays a few seconds."""
+    profile's estimate stays a few seconds; at full width (cifar10) it covers a whole grading at
+    Gradescope's half CPU."""
     from autograder.checks.settings import EVALUATION_SLOWDOWN, evaluation_seconds, load_settings
 
     offline, real = load_settings("offline"), load_settings(PROFILE)
     assert evaluation_seconds(offline) < 5.0
     assert EVALUATION_SLOWDOWN * evaluation_seconds(real) >= 2 * 121.0
     assert evaluation_seconds(real) > 10 * evaluation_seconds(offline)
+    # full width: a whole grading of the solved example took 333 s at Gradescope's half CPU
+    assert EVALUATION_SLOWDOWN * evaluation_seconds(load_settings("cifar10")) >= 333.0
 
 
 def test_gradescope_image_fetches_the_real_images_only_where_needed(tmp_path, monkeypatch):
