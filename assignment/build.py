@@ -15,7 +15,7 @@ Steps (about 30 s on 2 idle CPU cores, most of it the self-test):
    changed, an error with ``--check``;
 1. stage the master ``assignment/pruning_lab.ipynb`` in a temporary folder together with what
    Otter's ``files:`` ship beside it (a clean copy of ``prunekit/`` without ``__pycache__``, and
-   the base checkpoints of the CPU profiles, ``assignment/checkpoints/``), what its
+   the base checkpoints of the three profiles, ``assignment/checkpoints/``), what its
    ``autograder_files:`` put in the zip only (``autograder/``, with the calibration file, and
    ``solutions/``: what the hidden cells import) and the grading requirements
    (``assignment/requirements.txt``): Otter needs them inside the master's folder;
