@@ -74,8 +74,8 @@ EXPORT_TEXT = {
 COLAB_PROSE = {
     "The support package `prunekit` (in the folder beside this notebook)":
         "The support package `prunekit` (which the first cell fetches)",
-    "For the offline profile it\nships beside this notebook":
-        "For the offline profile it\nis among the files the first cell fetches",
+    "Each profile's ships beside\nthis notebook":
+        "Each profile's is among the files\nthe first cell fetches",
     ("**Submitting.** Run the whole notebook, save it, then run the export cell at the end. It "
      "checks\nthat the saved notebook and your two model files (`finegrained.pt`, "
      "`channel_pruned.pt`) are this\nrun's and writes `pruning_lab_submission.zip`, which holds "
