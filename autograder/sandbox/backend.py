@@ -160,10 +160,8 @@ def _bwrap_probe_command(bwrap: str, isolation: Isolation, as_root: bool,
     """bwrap with the real namespaces and allow-list running ``python -c pass``; with
     ``inner``, the Python first drops to the sandbox uid and runs that prefix before it.
     ``runtime``: a folder for the files the sandbox's interpreter needs (written here)."""
-    allowed = plan.allowed_read_paths(bwrap)
     args = [bwrap, *plan.namespace_args(as_root, isolation.allow_network),
-            *plan.filesystem_args(allowed, plan.masked_paths(allowed, isolation), 2**20,
-                                  plan.interpreter_files(runtime)), "--"]
+            *plan.sandbox_filesystem(bwrap, isolation, 2**20, runtime), "--"]
     python = [plan.inside_executable(), "-I", "-S", "-c", "pass"]
     if inner is None:
         return args + python

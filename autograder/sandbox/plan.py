@@ -299,7 +299,8 @@ def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes
     folders first (an allowed path may lie below /tmp: a virtual environment in a clone there),
     then the parents of the allowed paths made traversable (0755), each allowed path bound
     read-only (from its :mod:`~autograder.sandbox.mirror` where it has one) where
-    :func:`inside_path` shows it (top-level /lib-style symlinks recreated as symlinks), the interpreter's link and ``runtime_files`` ({path inside: host file}, from
+    :func:`inside_path` shows it (top-level /lib-style symlinks recreated as symlinks), the
+    interpreter's link and ``runtime_files`` ({path inside: host file}, from
     :func:`interpreter_files`), secrets masked, install records naming the checkout emptied
     (:func:`masked_files`), a private /proc, and the interpreter's environment."""
     args = ["--dev", "/dev"]
@@ -333,6 +334,15 @@ def filesystem_args(allowed: Sequence[str], masked: Sequence[str], scratch_bytes
     for name, value in interpreter_env().items():
         args += ["--setenv", name, value]
     return args
+
+
+def sandbox_filesystem(bwrap: str | None, isolation: Isolation, scratch_bytes: int,
+                       runtime: Path) -> list[str]:
+    """:func:`filesystem_args` for this grader's allow-list and ``isolation``'s secrets, with
+    the interpreter's files written into the folder ``runtime``."""
+    allowed = allowed_read_paths(bwrap)
+    return filesystem_args(allowed, masked_paths(allowed, isolation), scratch_bytes,
+                           interpreter_files(runtime))
 
 
 def _parents(paths: Sequence[str]) -> list[str]:

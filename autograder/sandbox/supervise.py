@@ -98,11 +98,10 @@ def bwrap_command(folder: SandboxFolder, limits: Limits, isolation: Isolation,
     """bubblewrap's options: namespaces, the allow-list, the sandbox folder."""
     uid = isolation.uid if backend.drop else plan.NOBODY
     gid = isolation.gid if backend.drop else plan.NOBODY
-    allowed = plan.allowed_read_paths(backend.bwrap)
     identity = plan.identity_files(folder.etc, uid, gid)
     return [*plan.namespace_args(os.geteuid() == 0, isolation.allow_network),
-            *plan.filesystem_args(allowed, plan.masked_paths(allowed, isolation),
-                                  limits.scratch_bytes, plan.interpreter_files(folder.etc)),
+            *plan.sandbox_filesystem(backend.bwrap, isolation, limits.scratch_bytes,
+                                     folder.etc),
             "--perms", "0755", "--dir", "/etc",
             *plan.sandbox_args(folder.root, identity),
             "--info-fd", str(info_fd)]
