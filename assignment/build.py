@@ -106,15 +106,10 @@ def assignment_config(master: Path = MASTER) -> dict:
     raise ValueError(f"{master} has no ASSIGNMENT CONFIG cell")
 
 
-def question_points(master: Path = MASTER) -> dict[str, tuple[float, bool]]:
-    """Points of every question of the master: name -> (points, manual), in notebook order."""
-    return {q.id: (q.points, q.manual) for q in questions.table_from_master(master).questions}
-
-
 def expected_autograded_points(master: Path = MASTER) -> float:
     """Sum of the points of the autograded (not manual) questions of the master, the bonus
     question's included: Otter has no extra credit and counts them as possible too."""
-    return sum(points for points, manual in question_points(master).values() if not manual)
+    return sum(questions.table_from_master(master).points().values())
 
 
 def question_table(master: Path = MASTER) -> questions.Table:
@@ -302,7 +297,7 @@ def self_test(autograder_dir: Path, autograder_zip: Path, expected: float) -> tu
         submission = submission_zip(notebook, reference_model_files(), Path(tmp) / "solved.zip")
         results, _ = otter_scores(submission, autograder_zip)
     total, possible = float(results.total), float(results.possible)
-    expected_names = {name for name, (_, manual) in question_points().items() if not manual}
+    expected_names = set(questions.table_from_master(MASTER).graded)
     graded = set(results.results)
     if total != possible or possible != expected or graded != expected_names:
         raise RuntimeError(

@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 TA_SCORE_CHECK = "ta_score"  # the check a TA's score of a written question is stored as
+STORED_REASON_CHARS = 500  # a SubmissionResult's reason as the batch stores it
+
+
+def one_line(text: str, limit: int = STORED_REASON_CHARS) -> str:
+    """``text`` on one line (whitespace runs become one space), cut to ``limit`` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 @dataclass

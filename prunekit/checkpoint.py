@@ -8,7 +8,6 @@ one by mistake.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
@@ -17,21 +16,12 @@ from torch import nn
 from prunekit import __version__
 from prunekit.files import atomic_path
 from prunekit.model import VGG, conv_channels_of, scaled_channels, vgg_from_state_dict
-from prunekit.profiles import Profile
+# The checkpoint folder is a profile's fact; the notebook imports the path from here.
+from prunekit.profiles import Profile, default_checkpoint_path  # noqa: F401
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint is missing, unreadable or made for another profile; the message says which."""
-
-
-def checkpoint_dir() -> Path:
-    """Where base checkpoints live: ``$PRUNEKIT_CHECKPOINTS`` or ``./checkpoints``."""
-    return Path(os.environ.get("PRUNEKIT_CHECKPOINTS", "checkpoints"))
-
-
-def default_checkpoint_path(profile: Profile) -> Path:
-    """The base checkpoint of a profile: ``<checkpoint_dir>/vgg-<profile>.pt``."""
-    return checkpoint_dir() / f"vgg-{profile.name}.pt"
 
 
 def checkpoint_meta(model: VGG, profile: Profile, accuracy: float, seed: int, **extra) -> dict:

@@ -126,6 +126,16 @@ def cifar10_available(root: Path | None = None) -> bool:
     return (root / "cifar-10-batches-py").is_dir() or (root / "cifar10.npz").is_file()
 
 
+def checkpoint_dir() -> Path:
+    """Where base checkpoints live: ``$PRUNEKIT_CHECKPOINTS`` or ``./checkpoints``."""
+    return Path(os.environ.get("PRUNEKIT_CHECKPOINTS", "checkpoints"))
+
+
+def default_checkpoint_path(profile: Profile) -> Path:
+    """The base checkpoint of a profile: ``<checkpoint_dir>/vgg-<profile>.pt``."""
+    return checkpoint_dir() / f"vgg-{profile.name}.pt"
+
+
 def default_profile_name() -> str:
     """``$PRUNEKIT_PROFILE`` if set; else ``offline`` unless CIFAR-10 is on disk. With it,
     ``cifar10`` (full width) on a machine with a CUDA GPU where that profile's base checkpoint
@@ -137,8 +147,6 @@ def default_profile_name() -> str:
     if not cifar10_available():
         return "offline"
     import torch  # imported late: reading a profile needs no torch
-
-    from prunekit.checkpoint import default_checkpoint_path  # it imports this module
 
     full_width_ready = default_checkpoint_path(PROFILES["cifar10"]).is_file()
     return "cifar10" if torch.cuda.is_available() and full_width_ready else "cifar10-cpu"

@@ -2,10 +2,11 @@
 
 Stock Otter runs hidden tests inside the student's own kernel, so this path has none of the
 kit's isolation (see DESIGN.md's threat model): it exists for instructors who want Otter's
-pipeline, and gives the same scores as the kit's grader on honest submissions. Each question's
-hidden test cell (``hidden_test_cell``) calls :func:`assert_question`, which runs the question's
-probes in-process on the notebook's globals (``env``), judges them with the very same checks and
-fails with the checks' feedback messages.
+pipeline, and gives the same scores as the kit's grader on honest submissions. The master's
+hidden test cells hold one case per check (``hidden_check_cells``); each calls
+:func:`assert_check`, which runs the question's probes in-process on the notebook's globals
+(``env``) once, judges them with the very same checks and fails with the check's feedback
+message.
 
 Differences from the kit's grader, by design: inputs are drawn from the grading salt alone
 (Otter does not tell a test which submission it grades), model files are read from the current
@@ -22,6 +23,7 @@ from typing import Any, Mapping
 import torch
 
 from autograder.results import CheckResult
+from autograder.sandbox import Limits
 from prunekit.submission import MODEL_FILES
 
 from . import build_plan, judge_plan, question_points
@@ -29,7 +31,7 @@ from .base import Context, derive_seed
 from .resources import Resources
 from .settings import load_settings
 
-MAX_RESULT_BYTES = 512 * 2**20
+MAX_RESULT_BYTES = Limits().result_bytes  # what the sandbox loads back, all together
 
 
 class _Failure:
@@ -57,6 +59,17 @@ def _profile_name(env: Mapping[str, Any], profile: str | None) -> str:
     return default_profile_name()
 
 
+def _otter_context(env: Mapping[str, Any], files_dir: str | Path, profile: str | None) -> Context:
+    """The grading context of the Otter path: the profile's settings, a seed from the grading
+    salt alone (Otter does not say which submission it grades) and the model files found in
+    ``files_dir``."""
+    settings = load_settings(_profile_name(env, profile))
+    files = {name: Path(files_dir) / name for name in MODEL_FILES
+             if (Path(files_dir) / name).is_file()}
+    return Context(seed=derive_seed(settings.salt, "otter"), settings=settings,
+                   resources=Resources(settings), files=files)
+
+
 def run_question_inprocess(question: str, env: Mapping[str, Any], files_dir: str | Path = ".",
                            profile: str | None = None) -> list[CheckResult]:
     """Run ``question``'s probes on the notebook globals ``env`` in this process and judge them.
@@ -73,12 +86,8 @@ def run_question_inprocess(question: str, env: Mapping[str, Any], files_dir: str
     Raises:
         RuntimeError: a check failed internally (a grader bug, or a broken grading set-up).
     """
-    settings = load_settings(_profile_name(env, profile))
-    files = {name: Path(files_dir) / name for name in MODEL_FILES
-             if (Path(files_dir) / name).is_file()}
-    ctx = Context(seed=derive_seed(settings.salt, "otter"), settings=settings,
-                  resources=Resources(settings), files=files)
-    results, errors = judge_inprocess(question, env, ctx, question_points()[question])
+    results, errors = judge_inprocess(question, env, _otter_context(env, files_dir, profile),
+                                      question_points()[question])
     if errors:
         raise RuntimeError("the hidden checks failed internally:\n" + "\n".join(errors))
     return results
@@ -110,49 +119,6 @@ def judge_inprocess(question: str, env: Mapping[str, Any], ctx: Context,
                 kind = "ProbeError" if isinstance(error, probes.ProbeError) else described["type"]
                 outcomes[request_id] = _Outcome(failure=_Failure(kind, described["message"]))
         return judge_plan(plan, outcomes, points)
-
-
-def failure_report(results: list[CheckResult]) -> str:
-    """The feedback of the failed checks, one line each ("name: message")."""
-    failed = [f"{r.name}: {r.message}" for r in results if not r.passed]
-    return "\n".join(failed) if failed else "all hidden checks passed"
-
-
-def assert_question(question: str, env: Mapping[str, Any], files_dir: str | Path = ".") -> None:
-    """Raise AssertionError with the feedback unless every hidden check of ``question`` passes
-    (what a hidden Otter test case calls)."""
-    results = run_question_inprocess(question, env, files_dir)
-    if not all(r.passed for r in results):
-        earned = sum(r.points for r in results)
-        total = sum(r.max_points for r in results)
-        raise AssertionError(f"{question}: hidden checks passed for {earned:.2f} of {total:.2f} "
-                             f"points\n{failure_report(results)}")
-
-
-def hidden_test_cell(question: str, points: float | None = None) -> str:
-    """Source of the hidden exception-based test cell of ``question`` for the master notebook
-    (between its ``# BEGIN TESTS`` / ``# END TESTS`` raw cells).
-
-    The cell only defines the test: Otter calls it with the notebook's globals while grading; in
-    the master run it does nothing (the model files do not exist yet when q6's cell runs). With
-    ``points`` the cell carries a TEST CONFIG (``hidden: true``, ``points``); else it starts with
-    ``# HIDDEN`` and shares the question's points with the public cases. The grading environment
-    must be able to import the kit (``autograder``, ``solutions``, the calibration file and, for
-    q6 / q9, the base checkpoint): list them in the assignment config's ``autograder_files``.
-    """
-    if points is None:
-        header = "# HIDDEN\n"
-    else:
-        header = ('""" # BEGIN TEST CONFIG\nhidden: true\n'
-                  f'points: {points:g}\n""" # END TEST CONFIG\n')
-    return (f"{header}def test_{question}_hidden(env):\n"
-            f"    from autograder.checks.otter_bridge import assert_question\n"
-            f"    assert_question({question!r}, env)\n")
-
-
-def hidden_test_cells() -> dict[str, str]:
-    """The hidden test cell source of every graded question."""
-    return {question: hidden_test_cell(question) for question in question_points()}
 
 
 # --- one hidden Otter test case per check: the same partial credit as the kit's grader ---------
@@ -209,12 +175,8 @@ def assert_check(question: str, check: str, env: Mapping[str, Any],
     key = _fingerprint(env, files_dir)
     cached = _RESULTS_CACHE.get(question)
     if first or cached is None or cached[0] != key:
-        settings = load_settings(_profile_name(env, None))
-        files = {name: Path(files_dir) / name for name in MODEL_FILES
-                 if (Path(files_dir) / name).is_file()}
-        ctx = Context(seed=derive_seed(settings.salt, "otter"), settings=settings,
-                      resources=Resources(settings), files=files)
-        results, errors = judge_inprocess(question, env, ctx, question_points()[question])
+        results, errors = judge_inprocess(question, env, _otter_context(env, files_dir, None),
+                                          question_points()[question])
         cached = _RESULTS_CACHE[question] = (key, results, errors)
     _, results, errors = cached
     matching = [r for r in results if r.name == check]

@@ -55,7 +55,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from autograder.manifest import KIT_ROOT
-from autograder.results import SubmissionResult
+from autograder.results import SubmissionResult, one_line
 from autograder.sandbox.untrusted import clean_text
 from prunekit.files import write_text_atomic
 
@@ -67,7 +67,6 @@ RECORD_FORMAT = 1  # bump when the record layout changes (old records are then r
 KILL_GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL of a worker past its deadline
 POLL_SECONDS = 0.5  # longest sleep of the scheduler (deadlines are checked this often)
 DEFAULT_DEADLINE_SECONDS = 600.0  # hard limit per submission when the caller sets none
-MAX_REASON_CHARS = 500
 
 
 class DiscoveryError(ValueError):
@@ -575,13 +574,8 @@ def _batch_result(submission: Submission, status: str, reason: str,
                   timings: Mapping[str, float] | None = None) -> SubmissionResult:
     """A row the batch writes itself (the grader gave none): no checks, zero everywhere."""
     return SubmissionResult(submission=submission.id, status=status,
-                            reason=_one_line(reason), question_max=dict(question_max),
+                            reason=one_line(reason), question_max=dict(question_max),
                             timings_s={k: round(v, 3) for k, v in (timings or {}).items()})
-
-
-def _one_line(text: str) -> str:
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= MAX_REASON_CHARS else flat[: MAX_REASON_CHARS - 1] + "…"
 
 
 class _WorkerStopped(BaseException):
@@ -629,7 +623,7 @@ def _grade_one(grade_fn: GradeFn, submission: Submission, worker_dir: Path,
     except _WorkerStopped:
         raise
     except BaseException as error:  # noqa: BLE001 - whatever the grader did, report it
-        return {"error": _one_line(f"{type(error).__name__}: {error}"),
+        return {"error": one_line(f"{type(error).__name__}: {error}"),
                 "traceback": traceback.format_exc()[-20_000:]}
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import torch
 
 from autograder.results import CheckResult, SubmissionResult
-from autograder.sandbox import (Isolation, Limits, ProbeRequest, SandboxError, describe,
+from autograder.sandbox import (NOBODY, Isolation, Limits, ProbeRequest, SandboxError, describe,
                                 harden_permissions, run_in_sandbox, verify_backend)
 from autograder.sandbox.backend import Backend, parallel_safe, permissions_only
 from autograder.sandbox.uids import lease_uid
@@ -44,7 +44,6 @@ from autograder.checks.resources import Resources
 from autograder.checks.settings import GradingSettings, load_settings
 
 DEFAULT_TIMEOUT_SECONDS = 90.0  # wall time of the student's process (notebook + probes)
-NOBODY = 65534
 QUESTION_POINTS: dict[str, float] = question_points()  # from autograder/questions.json
 SANDBOX_STATUS = {"ok": "graded", "timeout": "timeout", "memory": "memory", "crashed": "crashed",
                   "killed": "crashed", "exit": "crashed"}

@@ -25,13 +25,14 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from autograder.checks.settings import MAX_MODEL_FILE_BYTES
 from autograder.sandbox.untrusted import clean_text
 from prunekit.submission import MODEL_FILES, NOTEBOOK_FILE
 
 ASSIGNMENT_NAME = Path(NOTEBOOK_FILE).stem  # preferred when a zip has several notebooks
 OTTER_ASSIGNMENT_NAME = "prunekit-pruning-lab"  # the master's ``name:`` (notebook metadata)
 MAX_NOTEBOOK_BYTES = 20 * 2**20
-MAX_MODEL_BYTES = 50 * 2**20
+MAX_MODEL_BYTES = MAX_MODEL_FILE_BYTES  # the checks refuse larger files too
 MAX_ZIP_MEMBERS = 10_000
 # Notebooks whose metadata is read to find the lab's among several (each up to
 # MAX_NOTEBOOK_BYTES): 64 decoys of 20 MiB in a 1.8 MB zip once cost the grader 1 GiB.

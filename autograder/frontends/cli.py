@@ -268,7 +268,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_format_option(command: argparse.ArgumentParser) -> None:
-    from autograder.frontends.roster import EXPORT_POINTS, FORMATS
+    from autograder.frontends.exports import EXPORT_POINTS, FORMATS
 
     command.add_argument("--format", dest="formats", action="append", default=[],
                          choices=FORMATS, help="also write grades_<format>.csv for a grade "
@@ -313,7 +313,7 @@ def _add_isolation_option(command: argparse.ArgumentParser) -> None:
 # ---------------------------------------------------------------------------------------------
 
 def _grade(args) -> int:
-    from autograder.frontends import course, lateness, roster
+    from autograder.frontends import course, exports, lateness, roster
 
     submissions = batch.discover(args.paths)
     if args.workers < 1:
@@ -331,7 +331,7 @@ def _grade(args) -> int:
         if unreadable:
             print(f"{len(unreadable)} submission(s) have a :created_at: that cannot be read "
                   f"(no lateness for them): {', '.join(unreadable[:10])}")
-        roster.save_export_settings(args.out, points=args.export_points,
+        exports.save_export_settings(args.out, points=args.export_points,
                                     canvas_column=_canvas_column(args))
         if args.shard:
             index, count = course.parse_shard(args.shard)
@@ -437,7 +437,7 @@ def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
 def _print_export_notes(out_dir: Path, results: Sequence, paths: Mapping[str, Path]) -> None:
     """After the reports of ``out_dir`` (``results`` with the TA scores): the lateness of the
     class when a due date is set, and a warning when the Canvas export holds points so far."""
-    from autograder.frontends import lateness, roster
+    from autograder.frontends import exports, lateness, roster
 
     policy = lateness.load_policy(out_dir)
     if policy.due:
@@ -452,14 +452,14 @@ def _print_export_notes(out_dir: Path, results: Sequence, paths: Mapping[str, Pa
               "until grade is given --due")
     if "grades_canvas" in paths:
         identities = roster.load_identities(out_dir)
-        unmatched = roster.canvas_unmatched(results, identities)
+        unmatched = exports.canvas_unmatched(results, identities)
         if unmatched:
             print(f"{len(unmatched)} submission(s) match no student Canvas knows (no ID, SIS "
                   f"User ID or SIS Login ID) and are left out of grades_canvas.csv (they stay "
                   f"in gradebook.csv): {', '.join(unmatched[:10])}"
                   + (" ..." if len(unmatched) > 10 else ""))
-        warning = roster.canvas_pending_warning(results, identities,
-                                                roster.load_export_settings(out_dir))
+        warning = exports.canvas_pending_warning(results, identities,
+                                                exports.load_export_settings(out_dir))
         if warning:
             print(warning)
 
@@ -487,7 +487,7 @@ def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path)
 
 
 def _merge(args) -> int:
-    from autograder.frontends import course, roster, similarity
+    from autograder.frontends import course, exports, similarity
     from autograder.frontends import lateness
 
     try:
@@ -495,7 +495,7 @@ def _merge(args) -> int:
     except course.MergeError as error:
         raise CliError(str(error)) from None
     question_max = report.question_maxima(results)
-    roster.save_export_settings(args.out, points=args.export_points)
+    exports.save_export_settings(args.out, points=args.export_points)
     paths = course.write_reports(args.out, results, question_max, args.formats,
                                  args.visibility)
     shown = course.with_manual_scores(args.out, results)  # as the gradebook has them
@@ -514,7 +514,7 @@ def _merge(args) -> int:
 
 
 def _merge_manual(args) -> int:
-    from autograder.frontends import course, roster, written
+    from autograder.frontends import course, exports, roster, written
 
     results = course.recorded_results(args.out)
     if not results:
@@ -530,7 +530,7 @@ def _merge_manual(args) -> int:
     except written.ManualScoresError as error:
         raise CliError(str(error)) from None
     written.save_manual(scores, args.out)
-    roster.save_export_settings(args.out, points=args.export_points)
+    exports.save_export_settings(args.out, points=args.export_points)
     paths = course.write_reports(args.out, results, report.question_maxima(results), args.formats,
                                  args.visibility)
     exports = sorted(name for name in paths if name.startswith("grades_"))

@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autograder.frontends import lateness, report, roster, written
+from autograder.frontends import exports, lateness, report, roster, written
 from autograder.core.batch import RecordStore
 from autograder.results import SubmissionResult
 
@@ -125,9 +125,9 @@ def write_reports(out_dir: Path, results: Sequence[SubmissionResult],
     maxima = report.question_maxima(results, question_max)
     paths = report.write_all(results, out_dir, maxima, visibility=visibility,
                              identities=identities, late=lateness.load_policy(out_dir))
-    stored = roster.save_export_settings(out_dir, formats=formats).formats
+    stored = exports.save_export_settings(out_dir, formats=formats).formats
     for fmt in sorted(set(stored) | written_formats(out_dir)):
-        paths[f"grades_{fmt}"] = roster.write_export(fmt, results, maxima, identities, out_dir)
+        paths[f"grades_{fmt}"] = exports.write_export(fmt, results, maxima, identities, out_dir)
     paths.update(written.write_ta_files(out_dir, [result.submission for result in results]))
     return paths
 
@@ -144,7 +144,7 @@ def with_manual_scores(out_dir: Path, results: Sequence[SubmissionResult]) -> li
 
 def written_formats(out_dir: Path) -> set[str]:
     """The export formats whose ``grades_<format>.csv`` is in ``out_dir``."""
-    return {fmt for fmt in roster.FORMATS if (Path(out_dir) / f"grades_{fmt}.csv").is_file()}
+    return {fmt for fmt in exports.FORMATS if (Path(out_dir) / f"grades_{fmt}.csv").is_file()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ def merge_outputs(shard_dirs: Sequence[Path], out_dir: Path) -> list[SubmissionR
         for record in sorted(RecordStore(shard).folder.glob("*.json")):
             _merge_record(record, target, origin)
         roster.save_identities(roster.load_identities(shard), out_dir)
-        roster.save_export_settings(out_dir, **roster.stored_export_settings(shard))
+        exports.save_export_settings(out_dir, **exports.stored_export_settings(shard))
         _merge_lateness(shard, out_dir)
         written.save_manual(written.load_manual(shard), out_dir)
         _copy_pages(shard, out_dir)

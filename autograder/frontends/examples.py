@@ -144,35 +144,6 @@ def _cell_magic_body(tree: ast.Module) -> str | None:
     return call.args[2].value if call.args[0].value in BODY_RUNNING_CELL_MAGICS else None
 
 
-def question_of(name: str, master: Path = MASTER) -> str | None:
-    """The question whose solution defines ``name`` (a function, class or variable)."""
-    return next((q for q, names in master_questions(master).items() if name in names), None)
-
-
-def master_answers(master: Path = MASTER) -> dict:
-    """The master's values of ``sparsity_dict`` and ``channel_prune_ratio`` (the answers the
-    reference models are made with), read by evaluating only those assignments."""
-    import nbformat
-
-    answers = {}
-    for cell in nbformat.read(master, as_version=4).cells:
-        if cell.cell_type != "code":
-            continue
-        try:
-            tree = ast.parse(resolve_solution(cell.source))
-        except SyntaxError:
-            continue
-        for node in tree.body:
-            if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                    and isinstance(node.targets[0], ast.Name)
-                    and node.targets[0].id in ("sparsity_dict", "channel_prune_ratio")):
-                answers[node.targets[0].id] = ast.literal_eval(node.value)
-    missing = {"sparsity_dict", "channel_prune_ratio"} - set(answers)
-    if missing:
-        raise ExampleError(f"{master} assigns no literal {', '.join(sorted(missing))}")
-    return answers
-
-
 # ---------------------------------------------------------------------------------------------
 # The solved and blank notebooks
 # ---------------------------------------------------------------------------------------------

@@ -26,12 +26,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from autograder.results import TA_SCORE_CHECK, CheckResult, SubmissionResult
+from autograder.results import TA_SCORE_CHECK, CheckResult, SubmissionResult, one_line
 
 GRADEBOOK_FIXED_COLUMNS = ("id", "name", "sid", "email")  # who: see autograder/frontends/roster.py
 GRADEBOOK_TAIL_COLUMNS = ("total", "max", "percent", "status", "isolation", "reason")
 MAX_MESSAGE_CHARS = 600  # one check's message in feedback / results.json (checks keep them short)
-MAX_REASON_CHARS = 300  # a submission's reason in the gradebook (one line)
+GRADEBOOK_REASON_CHARS = 300  # a submission's reason in the gradebook (one line)
 TOP_FAILED_CHECKS = 25  # bars in the failure chart
 # Gradescope visibility of each question's row: "visible", "hidden", "after_due_date" or
 # "after_published" (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
@@ -157,12 +157,6 @@ def score_cell(result: SubmissionResult, question: str) -> str:
     return points_text(result.question_scores.get(question, 0.0))
 
 
-def one_line(text: str, limit: int = MAX_REASON_CHARS) -> str:
-    """``text`` on one line (whitespace runs become one space), cut to ``limit`` characters."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
 def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     text = str(text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -194,6 +188,13 @@ def gradebook_columns(results: Sequence[SubmissionResult],
             *(late.columns() if late else ()), *GRADEBOOK_TAIL_COLUMNS]
 
 
+def identity_columns(people: Sequence) -> dict[str, str]:
+    """``name``, ``sid``, ``email`` of a submission for the gradebook (group members joined by
+    "; ")."""
+    return {key: "; ".join(getattr(p, key) for p in people if getattr(p, key))
+            for key in ("name", "sid", "email")}
+
+
 def gradebook_rows(results: Sequence[SubmissionResult],
                    question_max: Mapping[str, float] | None = None,
                    identities: Mapping[str, Sequence] | None = None,
@@ -209,8 +210,6 @@ def gradebook_rows(results: Sequence[SubmissionResult],
     lateness policy (:class:`autograder.frontends.lateness.Policy`): its cells, and ``total``
     and ``percent`` after its penalty (the question cells are the points earned).
     """
-    from autograder.frontends.roster import identity_columns
-
     maxima = question_maxima(results, question_max)
     rows = []
     for result in results:
@@ -224,7 +223,7 @@ def gradebook_rows(results: Sequence[SubmissionResult],
         row.update(total=points_text(total), max=points_text(possible),
                    percent=points_text(100 * total / possible if possible else 0.0, 2),
                    status=result.status, isolation=result.isolation,
-                   reason=one_line(result.reason))
+                   reason=one_line(result.reason, GRADEBOOK_REASON_CHARS))
         rows.append(row)
     return rows
 
@@ -352,7 +351,7 @@ def _question_output(checks: list[CheckResult], result: SubmissionResult) -> str
     """What a question's row says: every check with its points, failed ones with the message."""
     if not checks:
         why = result.reason or "no check of this question ran"
-        return f"Not checked: {one_line(why)}"
+        return f"Not checked: {one_line(why, GRADEBOOK_REASON_CHARS)}"
     if bonus_not_attempted(checks[0].question, checks):
         return NOT_ATTEMPTED_TEXT.capitalize() + "."
     if _by_ta(checks):
@@ -378,7 +377,8 @@ def _overall_output(result: SubmissionResult, possible: float, late=None) -> str
         head += f" {penalty}."
     if result.status == "graded":
         return head
-    return (f"{head} Grading could not finish ({result.status}): {one_line(result.reason)}. "
+    reason = one_line(result.reason, GRADEBOOK_REASON_CHARS)
+    return (f"{head} Grading could not finish ({result.status}): {reason}. "
             "Questions that could not be checked score 0.")
 
 
@@ -414,10 +414,11 @@ def feedback_text(result: SubmissionResult,
     if result.pending:
         lines.append(f"Not graded yet (in neither number): {', '.join(result.pending)}")
     if result.status != "graded":
-        lines.append(f"Grading could not finish ({result.status}): {one_line(result.reason)}")
+        lines.append(f"Grading could not finish ({result.status}): "
+                     f"{one_line(result.reason, GRADEBOOK_REASON_CHARS)}")
         lines.append("Questions that could not be checked score 0.")
     elif result.reason:
-        lines.append(f"Note: {one_line(result.reason)}")
+        lines.append(f"Note: {one_line(result.reason, GRADEBOOK_REASON_CHARS)}")
     width = max((len(question_label(q)) for q in maxima), default=2)
     for question in maxima:
         checks = [check for check in result.checks if check.question == question]
@@ -648,7 +649,8 @@ def class_report_markdown(results: Sequence[SubmissionResult],
     ungraded = [result for result in results if result.status != "graded"]
     if ungraded:
         out += ["", "## Not (fully) graded", "", "| submission | status | reason |", "|---|---|---|"]
-        out += [f"| {r.submission} | {r.status} | {one_line(r.reason).replace('|', '/')} |"
+        out += [f"| {r.submission} | {r.status} | "
+                f"{one_line(r.reason, GRADEBOOK_REASON_CHARS).replace('|', '/')} |"
                 for r in ungraded]
     return "\n".join(out) + "\n"
 
@@ -735,7 +737,8 @@ def write_all(results: Sequence[SubmissionResult], out_dir: Path,
             result.notes.append(f"its reports could not be written: {type(error).__name__}: "
                                 f"{error}")
             result.reason = one_line(f"{result.reason}; reports not written "
-                                     f"({type(error).__name__})".lstrip("; "))
+                                     f"({type(error).__name__})".lstrip("; "),
+                                     GRADEBOOK_REASON_CHARS)
     markdown = out_dir / "class_report.md"
     markdown.write_text(class_report_markdown(results, maxima, late=late), encoding="utf-8",
                         errors="replace")

@@ -305,7 +305,8 @@ def load_entries(out_dir: Path) -> tuple[list[Entry], list[str]]:
 def report_folder(out_dir: Path) -> str:
     """Compare every submission graded in ``out_dir`` (its stored entries), write
     ``similarity.html`` / ``.csv`` there and return one line saying how many were compared."""
-    from autograder.frontends.roster import identity_columns, load_identities
+    from autograder.frontends.report import identity_columns
+    from autograder.frontends.roster import load_identities
 
     entries, missing = load_entries(out_dir)
     gap = (f"; {len(missing)} graded submission(s) have no stored code and are left out "

@@ -357,7 +357,7 @@ def write_pages(submissions: Sequence, out_dir: Path,
     """Write ``OUT/written/<id>.html`` for each submission (a :class:`batch.Submission`) and
     the index (:func:`write_index`); returns the pages. Nothing when the lab has no written
     question."""
-    from autograder.frontends.roster import identity_columns
+    from autograder.frontends.report import identity_columns
 
     questions = written_questions()
     if not questions:
@@ -408,7 +408,8 @@ def write_index(out_dir: Path) -> Path:
     pages of several shards were copied there), in id order, with the submitters' names and
     each written question's TA score or "not graded yet"; and give every page its previous /
     next links (a page is rewritten only when its links changed). Returns the index."""
-    from autograder.frontends.roster import identity_columns, load_identities
+    from autograder.frontends.report import identity_columns
+    from autograder.frontends.roster import load_identities
 
     folder = Path(out_dir) / "written"
     pages = sorted(p for p in folder.glob("*.html") if p.name != "index.html")
@@ -478,7 +479,8 @@ def write_score_sheet(out_dir: Path, submission_ids: Sequence[str]) -> Path:
     ``merge-manual`` rewrite it: TAs fill a copy and give that to ``merge-manual``. Returns
     the path. Side effect: creates ``OUT/written``."""
     from autograder.frontends.report import write_csv
-    from autograder.frontends.roster import identity_columns, load_identities
+    from autograder.frontends.report import identity_columns
+    from autograder.frontends.roster import load_identities
 
     questions, identities, stored = written_questions(), load_identities(out_dir), \
         load_manual(out_dir)

@@ -10,7 +10,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from assignment.build import MASTER, question_points
+from assignment.build import MASTER
+from autograder.questions import table_from_master
 from assignment.notebooks import (ANSWER_TAG, IGNORE_TAG, SOLUTION_TAG, code_cells,  # noqa: F401
                                   error_outputs, fill_answers, read, tags)
 
@@ -34,7 +35,7 @@ with open(%r, "w") as _file:
 
 def autograded_questions() -> list[str]:
     """Names of the master's autograded (not manual) questions, in order."""
-    return [name for name, (_, manual) in question_points().items() if not manual]
+    return list(table_from_master(MASTER).graded)
 
 
 def copy_folder(source: Path, target: Path) -> Path:

@@ -7,10 +7,11 @@ import subprocess
 import sys
 import zipfile
 
-from assignment.build import (COMMITTED_STUDENT_FILES, DEFAULT_STUDENT_DIR, HERE, REPO, build,
-                              drift, expected_autograded_points, question_points)
+from assignment.build import (COMMITTED_STUDENT_FILES, DEFAULT_STUDENT_DIR, HERE, MASTER, REPO, build,
+                              drift, expected_autograded_points)
 
 from autograder import questions
+from autograder.questions import table_from_master
 
 TABLE = questions.load()  # the question table (autograder/questions.json), from the master
 AUTOGRADED_TOTAL = sum(TABLE.points().values())
@@ -24,7 +25,7 @@ def test_question_names_and_points():
     """The master has the autograded questions q1-q9, the written w1-w3, then the optional
     extension's q10 and w4, each worth something; the build's points are the question
     table's."""
-    points = question_points()
+    points = {q.id: (q.points, q.manual) for q in table_from_master(MASTER).questions}
     assert list(points) == [f"q{i}" for i in range(1, 10)] + ["w1", "w2", "w3", "q10", "w4"]
     assert all(p > 0 for p, _ in points.values())
     assert {name: p for name, (p, manual) in points.items() if not manual} == TABLE.points()

@@ -12,13 +12,14 @@ import zipfile
 import pytest
 import yaml
 
-from assignment.build import MASTER, otter_scores, question_points, sync_hidden_tests
+from assignment.build import MASTER, otter_scores, sync_hidden_tests
+from autograder.questions import table_from_master
 from autograder.checks import question_points as kit_points
 from autograder.checks.otter_bridge import check_names_and_shares
 
 from .notebooks import read
 
-AUTOGRADED = {q: p for q, (p, manual) in question_points().items() if not manual}
+AUTOGRADED = table_from_master(MASTER).points()
 
 
 def test_master_hidden_cells_are_the_generated_ones():

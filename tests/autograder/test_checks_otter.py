@@ -10,8 +10,7 @@ import textwrap
 import pytest
 import torch
 
-from autograder.checks.otter_bridge import (assert_question, hidden_test_cell, hidden_test_cells,
-                                            run_question_inprocess)
+from autograder.checks.otter_bridge import assert_check, run_question_inprocess
 from autograder.checks.points import question_points
 
 from .test_checks import BLANK_CELL, namespace, reference_cells
@@ -39,10 +38,10 @@ def test_reference_passes_in_process(reference_env, question):
 
 
 def test_blank_fails_with_the_feedback():
-    """assert_question raises AssertionError carrying the checks' messages."""
+    """assert_check raises AssertionError carrying the check's message."""
     env = namespace([BLANK_CELL])
     with pytest.raises(AssertionError, match="NotImplementedError"):
-        assert_question("q3", env)
+        assert_check("q3", "returns_bool_mask", env)
 
 
 def test_student_random_state_is_left_alone(reference_env):
@@ -54,24 +53,6 @@ def test_student_random_state_is_left_alone(reference_env):
     torch.manual_seed(1)
     run_question_inprocess("q1", reference_env, profile="offline")
     assert (random.random(), torch.rand(1)) == expected
-
-
-def test_hidden_test_cells_are_valid_otter_tests(reference_env):
-    """Each hidden cell is what Otter accepts (a first line marking it hidden, one function
-    definition taking ``env``) and, called as Otter calls it, passes on the reference."""
-    cells = hidden_test_cells()
-    assert set(cells) == set(question_points())
-    for question, source in cells.items():
-        assert source.splitlines()[0] == "# HIDDEN"
-        tree = ast.parse(source)
-        assert len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef)
-        assert [a.arg for a in tree.body[0].args.args] == ["env"]
-    env = dict(reference_env, PROFILE=type("P", (), {"name": "offline"})())
-    scope: dict = {}
-    exec(cells["q3"], scope)  # noqa: S102 - our own generated source
-    scope["test_q3_hidden"](env=env)
-    configured = hidden_test_cell("q3", points=2)
-    assert "hidden: true" in configured and "points: 2" in configured
 
 
 @pytest.mark.slow
@@ -132,7 +113,6 @@ def test_check_cells_give_the_per_check_verdicts(reference_env):
     """The per-check cells pass exactly where the question's checks pass: all on the reference;
     on the ``>=`` bug of fine_grained_prune some q3 checks fail and the others pass; none on the
     blank template, with the check's message."""
-    from autograder.checks.otter_bridge import assert_check
 
     env = dict(reference_env, PROFILE=type("P", (), {"name": "offline"})())
     assert all(run_check_cells("q3", env).values())
@@ -154,7 +134,6 @@ def test_check_cells_rerun_when_the_notebook_changes(reference_env):
     objects: a redefinition in between is graded afresh."""
     env = dict(reference_env, PROFILE=type("P", (), {"name": "offline"})())
     assert all(run_check_cells("q1", env).values())
-    from autograder.checks.otter_bridge import assert_check
 
     env["get_model_sparsity"] = lambda model: 0.5
     with pytest.raises(AssertionError):

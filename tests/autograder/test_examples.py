@@ -72,14 +72,17 @@ def test_rewrite_function_changes_only_that_function():
     assert "return int(c * r)" in rounded
 
 
+def question_of(name: str) -> str | None:
+    """The question whose master solution defines ``name`` (a function, class or variable)."""
+    return next((q for q, names in examples.master_questions().items() if name in names), None)
+
+
 @needs_master
-def test_master_questions_and_answers():
-    """The master maps each graded function to its question, and holds literal answers."""
+def test_master_questions():
+    """The master maps each graded function to its question."""
     questions = examples.master_questions()
-    assert examples.question_of("fine_grained_prune") in questions
-    assert examples.question_of("apply_channel_sorting") in questions
-    answers = examples.master_answers()
-    assert isinstance(answers["sparsity_dict"], dict) and 0 < answers["channel_prune_ratio"] < 1
+    assert question_of("fine_grained_prune") in questions
+    assert question_of("apply_channel_sorting") in questions
 
 
 def test_every_example_is_an_otter_style_zip(made):
@@ -133,7 +136,7 @@ def test_each_bug_changes_one_place(made):
             assert len(buggy) == len(solved) + 1, bug.name
             assert [s for s in buggy if s not in solved] and all(s in buggy for s in solved)
         if bug.function:
-            assert made[bug.name].loses == [examples.question_of(bug.function)], bug.name
+            assert made[bug.name].loses == [question_of(bug.function)], bug.name
 
 
 def test_syntax_error_example_does_not_parse(made):

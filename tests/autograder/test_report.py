@@ -228,11 +228,11 @@ def test_late_penalty_reaches_feedback_results_summary_and_report(tmp_path):
 
 def test_exports_take_the_same_total_after_the_penalty(tmp_path):
     """The Gradescope/Canvas exports' totals are the gradebook's (one function)."""
-    from autograder.frontends import roster
+    from autograder.frontends import exports
 
     results, policy = _late_class()
     maxima = report.question_maxima(results)
-    _, rows = roster.export_rows("gradescope", results, maxima, {}, late=policy)
+    _, rows = exports.export_rows("gradescope", results, maxima, {}, late=policy)
     totals = {row["Submission"]: float(row["Total Score"]) for row in rows}
     assert totals == {result.submission: pytest.approx(report.total_after_penalty(result, policy))
                       for result in results}

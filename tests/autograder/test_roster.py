@@ -7,8 +7,9 @@ import io
 import pytest
 
 from autograder.core.batch import Submission
-from autograder.frontends import roster
-from autograder.frontends.roster import ExportSettings, Person
+from autograder.frontends import exports, roster
+from autograder.frontends.exports import ExportSettings
+from autograder.frontends.roster import Person
 from tests.autograder.canvas import GRADEBOOK_EXPORT, NOTES_COLUMNS, course_of, parse_import
 from tests.autograder.fakes import QUESTION_MAX, fake_result
 
@@ -95,7 +96,7 @@ def _rows(fmt, results, identities, settings=ExportSettings(), maxima=QUESTION_M
 
 
 def _export_text(fmt, results, identities, settings=ExportSettings(), maxima=QUESTION_MAX):
-    header, rows = roster.export_rows(fmt, results, maxima, identities, settings)
+    header, rows = exports.export_rows(fmt, results, maxima, identities, settings)
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=header)
     writer.writeheader()
@@ -156,7 +157,7 @@ def test_canvas_export_without_canvas_roster_guesses_nothing(graded):
     assert (rows[1]["Student"], rows[1]["ID"], rows[1]["SIS User ID"], rows[1]["SIS Login ID"],
             rows[1][roster.CANVAS_ASSIGNMENT]) == ("Alice Archer", "", "1001", "", "6")
     assert "orphan" not in {row["Student"] for row in rows} and len(rows) == 4
-    assert roster.canvas_unmatched(*graded[:2]) == ["orphan"]
+    assert exports.canvas_unmatched(*graded[:2]) == ["orphan"]
 
 
 def _canvas_submissions(tmp_path, names):
@@ -284,20 +285,20 @@ def test_canvas_warning_counts_students_waiting_for_a_written_score(half_scored)
     """One line naming how many students' Canvas points are the points so far, and the way
     out; nothing when the totals are the autograded points alone or nobody waits."""
     results, identities, _ = half_scored
-    warning = roster.canvas_pending_warning(results, identities, ExportSettings())
+    warning = exports.canvas_pending_warning(results, identities, ExportSettings())
     assert warning.startswith("warning: 1 student(s) have written questions not graded yet")
     assert "--export-points autograded" in warning and "\n" not in warning
-    assert roster.canvas_pending_warning(results, identities,
+    assert exports.canvas_pending_warning(results, identities,
                                          ExportSettings(points="autograded")) == ""
-    assert roster.canvas_pending_warning(results[:1], identities, ExportSettings()) == ""
+    assert exports.canvas_pending_warning(results[:1], identities, ExportSettings()) == ""
 
 
 def test_export_settings_are_kept_beside_the_records(tmp_path):
     """Settings saved for a folder stay for later exports; None changes nothing."""
-    assert roster.load_export_settings(tmp_path) == ExportSettings()
-    roster.save_export_settings(tmp_path, points="autograded", canvas_column="Lab (1)")
-    roster.save_export_settings(tmp_path, points=None)
-    assert roster.load_export_settings(tmp_path) == ExportSettings("autograded", "Lab (1)")
+    assert exports.load_export_settings(tmp_path) == ExportSettings()
+    exports.save_export_settings(tmp_path, points="autograded", canvas_column="Lab (1)")
+    exports.save_export_settings(tmp_path, points=None)
+    assert exports.load_export_settings(tmp_path) == ExportSettings("autograded", "Lab (1)")
 
 
 def test_canvas_helper_reads_canvas_export_as_canvas_does():
@@ -310,7 +311,7 @@ def test_canvas_helper_reads_canvas_export_as_canvas_does():
 
 def test_unknown_format_is_refused(graded):
     with pytest.raises(ValueError, match="otter, gradescope, canvas"):
-        roster.export_rows("moodle", graded[0], QUESTION_MAX, {})
+        exports.export_rows("moodle", graded[0], QUESTION_MAX, {})
 
 
 def test_exports_count_bonus_points_in_totals_never_in_maxima():

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder.sandbox import (REPO_ROOT, BadResult, Isolation, IsolationUnavailable, Limits,
+from autograder.sandbox import (NOBODY, REPO_ROOT, BadResult, Isolation, IsolationUnavailable, Limits,
                                 ProbeRequest, SandboxError, SandboxResult, choose_backend, exposed_secrets,
                                 harden_permissions, load_untrusted, readable_by, run_in_sandbox,
                                 verify_backend)
@@ -28,7 +28,6 @@ from autograder.sandbox.untrusted import Budget, load_stage_seconds
 from prunekit.model import VGG, vgg_from_state_dict
 
 IS_ROOT = os.geteuid() == 0
-NOBODY = 65534
 FAST = Limits(wall_seconds=60, cpu_seconds=60)
 pytestmark = pytest.mark.timeout(120)
 needs_root = pytest.mark.skipif(not IS_ROOT, reason="needs a root grader (privilege drop, "
