@@ -22,6 +22,7 @@ the restricted backend makes it root-only before grading.
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -64,3 +65,15 @@ def grader_data_root() -> Path:
     (as everywhere in the kit), else the kit's ``data/`` folder, whatever the working folder."""
     env = os.environ.get("PRUNEKIT_DATA")
     return Path(env) if env else KIT_ROOT / "data"
+
+
+PACKAGED_SETTINGS = "gradescope_config.json"  # beside the kit in a platform zip: its profile, ...
+
+
+def packaged_setting(key: str, default: str) -> str:
+    """A setting of the platform zip this kit was unpacked from (``PACKAGED_SETTINGS`` beside
+    the kit: "profile", "visibility"), else ``default`` (a checkout has none)."""
+    try:
+        return str(json.loads((KIT_ROOT / PACKAGED_SETTINGS).read_text())[key])
+    except (OSError, ValueError, KeyError):
+        return default

@@ -89,6 +89,11 @@ class Table:
         sum of their points without the bonus questions'."""
         return sum(q.points for q in self.questions if q.manual == manual and not q.bonus)
 
+    def titles(self) -> dict[str, str]:
+        """Question id -> its short title (:attr:`Question.title`: the rows' names on the
+        platforms)."""
+        return {q.id: q.title for q in self.questions}
+
     def __getitem__(self, question_id: str) -> Question:
         return next(q for q in self.questions if q.id == question_id)
 

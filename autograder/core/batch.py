@@ -639,8 +639,8 @@ def _progress_bar(total: int, done: int, enabled: bool):
 # ---------------------------------------------------------------------------------------------
 
 class CoreMissing(RuntimeError):
-    """The grading core cannot grade: not importable, or the profile is not calibrated
-    (``not_calibrated``); one line saying what is missing and what to run."""
+    """The grading core cannot grade this profile: it is not calibrated (``not_calibrated``);
+    one line saying what is missing and what to run."""
 
     def __init__(self, message: str, not_calibrated: bool = False):
         super().__init__(message)
@@ -667,8 +667,7 @@ class CoreGrader:
     anonymous memory (torch's import) out of the process that only waits for the workers.
 
     Raises (at construction, in the calling process, so a batch fails before it starts):
-        CoreMissing: ``autograder/core/grade.py`` cannot be imported, or the profile is not
-            calibrated.
+        CoreMissing: the profile is not calibrated.
         IsolationUnavailable: student code cannot be isolated here and ``allow_unisolated``
             is False (the message says what is missing and how to get it).
         ValueError: unknown profile.
@@ -717,7 +716,8 @@ class CoreGrader:
         return {question: float(points) for question, points in self._question_max.items()}
 
     def __call__(self, path: Path, workdir: Path, worker_index: int) -> SubmissionResult:
-        core = _import_core()
+        from autograder.core import grade as core  # torch: in the worker only
+
         return core.grade_submission(Path(path), self._config(core), Path(workdir),
                                      worker_index=worker_index)
 
@@ -740,7 +740,8 @@ def _core_facts(profile: str, timeout_s: float | None, allow_unisolated: bool) -
 
     from autograder.checks.settings import EVALUATION_SLOWDOWN, evaluation_seconds
 
-    core = _import_core()
+    from autograder.core import grade as core
+
     config = _core_config(core, profile, timeout_s, allow_unisolated)
     _check_grading_data(profile)
     return {"core_timeout": float(getattr(core, "DEFAULT_TIMEOUT_SECONDS", 0)
@@ -839,15 +840,6 @@ def _grader_fingerprint(calibration: Path, kit: Path | None = None) -> str:
 def _not_grading(file: Path, kit: Path) -> bool:
     relative = file.relative_to(kit / "autograder").as_posix()
     return any(relative == part or relative.startswith(part + "/") for part in NOT_GRADING)
-
-
-def _import_core():
-    try:
-        from autograder.core import grade
-    except ImportError as error:
-        raise CoreMissing(f"the grading core (autograder/core/grade.py) cannot be imported: "
-                          f"{error}") from None
-    return grade
 
 
 def _core_config(core, profile: str, timeout_s: float | None, allow_unisolated: bool = False):

@@ -18,7 +18,7 @@ The zip holds:
                             real-data profile downloads CIFAR-10 there first)
 ``run_autograder``          ``python -m autograder gradescope-run --root /autograder``
 ``run_prairielearn``        ``python -m autograder prairielearn-run`` (the same zip as a
-                            PrairieLearn image's grader: see the README)
+                            PrairieLearn image's grader: docs/gradescope-prairielearn.md)
 ``requirements-grader.txt`` what the grader needs (no Jupyter, Otter or pytest)
 ``gradescope_config.json``  the profile to grade with
 ``prunekit/``               the support package
@@ -43,26 +43,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
-import tempfile
-import traceback
 import zipfile
 from pathlib import Path
 from typing import Callable
 
-from autograder import manifest
-from autograder.manifest import KIT_ROOT
-from autograder.core import batch
+from autograder import manifest, questions
+from autograder.core.single import grade_folder
 from autograder.frontends import report
+from autograder.manifest import (KIT_ROOT, PACKAGED_SETTINGS, base_checkpoint_path,
+                                 packaged_setting)
 from autograder.results import SubmissionResult
-from autograder.sandbox import IsolationUnavailable
 from prunekit.files import write_reproducible_zip
 
 DEFAULT_ZIP = KIT_ROOT / "runs" / "gradescope" / "prunekit-autograder.zip"
-CONFIG_FILE = "gradescope_config.json"
 PACKAGES = manifest.GRADER
 SKIPPED = ("__pycache__", "*.pyc", ".DS_Store", "*.partial")
-SUBMISSION_ID = "submission"  # only where the platform names no student (a local try-out)
 METADATA_FILE = "submission_metadata.json"  # Gradescope's, beside submission/
 
 GRADER_PYTHON = "3.11"  # the image's Python: the kit's, and one the pinned torch has wheels for
@@ -150,7 +145,7 @@ def build_zip(out: Path | None = None, profile: str = "offline",
         calibration: the profile's calibration file (default: the core's; it must exist, since
             grading without thresholds is impossible).
         visibility: of the question rows students see (one of
-            ``report.GRADESCOPE_VISIBILITIES``), kept in the zip's CONFIG_FILE.
+            ``report.GRADESCOPE_VISIBILITIES``), kept in the zip's ``manifest.PACKAGED_SETTINGS``.
 
     Returns:
         The zip's path. Entries are sorted and dated 1980-01-01, so the same kit gives the same
@@ -163,11 +158,13 @@ def build_zip(out: Path | None = None, profile: str = "offline",
     if visibility not in report.GRADESCOPE_VISIBILITIES:
         raise GradescopeError(f"visibility must be one of "
                               f"{', '.join(report.GRADESCOPE_VISIBILITIES)}, not {visibility!r}")
-    checkpoint = Path(checkpoint) if checkpoint else _base_checkpoint(profile)
+    from autograder.checks.settings import calibration_path  # the checks' home of the file
+
+    checkpoint = Path(checkpoint) if checkpoint else base_checkpoint_path(profile)
     if not checkpoint.is_file():
         raise GradescopeError(f"no base checkpoint for profile {profile!r} at {checkpoint}; "
                               f"train it with `python -m prunekit train-base --profile {profile}`")
-    calibration = Path(calibration) if calibration else _calibration_file(profile)
+    calibration = Path(calibration) if calibration else calibration_path(profile)
     if not calibration.is_file():
         raise GradescopeError(f"profile {profile!r} is not calibrated (no {calibration}); run "
                               f"`python -m autograder calibrate --profile {profile}`")
@@ -176,7 +173,7 @@ def build_zip(out: Path | None = None, profile: str = "offline",
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
         "run_prairielearn": (RUN_PRAIRIELEARN.encode(), 0o755),
         GRADER_REQUIREMENTS: ((KIT_ROOT / GRADER_REQUIREMENTS).read_bytes(), 0o644),
-        CONFIG_FILE: (json.dumps({"profile": profile, "visibility": visibility},
+        PACKAGED_SETTINGS: (json.dumps({"profile": profile, "visibility": visibility},
                                  indent=2).encode() + b"\n", 0o644),
         f"checkpoints/{checkpoint.name}": (checkpoint.read_bytes(), 0o644),
     }
@@ -185,7 +182,7 @@ def build_zip(out: Path | None = None, profile: str = "offline",
             entries[path.relative_to(KIT_ROOT).as_posix()] = (path.read_bytes(), 0o644)
     shipped_calibration = _relative_to_kit(calibration)
     if shipped_calibration is None:  # a calibration from elsewhere goes where the core reads it
-        shipped_calibration = _relative_to_kit(_calibration_file(profile))
+        shipped_calibration = _relative_to_kit(calibration_path(profile))
         entries[shipped_calibration] = (calibration.read_bytes(), 0o644)
     return write_reproducible_zip(out, {name: data for name, (data, _) in entries.items()},
                                   mode_of=lambda name: entries[name][1])
@@ -206,24 +203,6 @@ def _relative_to_kit(path: Path) -> str | None:
         return None
 
 
-def _base_checkpoint(profile: str) -> Path:
-    """The base checkpoint the grading core uses for ``profile``."""
-    try:
-        from autograder.manifest import base_checkpoint_path
-    except ImportError:
-        return KIT_ROOT / "assignment" / "checkpoints" / f"vgg-{profile}.pt"
-    return base_checkpoint_path(profile)
-
-
-def _calibration_file(profile: str) -> Path:
-    """Where the grading core keeps the calibration of ``profile``."""
-    try:
-        from autograder.checks.settings import calibration_path
-    except ImportError:
-        return KIT_ROOT / "autograder" / "checks" / "calibration" / f"{profile}.json"
-    return calibration_path(profile)
-
-
 # ---------------------------------------------------------------------------------------------
 # The entry point
 # ---------------------------------------------------------------------------------------------
@@ -239,27 +218,6 @@ def gradescope_identity(root: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     return "gs-" + "+".join(ids) if ids else None
-
-
-def find_submission(folder: Path, submission_id: str = SUBMISSION_ID) -> batch.Submission:
-    """The one submission in a platform's submission folder, under ``submission_id``: the
-    folder itself when it holds one notebook, else the one zip in it; a submission with a
-    ``problem`` (graded as unreadable) when it holds neither or several."""
-    folder = Path(folder)
-    notebooks = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
-                       and "__MACOSX" not in p.parts)
-    zips = sorted(folder.glob("*.zip"))
-    if len(notebooks) == 1:
-        return batch.Submission(submission_id, notebooks[0].parent)
-    if not notebooks and len(zips) == 1:
-        return batch.Submission(submission_id, zips[0])
-    if not notebooks and not zips:
-        return batch.Submission(submission_id, folder, "the submission holds no notebook "
-                                "(.ipynb): upload the zip that grader.export() made, or your "
-                                "notebook with finegrained.pt and channel_pruned.pt")
-    names = ", ".join(p.relative_to(folder).as_posix() for p in notebooks or zips)
-    return batch.Submission(submission_id, folder, f"the submission holds several notebooks or "
-                            f"zips ({names}); upload exactly one")
 
 
 def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
@@ -287,92 +245,14 @@ def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
     if not submission_dir.is_dir():
         raise GradescopeError(f"no submission folder at {submission_dir} (Gradescope's layout: "
                               "ROOT/submission, ROOT/results)")
-    result, question_max = grade_folder(submission_dir, grade_fn, timeout_s, profile,
-                                        allow_unisolated, before=lambda: _harden_kit(root),
-                                        submission_id=platform_id(gradescope_identity(root),
-                                                                  METADATA_FILE))
-    shown = visibility or _configured("visibility", report.GRADESCOPE_RUN_VISIBILITY)
+    result, question_max = grade_folder(submission_dir, gradescope_identity(root), METADATA_FILE,
+                                        grade_fn, timeout_s, profile, allow_unisolated,
+                                        before=lambda: _harden_kit(root))
+    shown = visibility or packaged_setting("visibility", report.GRADESCOPE_RUN_VISIBILITY)
     report.write_gradescope_results(result, root / "results" / "results.json",
                                     question_max=question_max, visibility=shown,
-                                    question_titles=question_titles())
+                                    question_titles=questions.load().titles())
     return result
-
-
-def platform_id(identity: str | None, source: str) -> str:
-    """``identity``, else SUBMISSION_ID with a warning to staff (standard error): without the
-    platform's identity every submission would be graded on the same inputs."""
-    if identity:
-        return identity
-    print(f"warning: no student identity in {source}: this submission is graded under the id "
-          f"{SUBMISSION_ID!r}, on the inputs every such submission shares", file=sys.stderr)
-    return SUBMISSION_ID
-
-
-def question_titles() -> dict[str, str]:
-    """Question id -> its short title (the rows' names on the platforms)."""
-    from autograder import questions
-
-    return {question.id: question.title for question in questions.load().questions}
-
-
-def grade_folder(folder: Path, grade_fn: Callable | None = None,
-                 timeout_s: float | None = None, profile: str | None = None,
-                 allow_unisolated: bool = False,
-                 before: Callable[[], None] | None = None,
-                 submission_id: str = SUBMISSION_ID) -> tuple[SubmissionResult, dict]:
-    """Grade the one submission in ``folder`` (:func:`find_submission`) as one batch of one, with
-    the batch's hard deadline; never raises. Returns the result (status ``error`` with a reason
-    for the student when the grader could not start or cannot isolate; the details go to
-    standard error) and the points possible per question.
-
-    Args:
-        grade_fn: the grader (default: the hardened grader of ``profile``, else of
-            ``gradescope_config.json`` beside the kit, else offline).
-        before: called before the default grader is built (hardening the kit's files).
-        submission_id: the id that seeds the submission's inputs (the platform's student).
-    """
-    question_max: dict[str, float] = {}
-    try:
-        if grade_fn is None:
-            from autograder.core.batch import CoreGrader
-
-            if before is not None:
-                before()
-            grade_fn = CoreGrader(profile=profile or _configured("profile", "offline"),
-                                  timeout_s=timeout_s,
-                                  allow_unisolated=allow_unisolated)
-        question_max = _question_max(grade_fn)
-        submission = find_submission(folder, submission_id)
-        with tempfile.TemporaryDirectory(prefix="prunekit-single-") as records:
-            outcome = batch.run_batch(
-                [submission], grade_fn, Path(records), workers=1,
-                deadline_s=getattr(grade_fn, "deadline_s", None),
-                settings=getattr(grade_fn, "settings", {}), question_max=question_max,
-                progress=False, preload=getattr(grade_fn, "preload", ()))
-        return outcome.results[0], question_max
-    except IsolationUnavailable as error:
-        print(f"refusing to grade: {error}", file=sys.stderr)
-        reason = ("the autograder cannot isolate submissions on this machine, so it graded "
-                  "nothing; please contact the course staff")
-    except Exception as error:  # noqa: BLE001 - the platform must always get a results file
-        traceback.print_exc()
-        reason = (f"the autograder failed ({type(error).__name__}: {error}); please contact "
-                  "the course staff")
-    return SubmissionResult(submission_id, "error", reason, question_max=question_max), \
-        question_max
-
-
-def _question_max(grade_fn) -> dict[str, float]:
-    getter = getattr(grade_fn, "question_max", None)
-    return dict(getter()) if callable(getter) else {}
-
-
-def _configured(key: str, default: str) -> str:
-    """A setting of the zip (``CONFIG_FILE`` beside the kit: "profile", "visibility")."""
-    try:
-        return str(json.loads((KIT_ROOT / CONFIG_FILE).read_text())[key])
-    except (OSError, ValueError, KeyError):
-        return default
 
 
 def _harden_kit(root: Path) -> None:
@@ -401,7 +281,7 @@ def prepare(profile: str | None = None) -> list[str]:
     from autograder.checks.resources import Resources, hidden_loader
     from autograder.checks.settings import load_settings
 
-    settings = load_settings(profile or _configured("profile", "offline"))
+    settings = load_settings(profile or packaged_setting("profile", "offline"))
     Resources(settings).base_model()
     fetch_real_images(settings.profile)
     loader = hidden_loader(settings.profile, settings.split_seed, int(settings.split["size"]))

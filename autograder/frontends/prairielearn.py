@@ -21,7 +21,7 @@ same sandbox, one worker, the batch's hard deadline) and writes:
   add).
 
 The root is configurable so that tests run the entry point on a temporary folder with
-PrairieLearn's layout. How to build the image: see the README's instructor section.
+PrairieLearn's layout. How to build the image: see docs/gradescope-prairielearn.md.
 """
 from __future__ import annotations
 
@@ -29,8 +29,9 @@ import json
 from pathlib import Path
 from typing import Callable
 
+from autograder import questions
+from autograder.core.single import grade_folder
 from autograder.frontends import report
-from autograder.frontends.gradescope import grade_folder, platform_id, question_titles
 from autograder.results import SubmissionResult
 
 DATA_FILE = "data/data.json"  # PrairieLearn's question data, beside student/
@@ -56,9 +57,8 @@ def run(root: Path = Path("/grade"), timeout_s: float | None = None,
     if not student.is_dir():
         raise PrairieLearnError(f"no student folder at {student} (PrairieLearn's layout: "
                                 "ROOT/student, ROOT/results)")
-    result, question_max = grade_folder(student, grade_fn, timeout_s, profile, allow_unisolated,
-                                        submission_id=platform_id(prairielearn_identity(root),
-                                                                  DATA_FILE))
+    result, question_max = grade_folder(student, prairielearn_identity(root), DATA_FILE, grade_fn,
+                                        timeout_s, profile, allow_unisolated)
     write_results(result, root / "results" / "results.json", question_max)
     return result
 
@@ -80,7 +80,7 @@ def results_json(result: SubmissionResult, question_max: dict[str, float] | None
     maxima = report.question_maxima([result], question_max)
     possible = report.points_possible(result, maxima)
     scores = result.question_scores
-    gradescope = report.gradescope_results(result, maxima, question_titles=question_titles())
+    gradescope = report.gradescope_results(result, maxima, question_titles=questions.load().titles())
     tests = [{"name": row["name"], "points": round(scores.get(question, 0.0), 4),
               "max_points": round(maxima[question], 4),
               "output": row["output"],

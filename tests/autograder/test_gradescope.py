@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from autograder import manifest, questions
+from autograder.core import single
 from autograder.frontends import gradescope
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
 from tests.conftest import REPO_ROOT
@@ -100,7 +102,7 @@ def test_entry_point_on_gradescope_layout(tmp_path, kit_zip):
     result = gradescope.run(root, grade_fn=FakeGrader())
     results = _assert_valid_results(root / "results" / "results.json")
     assert result.status == "graded" and results["score"] == result.total
-    titles = gradescope.question_titles()
+    titles = questions.load().titles()
     assert [t["name"] for t in results["tests"]] == [titles.get(q, q) for q in QUESTION_MAX]
     assert titles["q1"].startswith("Question 1: get_sparsity")
 
@@ -135,7 +137,7 @@ def test_each_student_is_graded_under_their_own_gradescope_id(tmp_path, capsys):
                                    grade_fn=FakeGrader()).submission
     assert ids["alice"] == ids["alice_again"] == "gs-1234" and ids["bob"] == "gs-5678"
     assert ids["group"] == ids["group_again"] == "gs-1234+5678"
-    assert ids["no_metadata"] == gradescope.SUBMISSION_ID
+    assert ids["no_metadata"] == single.SUBMISSION_ID
     assert "no student identity" in capsys.readouterr().err
 
 
@@ -151,9 +153,9 @@ def test_hidden_checks_stay_hidden_until_published(tmp_path, monkeypatch):
     assert {row["visibility"] for row in rows} == {"visible"}
     kit = tmp_path / "kit"
     kit.mkdir()
-    (kit / gradescope.CONFIG_FILE).write_text(json.dumps({"profile": "offline",
+    (kit / manifest.PACKAGED_SETTINGS).write_text(json.dumps({"profile": "offline",
                                                            "visibility": "after_due_date"}))
-    monkeypatch.setattr(gradescope, "KIT_ROOT", kit)
+    monkeypatch.setattr(manifest, "KIT_ROOT", kit)
     gradescope.run(root, grade_fn=FakeGrader())
     rows = json.loads((root / "results" / "results.json").read_text())["tests"]
     assert {row["visibility"] for row in rows} == {"after_due_date"}
@@ -165,7 +167,7 @@ def test_entry_point_notebook_folder_and_problems(tmp_path):
     root = tmp_path / "root"
     write_notebooks(root / "submission", ["pruning_lab"])
     (root / "submission" / "finegrained.pt").write_bytes(b"x")
-    found = gradescope.find_submission(root / "submission")
+    found = single.find_submission(root / "submission")
     assert found.path == root / "submission" and not found.problem
     assert gradescope.run(root, grade_fn=FakeGrader()).status == "graded"
     write_notebooks(root / "submission", ["second"])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from autograder.frontends import cli, prairielearn
-from autograder.frontends.gradescope import question_titles
+from autograder import questions
 from tests.autograder.fakes import QUESTION_MAX, FakeGrader, write_notebooks
 from tests.helpers import offline_grading_unready
 
@@ -41,7 +41,7 @@ def test_graded_submission_scores_a_fraction(tmp_path):
     data = _results(root)
     assert data["gradable"] is True and result.status == "graded"
     assert data["score"] == pytest.approx(result.total / sum(QUESTION_MAX.values()), abs=1e-6)
-    titles = question_titles()
+    titles = questions.load().titles()
     assert [t["name"] for t in data["tests"]] == [titles.get(q, q) for q in QUESTION_MAX]
 
 
@@ -140,5 +140,5 @@ def test_bonus_points_make_up_for_lost_points_up_to_full_credit():
     assert prairielearn.results_json(result(lost=1.0))["score"] == 1.0
     data = prairielearn.results_json(result(lost=3.0))
     assert data["score"] == 0.75
-    assert [test["name"] for test in data["tests"]] == [question_titles()["q1"],
-                                                        f"{question_titles()['q10']} (bonus)"]
+    titles = questions.load().titles()
+    assert [test["name"] for test in data["tests"]] == [titles["q1"], f"{titles['q10']} (bonus)"]
