@@ -37,6 +37,10 @@ STUDENT = ("prunekit", "checkpoints/vgg-offline.pt", "checkpoints/vgg-cifar10-cp
 STUDENT_GENERATED = ("README.md", "requirements.txt")  # written by the build
 GRADER = ("autograder", "solutions", "prunekit")  # packages a grading machine needs
 GRADER_FILES = ("requirements-grader.txt",)  # files beside them (the image's requirements)
+# What the sandbox copies into every sandbox folder besides its own code: the lab's probe module
+# (as probes.py) and the public packages student code may import (into lib/).
+SANDBOX_PROBES = "autograder/probes/lab.py"
+SANDBOX_PACKAGES = ("prunekit",)
 SECRET = ("solutions", "autograder/checks", "assignment", ".cache", "runs")
 SECRET_PACKAGES = ("autograder", "solutions", "assignment")  # hidden even when installed
 

@@ -15,7 +15,6 @@ reference (no calibration, no base checkpoint) fails its question with the reaso
 """
 from __future__ import annotations
 
-import copy
 import random
 from pathlib import Path
 from typing import Any, Mapping
@@ -23,7 +22,7 @@ from typing import Any, Mapping
 import torch
 
 from autograder.results import CheckResult
-from autograder.sandbox import Limits
+from autograder.sandbox import Limits, ProbeRequest, call_probe_here
 from prunekit.submission import MODEL_FILES
 
 from . import build_plan, judge_plan, question_points
@@ -32,18 +31,6 @@ from .resources import Resources
 from .settings import load_settings
 
 MAX_RESULT_BYTES = Limits().result_bytes  # what the sandbox loads back, all together
-
-
-class _Failure:
-    """Same fields as the sandbox's Failure (kind, message, where, memory)."""
-
-    def __init__(self, kind: str, message: str, where: str = ""):
-        self.kind, self.message, self.where, self.memory = kind, message, where, False
-
-
-class _Outcome:
-    def __init__(self, value: Any = None, failure: _Failure | None = None):
-        self.value, self.failure = value, failure
 
 
 def _profile_name(env: Mapping[str, Any], profile: str | None) -> str:
@@ -101,23 +88,15 @@ def judge_inprocess(question: str, env: Mapping[str, Any], ctx: Context,
     Returns:
         (CheckResults, internal errors), as :func:`autograder.checks.judge_plan`.
     """
-    from autograder.sandbox.inside import probes
-    from autograder.sandbox.inside.runner import Budget, describe_error, to_plain
+    from autograder.probes import lab
 
     with _kept_random_state():
         plan = build_plan(question, ctx)
         outcomes = {}
         for call in plan.calls.values():
-            request_id = plan.request_id(call.key)
-            _seed_all(derive_seed(ctx.seed, request_id) % 2**31)
-            try:
-                value = getattr(probes, call.probe)(env, **copy.deepcopy(dict(call.kwargs)))
-                outcomes[request_id] = _Outcome(value=to_plain(value, torch,
-                                                               Budget(MAX_RESULT_BYTES)))
-            except Exception as error:  # noqa: BLE001 - the student's error is the outcome
-                described = describe_error(error)
-                kind = "ProbeError" if isinstance(error, probes.ProbeError) else described["type"]
-                outcomes[request_id] = _Outcome(failure=_Failure(kind, described["message"]))
+            request = ProbeRequest(plan.request_id(call.key), call.probe, call.kwargs,
+                                   seed=derive_seed(ctx.seed, plan.request_id(call.key)) % 2**31)
+            outcomes[request.id] = call_probe_here(lab, env, request, MAX_RESULT_BYTES)
         return judge_plan(plan, outcomes, points)
 
 
@@ -205,11 +184,3 @@ class _kept_random_state:
         numpy.random.set_state(numpy_state)
         torch.set_rng_state(torch_state)
         return False
-
-
-def _seed_all(seed: int) -> None:
-    import numpy
-
-    random.seed(seed)
-    numpy.random.seed(seed % 2**32)
-    torch.manual_seed(seed)

@@ -628,7 +628,7 @@ def _replay(start: dict[str, torch.Tensor], masks: dict[str, torch.Tensor],
             inputs: torch.Tensor, targets: torch.Tensor) -> dict[str, torch.Tensor]:
     """What the scenario's SGD steps give when ``apply`` re-applies ``masks`` in place (the
     probes' own ``sgd_steps``, run here in the grader)."""
-    from autograder.sandbox.inside.probes import sgd_steps
+    from autograder.probes.lab import sgd_steps
 
     try:
         model = model_from_state({k: v.clone() for k, v in start.items()})

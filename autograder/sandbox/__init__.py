@@ -2,9 +2,9 @@
 
 The grader's process draws inputs, writes them with the student's code and a list of probe
 requests into a fresh sandbox folder, and starts the sandbox; the student's cells and the probes
-run in there (``inside/runner.py``, ``inside/probes.py``). After every process of the sandbox is
-gone, the grader loads the results as untrusted data and compares them with its reference in
-its own process (``autograder/checks``, not here).
+run in there (``inside/runner.py``, with the probe module the manifest names). After every
+process of the sandbox is gone, the grader loads the results as untrusted data and compares them
+with its reference in its own process (``autograder/checks``, not here).
 
 The package's files are its layers:
 
@@ -15,7 +15,10 @@ The package's files are its layers:
 ``backend.py``         which isolation this machine allows (bwrap, restricted, none), probed once
 ``plan.py``            the allow-list filesystem and the bubblewrap command
 ``mirror.py``          hard-link mirrors of the interpreter, so that no mount names a host folder
-``folder.py``          the sandbox folder the grader prepares
+``folder.py``          the sandbox folder the grader prepares (the inside code, and the probe
+                       module and packages ``manifest.SANDBOX_PROBES`` / ``SANDBOX_PACKAGES``)
+``inprocess.py``       one probe request run in this process, as the runner would (the Otter
+                       path, which has no sandbox)
 ``supervise.py``       starting, watching (time, memory, disk), killing, classifying the end
 ``cgroups.py``         a memory and pids cgroup per run, where the grader may make one
 ``untrusted.py``       loading what came back: size-bounded, plain data only
@@ -23,8 +26,7 @@ The package's files are its layers:
 ``permissions.py``     permission checks for secrets where no allow-list hides them
 ``inside/``            what runs in the sandbox: ``launcher.py`` (limits, uid, confinement),
                        ``confine.py`` (seccomp, Landlock), ``runner.py`` (cells, probes),
-                       ``probes.py`` (the public probe scenarios), ``provenance.py`` (whether
-                       a graded function is the notebook's own code)
+                       ``provenance.py`` (whether a graded function is the notebook's own code)
 =====================  ==========================================================================
 
 Layers of isolation, and what each stops:
@@ -71,12 +73,13 @@ from autograder.sandbox.api import (BACKENDS, LEVELS, NOBODY, REPO_ROOT, Failure
                                     IsolationReport, IsolationUnavailable, Limits, Outcome,
                                     ProbeRequest, SandboxError, SandboxResult)
 from autograder.sandbox.backend import Backend, choose_backend, describe, find_bwrap
+from autograder.sandbox.inprocess import call_probe_here
 from autograder.sandbox.permissions import exposed_secrets, harden_permissions, readable_by
 from autograder.sandbox.run import run_in_sandbox, verify_backend
 from autograder.sandbox.untrusted import BadResult, load_untrusted
 
 __all__ = ["BACKENDS", "LEVELS", "NOBODY", "REPO_ROOT", "Backend", "BadResult", "Failure",
            "Isolation", "IsolationReport", "IsolationUnavailable", "Limits", "Outcome",
-           "ProbeRequest", "SandboxError", "SandboxResult", "choose_backend", "describe",
-           "exposed_secrets", "find_bwrap", "harden_permissions", "load_untrusted",
+           "ProbeRequest", "SandboxError", "SandboxResult", "call_probe_here", "choose_backend",
+           "describe", "exposed_secrets", "find_bwrap", "harden_permissions", "load_untrusted",
            "readable_by", "run_in_sandbox", "verify_backend"]

@@ -2,8 +2,10 @@
 
 Layout (the runner's view of it is documented in ``inside/runner.py``)::
 
-    launcher.py confine.py runner.py probes.py   the code that runs inside (copied from inside/)
-    lib/prunekit/                                the public support package
+    launcher.py confine.py runner.py provenance.py   the code that runs inside (from inside/)
+    probes.py                                    the probe module (``manifest.SANDBOX_PROBES``)
+    lib/<package>/                               the public packages student code may import
+                                                 (``manifest.SANDBOX_PACKAGES``)
     job.pt                                       cells, probe requests, settings (plain data)
     launch.json                                  the launcher's configuration (grader-only, 0600)
     etc/passwd, etc/group                        the sandbox user's identity (bwrap only)
@@ -22,11 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
-from autograder.sandbox.api import MIN_CELL_SECONDS, REPO_ROOT, Limits, ProbeRequest
+from autograder.manifest import KIT_ROOT, SANDBOX_PACKAGES, SANDBOX_PROBES
+from autograder.sandbox.api import MIN_CELL_SECONDS, Limits, ProbeRequest
 from autograder.sandbox.untrusted import BadResult, Budget, plain
 
 INSIDE_DIR = Path(__file__).resolve().parent / "inside"
-INSIDE_FILES = ("launcher.py", "confine.py", "runner.py", "probes.py", "provenance.py")
+INSIDE_FILES = ("launcher.py", "confine.py", "runner.py", "provenance.py")
 
 
 @dataclass
@@ -54,12 +57,15 @@ class SandboxFolder:
 
     def populate(self, cells: list[str], requests: Sequence[ProbeRequest], limits: Limits,
                  extra_files: Mapping[str, Path]) -> None:
-        """Copy the inside code and the support package in, write the job, make home/ and out/
-        (owned by the sandbox user), copy ``extra_files`` into home/ (read-only files there)."""
+        """Copy the inside code, the manifest's probe module and packages in, write the job, make
+        home/ and out/ (owned by the sandbox user), copy ``extra_files`` into home/ (read-only
+        files there)."""
         for name in INSIDE_FILES:
             shutil.copyfile(INSIDE_DIR / name, self.root / name)
-        shutil.copytree(support_package_dir(), self.root / "lib" / "prunekit",
-                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        shutil.copyfile(KIT_ROOT / SANDBOX_PROBES, self.root / "probes.py")
+        for package in SANDBOX_PACKAGES:
+            shutil.copytree(package_dir(package), self.root / "lib" / package,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         write_job(self.root / "job.pt", cells, requests, limits)
         (self.home / "tmp").mkdir(parents=True)
         self.out.mkdir()
@@ -101,12 +107,13 @@ def check_requests(requests: Sequence[ProbeRequest]) -> None:
                 from None
 
 
-def support_package_dir() -> Path:
-    """Folder of the public ``prunekit`` package that the grader itself uses."""
-    spec = importlib.util.find_spec("prunekit")
+def package_dir(package: str) -> Path:
+    """Folder of the package ``package`` as the grader itself imports it (the kit's copy where
+    it is not importable)."""
+    spec = importlib.util.find_spec(package)
     if spec and spec.origin:
         return Path(spec.origin).resolve().parent
-    return REPO_ROOT / "prunekit"
+    return KIT_ROOT / package
 
 
 def write_job(path: Path, cells: list[str], requests: Sequence[ProbeRequest],

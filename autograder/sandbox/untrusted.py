@@ -165,12 +165,12 @@ def load_record(path: Path, budget: Budget, check) -> Any:
 def load_outcome(path: Path, budget: Budget) -> Outcome | None:
     """The Outcome stored in one request file; None if missing; a BadResult failure if refused."""
     try:
-        return load_record(path, budget, _check_request_record)
+        return load_record(path, budget, check_request_record)
     except BadResult as error:
         return Outcome(failure=Failure("BadResult", f"the result file was refused: {error}"))
 
 
-def _check_request_record(data: Any) -> Outcome:
+def check_request_record(data: Any) -> Outcome:
     if not isinstance(data, dict) or type(data.get("ok")) is not bool:
         raise BadResult("not a result record")
     if data["ok"]:

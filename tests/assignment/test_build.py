@@ -84,7 +84,7 @@ def test_autograder_zip_contents(built):
     # the probes, the reference solutions
     for shipped in ["files/autograder/checks/otter_bridge.py",
                     "files/autograder/checks/calibration/offline.json",
-                    "files/autograder/sandbox/inside/probes.py",
+                    "files/autograder/probes/lab.py",
                     "files/autograder/results.py", "files/autograder/sandbox/inside/runner.py",
                     "files/solutions/__init__.py"]:
         assert shipped in names, shipped

@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from autograder import manifest
 from autograder.frontends.examples import defined_names
 from prunekit.submission import MODEL_FILES
 
@@ -619,7 +620,7 @@ def _public_text() -> str:
     """Text students may see anyway: the student template, the public probes and support
     package, and the solved notebook's code (the student's own code may be echoed back)."""
     parts = [(REPO_ROOT / "student_template" / NOTEBOOK_NAME).read_text(),
-             (REPO_ROOT / "autograder" / "sandbox" / "inside" / "probes.py").read_text()]
+             (REPO_ROOT / manifest.SANDBOX_PROBES).read_text()]
     parts += [p.read_text() for p in sorted((REPO_ROOT / "prunekit").rglob("*.py"))]
     return "\n".join(parts)
 

@@ -1,6 +1,7 @@
 """Public probe scenarios: small functions that call a student's code on inputs the grader drew.
 
-The sandbox runner (``autograder/runner.py``) copies this file into every sandbox and calls one
+The sandbox copies this file into every sandbox folder as ``probes.py``
+(``manifest.SANDBOX_PROBES``), and its runner (``autograder/sandbox/inside/runner.py``) calls one
 probe per ``ProbeRequest``. A probe only calls the student's functions and reports what came back
 (and what its inputs look like afterwards, so the grader can see in-place changes); it holds no
 reference answers, thresholds or hidden checks, because it runs inside the student's process,
