@@ -13,13 +13,14 @@ the reference's code.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import torch
 
@@ -78,18 +79,27 @@ class Plan:
         self.calls[key] = Call(key, probe, kwargs, describe, function)
         return key
 
+    def add_check(self, name: str, weight: float, summary: str,
+                  judge: Callable[..., str | None], case: Any = None,
+                  requires: tuple[str, ...] = ()) -> None:
+        """Register the check ``name``, judged by ``judge(outputs, case=case)``: a module-level
+        function that gets the data the builder drew for it (the probe calls it reads, the
+        reference's answers) as ``case``; ``judge(outputs)`` when there is none. ``requires``:
+        see :class:`CheckSpec`; the required checks must be registered before it."""
+        if any(c.name == name for c in self.checks):
+            raise ValueError(f"{self.question}: duplicate check {name!r}")
+        known = {c.name for c in self.checks}
+        if not set(requires) <= known:
+            raise ValueError(f"{self.question}/{name}: requires unknown or later checks "
+                             f"{sorted(set(requires) - known)}")
+        bound = judge if case is None else functools.partial(judge, case=case)
+        self.checks.append(CheckSpec(self.question, name, float(weight), summary, bound,
+                                     tuple(requires)))
+
     def check(self, name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
-        """Decorator registering ``judge(outputs)`` as the check ``name`` (``requires``: see
-        :class:`CheckSpec`; the required checks must be registered before it)."""
+        """Decorator form of :meth:`add_check` for a judge without case data."""
         def register(judge: Callable[[Outputs], str | None]) -> Callable[[Outputs], str | None]:
-            if any(c.name == name for c in self.checks):
-                raise ValueError(f"{self.question}: duplicate check {name!r}")
-            known = {c.name for c in self.checks}
-            if not set(requires) <= known:
-                raise ValueError(f"{self.question}/{name}: requires unknown or later checks "
-                                 f"{sorted(set(requires) - known)}")
-            self.checks.append(CheckSpec(self.question, name, float(weight), summary, judge,
-                                         tuple(requires)))
+            self.add_check(name, weight, summary, judge, requires=requires)
             return judge
         return register
 
@@ -363,3 +373,63 @@ def fmt(number: float, digits: int = 4) -> str:
     if float(number).is_integer() and abs(number) < 1e15:
         return str(int(number))
     return f"{number:.{digits}g}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Cases: a probe call as its judges read it, and the judges and helpers several questions share
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class Probed:
+    """One probe call as its judges read it: ``key`` (as declared with :meth:`Plan.call`),
+    ``describe`` (how feedback names the call) and ``expected``, the reference's answer to the
+    same inputs (None where there is none to compare with, e.g. a call that must raise)."""
+    key: str
+    describe: str
+    expected: Any = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaskProbed(Probed):
+    """A call that prunes ``input`` in place and returns its keep-mask (``expected``: the
+    reference's keep-mask)."""
+    input: torch.Tensor
+
+
+def returned_number(out: Outputs, call: Probed) -> float:
+    """What ``call`` returned, as a finite float (:func:`as_number`); Fail otherwise."""
+    return as_number(out.field(call.key), call.describe)
+
+
+def wrong_number(call: Probed, got: float, hint: str = "", unit: str = "") -> Fail:
+    """The verdict on a call that returned the number ``got``, not ``call.expected``."""
+    return Fail(f"{call.describe} returned {fmt(got)}, expected {fmt(call.expected)}{unit}{hint}")
+
+
+def judge_returns_float(out: Outputs, case: Iterable[Probed]) -> None:
+    """Every call of ``case`` returned a Python float (not a tensor, not a bool)."""
+    for call in case:
+        require_type(out.field(call.key), float, call.describe)
+
+
+def judge_returns_int(out: Outputs, case: Iterable[Probed]) -> None:
+    """Every call of ``case`` returned a Python int (not a float, not a bool)."""
+    for call in case:
+        require_type(out.field(call.key), int, call.describe)
+
+
+def returned_mask(out: Outputs, call: MaskProbed) -> torch.Tensor:
+    """The keep-mask ``call`` returned, as bool (:func:`as_mask`); Fail otherwise."""
+    return as_mask(out.field(call.key), call.describe, call.input.shape)
+
+
+def require_bool_masks(out: Outputs, calls: Iterable[MaskProbed]) -> None:
+    """Fail unless every call returned a torch.bool mask of its input's shape."""
+    for call in calls:
+        require_bool_mask(out.field(call.key), call.describe, call.input.shape)
+
+
+def require_call_pruned_in_place(out: Outputs, call: MaskProbed, mask: torch.Tensor) -> None:
+    """Fail unless the tensor ``call`` was given is, after it, its input pruned by ``mask``
+    (:func:`require_pruned_in_place`)."""
+    require_pruned_in_place(out.argument_after(call.key), call.input, mask, call.describe)

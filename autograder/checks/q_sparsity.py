@@ -7,14 +7,28 @@ are buffers (not parameters: counting them is a classic bug), with and without c
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
 from . import reference as ref
-from .base import Context, Fail, Plan, as_number, fmt, require_type, shape_text
+from .base import (Context, Outputs, Plan, Probed, judge_returns_float, judge_returns_int,
+                   returned_number, shape_text, wrong_number)
 from .inputs import randint, small_vgg_state, tensor_with_zeros
 
 TOLERANCE = 1e-6  # sparsities are fractions; any correct formula is exact to float rounding
+BUFFERS_HINT = (" (it seems to count buffers such as BatchNorm running statistics; only "
+                "model.parameters() count)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CountProbed(Probed):
+    """A call that counts over a model's parameters: ``nonzero`` when it counts the non-zero
+    entries only (count_nonzero_only=True); ``with_buffers``: what the same count over every
+    state-dict tensor gives, buffers included (the classic bug, named in feedback; None where
+    it is not looked for)."""
+    nonzero: bool = False
+    with_buffers: float | None = None
 
 
 def _model_text(conv_bias: bool, zero_fraction: float) -> str:
@@ -38,57 +52,65 @@ def plan_q1(ctx: Context) -> Plan:
     """q1: sparsity of tensors and of models."""
     g = ctx.generator("q1")
     plan = Plan("q1", ("get_sparsity", "get_model_sparsity"))
-    tensor_cases = []
-    for index, shape in enumerate([(10,), (4, 5), (3, 4, 2, 2), (2, 3, 3, 3)]):
-        numel = math.prod(shape)
-        zeros = [0, randint(g, 1, numel - 1), randint(g, 1, numel - 1), numel][index]
-        tensor = tensor_with_zeros(shape, zeros, g)
-        describe = f"get_sparsity(tensor of shape {shape_text(shape)} with {zeros} zeros)"
-        key = plan.call(f"tensor{index}", "call_function", describe, "get_sparsity",
-                        name="get_sparsity", args=[tensor])
-        tensor_cases.append((key, describe, ref.call("get_sparsity", tensor)))
-    model_cases = []
-    for index, (conv_bias, zero_fraction) in enumerate([(False, 0.5), (True, 0.2)]):
-        state = small_vgg_state(g, conv_bias=conv_bias, zero_fraction=zero_fraction)
-        describe = f"get_model_sparsity({_model_text(conv_bias, zero_fraction)})"
-        key = plan.call(f"model{index}", "call_on_vgg", describe, "get_model_sparsity",
-                        name="get_model_sparsity", state_dict=state)
-        expected = ref.call("get_model_sparsity", ref.model(state))
-        model_cases.append((key, describe, expected, _buffer_sparsity(state)))
-
-    @plan.check("get_sparsity_values", 3, "get_sparsity on random tensors with 0, some and all "
-                                          "entries zero")
-    def _(out):
-        for key, describe, expected in tensor_cases:
-            got = as_number(out.field(key), describe)
-            if abs(got - expected) > TOLERANCE:
-                hint = (" (a fraction in [0, 1] is asked, not percent)"
-                        if abs(got - 100 * expected) < 1e-4 and expected else "")
-                raise Fail(f"{describe} returned {fmt(got)}, expected {fmt(expected)}{hint}")
-
-    @plan.check("get_sparsity_returns_float", 1, "get_sparsity returns a Python float",
-                requires=("get_sparsity_values",))
-    def _(out):
-        for key, describe, _ in tensor_cases:
-            require_type(out.field(key), float, describe)
-
-    @plan.check("get_model_sparsity_values", 3, "get_model_sparsity over the parameters of small "
-                                                "VGGs with known zeros (buffers not counted)")
-    def _(out):
-        for key, describe, expected, with_buffers in model_cases:
-            got = as_number(out.field(key), describe)
-            if abs(got - expected) > TOLERANCE:
-                hint = (" (it seems to count buffers such as BatchNorm running statistics; only "
-                        "model.parameters() count)" if abs(got - with_buffers) < TOLERANCE else "")
-                raise Fail(f"{describe} returned {fmt(got)}, expected {fmt(expected)}{hint}")
-
-    @plan.check("get_model_sparsity_returns_float", 1, "get_model_sparsity returns a Python float",
-                requires=("get_model_sparsity_values",))
-    def _(out):
-        for key, describe, _, _ in model_cases:
-            require_type(out.field(key), float, describe)
-
+    tensors = [_tensor_sparsity_call(plan, g, index, shape)
+               for index, shape in enumerate([(10,), (4, 5), (3, 4, 2, 2), (2, 3, 3, 3)])]
+    models = [_model_sparsity_call(plan, g, index, conv_bias, zero_fraction)
+              for index, (conv_bias, zero_fraction) in enumerate([(False, 0.5), (True, 0.2)])]
+    plan.add_check("get_sparsity_values", 3, "get_sparsity on random tensors with 0, some and all "
+                   "entries zero", judge_sparsity_values, tensors)
+    plan.add_check("get_sparsity_returns_float", 1, "get_sparsity returns a Python float",
+                   judge_returns_float, tensors, requires=("get_sparsity_values",))
+    plan.add_check("get_model_sparsity_values", 3, "get_model_sparsity over the parameters of "
+                   "small VGGs with known zeros (buffers not counted)",
+                   judge_model_sparsity_values, models)
+    plan.add_check("get_model_sparsity_returns_float", 1, "get_model_sparsity returns a Python "
+                   "float", judge_returns_float, models, requires=("get_model_sparsity_values",))
     return plan
+
+
+def _tensor_sparsity_call(plan: Plan, g: torch.Generator, index: int,
+                          shape: tuple[int, ...]) -> Probed:
+    """Declare get_sparsity on a tensor of ``shape`` whose number of zeros is the ``index``-th of
+    none, two drawn counts and all."""
+    numel = math.prod(shape)
+    zeros = [0, randint(g, 1, numel - 1), randint(g, 1, numel - 1), numel][index]
+    tensor = tensor_with_zeros(shape, zeros, g)
+    describe = f"get_sparsity(tensor of shape {shape_text(shape)} with {zeros} zeros)"
+    key = plan.call(f"tensor{index}", "call_function", describe, "get_sparsity",
+                    name="get_sparsity", args=[tensor])
+    return Probed(key=key, describe=describe, expected=ref.call("get_sparsity", tensor))
+
+
+def _model_sparsity_call(plan: Plan, g: torch.Generator, index: int, conv_bias: bool,
+                         zero_fraction: float) -> CountProbed:
+    """Declare get_model_sparsity on a small VGG with ``zero_fraction`` of each weight zero."""
+    state = small_vgg_state(g, conv_bias=conv_bias, zero_fraction=zero_fraction)
+    describe = f"get_model_sparsity({_model_text(conv_bias, zero_fraction)})"
+    key = plan.call(f"model{index}", "call_on_vgg", describe, "get_model_sparsity",
+                    name="get_model_sparsity", state_dict=state)
+    expected = ref.call("get_model_sparsity", ref.model(state))
+    return CountProbed(key=key, describe=describe, expected=expected,
+                       with_buffers=_buffer_sparsity(state))
+
+
+def judge_sparsity_values(out: Outputs, case: list[Probed]) -> None:
+    """Every get_sparsity call returned the reference's fraction, to :data:`TOLERANCE`."""
+    for call in case:
+        got = returned_number(out, call)
+        if abs(got - call.expected) > TOLERANCE:
+            percent = abs(got - 100 * call.expected) < 1e-4 and call.expected
+            raise wrong_number(call, got, " (a fraction in [0, 1] is asked, not percent)"
+                               if percent else "")
+
+
+def judge_model_sparsity_values(out: Outputs, case: list[CountProbed]) -> None:
+    """Every get_model_sparsity call returned the reference's fraction over the parameters, to
+    :data:`TOLERANCE` (the fraction over every state-dict tensor is the bug named)."""
+    for call in case:
+        got = returned_number(out, call)
+        if abs(got - call.expected) > TOLERANCE:
+            buffers = abs(got - call.with_buffers) < TOLERANCE
+            raise wrong_number(call, got, BUFFERS_HINT if buffers else "")
 
 
 def plan_q2(ctx: Context) -> Plan:
@@ -97,81 +119,76 @@ def plan_q2(ctx: Context) -> Plan:
     plan = Plan("q2", ("get_num_parameters", "get_model_size"))
     states = {"plain": (small_vgg_state(g, conv_bias=False, zero_fraction=0.3), False, 0.3),
               "bias": (small_vgg_state(g, conv_bias=True, zero_fraction=0.5), True, 0.5)}
-    counts, sizes = [], []
-    for label, (state, conv_bias, zeros) in states.items():
-        model_text = _model_text(conv_bias, zeros)
-        for nonzero in (False, True):
-            kwargs = {"count_nonzero_only": True} if nonzero else {}
-            arg = ", count_nonzero_only=True" if nonzero else ""
-            describe = f"get_num_parameters({model_text}{arg})"
-            key = plan.call(f"count_{label}_{int(nonzero)}", "call_on_vgg", describe,
-                            "get_num_parameters", name="get_num_parameters", state_dict=state,
-                            kwargs=kwargs)
-            expected = ref.call("get_num_parameters", ref.model(state), **kwargs)
-            counts.append((key, describe, expected, nonzero, _state_count(state, nonzero)))
+    counts = [_parameter_count_call(plan, label, state, _model_text(conv_bias, zeros), nonzero)
+              for label, (state, conv_bias, zeros) in states.items() for nonzero in (False, True)]
     size_cases = [("plain", {}, ""), ("plain", {"data_width": 8}, ", data_width=8"),
                   ("bias", {"data_width": 16, "count_nonzero_only": True},
                    ", data_width=16, count_nonzero_only=True")]
-    for index, (label, kwargs, arg) in enumerate(size_cases):
-        state, conv_bias, zeros = states[label]
-        describe = f"get_model_size({_model_text(conv_bias, zeros)}{arg})"
-        key = plan.call(f"size{index}", "call_on_vgg", describe, "get_model_size",
-                        name="get_model_size", state_dict=state, kwargs=kwargs)
-        expected = ref.call("get_model_size", ref.model(state), **kwargs)
-        sizes.append((key, describe, expected, kwargs.get("count_nonzero_only", False)))
-
-    def judge_counts(out, nonzero: bool):
-        for key, describe, expected, is_nonzero, with_buffers in counts:
-            if is_nonzero != nonzero:
-                continue
-            got = as_number(out.field(key), describe)
-            if got != expected:
-                hint = (" (it seems to count buffers such as BatchNorm running statistics; only "
-                        "model.parameters() count)" if got == with_buffers else "")
-                raise Fail(f"{describe} returned {fmt(got)}, expected {fmt(expected)}{hint}")
-
-    @plan.check("num_parameters_all", 2, "get_num_parameters counts every parameter entry "
-                                         "(buffers excluded), with and without conv biases")
-    def _(out):
-        judge_counts(out, nonzero=False)
-
-    @plan.check("num_parameters_nonzero", 2, "get_num_parameters(count_nonzero_only=True) counts "
-                                             "the non-zero entries")
-    def _(out):
-        judge_counts(out, nonzero=True)
-
-    @plan.check("num_parameters_int", 1, "get_num_parameters returns a Python int",
-                requires=("num_parameters_all",))
-    def _(out):
-        for key, describe, *_ in counts:
-            require_type(out.field(key), int, describe)
-
-    def judge_sizes(out, nonzero: bool):
-        for key, describe, expected, is_nonzero in sizes:
-            if is_nonzero != nonzero:
-                continue
-            got = as_number(out.field(key), describe)
-            if got != expected:
-                hint = ""
-                if got * 8 == expected:
-                    hint = " (that is the size in bytes; the contract asks for bits)"
-                elif abs(got * 8 * 2**20 - expected) < 8:
-                    hint = " (that is the size in MiB; the contract asks for bits)"
-                raise Fail(f"{describe} returned {fmt(got)}, expected {fmt(expected)} bits{hint}")
-
-    @plan.check("model_size_bits", 2, "get_model_size in bits for data widths 32 and 8")
-    def _(out):
-        judge_sizes(out, nonzero=False)
-
-    @plan.check("model_size_nonzero", 2, "get_model_size(count_nonzero_only=True) counts only "
-                                         "the non-zero entries")
-    def _(out):
-        judge_sizes(out, nonzero=True)
-
-    @plan.check("model_size_int", 1, "get_model_size returns a Python int",
-                requires=("model_size_bits",))
-    def _(out):
-        for key, describe, *_ in sizes:
-            require_type(out.field(key), int, describe)
-
+    sizes = [_model_size_call(plan, index, states[label], kwargs, arg)
+             for index, (label, kwargs, arg) in enumerate(size_cases)]
+    plan.add_check("num_parameters_all", 2, "get_num_parameters counts every parameter entry "
+                   "(buffers excluded), with and without conv biases", judge_parameter_counts,
+                   [call for call in counts if not call.nonzero])
+    plan.add_check("num_parameters_nonzero", 2, "get_num_parameters(count_nonzero_only=True) "
+                   "counts the non-zero entries", judge_parameter_counts,
+                   [call for call in counts if call.nonzero])
+    plan.add_check("num_parameters_int", 1, "get_num_parameters returns a Python int",
+                   judge_returns_int, counts, requires=("num_parameters_all",))
+    plan.add_check("model_size_bits", 2, "get_model_size in bits for data widths 32 and 8",
+                   judge_model_sizes, [call for call in sizes if not call.nonzero])
+    plan.add_check("model_size_nonzero", 2, "get_model_size(count_nonzero_only=True) counts only "
+                   "the non-zero entries", judge_model_sizes, [call for call in sizes
+                                                               if call.nonzero])
+    plan.add_check("model_size_int", 1, "get_model_size returns a Python int", judge_returns_int,
+                   sizes, requires=("model_size_bits",))
     return plan
+
+
+def _parameter_count_call(plan: Plan, label: str, state: dict[str, torch.Tensor],
+                          model_text: str, nonzero: bool) -> CountProbed:
+    """Declare get_num_parameters on the VGG ``state`` (of the non-zero entries: ``nonzero``)."""
+    kwargs = {"count_nonzero_only": True} if nonzero else {}
+    arg = ", count_nonzero_only=True" if nonzero else ""
+    describe = f"get_num_parameters({model_text}{arg})"
+    key = plan.call(f"count_{label}_{int(nonzero)}", "call_on_vgg", describe,
+                    "get_num_parameters", name="get_num_parameters", state_dict=state,
+                    kwargs=kwargs)
+    expected = ref.call("get_num_parameters", ref.model(state), **kwargs)
+    return CountProbed(key=key, describe=describe, expected=expected, nonzero=nonzero,
+                       with_buffers=_state_count(state, nonzero))
+
+
+def _model_size_call(plan: Plan, index: int, model: tuple[dict, bool, float], kwargs: dict,
+                     arg: str) -> CountProbed:
+    """Declare get_model_size(``kwargs``, written ``arg`` in feedback) on ``model``: (its state
+    dict, whether its convs have biases, the fraction of each weight that is zero)."""
+    state, conv_bias, zeros = model
+    describe = f"get_model_size({_model_text(conv_bias, zeros)}{arg})"
+    key = plan.call(f"size{index}", "call_on_vgg", describe, "get_model_size",
+                    name="get_model_size", state_dict=state, kwargs=kwargs)
+    expected = ref.call("get_model_size", ref.model(state), **kwargs)
+    return CountProbed(key=key, describe=describe, expected=expected,
+                       nonzero=kwargs.get("count_nonzero_only", False))
+
+
+def judge_parameter_counts(out: Outputs, case: list[CountProbed]) -> None:
+    """Every get_num_parameters call returned the reference's count (counting every state-dict
+    tensor is the bug named)."""
+    for call in case:
+        got = returned_number(out, call)
+        if got != call.expected:
+            raise wrong_number(call, got, BUFFERS_HINT if got == call.with_buffers else "")
+
+
+def judge_model_sizes(out: Outputs, case: list[CountProbed]) -> None:
+    """Every get_model_size call returned the reference's size in bits (a size in bytes or MiB
+    is named)."""
+    for call in case:
+        got = returned_number(out, call)
+        if got != call.expected:
+            hint = ""
+            if got * 8 == call.expected:
+                hint = " (that is the size in bytes; the contract asks for bits)"
+            elif abs(got * 8 * 2**20 - call.expected) < 8:
+                hint = " (that is the size in MiB; the contract asks for bits)"
+            raise wrong_number(call, got, hint, unit=" bits")
