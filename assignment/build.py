@@ -259,7 +259,7 @@ def reference_model_files() -> dict[str, Path]:
     """The reference ``finegrained.pt`` / ``channel_pruned.pt`` of the default profile (file
     name -> path): made once by the kit's calibration code (about 90 s on the offline profile)
     and cached under ``.cache/reference-models/``."""
-    from autograder.frontends.calibrate import reference_model_files as made
+    from autograder.core.references import reference_model_files as made
     from prunekit.profiles import default_profile_name
 
     return made(default_profile_name(), progress=True)  # minutes of fine-tuning: show them

@@ -62,7 +62,7 @@ def machine_line() -> str:
 def base_model(profile) -> torch.nn.Module:
     """The profile's dense base model in eval mode on the CPU (the shipped checkpoint; trained
     and saved first when there is none, as the calibration does)."""
-    from autograder.frontends.calibrate import load_base_model
+    from autograder.core.references import load_base_model
 
     return load_base_model(profile)[0]
 

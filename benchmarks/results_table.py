@@ -6,8 +6,8 @@ Writes ``benchmarks/results/results_table_<profile>.md`` and ``results_models_<p
 Models: the profile's dense base checkpoint; the reference fine-grained model (the master's
 ``sparsity_dict``, ``solutions/choices.py``) and channel-pruned model (ratio 0.3 after channel
 sorting), each fine-tuned with the profile's recipe (the calibration's cached models,
-``autograder.frontends.calibrate.reference_models``). Accuracy before fine-tuning is measured by pruning the
-dense model again without fine-tuning. Latency: the three models timed in the same interleaved
+``autograder.core.references.reference_models``). Accuracy before fine-tuning is measured by
+pruning the dense model again without fine-tuning. Latency: the three models timed in the same interleaved
 rounds in thread CPU time with torch on one thread (the grader's way: other load on the machine
 does not enter), median per model, speedup = median of the per-round dense / model ratios with
 their interquartile range, on the CPU at batch 1 and at a larger batch.
@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 import torch  # noqa: E402
 
 from autograder.checks.settings import LATENCY_THREADS  # noqa: E402
-from autograder.frontends.calibrate import compute_device, reference_models  # noqa: E402
+from autograder.core.references import compute_device, reference_models  # noqa: E402
 from benchmarks.common import add_results_argument, latency_batches, machine_line, results_dir  # noqa: E402
 from prunekit.data import make_loaders  # noqa: E402
 from prunekit.measure import count_macs, time_models  # noqa: E402

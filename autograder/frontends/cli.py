@@ -603,11 +603,7 @@ def _demo(args) -> int:
 # ---------------------------------------------------------------------------------------------
 
 def _calibrate(args) -> int:
-    try:
-        from autograder.frontends.calibrate import calibrate
-    except ImportError as error:
-        raise CliError(f"the calibration (autograder/frontends/calibrate.py) is not available: {error}") \
-            from None
+    from autograder.frontends.calibrate import calibrate
     from prunekit.profiles import default_profile_name
 
     profile = args.profile or default_profile_name()

@@ -15,7 +15,7 @@ Where each comes from:
 
 Where the student template has not been generated (``python -m assignment.build``), it is built
 into a temporary folder from the master. The reference models (``finegrained.pt``,
-``channel_pruned.pt``) are the ones the calibration measures (``autograder.frontends.calibrate``; about
+``channel_pruned.pt``) are the ones the calibration measures (``autograder.core.references``; about
 45 s of fine-tuning each on 2 CPU cores the first time, then cached in ``.cache/``).
 
 Each example is an Otter-style export zip ``<name>.zip`` holding ``pruning_lab.ipynb`` and the
@@ -35,7 +35,6 @@ from typing import Callable, Sequence
 
 from autograder.manifest import KIT_ROOT
 from prunekit.files import write_reproducible_zip
-from prunekit.submission import MODEL_FILES
 
 REPO_ROOT = KIT_ROOT
 MASTER = REPO_ROOT / "assignment" / "pruning_lab.ipynb"
@@ -327,21 +326,6 @@ BUGS: tuple[Bug, ...] = (
 
 
 # ---------------------------------------------------------------------------------------------
-# Reference models
-# ---------------------------------------------------------------------------------------------
-
-def reference_models(profile_name: str, progress: bool = False) -> dict[str, Path]:
-    """The reference ``finegrained.pt`` and ``channel_pruned.pt`` of a profile (file name ->
-    path): the models the calibration measures (:func:`autograder.frontends.calibrate.reference_model_files`,
-    made from ``solutions/choices.py``, which a test keeps equal to the master's answers; cached
-    in ``.cache/reference-models/``)."""
-    from autograder.frontends.calibrate import reference_model_files
-
-    files = reference_model_files(profile_name, progress=progress)
-    return {name: Path(files[name]) for name in MODEL_FILES}
-
-
-# ---------------------------------------------------------------------------------------------
 # Writing the examples
 # ---------------------------------------------------------------------------------------------
 
@@ -363,7 +347,7 @@ def make_examples(out_dir: Path = DEFAULT_OUT, profile_name: str = "offline",
 
     Args:
         models: model files to put in the zips (file name -> path); default: the reference
-            models of ``profile_name`` (:func:`reference_models`, cached).
+            models of ``profile_name`` (``autograder.core.references``, cached).
         force: rebuild even when the manifest says the folder is up to date.
 
     Raises:
@@ -371,10 +355,12 @@ def make_examples(out_dir: Path = DEFAULT_OUT, profile_name: str = "offline",
     """
     import nbformat
 
+    from autograder.core.references import reference_model_files  # torch: imported late
+
     out_dir = Path(out_dir)
     if not MASTER.is_file():
         raise ExampleError(f"the master notebook {MASTER.relative_to(REPO_ROOT)} is missing")
-    models = models or reference_models(profile_name, progress=progress)
+    models = models or reference_model_files(profile_name, progress=progress)
     template = student_template()
     key = _hash_files([MASTER, template, Path(__file__), *models.values()],
                       extra=f"{EXAMPLES_FORMAT}:{profile_name}")

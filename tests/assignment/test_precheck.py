@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from autograder.frontends import examples
+from autograder.core.references import reference_model_files
 from autograder.manifest import base_checkpoint_path
 from prunekit.checkpoint import load_checkpoint
 from prunekit.precheck import check_saved_models
@@ -25,7 +25,7 @@ def offline():
     """(profile, dense base model, the reference model files by name)."""
     profile = get_profile("offline")
     dense, _ = load_checkpoint(base_checkpoint_path("offline"), profile)
-    return profile, dense, examples.reference_models("offline")
+    return profile, dense, reference_model_files("offline")
 
 
 @pytest.fixture

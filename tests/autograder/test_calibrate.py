@@ -8,6 +8,7 @@ import math
 
 import pytest
 
+from autograder.core import references
 from autograder.frontends import calibrate as calibration
 from autograder.checks.resources import file_sha256, hidden_loader
 from autograder.manifest import base_checkpoint_path
@@ -42,8 +43,8 @@ def test_reference_models_are_made_on_the_cpu_offline_and_on_the_accelerator_oth
     """The offline profile's reference models come from the CPU on every machine (the same
     models everywhere); the cifar10 profile uses the accelerator that pick_device finds."""
     monkeypatch.setenv("PRUNEKIT_DEVICE", "meta")  # stands in for an accelerator
-    assert calibration.compute_device(get_profile("offline")).type == "cpu"
-    assert calibration.compute_device(get_profile("cifar10")).type == "meta"
+    assert references.compute_device(get_profile("offline")).type == "cpu"
+    assert references.compute_device(get_profile("cifar10")).type == "meta"
 
 
 def test_secrets_are_kept_unless_renewed(tmp_path):
@@ -119,7 +120,7 @@ def test_reference_models_meet_the_thresholds_on_both_training_paths(monkeypatch
     reference models clear the committed thresholds by at least the allowance honest students
     are given, so one calibration serves both kinds of machine."""
     monkeypatch.setenv("PRUNEKIT_CPU_PRECISION", precision)
-    models = calibration.reference_models("offline")
+    models = references.reference_models("offline")
     split = committed["grading_split"]
     hidden = hidden_loader("offline", split["seed"], split["size"])
     for key, name in (("finegrained_accuracy", "finegrained"),

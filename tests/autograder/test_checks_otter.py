@@ -59,7 +59,7 @@ def test_student_random_state_is_left_alone(reference_env):
 def test_model_questions_in_process(reference_env):
     """q6 and q9 on the Otter path: the model files are read from the submission folder and pass
     on the reference models (accuracy, size, MACs, speedup)."""
-    from autograder.frontends.calibrate import reference_model_files
+    from autograder.core.references import reference_model_files
 
     folder = reference_model_files("offline")["finegrained.pt"].parent
     for question in ("q6", "q9"):

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from autograder.frontends import examples
+from prunekit.submission import MODEL_FILES
 
 needs_master = pytest.mark.skipif(not examples.MASTER.is_file(),
                                   reason="the master notebook assignment/pruning_lab.ipynb is "
@@ -24,7 +25,7 @@ def made(tmp_path_factory) -> dict[str, examples.Example]:
         pytest.skip("the master notebook is not there yet")
     folder = tmp_path_factory.mktemp("examples")
     models = {}
-    for name in examples.MODEL_FILES:
+    for name in MODEL_FILES:
         models[name] = folder / f"model-{name}"
         models[name].write_bytes(f"weights of {name}".encode())
     built = examples.make_examples(folder / "out", "offline", models=models)
@@ -93,7 +94,7 @@ def test_every_example_is_an_otter_style_zip(made):
     for name, example in made.items():
         with zipfile.ZipFile(example.zip_path) as archive:
             names = sorted(archive.namelist())
-        models = [] if name == "blank" else sorted(examples.MODEL_FILES)
+        models = [] if name == "blank" else sorted(MODEL_FILES)
         assert names == sorted(["pruning_lab.ipynb", *models]), name
 
 
@@ -156,7 +157,7 @@ def test_manifest_and_cache(made):
     folder = made["solved"].zip_path.parent
     manifest = json.loads((folder / "manifest.json").read_text())
     assert {entry["name"] for entry in manifest["examples"]} == set(made)
-    models = {name: folder.parent / f"model-{name}" for name in examples.MODEL_FILES}
+    models = {name: folder.parent / f"model-{name}" for name in MODEL_FILES}
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.zip")}
     again = examples.make_examples(folder, "offline", models=models)
     assert {e.name for e in again} == set(made)

@@ -246,7 +246,7 @@ def test_each_worker_gets_its_own_uid(config):
 
 @pytest.fixture(scope="module")
 def reference_files():
-    from autograder.frontends.calibrate import reference_model_files
+    from autograder.core.references import reference_model_files
 
     return reference_model_files("offline")
 

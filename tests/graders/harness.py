@@ -473,10 +473,11 @@ def sources() -> Sources:
     examples make it), the blank template and the reference model files."""
     import nbformat
 
+    from autograder.core.references import reference_model_files
     from autograder.frontends import examples
 
     template = examples.student_template()
-    models = {name: Path(path) for name, path in examples.reference_models("offline").items()}
+    models = {name: Path(path) for name, path in reference_model_files("offline").items()}
     return Sources(solved=examples.solved_notebook(template),
                    blank=nbformat.read(template, as_version=4), models=models)
 
