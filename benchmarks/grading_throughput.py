@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 from autograder.core import batch  # noqa: E402
-from autograder.frontends import cli  # noqa: E402
+from autograder.frontends import course  # noqa: E402
 from autograder.frontends.examples import make_examples  # noqa: E402
 from benchmarks.common import add_results_argument, machine_line, results_dir  # noqa: E402
 
@@ -58,8 +58,9 @@ def stage_medians(results) -> dict[str, float]:
 
 
 def run(submissions, workers: int, timeout: float, out: Path) -> dict:
-    grader = cli._core_grader("offline", timeout)
-    batch_run = cli.grade_batch(submissions, grader, out, workers=workers, redo=True, progress=False)
+    grader = batch.CoreGrader("offline", timeout_s=timeout)
+    batch_run = course.grade_class(submissions, grader, out, workers=workers, redo=True,
+                                   progress=False)
     results = batch_run.results
     totals = [r.timings_s.get("total", 0.0) for r in results]
     return {"workers": workers, "batch_s": batch_run.seconds, "count": len(results),

@@ -67,6 +67,7 @@ RECORD_FORMAT = 1  # bump when the record layout changes (old records are then r
 KILL_GRACE_SECONDS = 5.0  # between SIGTERM and SIGKILL of a worker past its deadline
 POLL_SECONDS = 0.5  # longest sleep of the scheduler (deadlines are checked this often)
 DEFAULT_DEADLINE_SECONDS = 600.0  # hard limit per submission when the caller sets none
+DEADLINE_GRACE_SECONDS = 120.0  # the grader's own work per submission, beyond the student's
 
 
 class DiscoveryError(ValueError):
@@ -676,7 +677,7 @@ class CoreGrader:
     preload = ("torch", "autograder.core.grade")
 
     def __init__(self, profile: str | None = None, timeout_s: float | None = None,
-                 grace_s: float = 120.0, allow_unisolated: bool = False):
+                 grace_s: float = DEADLINE_GRACE_SECONDS, allow_unisolated: bool = False):
         from prunekit.profiles import default_profile_name, get_profile
 
         self.profile = profile or default_profile_name()

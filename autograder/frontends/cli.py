@@ -62,8 +62,6 @@ DEMO_OUT = REPO_ROOT / "runs" / "demo"
 DEMO_PROFILE = "offline"
 # The batch's hard limit per submission is the student-code time limit plus this much, for the
 # grader's own work (starting up, loading models, the checks, measuring latency).
-DEADLINE_GRACE_SECONDS = 120.0
-MAX_ROWS_PRINTED = 40  # the summary lists each submission up to this many
 
 
 class CliError(Exception):
@@ -286,7 +284,7 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--timeout", type=float, default=None, metavar="S",
                          help="seconds per submission for the student's code (default: the "
                               "core's limit); the batch stops a worker still busy "
-                              f"{DEADLINE_GRACE_SECONDS:.0f} s after that (plus the time "
+                              f"{batch.DEADLINE_GRACE_SECONDS:.0f} s after that (plus the time "
                               "the profile's model evaluations may take) and records status "
                               "timeout")
     command.add_argument("--redo", action="store_true",
@@ -346,9 +344,10 @@ def _grade(args) -> int:
         print("this shard holds no submission")
         return 0
     grader = _core_grader(args.profile, args.timeout, allow_unisolated=args.allow_unisolated)
-    run = grade_batch(submissions, grader, args.out, workers=args.workers, redo=args.redo,
-                      progress=not args.quiet, visibility=args.visibility,
-                      identities=identities, formats=args.formats)
+    run = course.grade_class(submissions, grader, args.out, workers=args.workers,
+                             redo=args.redo, progress=not args.quiet,
+                             visibility=args.visibility, identities=identities,
+                             formats=args.formats)
     return 0 if run.results else 2
 
 
@@ -382,110 +381,6 @@ def _canvas_column(args) -> str | None:
     return roster.canvas_column(args.roster, args.canvas_assignment)
 
 
-def grade_batch(submissions: Sequence[batch.Submission], grader, out_dir: Path,
-                workers: int = 1, redo: bool = False, progress: bool = True,
-                visibility: str = report.DEFAULT_VISIBILITY, identities=None,
-                formats: Sequence[str] = ()) -> batch.BatchRun:
-    """Grade ``submissions`` with ``grader`` (a :class:`batch.CoreGrader`, or any picklable
-    grading function with the same attributes: ``deadline_s``, ``settings``, ``preload``,
-    ``question_max()``), write every report under ``out_dir`` (with the submitters of
-    ``identities``, the exports of ``formats`` and the written-answer pages) and print the
-    summary; returns the batch run."""
-    from autograder.frontends import course, roster, similarity, written
-    from autograder.frontends import lateness
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    roster.save_identities(identities or {}, out_dir)
-    profile = (getattr(grader, "settings", None) or {}).get("profile")
-    if profile:
-        print(f"grading profile: {profile}")
-    isolation = getattr(grader, "isolation", None)
-    if isolation:
-        print(f"student code isolation: {isolation}")
-    if getattr(grader, "permissions_only", False):
-        _protect_batch_files(submissions, out_dir)
-    max_workers = getattr(grader, "max_workers", None)
-    if max_workers and workers > max_workers:
-        print(f"grading one submission at a time: under {isolation} parallel sandboxes could "
-              "share files in /tmp and /dev/shm")
-        workers = max_workers
-    run = batch.run_batch(submissions, grader, out_dir, workers=workers,
-                          deadline_s=grader.deadline_s, redo=redo, settings=grader.settings,
-                          question_max=grader.question_max(), progress=progress,
-                          preload=grader.preload)
-    results = class_results(out_dir, run.results)
-    question_max = report.question_maxima(results, grader.question_max())
-    paths = course.write_reports(out_dir, results, question_max, formats, visibility)
-    written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
-    copies = similarity.report_class(submissions, results, out_dir)
-    shown = course.with_manual_scores(out_dir, results)  # as the gradebook has them
-    print(report.summary_table(shown, report.question_maxima(shown, question_max),
-                               per_submission=len(shown) <= MAX_ROWS_PRINTED,
-                               late=lateness.load_policy(out_dir)))
-    print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
-          f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
-    print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
-          f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/ (TAs: "
-          f"copy and fill written/{written.SCORE_SHEET}, then merge-manual)")
-    if copies:
-        print(copies)
-    _print_export_notes(out_dir, shown, paths)
-    return run
-
-
-def _print_export_notes(out_dir: Path, results: Sequence, paths: Mapping[str, Path]) -> None:
-    """After the reports of ``out_dir`` (``results`` with the TA scores): the lateness of the
-    class when a due date is set, and a warning when the Canvas export holds points so far."""
-    from autograder.frontends import exports, lateness, roster
-
-    policy = lateness.load_policy(out_dir)
-    if policy.due:
-        late = [sid for sid in (r.submission for r in results) if policy.late_seconds(sid)]
-        timed = sum(policy.late_seconds(r.submission) is not None for r in results)
-        rule = f"; penalty {policy.rule.text}" if policy.rule else ""
-        print(f"due {policy.due.isoformat()}: {len(late)} of {timed} submission(s) with a "
-              f"submission time late{rule} (gradebook: submitted_at, late_hours"
-              f"{', late_penalty' if policy.rule else ''})")
-    elif policy.rule:
-        print(f"late penalty {policy.rule.text} stored, but no due date: nothing is deducted "
-              "until grade is given --due")
-    if "grades_canvas" in paths:
-        identities = roster.load_identities(out_dir)
-        unmatched = exports.canvas_unmatched(results, identities)
-        if unmatched:
-            print(f"{len(unmatched)} submission(s) match no student Canvas knows (no ID, SIS "
-                  f"User ID or SIS Login ID) and are left out of grades_canvas.csv (they stay "
-                  f"in gradebook.csv): {', '.join(unmatched[:10])}"
-                  + (" ..." if len(unmatched) > 10 else ""))
-        warning = exports.canvas_pending_warning(results, identities,
-                                                exports.load_export_settings(out_dir))
-        if warning:
-            print(warning)
-
-
-def class_results(out_dir: Path, graded: Sequence) -> list:
-    """Every submission recorded in ``out_dir`` (this run's results over older records), sorted
-    by id: the reports are always of the whole class, so regrading one student into the class
-    folder keeps every other row."""
-    from autograder.frontends import course
-
-    results = {result.submission: result for result in course.recorded_results(out_dir)}
-    results.update((result.submission, result) for result in graded)
-    return [results[key] for key in sorted(results)]
-
-
-def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path) -> None:
-    """Make every submission and the output folder root-only, where nothing but permissions
-    keeps them from the sandbox uid (a submission could otherwise read another's files and
-    grades). Side effect: chown/chmod of those paths (never of the folders holding them)."""
-    from autograder.sandbox import harden_permissions
-
-    harden_permissions([out_dir, *(submission.path for submission in submissions)])
-    print("no Landlock here: the submissions and the output folder were made root-only, so "
-          "no student code can read them")
-
-
 def _merge(args) -> int:
     from autograder.frontends import course, exports, similarity
     from autograder.frontends import lateness
@@ -500,9 +395,9 @@ def _merge(args) -> int:
                                  args.visibility)
     shown = course.with_manual_scores(args.out, results)  # as the gradebook has them
     print(report.summary_table(shown, report.question_maxima(shown, question_max),
-                               per_submission=len(shown) <= MAX_ROWS_PRINTED,
+                               per_submission=len(shown) <= course.MAX_ROWS_PRINTED,
                                late=lateness.load_policy(args.out)))
-    _print_export_notes(args.out, shown, paths)
+    course.print_class_notes(args.out, shown, paths)
     print(f"\nmerged {len(results)} submission(s) from {len(args.shards)} folder(s); "
           f"gradebook: {args.out / 'gradebook.csv'}")
     print(similarity.report_folder(args.out))
@@ -544,7 +439,7 @@ def _merge_manual(args) -> int:
               f"in neither their score nor their maximum until a score file gives them (e.g. "
               f"{', '.join(ungraded[:3])}); the sheet with every score so far: "
               f"{paths['ta_sheet']}")
-    _print_export_notes(args.out, course.with_manual_scores(args.out, results), paths)
+    course.print_class_notes(args.out, course.with_manual_scores(args.out, results), paths)
     return 0
 
 
@@ -556,7 +451,7 @@ def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed
     unless ``allow_unisolated``."""
     try:
         return batch.CoreGrader(profile=profile, timeout_s=timeout,
-                                grace_s=DEADLINE_GRACE_SECONDS, allow_unisolated=allow_unisolated)
+                                allow_unisolated=allow_unisolated)
     except IsolationUnavailable as error:
         raise CliError(f"refusing to grade: {error}") from None
     except batch.CoreMissing as error:
@@ -580,7 +475,7 @@ def _core_grader(profile: str | None, timeout: float | None, calibrate_if_needed
 
 
 def _demo(args) -> int:
-    from autograder.frontends import examples
+    from autograder.frontends import course, examples
 
     start = time.monotonic()
     print(f"== example submissions (profile {DEMO_PROFILE}; cached in "
@@ -592,8 +487,8 @@ def _demo(args) -> int:
     grader = _core_grader(DEMO_PROFILE, args.timeout, calibrate_if_needed=True,
                           allow_unisolated=args.allow_unisolated)
     submissions = batch.discover([example.zip_path for example in made])
-    grade_batch(submissions, grader, args.out, workers=max(1, args.workers), redo=args.redo,
-                progress=not args.quiet)
+    course.grade_class(submissions, grader, args.out, workers=max(1, args.workers),
+                       redo=args.redo, progress=not args.quiet)
     print(f"\ndemo done in {time.monotonic() - start:.0f} s")
     return 0
 

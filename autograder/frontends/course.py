@@ -26,9 +26,12 @@ import shutil
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from autograder.frontends import exports, lateness, report, roster, written
+from autograder.core import batch
 from autograder.core.batch import RecordStore
+from autograder.frontends import exports, lateness, report, roster, written
 from autograder.results import SubmissionResult
+
+MAX_ROWS_PRINTED = 40  # the summary lists each submission up to this many
 
 
 class MergeError(ValueError):
@@ -238,3 +241,106 @@ def _merge_record(record: Path, target: RecordStore, origin: dict[str, Path]) ->
 def _identity(record: Path) -> tuple:
     data = json.loads(record.read_text(encoding="utf-8"))
     return data.get("fingerprint"), json.dumps(data.get("settings"), sort_keys=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading a class into OUT (what ``grade`` and ``demo`` run; the kit's harness and benchmarks too)
+# ---------------------------------------------------------------------------------------------
+
+def grade_class(submissions: Sequence[batch.Submission], grader, out_dir: Path,
+                workers: int = 1, redo: bool = False, progress: bool = True,
+                visibility: str = report.DEFAULT_VISIBILITY, identities=None,
+                formats: Sequence[str] = ()) -> batch.BatchRun:
+    """Grade ``submissions`` with ``grader`` (a :class:`batch.CoreGrader`, or any picklable
+    grading function with the same attributes: ``deadline_s``, ``settings``, ``preload``,
+    ``question_max()``), write every report under ``out_dir`` (with the submitters of
+    ``identities``, the exports of ``formats`` and the written-answer pages) and print the
+    summary; returns the batch run."""
+    from autograder.frontends import similarity
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    roster.save_identities(identities or {}, out_dir)
+    profile = (getattr(grader, "settings", None) or {}).get("profile")
+    if profile:
+        print(f"grading profile: {profile}")
+    isolation = getattr(grader, "isolation", None)
+    if isolation:
+        print(f"student code isolation: {isolation}")
+    if getattr(grader, "permissions_only", False):
+        _protect_batch_files(submissions, out_dir)
+    max_workers = getattr(grader, "max_workers", None)
+    if max_workers and workers > max_workers:
+        print(f"grading one submission at a time: under {isolation} parallel sandboxes could "
+              "share files in /tmp and /dev/shm")
+        workers = max_workers
+    run = batch.run_batch(submissions, grader, out_dir, workers=workers,
+                          deadline_s=grader.deadline_s, redo=redo, settings=grader.settings,
+                          question_max=grader.question_max(), progress=progress,
+                          preload=grader.preload)
+    results = class_results(out_dir, run.results)
+    question_max = report.question_maxima(results, grader.question_max())
+    paths = write_reports(out_dir, results, question_max, formats, visibility)
+    written.write_pages(submissions, out_dir, roster.load_identities(out_dir))
+    copies = similarity.report_class(submissions, results, out_dir)
+    shown = with_manual_scores(out_dir, results)  # as the gradebook has them
+    print(report.summary_table(shown, report.question_maxima(shown, question_max),
+                               per_submission=len(shown) <= MAX_ROWS_PRINTED,
+                               late=lateness.load_policy(out_dir)))
+    print(f"\ngraded {len(run.graded)}, reused {len(run.skipped)} recorded "
+          f"(--redo grades them again) in {run.seconds:.0f} s with {workers} worker(s)")
+    print(f"gradebook: {out_dir / 'gradebook.csv'}   report: {out_dir / 'class_report.md'}   "
+          f"feedback: {out_dir / 'feedback'}/   written answers: {out_dir / 'written'}/ (TAs: "
+          f"copy and fill written/{written.SCORE_SHEET}, then merge-manual)")
+    if copies:
+        print(copies)
+    print_class_notes(out_dir, shown, paths)
+    return run
+
+
+def print_class_notes(out_dir: Path, results: Sequence, paths: Mapping[str, Path]) -> None:
+    """After the reports of ``out_dir`` (``results`` with the TA scores): the lateness of the
+    class when a due date is set, and a warning when the Canvas export holds points so far."""
+    policy = lateness.load_policy(out_dir)
+    if policy.due:
+        late = [sid for sid in (r.submission for r in results) if policy.late_seconds(sid)]
+        timed = sum(policy.late_seconds(r.submission) is not None for r in results)
+        rule = f"; penalty {policy.rule.text}" if policy.rule else ""
+        print(f"due {policy.due.isoformat()}: {len(late)} of {timed} submission(s) with a "
+              f"submission time late{rule} (gradebook: submitted_at, late_hours"
+              f"{', late_penalty' if policy.rule else ''})")
+    elif policy.rule:
+        print(f"late penalty {policy.rule.text} stored, but no due date: nothing is deducted "
+              "until grade is given --due")
+    if "grades_canvas" in paths:
+        identities = roster.load_identities(out_dir)
+        unmatched = exports.canvas_unmatched(results, identities)
+        if unmatched:
+            print(f"{len(unmatched)} submission(s) match no student Canvas knows (no ID, SIS "
+                  f"User ID or SIS Login ID) and are left out of grades_canvas.csv (they stay "
+                  f"in gradebook.csv): {', '.join(unmatched[:10])}"
+                  + (" ..." if len(unmatched) > 10 else ""))
+        warning = exports.canvas_pending_warning(results, identities,
+                                                exports.load_export_settings(out_dir))
+        if warning:
+            print(warning)
+
+
+def class_results(out_dir: Path, graded: Sequence) -> list:
+    """Every submission recorded in ``out_dir`` (this run's results over older records), sorted
+    by id: the reports are always of the whole class, so regrading one student into the class
+    folder keeps every other row."""
+    results = {result.submission: result for result in recorded_results(out_dir)}
+    results.update((result.submission, result) for result in graded)
+    return [results[key] for key in sorted(results)]
+
+
+def _protect_batch_files(submissions: Sequence[batch.Submission], out_dir: Path) -> None:
+    """Make every submission and the output folder root-only, where nothing but permissions
+    keeps them from the sandbox uid (a submission could otherwise read another's files and
+    grades). Side effect: chown/chmod of those paths (never of the folders holding them)."""
+    from autograder.sandbox import harden_permissions
+
+    harden_permissions([out_dir, *(submission.path for submission in submissions)])
+    print("no Landlock here: the submissions and the output folder were made root-only, so "
+          "no student code can read them")

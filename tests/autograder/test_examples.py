@@ -176,7 +176,7 @@ def test_examples_score_as_their_manifest_says(demo_run, tmp_path):
     stopped at its share of the time limit and named);
     re-grading some of them with one worker gives the same scores as the demo's two."""
     from autograder.core import batch
-    from autograder.frontends import cli
+    from autograder.frontends import course
     from autograder.results import SubmissionResult
 
     assert demo_run.done.returncode == 0, demo_run.done.stderr[-3000:]
@@ -198,6 +198,6 @@ def test_examples_score_as_their_manifest_says(demo_run, tmp_path):
     assert "share of the time limit" in results["infinite_loop"].reason
     submissions = batch.discover([e.zip_path for e in made.values()])
     subset = [s for s in submissions if s.id in ("solved", "bug_ties_kept", "syntax_error")]
-    again = cli.grade_batch(subset, grader, tmp_path / "again", workers=1, progress=False)
+    again = course.grade_class(subset, grader, tmp_path / "again", workers=1, progress=False)
     assert {r.submission: r.question_scores for r in again.results} == \
         {s.id: results[s.id].question_scores for s in subset}

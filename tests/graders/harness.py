@@ -593,11 +593,11 @@ def grade_all(paths: Mapping[str, Path], out_dir: Path, workers: int = WORKERS,
     """Grade every submission in one batch with the real grader (``python -m autograder grade``'s
     code path: parallel workers, sandboxes, records, reports); returns id -> Graded."""
     from autograder.core import batch
-    from autograder.frontends import cli
+    from autograder.frontends import course
 
     grader = batch.CoreGrader("offline", timeout_s=timeout_s)
     submissions = [batch.Submission(sub_id, Path(path)) for sub_id, path in paths.items()]
-    run = cli.grade_batch(submissions, grader, out_dir, workers=workers, redo=True,
+    run = course.grade_class(submissions, grader, out_dir, workers=workers, redo=True,
                           progress=progress)
     graded = {}
     for result in run.results:
