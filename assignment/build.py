@@ -50,10 +50,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-import yaml
 
 from assignment import colab
 from autograder import manifest, questions
+from autograder import master as master_format
 from prunekit.files import write_reproducible_zip
 from prunekit.submission import NOTEBOOK_FILE
 
@@ -99,11 +99,10 @@ class BuildReport:
 
 def assignment_config(master: Path = MASTER) -> dict:
     """The master's ``# ASSIGNMENT CONFIG`` (Otter Assign's settings, as YAML)."""
-    nb = nbformat.read(master, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# ASSIGNMENT CONFIG"):
-            return yaml.safe_load(cell.source.split("\n", 1)[1]) or {}
-    raise ValueError(f"{master} has no ASSIGNMENT CONFIG cell")
+    try:
+        return master_format.assignment_config(nbformat.read(master, as_version=4).cells)
+    except ValueError:
+        raise ValueError(f"{master} has no ASSIGNMENT CONFIG cell") from None
 
 
 def expected_autograded_points(master: Path = MASTER) -> float:
@@ -159,8 +158,9 @@ def sync_hidden_tests(notebook) -> bool:
     cells, question, out = notebook.cells, None, []
     for cell in cells:
         source = cell.source.lstrip()
-        if cell.cell_type == "raw" and source.startswith("# BEGIN QUESTION"):
-            question = (yaml.safe_load(cell.source.split("\n", 1)[1]) or {}).get("name")
+        header = master_format.raw_config(cell, master_format.BEGIN_QUESTION)
+        if header is not None:
+            question = header.get("name")
         generated = str(cell.get("id", "")).startswith(f"{question}-hidden-")
         note = cell.cell_type == "markdown" and source.lower().startswith("## ignore ##")
         if question and (generated or note):

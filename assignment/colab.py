@@ -22,6 +22,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from autograder import master as master_format
 from prunekit.files import write_reproducible_zip
 
 COLAB_FILES_ZIP = "pruning_lab_files.zip"
@@ -114,14 +115,12 @@ def colab_config(config: dict) -> dict:
 def write_colab_config(master: Path) -> None:
     """Rewrite the staged master's ASSIGNMENT CONFIG cell for the Colab variant."""
     nb = nbformat.read(master, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "raw" and cell.source.lstrip().startswith("# ASSIGNMENT CONFIG"):
-            config = yaml.safe_load(cell.source.split("\n", 1)[1]) or {}
-            cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(colab_config(config),
-                                                                   sort_keys=False)
-            break
-    else:
-        raise ValueError(f"{master} has no ASSIGNMENT CONFIG cell")
+    try:
+        index, config = master_format.assignment_config_cell(nb.cells)
+    except ValueError:
+        raise ValueError(f"{master} has no ASSIGNMENT CONFIG cell") from None
+    nb.cells[index].source = (f"{master_format.ASSIGNMENT_CONFIG}\n"
+                              + yaml.safe_dump(colab_config(config), sort_keys=False))
     nbformat.write(nb, str(master))
 
 

@@ -115,27 +115,21 @@ def load(path: Path = QUESTIONS_FILE) -> Table:
 
 
 def table_from_master(master: Path, checks: Mapping[str, Sequence[str]] | None = None) -> Table:
-    """Read the questions of an Otter Assign (v1 format) master: each ``# BEGIN QUESTION`` raw
-    cell's ``name``, ``points`` (a number, or a list summed), ``manual`` and ``bonus`` (the
-    kit's own key, which Otter Assign ignores), and the markdown cell after it as the prompt;
-    ``checks`` gives the check names per question id."""
-    import yaml
+    """Read the questions of an Otter Assign (v1 format) master (:mod:`autograder.master`): each
+    ``# BEGIN QUESTION`` cell's ``name``, ``points`` (a number, or a list summed), ``manual``
+    and ``bonus`` (the kit's own key, which Otter Assign ignores), and the markdown cell after
+    it as the prompt; ``checks`` gives the check names per question id."""
+    from autograder.master import cell_source, question_blocks
 
     cells = json.loads(Path(master).read_text(encoding="utf-8"))["cells"]
     questions = []
-    for index, cell in enumerate(cells):
-        source = "".join(cell.get("source", ""))
-        if cell.get("cell_type") != "raw" or not source.lstrip().startswith("# BEGIN QUESTION"):
-            continue
-        config = yaml.safe_load(source.split("\n", 1)[1] if "\n" in source else "") or {}
-        value = config.get("points", 1)
+    for block in question_blocks(cells):
+        value = block.config.get("points", 1)
         points = float(sum(value) if isinstance(value, list) else value)
-        prompt = next((c for c in cells[index + 1:] if c.get("cell_type") == "markdown"), {})
-        question_id = str(config["name"])
-        questions.append(Question(question_id, points, bool(config.get("manual")),
-                                  "".join(prompt.get("source", "")),
-                                  tuple((checks or {}).get(question_id, ())),
-                                  bool(config.get("bonus"))))
+        prompt = next((c for c in cells[block.start + 1:] if c.get("cell_type") == "markdown"), {})
+        questions.append(Question(block.name, points, bool(block.config.get("manual")),
+                                  cell_source(prompt), tuple((checks or {}).get(block.name, ())),
+                                  bool(block.config.get("bonus"))))
     return Table(tuple(questions))
 
 

@@ -85,20 +85,14 @@ def master_questions(master: Path = MASTER) -> dict[str, list[str]]:
     assigned variables), in notebook order, read from the master."""
     import nbformat
 
-    notebook = nbformat.read(master, as_version=4)
-    questions: dict[str, list[str]] = {}
-    current = None
-    for cell in notebook.cells:
-        text = cell.source.strip()
-        if cell.cell_type == "raw" and text.startswith("# BEGIN QUESTION"):
-            match = re.search(r"^\s*name:\s*(\S+)", text, re.MULTILINE)
-            current = match.group(1) if match else None
-            questions.setdefault(current, [])
-        elif cell.cell_type == "raw" and text.startswith("# END QUESTION"):
-            current = None
-        elif current and cell.cell_type == "code" and not text.startswith('""" # BEGIN TEST'):
-            questions[current].extend(defined_names(resolve_solution(cell.source)))
-    return questions
+    from autograder.master import question_blocks
+
+    cells = nbformat.read(master, as_version=4).cells
+    return {block.name: [name for cell in cells[block.start + 1:block.end]
+                         if cell.cell_type == "code"
+                         and not cell.source.strip().startswith('""" # BEGIN TEST')
+                         for name in defined_names(resolve_solution(cell.source))]
+            for block in question_blocks(cells)}
 
 
 # Cell magics that run their body in the notebook's namespace (what it defines stays defined).
