@@ -429,7 +429,13 @@ def require_bool_masks(out: Outputs, calls: Iterable[MaskProbed]) -> None:
         require_bool_mask(out.field(call.key), call.describe, call.input.shape)
 
 
-def require_call_pruned_in_place(out: Outputs, call: MaskProbed, mask: torch.Tensor) -> None:
-    """Fail unless the tensor ``call`` was given is, after it, its input pruned by ``mask``
-    (:func:`require_pruned_in_place`)."""
-    require_pruned_in_place(out.argument_after(call.key), call.input, mask, call.describe)
+def require_call_pruned_in_place(out: Outputs, call: MaskProbed,
+                                 mask_of: Callable[[Outputs, MaskProbed], torch.Tensor]
+                                 ) -> torch.Tensor:
+    """Fail unless the tensor ``call`` was given is, after it, its input pruned by the mask
+    ``mask_of(out, call)`` reads (:func:`require_pruned_in_place`); returns that mask. The
+    tensor is read first: a call whose argument cannot be read back fails for that."""
+    after = out.argument_after(call.key)
+    mask = mask_of(out, call)
+    require_pruned_in_place(after, call.input, mask, call.describe)
+    return mask

@@ -1,17 +1,17 @@
 """q3 (fine_grained_prune), q4 (target_sparsity) and q5 (FineGrainedPruner).
 
 fine_grained_prune is judged on tie-free tensors (exactly one correct mask per sparsity) of
-several shapes and sparsities (fixed: every submission meets the same counts), at the edges (0, 1, values that round to no zero or to every
-entry) and on one tensor with ties at the threshold (the contract prunes every tied entry). Its
-trivial properties (a bool mask, pruned in place, sparsity 0 and 1) count once it ranks: on every
-input it prunes, the pruned entries are the smallest magnitudes of the tensor, or of each row.
-FineGrainedPruner is judged on its own, in three scenarios (every weight in model order; a fixed
-subset in another order, so masks must be paired with parameters by name; a classifier so small
-that a step regrows pruned entries past kept ones, so apply must re-apply the masks, not prune
-again): its masks must rank
-and equal the reference's or the notebook's own fine_grained_prune's (so a bug there costs q3
-only); then a few SGD steps with ``apply`` after each must keep the pruned entries at zero and
-change nothing else.
+several shapes and sparsities (fixed: every submission meets the same counts), at the edges (0,
+1, values that round to no zero or to every entry) and on one tensor with ties at the threshold
+(the contract prunes every tied entry). Its trivial properties (a bool mask, pruned in place,
+sparsity 0 and 1) count once it ranks: on every input it prunes, the pruned entries are the
+smallest magnitudes of the tensor, or of each row. FineGrainedPruner is judged on its own, in
+three scenarios (every weight in model order; a fixed subset in another order, so masks must be
+paired with parameters by name; a classifier so small that a step regrows pruned entries past
+kept ones, so apply must re-apply the masks, not prune again): its masks must rank and equal the
+reference's or the notebook's own fine_grained_prune's (so a bug there costs q3 only); then a
+few SGD steps with ``apply`` after each must keep the pruned entries at zero and change nothing
+else.
 """
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ from typing import Callable
 import torch
 
 from . import reference as ref
-from .base import (Context, Fail, Plan, as_mask, as_number, as_state_dict, close, describe_value,
-                   fmt, require_bool_mask, require_pruned_in_place, shape_text)
+from .base import (Context, Fail, MaskProbed, Outputs, Plan, as_mask, as_number, as_state_dict,
+                   close, describe_value, fmt, require_bool_masks, require_call_pruned_in_place,
+                   returned_mask, shape_text)
 from .inputs import (images, labels, model_from_state, prunable_names, small_vgg_state,
                      tie_free_tensor, tied_tensor, uniform)
 
@@ -51,138 +52,174 @@ def _num_zeros(numel: int, sparsity: float) -> int:
     return round(numel * min(max(sparsity, 0.0), 1.0))
 
 
+@dataclass(frozen=True, kw_only=True)
+class PruneCall(MaskProbed):
+    """A fine_grained_prune call: ``input`` pruned at ``sparsity`` (``expected``: the
+    reference's keep-mask)."""
+    sparsity: float
+
+
+@dataclass(frozen=True)
+class FineGrainedCases:
+    """q3's calls: ``exact`` (the tie-free tensors of :data:`EXACT_CASES`), ``zero`` and ``one``
+    (sparsity 0 and 1), ``below`` and ``above`` (sparsities outside [0, 1], clamped), ``edges``
+    (num_zeros rounding to none, to every entry and from exact halves) and ``ties`` (entries
+    tied with the threshold)."""
+    exact: tuple[PruneCall, ...]
+    zero: PruneCall
+    one: PruneCall
+    below: PruneCall
+    above: PruneCall
+    edges: tuple[PruneCall, ...]
+    ties: PruneCall
+
+    def every(self) -> list[PruneCall]:
+        return [*self.exact, self.zero, self.one, self.below, self.above, *self.edges, self.ties]
+
+
 def plan_q3(ctx: Context) -> Plan:
     """q3: the keep-mask and the in-place pruning of fine_grained_prune."""
     g = ctx.generator("q3")
     plan = Plan("q3", ("fine_grained_prune",))
-
-    def case(key: str, tensor: torch.Tensor, sparsity: float) -> dict:
-        describe = _fgp_text(tensor.shape, sparsity)
-        plan.call(key, "call_function", describe, "fine_grained_prune",
-                  name="fine_grained_prune", args=[tensor, sparsity])
-        expected = ref.call("fine_grained_prune", tensor, sparsity)
-        return {"key": key, "describe": describe, "input": tensor, "sparsity": sparsity,
-                "expected": expected}
-
-    exact = [case(f"exact{index}", tie_free_tensor(shape, g), sparsity)
-             for index, (shape, sparsity) in enumerate(EXACT_CASES)]
-    zero = case("sparsity0", tie_free_tensor((4, 5), g), 0.0)
-    one = case("sparsity1", tie_free_tensor((4, 5), g), 1.0)
+    exact = tuple(_prune_call(plan, f"exact{index}", tie_free_tensor(shape, g), sparsity)
+                  for index, (shape, sparsity) in enumerate(EXACT_CASES))
+    zero = _prune_call(plan, "sparsity0", tie_free_tensor((4, 5), g), 0.0)
+    one = _prune_call(plan, "sparsity1", tie_free_tensor((4, 5), g), 1.0)
     # outside [0, 1]: the contract clamps (unclamped, num_zeros is negative or above numel)
-    below = case("sparsity_below0", tie_free_tensor((4, 5), g), -round(uniform(g, 0.1, 0.5), 2))
-    above = case("sparsity_above1", tie_free_tensor((4, 5), g), 1 + round(uniform(g, 0.1, 0.5), 2))
+    below = _prune_call(plan, "sparsity_below0", tie_free_tensor((4, 5), g),
+                        -round(uniform(g, 0.1, 0.5), 2))
+    above = _prune_call(plan, "sparsity_above1", tie_free_tensor((4, 5), g),
+                        1 + round(uniform(g, 0.1, 0.5), 2))
     # Exact halves at sparsity 0.5: 9 entries give 4.5 zeros, which Python's round takes down (to
     # the even 4), 7 give 3.5, which it takes up; rounding halves up (int(x + 0.5)) differs on
     # the first, rounding them down on the second. Fixed shapes: coverage is never drawn.
     half_down, half_up = 9, 7
-    edges = [case("round_to_none", tie_free_tensor((7,), g), 0.05),   # round(0.35) = 0 zeros
-             case("round_to_all", tie_free_tensor((7,), g), 0.95),    # round(6.65) = 7 zeros
-             case("half_down", tie_free_tensor((half_down,), g), 0.5),
-             case("half_up", tie_free_tensor((half_up,), g), 0.5)]
-    tied, tied_sparsity = tied_tensor(g)
-    ties = case("ties", tied, tied_sparsity)
-    every = exact + [zero, one, below, above] + edges + [ties]
-
-    def mask_of(out, item) -> torch.Tensor:
-        try:
-            return as_mask(out.field(item["key"]), item["describe"], item["input"].shape)
-        except Fail as fail:
-            if 0 <= item["sparsity"] <= 1:
-                raise
-            raise Fail(f"{fail} (a sparsity outside [0, 1] is clamped to it first: "
-                       f"min(max(sparsity, 0), 1))") from None
-
-    def judge_masks(out, items: list[dict]) -> None:
-        """Fail on the first item whose mask differs from the contract's (the first that ranks
-        per slice, if one does: a per-row threshold may match a whole-tensor one elsewhere);
-        the message names the mistake that explains every item's mask, when exactly one does."""
-        masks = [mask_of(out, item) for item in items]
-        wrong = [(item, mask) for item, mask in zip(items, masks)
-                 if not torch.equal(mask, item["expected"])]
-        wrong.sort(key=lambda pair: not ranking_scope(pair[0]["input"], pair[1]))
-        if wrong:
-            raise Fail(_mask_message(*wrong[0], _explaining_mistake(items, masks)))
-
-    def require_ranking(out) -> None:
-        """Fail unless the exact cases' masks prune something, and prune by a ranking: the
-        pruned entries are the smallest (by magnitude, or at least by value) of the tensor, or
-        of each of its slices (:func:`ranking_scope`). A function that does nothing, or zeroes
-        entries it did not rank, satisfies "a bool mask", "pruned in place" and "sparsity 1
-        prunes everything" trivially; those count once it ranks on every input it prunes."""
-        masks, first_failure = [], None
-        for item in exact:
-            try:
-                masks.append((item, mask_of(out, item)))
-            except Fail as failure:
-                first_failure = first_failure or failure
-        if not masks and first_failure is not None:
-            raise first_failure
-        pruning = [(item, mask) for item, mask in masks if not bool(mask.all())]
-        if not pruning:
-            raise Fail(f"{exact[0]['describe']} and every other sparsity of 0.3-0.62 kept every "
-                       f"entry: nothing is pruned (this property counts once the function "
-                       f"prunes)")
-        for item, mask in pruning:
-            if ranking_scope(item["input"], mask) is None:
-                raise Fail(f"{item['describe']} pruned entries that are not the smallest in "
-                           f"magnitude: nothing is ranked (this property counts once the "
-                           f"function prunes the smallest magnitudes)")
-
-    @plan.check("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the input's "
-                                        "shape")
-    def _(out):
-        require_ranking(out)
-        for item in every:
-            require_bool_mask(out.field(item["key"]), item["describe"], item["input"].shape)
-
-    @plan.check("mask_exact_tie_free", 4, "the exact keep-mask on tie-free tensors of several "
-                                          "shapes and sparsities")
-    def _(out):
-        judge_masks(out, exact)
-
-    @plan.check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
-                                      "where the mask is False)")
-    def _(out):
-        # Judged against the function's own mask: a mask that keeps everything (a rounding
-        # mistake) leaves nothing to prune, and that is not a failure to prune in place.
-        pruned_somewhere = False
-        for item in exact + [one]:
-            after = out.argument_after(item["key"])
-            try:
-                mask = mask_of(out, item)
-            except Fail:
-                mask = item["expected"]
-            pruned_somewhere = pruned_somewhere or not bool(mask.all())
-            require_pruned_in_place(after, item["input"], mask, item["describe"])
-        if not pruned_somewhere:
-            raise Fail(f"{one['describe']} returned a mask that keeps every entry: nothing was "
-                       f"pruned (this property counts once the function prunes)")
-        require_ranking(out)
-
-    @plan.check("sparsity_zero", 1, "sparsity 0 (or below, clamped to 0) prunes nothing")
-    def _(out):
-        judge_masks(out, [zero, below])
-        require_ranking(out)
-        after = out.field(zero["key"], "args_after")
-        if not (isinstance(after, list) and after and isinstance(after[0], torch.Tensor)
-                and torch.equal(after[0], zero["input"])):
-            raise Fail(f"{zero['describe']} changed the tensor; sparsity 0 prunes nothing")
-
-    @plan.check("sparsity_one", 1, "sparsity 1 (or above, clamped to 1) prunes every entry")
-    def _(out):
-        judge_masks(out, [one, above])
-        require_ranking(out)
-
-    @plan.check("rounding_edges", 1, "num_zeros rounding to 0, to every entry and from exact "
-                                     "halves (to the even integer, as Python's round does)")
-    def _(out):
-        judge_masks(out, edges)
-
-    @plan.check("ties_pruned", 1, "entries tied with the threshold magnitude are pruned too")
-    def _(out):
-        judge_masks(out, [ties])
-
+    # 7 entries at 0.05 and 0.95: round(0.35) = 0 zeros, round(6.65) = 7 zeros
+    edges = (_prune_call(plan, "round_to_none", tie_free_tensor((7,), g), 0.05),
+             _prune_call(plan, "round_to_all", tie_free_tensor((7,), g), 0.95),
+             _prune_call(plan, "half_down", tie_free_tensor((half_down,), g), 0.5),
+             _prune_call(plan, "half_up", tie_free_tensor((half_up,), g), 0.5))
+    ties = _prune_call(plan, "ties", *tied_tensor(g))
+    cases = FineGrainedCases(exact, zero, one, below, above, edges, ties)
+    plan.add_check("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the "
+                   "input's shape", judge_returns_bool_mask, cases)
+    plan.add_check("mask_exact_tie_free", 4, "the exact keep-mask on tie-free tensors of several "
+                   "shapes and sparsities", judge_masks_match_contract, cases.exact)
+    plan.add_check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
+                   "where the mask is False)", judge_prunes_in_place, cases)
+    plan.add_check("sparsity_zero", 1, "sparsity 0 (or below, clamped to 0) prunes nothing",
+                   judge_sparsity_zero, cases)
+    plan.add_check("sparsity_one", 1, "sparsity 1 (or above, clamped to 1) prunes every entry",
+                   judge_sparsity_one, cases)
+    plan.add_check("rounding_edges", 1, "num_zeros rounding to 0, to every entry and from exact "
+                   "halves (to the even integer, as Python's round does)",
+                   judge_masks_match_contract, cases.edges)
+    plan.add_check("ties_pruned", 1, "entries tied with the threshold magnitude are pruned too",
+                   judge_masks_match_contract, (cases.ties,))
     return plan
+
+
+def _prune_call(plan: Plan, key: str, tensor: torch.Tensor, sparsity: float) -> PruneCall:
+    """Declare fine_grained_prune(``tensor``, ``sparsity``) and ask the reference for its mask."""
+    describe = _fgp_text(tensor.shape, sparsity)
+    plan.call(key, "call_function", describe, "fine_grained_prune", name="fine_grained_prune",
+              args=[tensor, sparsity])
+    return PruneCall(key=key, describe=describe, input=tensor, sparsity=sparsity,
+                     expected=ref.call("fine_grained_prune", tensor, sparsity))
+
+
+def _returned_mask(out: Outputs, call: PruneCall) -> torch.Tensor:
+    """The keep-mask ``call`` returned (:func:`returned_mask`); for a sparsity outside [0, 1]
+    a Fail adds that the contract clamps it first."""
+    try:
+        return returned_mask(out, call)
+    except Fail as fail:
+        if 0 <= call.sparsity <= 1:
+            raise
+        raise Fail(f"{fail} (a sparsity outside [0, 1] is clamped to it first: "
+                   f"min(max(sparsity, 0), 1))") from None
+
+
+def _mask_or_expected(out: Outputs, call: PruneCall) -> torch.Tensor:
+    """The keep-mask ``call`` returned, or the contract's where none can be read."""
+    try:
+        return _returned_mask(out, call)
+    except Fail:
+        return call.expected
+
+
+def judge_masks_match_contract(out: Outputs, case: tuple[PruneCall, ...]) -> None:
+    """Fail on the first call whose mask differs from the contract's (the first that ranks
+    per slice, if one does: a per-row threshold may match a whole-tensor one elsewhere);
+    the message names the mistake that explains every call's mask, when exactly one does."""
+    masks = [_returned_mask(out, call) for call in case]
+    wrong = [(call, mask) for call, mask in zip(case, masks)
+             if not torch.equal(mask, call.expected)]
+    wrong.sort(key=lambda pair: not ranking_scope(pair[0].input, pair[1]))
+    if wrong:
+        raise Fail(_mask_message(*wrong[0], _explaining_mistake(case, masks)))
+
+
+def _require_ranking(out: Outputs, exact: tuple[PruneCall, ...]) -> None:
+    """Fail unless the exact cases' masks prune something, and prune by a ranking: the
+    pruned entries are the smallest (by magnitude, or at least by value) of the tensor, or
+    of each of its slices (:func:`ranking_scope`). A function that does nothing, or zeroes
+    entries it did not rank, satisfies "a bool mask", "pruned in place" and "sparsity 1
+    prunes everything" trivially; those count once it ranks on every input it prunes."""
+    masks, first_failure = [], None
+    for call in exact:
+        try:
+            masks.append((call, _returned_mask(out, call)))
+        except Fail as failure:
+            first_failure = first_failure or failure
+    if not masks and first_failure is not None:
+        raise first_failure
+    pruning = [(call, mask) for call, mask in masks if not bool(mask.all())]
+    if not pruning:
+        raise Fail(f"{exact[0].describe} and every other sparsity of 0.3-0.62 kept every "
+                   f"entry: nothing is pruned (this property counts once the function "
+                   f"prunes)")
+    for call, mask in pruning:
+        if ranking_scope(call.input, mask) is None:
+            raise Fail(f"{call.describe} pruned entries that are not the smallest in "
+                       f"magnitude: nothing is ranked (this property counts once the "
+                       f"function prunes the smallest magnitudes)")
+
+
+def judge_returns_bool_mask(out: Outputs, case: FineGrainedCases) -> None:
+    """Every call returned a torch.bool mask of its input's shape, once the function ranks."""
+    _require_ranking(out, case.exact)
+    require_bool_masks(out, case.every())
+
+
+def judge_prunes_in_place(out: Outputs, case: FineGrainedCases) -> None:
+    """Every exact call and sparsity 1 prune the tensor passed in, in place."""
+    # Judged against the function's own mask: a mask that keeps everything (a rounding
+    # mistake) leaves nothing to prune, and that is not a failure to prune in place.
+    pruned_somewhere = False
+    for call in [*case.exact, case.one]:
+        mask = require_call_pruned_in_place(out, call, _mask_or_expected)
+        pruned_somewhere = pruned_somewhere or not bool(mask.all())
+    if not pruned_somewhere:
+        raise Fail(f"{case.one.describe} returned a mask that keeps every entry: nothing was "
+                   f"pruned (this property counts once the function prunes)")
+    _require_ranking(out, case.exact)
+
+
+def judge_sparsity_zero(out: Outputs, case: FineGrainedCases) -> None:
+    """Sparsity 0, and below, keep every entry; sparsity 0 leaves the tensor as it was."""
+    judge_masks_match_contract(out, (case.zero, case.below))
+    _require_ranking(out, case.exact)
+    after = out.field(case.zero.key, "args_after")
+    if not (isinstance(after, list) and after and isinstance(after[0], torch.Tensor)
+            and torch.equal(after[0], case.zero.input)):
+        raise Fail(f"{case.zero.describe} changed the tensor; sparsity 0 prunes nothing")
+
+
+def judge_sparsity_one(out: Outputs, case: FineGrainedCases) -> None:
+    """Sparsity 1, and above, prune every entry, once the function ranks."""
+    judge_masks_match_contract(out, (case.one, case.above))
+    _require_ranking(out, case.exact)
 
 
 def ranking_scope(tensor: torch.Tensor, mask: torch.Tensor) -> int | None:
@@ -246,12 +283,11 @@ def _quantile_mask(tensor: torch.Tensor, sparsity: float) -> torch.Tensor | None
     return magnitudes > torch.quantile(magnitudes.reshape(-1), sparsity)
 
 
-def _explaining_mistake(items: list[dict], masks: list[torch.Tensor]) -> str | None:
-    """The one typical mistake whose masks equal the student's on every item, if exactly one."""
+def _explaining_mistake(calls: tuple[PruneCall, ...], masks: list[torch.Tensor]) -> str | None:
+    """The one typical mistake whose masks equal the student's on every call, if exactly one."""
     explaining = [name for name, rule in MISTAKES.items()
-                  if all(_equal_or_none(mask, rule(item["input"], item["sparsity"],
-                                                   item["expected"]))
-                         for item, mask in zip(items, masks))]
+                  if all(_equal_or_none(mask, rule(call.input, call.sparsity, call.expected))
+                         for call, mask in zip(calls, masks))]
     return explaining[0] if len(explaining) == 1 else None
 
 
@@ -261,11 +297,11 @@ def _equal_or_none(mask: torch.Tensor, rule_mask: torch.Tensor | None) -> bool:
     return rule_mask is None or torch.equal(mask, rule_mask)
 
 
-def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
+def _mask_message(call: PruneCall, mask: torch.Tensor, mistake: str | None) -> str:
     """Why a keep-mask differs from the contract's, in terms of the input (and of the mistake
     that explains all the inputs' masks, when one does)."""
-    describe, tensor, expected = item["describe"], item["input"], item["expected"]
-    numel, sparsity = tensor.numel(), item["sparsity"]
+    describe, tensor, expected = call.describe, call.input, call.expected
+    numel, sparsity = tensor.numel(), call.sparsity
     kept, expected_kept = int(mask.sum()), int(expected.sum())
     zeros = _num_zeros(numel, sparsity)
     rule = f"num_zeros = round({numel} * {fmt(sparsity)}) = {zeros}"
@@ -328,7 +364,8 @@ def _tied_at_threshold(tensor: torch.Tensor, num_zeros: int) -> bool:
 
 
 def _ordinal(number: int) -> str:
-    suffix = "th" if 10 <= number % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th")
+    suffix = ("th" if 10 <= number % 100 <= 20
+              else {1: "st", 2: "nd", 3: "rd"}.get(number % 10, "th"))
     return f"{number}{suffix}"
 
 
@@ -349,25 +386,27 @@ def plan_q4(ctx: Context) -> Plan:
     plan = Plan("q4", ("target_sparsity",))
     plan.call("value", "read_variable", "target_sparsity", "target_sparsity",
               name="target_sparsity")
-
-    @plan.check("target_sparsity_value", 1, "fine_grained_prune on the notebook's example with "
-                                            "target_sparsity keeps exactly the number of entries asked")
-    def _(out):
-        value = out.field("value", "value")
-        sparsity = as_number(value, "target_sparsity", verb="is")
-        if isinstance(value, torch.Tensor):
-            raise Fail(f"target_sparsity is {describe_value(value)}; make it a Python float")
-        if not 0.0 <= sparsity <= 1.0:
-            raise Fail(f"target_sparsity = {fmt(sparsity)} is not a fraction in [0, 1]")
-        pruned = DEMO_TENSOR.clone()
-        ref.solutions().fine_grained_prune(pruned, sparsity)
-        left = int(pruned.count_nonzero())
-        if left != NONZEROS_ASKED:
-            raise Fail(f"with target_sparsity = {fmt(sparsity)}, fine_grained_prune keeps {left} of "
-                       f"the 25 entries of example; the exercise asks for exactly "
-                       f"{NONZEROS_ASKED}")
-
+    plan.add_check("target_sparsity_value", 1, "fine_grained_prune on the notebook's example "
+                   "with target_sparsity keeps exactly the number of entries asked",
+                   judge_target_sparsity_value)
     return plan
+
+
+def judge_target_sparsity_value(out: Outputs) -> None:
+    """target_sparsity is a Python number in [0, 1] with which the reference's
+    fine_grained_prune keeps exactly :data:`NONZEROS_ASKED` entries of :data:`DEMO_TENSOR`."""
+    value = out.field("value", "value")
+    sparsity = as_number(value, "target_sparsity", verb="is")
+    if isinstance(value, torch.Tensor):
+        raise Fail(f"target_sparsity is {describe_value(value)}; make it a Python float")
+    if not 0.0 <= sparsity <= 1.0:
+        raise Fail(f"target_sparsity = {fmt(sparsity)} is not a fraction in [0, 1]")
+    pruned = DEMO_TENSOR.clone()
+    ref.solutions().fine_grained_prune(pruned, sparsity)
+    left = int(pruned.count_nonzero())
+    if left != NONZEROS_ASKED:
+        raise Fail(f"with target_sparsity = {fmt(sparsity)}, fine_grained_prune keeps {left} of "
+                   f"the 25 entries of example; the exercise asks for exactly {NONZEROS_ASKED}")
 
 
 # --- q5 ----------------------------------------------------------------------------------------
@@ -395,17 +434,22 @@ REGROWTH_HINT = ("(here the kept classifier weights are tiny, so one SGD step mo
                  "again)")
 
 
+STEPS_TEXT = f"{SCENARIO_STEPS} SGD steps, each followed by pruner.apply(model)"
+
+
 @dataclass(frozen=True)
 class PrunerScenario:
     """One ``FineGrainedPruner`` run: the probe call's key, its description in feedback, the
     VGG state dict it starts from, the sparsity_dict (in the order it is passed), the
-    reference's masks, and a hint added to its failures (what sets it apart from the scenarios
-    judged before it)."""
+    reference's masks, the batch of the SGD steps (images and labels), and a hint added to its
+    failures (what sets it apart from the scenarios judged before it)."""
     key: str
     describe: str
     state: dict[str, torch.Tensor]
     sparsity_dict: dict[str, float]
     reference_masks: dict[str, torch.Tensor]
+    inputs: torch.Tensor
+    targets: torch.Tensor
     hint: str = ""
 
 
@@ -419,53 +463,25 @@ def plan_q5(ctx: Context) -> Plan:
     every_weight = {name: round(uniform(g, 0.3, 0.9), 2) for name in prunable_names(state)}
     inputs, targets = images(SCENARIO_BATCH, g), labels(SCENARIO_BATCH, g)
     tiny_classifier = {**state, "classifier.weight": state["classifier.weight"] * REGROWTH_SCALE}
-    scenarios = [_pruner_scenario(plan, key, start, sparsity_dict, inputs, targets, hint)
-                 for key, start, sparsity_dict, hint in (
-                     ("scenario", state, every_weight, ""),
-                     ("subset", state, SUBSET_SPARSITIES, SUBSET_HINT),
-                     ("regrowth", tiny_classifier, REGROWTH_SPARSITIES, REGROWTH_HINT))]
-
-    def each_scenario(judge: Callable[[PrunerScenario], None]) -> None:
-        """``judge`` on every scenario in order; the first failure, with its scenario's hint."""
-        for scenario in scenarios:
-            try:
-                judge(scenario)
-            except Fail as fail:
-                raise Fail(f"{fail} {scenario.hint}".rstrip()) from None
-
-    @plan.check("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter "
-                                              "listed in sparsity_dict, of its shape")
-    def _(out):
-        each_scenario(lambda scenario: _pruner_masks(out, scenario, scenario.state, strict=True))
-
-    @plan.check("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its parameter "
-                                    "at the listed sparsity")
-    def _(out):
-        each_scenario(lambda scenario: _judge_masks_correct(out, scenario, scenario.state))
-
-    @plan.check("prunes_at_construction", 2, "constructing the pruner zeroes the masked entries "
-                                             "of the listed parameters and changes nothing else",
-                requires=("masks_correct",))
-    def _(out):
-        each_scenario(lambda scenario: _judge_pruned_at_construction(out, scenario,
-                                                                    scenario.state))
-
-    @plan.check("zeros_stay_after_steps", 3, f"after {STEPS_TEXT}, pruned weights are still zero",
-                requires=("masks_correct",))
-    def _(out):
-        each_scenario(lambda scenario: _judge_zeros_stay(out, scenario, scenario.state))
-
-    @plan.check("apply_changes_nothing_else", 1, f"{STEPS_TEXT} train exactly like SGD with the "
-                                                 f"masks re-applied (apply touches nothing else)",
-                requires=("masks_correct",))
-    def _(out):
-        each_scenario(lambda scenario: _judge_apply_only_masks(out, scenario, scenario.state,
-                                                               inputs, targets))
-
+    scenarios = tuple(_pruner_scenario(plan, key, start, sparsity_dict, inputs, targets, hint)
+                      for key, start, sparsity_dict, hint in (
+                          ("scenario", state, every_weight, ""),
+                          ("subset", state, SUBSET_SPARSITIES, SUBSET_HINT),
+                          ("regrowth", tiny_classifier, REGROWTH_SPARSITIES, REGROWTH_HINT)))
+    plan.add_check("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter "
+                   "listed in sparsity_dict, of its shape", judge_masks_for_listed_params,
+                   scenarios)
+    plan.add_check("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its "
+                   "parameter at the listed sparsity", judge_masks_correct, scenarios)
+    plan.add_check("prunes_at_construction", 2, "constructing the pruner zeroes the masked "
+                   "entries of the listed parameters and changes nothing else",
+                   judge_prunes_at_construction, scenarios, requires=("masks_correct",))
+    plan.add_check("zeros_stay_after_steps", 3, f"after {STEPS_TEXT}, pruned weights are still "
+                   f"zero", judge_zeros_stay_after_steps, scenarios, requires=("masks_correct",))
+    plan.add_check("apply_changes_nothing_else", 1, f"{STEPS_TEXT} train exactly like SGD with "
+                   f"the masks re-applied (apply touches nothing else)",
+                   judge_apply_changes_nothing_else, scenarios, requires=("masks_correct",))
     return plan
-
-
-STEPS_TEXT = f"{SCENARIO_STEPS} SGD steps, each followed by pruner.apply(model)"
 
 
 def _pruner_scenario(plan: Plan, key: str, state: dict[str, torch.Tensor],
@@ -478,17 +494,53 @@ def _pruner_scenario(plan: Plan, key: str, state: dict[str, torch.Tensor],
               state_dict=state, sparsity_dict=sparsity_dict, inputs=inputs, labels=targets,
               steps=SCENARIO_STEPS, lr=SCENARIO_LR)
     masks = ref.solutions().FineGrainedPruner(ref.model(state), sparsity_dict).masks
-    return PrunerScenario(key, describe, state, dict(sparsity_dict), masks, hint)
+    return PrunerScenario(key, describe, state, dict(sparsity_dict), masks, inputs, targets, hint)
 
 
-def _own_fields(out, scenario: PrunerScenario, name: str) -> dict:
+def _each_scenario(scenarios: tuple[PrunerScenario, ...],
+                   require: Callable[[PrunerScenario], object]) -> None:
+    """``require`` on every scenario in order; the first failure, with its scenario's hint."""
+    for scenario in scenarios:
+        try:
+            require(scenario)
+        except Fail as fail:
+            raise Fail(f"{fail} {scenario.hint}".rstrip()) from None
+
+
+def judge_masks_for_listed_params(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
+    """In every scenario, pruner.masks holds one ranked bool mask per listed parameter."""
+    _each_scenario(case, lambda scenario: _pruner_masks(out, scenario, strict=True))
+
+
+def judge_masks_correct(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
+    """In every scenario, each mask is the reference's or the notebook's own keep-mask."""
+    _each_scenario(case, lambda scenario: _require_masks_correct(out, scenario))
+
+
+def judge_prunes_at_construction(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
+    """In every scenario, construction zeroes the masked entries and changes nothing else."""
+    _each_scenario(case, lambda scenario: _require_pruned_at_construction(out, scenario))
+
+
+def judge_zeros_stay_after_steps(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
+    """In every scenario, the masked entries are still zero after the SGD steps."""
+    _each_scenario(case, lambda scenario: _require_zeros_stay(out, scenario))
+
+
+def judge_apply_changes_nothing_else(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
+    """In every scenario, the steps train like plain SGD with the masks re-applied (replayed
+    in the grader)."""
+    _each_scenario(case, lambda scenario: _require_apply_only_masks(out, scenario))
+
+
+def _own_fields(out: Outputs, scenario: PrunerScenario, name: str) -> dict:
     """A per-parameter field of the probe's record about the notebook's own
     fine_grained_prune ("own_masks", "own_in_place"); {} when malformed."""
     value = out.field(scenario.key, name)
     return value if isinstance(value, dict) else {}
 
 
-def _pruner_masks(out, scenario: PrunerScenario, state: dict[str, torch.Tensor],
+def _pruner_masks(out: Outputs, scenario: PrunerScenario,
                   strict: bool) -> dict[str, torch.Tensor]:
     """The pruner's masks as bool tensors, once there is one per listed parameter, of its shape
     (``strict``: and bool, or the dtype of the notebook's own fine_grained_prune, whose dtype
@@ -517,13 +569,12 @@ def _pruner_masks(out, scenario: PrunerScenario, state: dict[str, torch.Tensor],
             raise Fail(f"{what} is {describe_value(mask)}; keep-masks are torch.bool")
         if not isinstance(mask, torch.Tensor):
             raise Fail(f"{what} is {describe_value(mask)}, not a tensor")
-        checked[name] = as_mask(mask, what, state[name].shape)
-    _require_ranked_masks(scenario, checked, state)
+        checked[name] = as_mask(mask, what, scenario.state[name].shape)
+    _require_ranked_masks(scenario, checked)
     return checked
 
 
-def _require_ranked_masks(scenario: PrunerScenario, masks: dict[str, torch.Tensor],
-                          state: dict[str, torch.Tensor]) -> None:
+def _require_ranked_masks(scenario: PrunerScenario, masks: dict[str, torch.Tensor]) -> None:
     """Fail unless some mask prunes, and every mask that prunes ranks its weight's magnitudes
     (over the whole tensor, or per slice: :func:`ranking_scope`)."""
     if all(bool(mask.all()) for mask in masks.values()) \
@@ -532,17 +583,17 @@ def _require_ranked_masks(scenario: PrunerScenario, masks: dict[str, torch.Tenso
                    f"nothing is pruned at these sparsities (the pruner counts once its masks "
                    f"prune)")
     for name, mask in masks.items():
-        if ranking_scope(state[name], mask) is None:
+        if ranking_scope(scenario.state[name], mask) is None:
             raise Fail(f"{scenario.describe}: pruner.masks[{name!r}] prunes entries that are "
                        f"not the smallest magnitudes of {name}: nothing is ranked (the pruner "
                        f"counts once its masks prune by magnitude)")
 
 
-def _judge_masks_correct(out, scenario: PrunerScenario, state: dict[str, torch.Tensor]) -> None:
+def _require_masks_correct(out: Outputs, scenario: PrunerScenario) -> None:
     """Fail unless every mask is the reference's, or the notebook's own fine_grained_prune's
     mask of the same weight (a bug there costs q3 only; the masks rank, see
     :func:`_pruner_masks`)."""
-    masks = _pruner_masks(out, scenario, state, strict=False)
+    masks = _pruner_masks(out, scenario, strict=False)
     own = _own_fields(out, scenario, "own_masks")
     for name, mask in masks.items():
         expected = scenario.reference_masks[name]
@@ -560,15 +611,14 @@ def _is_own_mask(own_mask, mask: torch.Tensor) -> bool:
             and torch.equal(own_mask != 0, mask))
 
 
-def _judge_pruned_at_construction(out, scenario: PrunerScenario,
-                                  state: dict[str, torch.Tensor]) -> None:
+def _require_pruned_at_construction(out: Outputs, scenario: PrunerScenario) -> None:
     """Fail unless, right after construction, the listed weights are the originals with their
     masked entries zeroed and nothing else changed."""
     describe = scenario.describe
-    masks = _pruner_masks(out, scenario, state, strict=False)
+    masks = _pruner_masks(out, scenario, strict=False)
     after = as_state_dict(out.field(scenario.key, "pruned_state"), f"{describe}: the model")
     own_in_place = _own_fields(out, scenario, "own_in_place")
-    for name, original in state.items():
+    for name, original in scenario.state.items():
         got = after.get(name)
         if got is None or tuple(got.shape) != tuple(original.shape):
             raise Fail(f"{describe}: the model's {name} is missing or changed shape")
@@ -583,7 +633,7 @@ def _judge_pruned_at_construction(out, scenario: PrunerScenario,
             raise Fail(f"{describe} changed {name}, which sparsity_dict does not list")
 
 
-def _judge_zeros_stay(out, scenario: PrunerScenario, state: dict[str, torch.Tensor]) -> None:
+def _require_zeros_stay(out: Outputs, scenario: PrunerScenario) -> None:
     """Fail unless the training steps ran and every masked entry is still zero after them."""
     describe = scenario.describe
     apply_error = out.field(scenario.key, "apply_error")
@@ -591,7 +641,7 @@ def _judge_zeros_stay(out, scenario: PrunerScenario, state: dict[str, torch.Tens
         raise Fail(f"{describe}: during {STEPS_TEXT}, an error was raised: "
                    f"{str(apply_error)[:300]}")
     try:
-        masks = _pruner_masks(out, scenario, state, strict=False)
+        masks = _pruner_masks(out, scenario, strict=False)
     except Fail:
         masks = scenario.reference_masks
     final = as_state_dict(out.field(scenario.key, "final_state"), f"{describe}: the model")
@@ -605,17 +655,16 @@ def _judge_zeros_stay(out, scenario: PrunerScenario, state: dict[str, torch.Tens
                        f"are non-zero again (apply must re-apply the masks in place)")
 
 
-def _judge_apply_only_masks(out, scenario: PrunerScenario, state: dict[str, torch.Tensor],
-                            inputs: torch.Tensor, targets: torch.Tensor) -> None:
+def _require_apply_only_masks(out: Outputs, scenario: PrunerScenario) -> None:
     """Fail unless the model after the steps is what plain SGD with the masks re-applied
     gives (replayed in the grader)."""
     describe = scenario.describe
     if out.field(scenario.key, "apply_error"):
         raise Fail(f"{describe}: pruner.apply raised during {STEPS_TEXT}")
-    masks = _pruner_masks(out, scenario, state, strict=False)
+    masks = _pruner_masks(out, scenario, strict=False)
     start = as_state_dict(out.field(scenario.key, "pruned_state"), f"{describe}: the model")
     final = as_state_dict(out.field(scenario.key, "final_state"), f"{describe}: the model")
-    expected = _replay(start, masks, inputs, targets)
+    expected = _replay(start, masks, scenario.inputs, scenario.targets)
     for name, tensor in expected.items():
         got = final.get(name)
         if got is None or not close(got, tensor, rtol=1e-3, atol=1e-5):
