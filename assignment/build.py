@@ -127,11 +127,16 @@ def check_names() -> dict[str, list[str]]:
             for question in PLAN_BUILDERS}
 
 
+def _stored_question_ids() -> tuple[str, ...] | None:
+    """The graded question ids of the stored question table (None when there is none)."""
+    return questions.load().graded if questions.QUESTIONS_FILE.is_file() else None
+
+
 def sync_question_table(master: Path = MASTER, write: bool = True) -> bool:
     """Whether ``autograder/questions.json`` differs from the master's table; rewritten when it
-    does and ``write``. (A missing table is first written without check names: the checks
-    read the table to know the questions.)"""
-    if write and not questions.QUESTIONS_FILE.is_file():
+    does and ``write``. (A missing table, or one whose questions are not the master's, is first
+    written without check names: the checks read the table to know the questions.)"""
+    if write and _stored_question_ids() != questions.table_from_master(master).graded:
         questions.write(questions.table_from_master(master))
     table = question_table(master)
     if not write:

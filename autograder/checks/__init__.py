@@ -4,20 +4,9 @@ One plan builder per graded question; each draws fresh inputs from the submissio
 declares the probe calls the sandbox must make and registers weighted checks that judge the
 outcomes against the reference (``solutions/``) in the grader's own process.
 
-==========  ===================================================  =======================
-question    what it grades                                       module
-==========  ===================================================  =======================
-q1          get_sparsity, get_model_sparsity                     ``q_sparsity``
-q2          get_num_parameters, get_model_size                   ``q_sparsity``
-q3          fine_grained_prune                                   ``q_fine_grained``
-q4          target_sparsity                                      ``q_fine_grained``
-q5          FineGrainedPruner                                    ``q_fine_grained``
-q6          sparsity_dict + finegrained.pt                       ``q_models``
-q7          get_num_channels_to_keep, channel_prune              ``q_channel``
-q8          get_input_channel_importance, apply_channel_sorting  ``q_channel``
-q9          channel_pruned.pt (accuracy, MACs, speedup)          ``q_models``
-q10         nm_prune (bonus: extra credit)                       ``q_semi_structured``
-==========  ===================================================  =======================
+Each ``q_*.py`` module holds the plan builders of its questions, each named ``plan_<question id>``
+(``plan_q7``) and found here by that name: a new question needs its builder in a ``q_*.py``
+module and its header in the master notebook, nothing else in this package.
 
 Point values come from the master notebook (``points.py``); within a question every check has a
 relative weight, and a passed check earns ``points * weight / sum of the question's weights``.
@@ -26,7 +15,9 @@ its points out of the points possible.
 """
 from __future__ import annotations
 
+import importlib
 import math
+import pkgutil
 import traceback
 from typing import Any, Callable, Mapping
 
@@ -34,17 +25,30 @@ from autograder.results import CheckResult
 
 from .base import Context, Fail, Outputs, Plan
 from .points import GRADED_QUESTIONS, question_points
-from .q_channel import plan_q7, plan_q8
-from .q_fine_grained import plan_q3, plan_q4, plan_q5
-from .q_models import plan_q6, plan_q9
-from .q_semi_structured import plan_q10
-from .q_sparsity import plan_q1, plan_q2
 
-PLAN_BUILDERS: dict[str, Callable[[Context], Plan]] = {
-    "q1": plan_q1, "q2": plan_q2, "q3": plan_q3, "q4": plan_q4, "q5": plan_q5,
-    "q6": plan_q6, "q7": plan_q7, "q8": plan_q8, "q9": plan_q9, "q10": plan_q10,
-}
-assert tuple(PLAN_BUILDERS) == GRADED_QUESTIONS
+
+def _find_plan_builders() -> dict[str, Callable[[Context], Plan]]:
+    """``plan_<question>`` of every ``q_*`` module of this package, in the question table's
+    order.
+
+    Raises:
+        ImportError: a graded question of the table has no builder, or a builder has no
+            question (the table and the checks disagree: run the build, or add the builder)."""
+    found: dict[str, Callable[[Context], Plan]] = {}
+    for module_info in pkgutil.iter_modules(__path__):
+        if module_info.name.startswith("q_"):
+            module = importlib.import_module(f"{__name__}.{module_info.name}")
+            found.update((name.removeprefix("plan_"), builder)
+                         for name, builder in vars(module).items()
+                         if name.startswith("plan_") and callable(builder)
+                         and builder.__module__ == module.__name__)
+    if set(found) != set(GRADED_QUESTIONS):
+        raise ImportError(f"the graded questions {list(GRADED_QUESTIONS)} and the plan builders "
+                          f"{sorted(found)} disagree")
+    return {question: found[question] for question in GRADED_QUESTIONS}
+
+
+PLAN_BUILDERS = _find_plan_builders()
 
 __all__ = ["PLAN_BUILDERS", "GRADED_QUESTIONS", "Context", "Fail", "Outputs", "Plan",
            "build_plan", "judge_plan", "question_points", "check_shares"]

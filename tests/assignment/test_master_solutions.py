@@ -11,11 +11,12 @@ from torch import nn
 
 import solutions
 from assignment.build import MASTER
+from autograder import questions
 from tests.helpers import small_vgg
 
 from .notebooks import code_cells, read
 
-SOLUTION_CELLS = ["imports", "channel-helpers"] + [f"q{i}-solution" for i in range(1, 11)]
+SOLUTION_CELLS = ["imports", "channel-helpers"] + [f"{q}-solution" for q in questions.load().graded]
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from assignment.build import MASTER
+from autograder import questions
 from autograder.checks.settings import calibration_path
 from prunekit.export import SUBMISSION_ZIP
 
@@ -20,7 +21,8 @@ from .notebooks import ANSWER_TAG, IGNORE_TAG, code_cells, copy_folder, read, ta
 # Solution-only API calls: none of these may appear anywhere in the student notebook.
 REFERENCE_ONLY = ["kthvalue", "argsort", "reindex_out_channels", "ratios_per_boundary",
                   ".transpose(0, 1).reshape(in_channels"]
-FUNCTION_QUESTIONS = ["q1", "q2", "q3", "q5", "q7", "q8", "q10"]
+# The questions whose prompt asks for functions or classes (the others ask for values).
+FUNCTION_QUESTIONS = [q for q in questions.load().graded if questions.load()[q].functions]
 EXTENSION_CELLS = ("nm-prune-model", "nm-finetune", "nm-tradeoffs")  # the optional N:M section
 
 

@@ -76,12 +76,6 @@ FIXED_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 TIMEOUT_S = 40.0  # the student process's wall / CPU limit in the evidence batch (core: 90 s): the
 #                   slowest honest case needs about 13 s on 2 busy cores; the infinite loop waits it out
 WORKERS = 2
-# Every function (or class part, or answer variable) of the student API; each must have mutants.
-API = ("get_sparsity", "get_model_sparsity", "get_num_parameters", "get_model_size",
-       "fine_grained_prune", "FineGrainedPruner.__init__", "FineGrainedPruner.apply",
-       "target_sparsity", "sparsity_dict", "get_input_channel_importance",
-       "apply_channel_sorting", "get_num_channels_to_keep", "channel_prune",
-       "channel_prune_ratio", "nm_prune")
 
 _HEADER = re.compile(r"^#\s?([a-z]+):\s*(.*)$")
 _CONTINUATION = re.compile(r"^#\s{2,}(\S.*)$")
@@ -605,6 +599,29 @@ def grade_all(paths: Mapping[str, Path], out_dir: Path, workers: int = WORKERS,
         results_json = (out_dir / "results" / result.submission / "results.json").read_text()
         graded[result.submission] = Graded(result, feedback, results_json)
     return graded
+
+
+def student_api() -> tuple[str, ...]:
+    """Every function, class part and answer variable the checks grade (each must have
+    mutants): the names each question's plan grades (``Plan.functions``), a class as its
+    ``__init__`` and the methods its question's prompt asks for ("FineGrainedPruner.apply")."""
+    from autograder import questions
+    from autograder.checks import GRADED_QUESTIONS, build_plan
+    from autograder.checks.base import Context
+    from autograder.checks.settings import load_settings
+
+    settings = load_settings("offline")
+    api = []
+    for question in GRADED_QUESTIONS:
+        graded = build_plan(question, Context(seed=0, settings=settings, resources=None)).functions
+        asked = questions.load()[question].functions
+        for name in graded:
+            if name[:1].isupper():  # a class: its constructor and the methods the prompt names
+                api += [f"{name}.__init__"] + [f"{name}.{method}" for method in asked
+                                               if method not in graded]
+            else:
+                api.append(name)
+    return tuple(api)
 
 
 def question_max() -> dict[str, float]:
