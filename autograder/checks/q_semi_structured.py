@@ -10,11 +10,13 @@ the errors) count once the function keeps n entries in every group of m on every
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
 from . import reference as ref
-from .base import (Context, Fail, Plan, as_mask, require_bool_mask, require_pruned_in_place,
-                   shape_text)
+from .base import (Context, Fail, MaskProbed, Outputs, Plan, require_bool_masks,
+                   require_call_pruned_in_place, returned_mask, shape_text)
 from .inputs import tie_free_tensor, uniform
 
 # The exact cases, the same for every submission (only the tensors' values are drawn):
@@ -59,102 +61,129 @@ def tied_tensor(generator: torch.Generator) -> torch.Tensor:
     return (values * signs).reshape(2, 8)
 
 
+@dataclass(frozen=True, kw_only=True)
+class NmCall(MaskProbed):
+    """An nm_prune call: ``input`` pruned with ``pattern`` (n, m), the defaults for a call
+    without them (``expected``: the reference's keep-mask; None for a call that must raise)."""
+    pattern: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class NmCases:
+    """q10's calls: ``exact`` (the tie-free tensors of :data:`EXACT_CASES`), ``ties`` (groups of
+    equal magnitudes), ``none_kept`` and ``all_kept`` (n = 0 and n = m), and ``errors`` (the
+    shapes and patterns of :data:`ERROR_CASES`, which must raise a ValueError)."""
+    exact: tuple[NmCall, ...]
+    ties: NmCall
+    none_kept: NmCall
+    all_kept: NmCall
+    errors: tuple[NmCall, ...]
+
+    def returning(self) -> list[NmCall]:
+        """The calls that must return a mask."""
+        return [*self.exact, self.ties, self.none_kept, self.all_kept]
+
+
 def plan_q10(ctx: Context) -> Plan:
     """q10 (bonus): the keep-mask and the in-place pruning of nm_prune."""
     g = ctx.generator("q10")
     plan = Plan("q10", ("nm_prune",))
-
-    def case(key: str, tensor: torch.Tensor, n: int | None, m: int | None,
-             raises: bool = False) -> dict:
-        describe = _nm_text(tensor.shape, n, m)
-        args = [tensor] if n is None else [tensor, n, m]
-        plan.call(key, "call_function", describe, "nm_prune", name="nm_prune", args=args)
-        item = {"key": key, "describe": describe, "input": tensor, "pattern": _pattern(n, m)}
-        if not raises:
-            item["expected"] = ref.call("nm_prune", tensor, *item["pattern"])
-        return item
-
-    exact = [case(f"exact{index}", tie_free_tensor(shape, g), n, m)
-             for index, (shape, n, m) in enumerate(EXACT_CASES)]
-    ties = case("ties", tied_tensor(g), 2, 4)
-    none_kept = case("n_zero", tie_free_tensor((3, 8), g), 0, 4)
-    all_kept = case("n_equal_m", tie_free_tensor((3, 8), g), 4, 4)
-    errors = [case(f"error{index}", tie_free_tensor(shape, g), n, m, raises=True)
-              for index, (shape, n, m) in enumerate(ERROR_CASES)]
-    returning = exact + [ties, none_kept, all_kept]
-
-    def mask_of(out, item) -> torch.Tensor:
-        return as_mask(out.field(item["key"]), item["describe"], item["input"].shape)
-
-    def judge_masks(out, items: list[dict]) -> None:
-        """Fail on the first item whose mask differs from the contract's, saying the mistake
-        that explains every item's mask when exactly one does."""
-        masks = [mask_of(out, item) for item in items]
-        wrong = [(item, mask) for item, mask in zip(items, masks)
-                 if not torch.equal(mask, item["expected"])]
-        if wrong:
-            raise Fail(_mask_message(*wrong[0], _explaining_mistake(items, masks)))
-
-    def require_pattern(out) -> None:
-        """Fail unless every exact case's mask keeps exactly n entries in each group of m
-        consecutive entries of a row: a function that does nothing, or raises a ValueError
-        always, satisfies the other properties trivially; they count once it prunes N:M."""
-        for item in exact:
-            n, m = item["pattern"]
-            kept = mask_of(out, item).reshape(-1, m).sum(dim=1)
-            if not bool((kept == n).all()):
-                raise Fail(f"{item['describe']} kept {_entries(int(kept[kept != n][0]))} in a "
-                           f"group of {m} consecutive entries of a row, not {n} (this property "
-                           f"counts once the function keeps n of every m)")
-
-    @plan.check("mask_exact", 4, "the exact keep-mask on tie-free tensors (a conv weight at 2:4, "
-                                 "the defaults, 1:3, 3:8, a linear weight)")
-    def _(out):
-        judge_masks(out, exact)
-
-    @plan.check("returns_bool_mask", 1, "nm_prune returns a bool tensor of the input's shape")
-    def _(out):
-        require_pattern(out)
-        for item in returning:
-            require_bool_mask(out.field(item["key"]), item["describe"], item["input"].shape)
-
-    @plan.check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
-                                      "where the mask is False)")
-    def _(out):
-        require_pattern(out)
-        for item in exact + [none_kept]:
-            require_pruned_in_place(out.argument_after(item["key"]), item["input"],
-                                    mask_of(out, item), item["describe"])
-
-    @plan.check("ties_keep_earlier", 1, "of entries with equal magnitude in a group, the "
-                                        "earlier one is kept")
-    def _(out):
-        judge_masks(out, [ties])
-
-    @plan.check("n_edges", 1, "n = 0 prunes every entry, n = m keeps every entry")
-    def _(out):
-        require_pattern(out)
-        judge_masks(out, [none_kept, all_kept])
-        if not torch.equal(out.argument_after(all_kept["key"]), all_kept["input"]):
-            raise Fail(f"{all_kept['describe']} changed the tensor; n = m keeps every entry")
-
-    @plan.check("rejects_bad_shapes", 1, "a ValueError when a row's length is not a multiple "
-                                         "of m, or n is not in 0..m")
-    def _(out):
-        require_pattern(out)
-        for item in errors:
-            raised = out.raised(item["key"])
-            n, m = item["pattern"]
-            why = (f"n = {n} is not in 0..{m}" if n > m else
-                   f"its rows have {item['input'].numel() // item['input'].shape[0]} entries, "
-                   f"not a multiple of m = {m}")
-            if raised is None:
-                raise Fail(f"{item['describe']} returned; {why}, so it must raise a ValueError")
-            if not raised.startswith("ValueError"):
-                raise Fail(f"{item['describe']} raised {raised.split(':')[0]}; {why}, so it "
-                           f"must raise a ValueError that says so")
-
+    exact = tuple(_nm_call(plan, f"exact{index}", tie_free_tensor(shape, g), n, m)
+                  for index, (shape, n, m) in enumerate(EXACT_CASES))
+    ties = _nm_call(plan, "ties", tied_tensor(g), 2, 4)
+    none_kept = _nm_call(plan, "n_zero", tie_free_tensor((3, 8), g), 0, 4)
+    all_kept = _nm_call(plan, "n_equal_m", tie_free_tensor((3, 8), g), 4, 4)
+    errors = tuple(_nm_call(plan, f"error{index}", tie_free_tensor(shape, g), n, m, raises=True)
+                   for index, (shape, n, m) in enumerate(ERROR_CASES))
+    cases = NmCases(exact, ties, none_kept, all_kept, errors)
+    plan.add_check("mask_exact", 4, "the exact keep-mask on tie-free tensors (a conv weight at "
+                   "2:4, the defaults, 1:3, 3:8, a linear weight)",
+                   judge_nm_masks_match_contract, cases.exact)
+    plan.add_check("returns_bool_mask", 1, "nm_prune returns a bool tensor of the input's shape",
+                   judge_returns_bool_mask, cases)
+    plan.add_check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
+                   "where the mask is False)", judge_prunes_in_place, cases)
+    plan.add_check("ties_keep_earlier", 1, "of entries with equal magnitude in a group, the "
+                   "earlier one is kept", judge_nm_masks_match_contract, (cases.ties,))
+    plan.add_check("n_edges", 1, "n = 0 prunes every entry, n = m keeps every entry",
+                   judge_n_edges, cases)
+    plan.add_check("rejects_bad_shapes", 1, "a ValueError when a row's length is not a multiple "
+                   "of m, or n is not in 0..m", judge_rejects_bad_shapes, cases)
     return plan
+
+
+def _nm_call(plan: Plan, key: str, tensor: torch.Tensor, n: int | None, m: int | None,
+             raises: bool = False) -> NmCall:
+    """Declare nm_prune(``tensor``, ``n``, ``m``) (without n and m for None) and, unless it
+    ``raises``, ask the reference for its mask."""
+    describe = _nm_text(tensor.shape, n, m)
+    args = [tensor] if n is None else [tensor, n, m]
+    plan.call(key, "call_function", describe, "nm_prune", name="nm_prune", args=args)
+    pattern = _pattern(n, m)
+    expected = None if raises else ref.call("nm_prune", tensor, *pattern)
+    return NmCall(key=key, describe=describe, input=tensor, pattern=pattern, expected=expected)
+
+
+def judge_nm_masks_match_contract(out: Outputs, case: tuple[NmCall, ...]) -> None:
+    """Fail on the first call whose mask differs from the contract's, saying the mistake
+    that explains every call's mask when exactly one does."""
+    masks = [returned_mask(out, call) for call in case]
+    wrong = [(call, mask) for call, mask in zip(case, masks)
+             if not torch.equal(mask, call.expected)]
+    if wrong:
+        raise Fail(_mask_message(*wrong[0], _explaining_mistake(case, masks)))
+
+
+def _require_pattern(out: Outputs, exact: tuple[NmCall, ...]) -> None:
+    """Fail unless every exact case's mask keeps exactly n entries in each group of m
+    consecutive entries of a row: a function that does nothing, or raises a ValueError
+    always, satisfies the other properties trivially; they count once it prunes N:M."""
+    for call in exact:
+        n, m = call.pattern
+        kept = returned_mask(out, call).reshape(-1, m).sum(dim=1)
+        if not bool((kept == n).all()):
+            raise Fail(f"{call.describe} kept {_entries(int(kept[kept != n][0]))} in a "
+                       f"group of {m} consecutive entries of a row, not {n} (this property "
+                       f"counts once the function keeps n of every m)")
+
+
+def judge_returns_bool_mask(out: Outputs, case: NmCases) -> None:
+    """Every call that must return did return a torch.bool mask of its input's shape, once
+    the function prunes N:M."""
+    _require_pattern(out, case.exact)
+    require_bool_masks(out, case.returning())
+
+
+def judge_prunes_in_place(out: Outputs, case: NmCases) -> None:
+    """The exact cases and n = 0 prune the tensor passed in, in place, once the function
+    prunes N:M."""
+    _require_pattern(out, case.exact)
+    for call in [*case.exact, case.none_kept]:
+        require_call_pruned_in_place(out, call, returned_mask)
+
+
+def judge_n_edges(out: Outputs, case: NmCases) -> None:
+    """n = 0 prunes everything; n = m keeps everything and leaves the tensor as it was."""
+    _require_pattern(out, case.exact)
+    judge_nm_masks_match_contract(out, (case.none_kept, case.all_kept))
+    if not torch.equal(out.argument_after(case.all_kept.key), case.all_kept.input):
+        raise Fail(f"{case.all_kept.describe} changed the tensor; n = m keeps every entry")
+
+
+def judge_rejects_bad_shapes(out: Outputs, case: NmCases) -> None:
+    """Every call of :data:`ERROR_CASES` raised a ValueError, once the function prunes N:M."""
+    _require_pattern(out, case.exact)
+    for call in case.errors:
+        raised = out.raised(call.key)
+        n, m = call.pattern
+        why = (f"n = {n} is not in 0..{m}" if n > m else
+               f"its rows have {call.input.numel() // call.input.shape[0]} entries, "
+               f"not a multiple of m = {m}")
+        if raised is None:
+            raise Fail(f"{call.describe} returned; {why}, so it must raise a ValueError")
+        if not raised.startswith("ValueError"):
+            raise Fail(f"{call.describe} raised {raised.split(':')[0]}; {why}, so it "
+                       f"must raise a ValueError that says so")
 
 
 # --- what a wrong mask is explained by --------------------------------------------------------
@@ -197,22 +226,22 @@ def _global_mask(tensor: torch.Tensor, n: int, m: int) -> torch.Tensor:
 
 
 MISTAKES = {
-    "inverse": lambda item: ~item["expected"],
-    "smallest": lambda item: _groups_mask(item["input"], *item["pattern"], largest=False),
-    "columns": lambda item: _columns_mask(item["input"], *item["pattern"]),
-    "input_channels": lambda item: _input_channel_mask(item["input"], *item["pattern"]),
-    "global": lambda item: _global_mask(item["input"], *item["pattern"]),
-    "later_ties": lambda item: _later_ties_mask(item["input"], *item["pattern"]),
+    "inverse": lambda call: ~call.expected,
+    "smallest": lambda call: _groups_mask(call.input, *call.pattern, largest=False),
+    "columns": lambda call: _columns_mask(call.input, *call.pattern),
+    "input_channels": lambda call: _input_channel_mask(call.input, *call.pattern),
+    "global": lambda call: _global_mask(call.input, *call.pattern),
+    "later_ties": lambda call: _later_ties_mask(call.input, *call.pattern),
 }
 
 
-def _explaining_mistake(items: list[dict], masks: list[torch.Tensor]) -> str | None:
-    """The one typical mistake whose masks equal the student's on every item, if exactly one:
-    a mistake without a mask for an item (None: it does not apply there) explains any mask
-    there, but must give the student's mask on at least one item where that mask is wrong."""
+def _explaining_mistake(calls: tuple[NmCall, ...], masks: list[torch.Tensor]) -> str | None:
+    """The one typical mistake whose masks equal the student's on every call, if exactly one:
+    a mistake without a mask for a call (None: it does not apply there) explains any mask
+    there, but must give the student's mask on at least one call where that mask is wrong."""
     explaining = []
     for name, rule in MISTAKES.items():
-        pairs = [(mask, rule(item), item["expected"]) for mask, item in zip(masks, items)]
+        pairs = [(mask, rule(call), call.expected) for mask, call in zip(masks, calls)]
         agrees = all(ruled is None or torch.equal(mask, ruled) for mask, ruled, _ in pairs)
         shown = any(ruled is not None and not torch.equal(mask, expected)
                     for mask, ruled, expected in pairs)
@@ -221,11 +250,11 @@ def _explaining_mistake(items: list[dict], masks: list[torch.Tensor]) -> str | N
     return explaining[0] if len(explaining) == 1 else None
 
 
-def _mask_message(item: dict, mask: torch.Tensor, mistake: str | None) -> str:
+def _mask_message(call: NmCall, mask: torch.Tensor, mistake: str | None) -> str:
     """Why a keep-mask differs from the contract's, in terms of the input (and of the mistake
     that explains all the inputs' masks, when one does)."""
-    describe = item["describe"]
-    n, m = item["pattern"]
+    describe = call.describe
+    n, m = call.pattern
     rule = (f"in each row (tensor.reshape(tensor.shape[0], -1)), every group of {m} consecutive "
             f"entries keeps its {n} largest magnitudes")
     messages = {
