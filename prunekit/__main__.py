@@ -12,6 +12,8 @@ from pathlib import Path
 
 import torch
 
+from prunekit.profiles import PROFILE_OPTION_HELP
+
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run one command; returns the exit status (errors print one line)."""
@@ -45,8 +47,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_common(command: argparse.ArgumentParser) -> None:
     command.add_argument("--profile", default=None,
-                         help="offline, cifar10 or cifar10-cpu (default: cifar10 where its data is "
-                              "on disk, else offline)")
+                         help=PROFILE_OPTION_HELP)
     command.add_argument("--checkpoint", type=Path, default=None,
                          help="checkpoint file (default: checkpoints/vgg-<profile>.pt)")
     command.add_argument("--data", type=Path, default=None, help="data directory (default: ./data)")

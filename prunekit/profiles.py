@@ -136,6 +136,13 @@ def default_checkpoint_path(profile: Profile) -> Path:
     return checkpoint_dir() / f"vgg-{profile.name}.pt"
 
 
+# The --profile option of the command lines (prunekit's and the grader's), as default_profile_name
+# chooses.
+PROFILE_OPTION_HELP = ("offline, cifar10-cpu or cifar10 (default: $PRUNEKIT_PROFILE, else "
+                       "cifar10-cpu where CIFAR-10 is on disk (cifar10 with a CUDA GPU and its "
+                       "base checkpoint), else offline)")
+
+
 def default_profile_name() -> str:
     """``$PRUNEKIT_PROFILE`` if set; else ``offline`` unless CIFAR-10 is on disk. With it,
     ``cifar10`` (full width) on a machine with a CUDA GPU where that profile's base checkpoint

@@ -44,7 +44,7 @@ def _xdist_group(item: pytest.Item) -> str:
     return item.nodeid.split("::", 1)[0]
 
 
-# The units that take longest, longest first (seconds measured on 2 cores: the README's Tests
+# The units that take longest, longest first (seconds measured on 2 cores: docs/testing.md's
 # section). xdist hands units out in collection order (--no-loadscope-reorder), so these start
 # first and the short ones fill in around them; a long unit started last would leave the other
 # worker idle at the end.

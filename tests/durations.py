@@ -5,7 +5,7 @@
 
 Seconds are each test's setup, call and teardown as pytest measured them, summed per module
 (a shared session fixture counts in the first test that asked for it); with two workers they
-add up to about twice the wall time. The README's Tests section keeps the measured split.
+add up to about twice the wall time. docs/testing.md keeps the measured split.
 """
 from __future__ import annotations
 

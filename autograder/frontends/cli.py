@@ -54,6 +54,7 @@ from typing import Mapping, Sequence
 from autograder.manifest import KIT_ROOT
 from autograder.core import batch
 from autograder.frontends import report
+from prunekit.profiles import PROFILE_OPTION_HELP
 from autograder.sandbox import IsolationUnavailable
 from autograder.sandbox.backend import UNISOLATED_FLAG
 
@@ -182,9 +183,7 @@ def _parser() -> argparse.ArgumentParser:
 
     calibrate = commands.add_parser("calibrate", help="run the reference on a profile and "
                                                       "store its grading thresholds")
-    calibrate.add_argument("--profile", default=None, help="offline, cifar10 or cifar10-cpu "
-                                                           "(default: cifar10 where its data is "
-                                                           "on disk, else offline)")
+    calibrate.add_argument("--profile", default=None, help=PROFILE_OPTION_HELP)
     calibrate.add_argument("--out", type=Path, default=None, metavar="FILE",
                            help="where to write the calibration (default: the core's place)")
     calibrate.add_argument("--new-secrets", action="store_true",
@@ -290,8 +289,7 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
     command.add_argument("--redo", action="store_true",
                          help="grade again the submissions that have a record")
     command.add_argument("--profile", default=None,
-                         help="offline, cifar10 or cifar10-cpu (default: cifar10 where its "
-                              "data is on disk, else offline)")
+                         help=PROFILE_OPTION_HELP)
     command.add_argument("--visibility", default=report.DEFAULT_VISIBILITY,
                          choices=report.GRADESCOPE_VISIBILITIES,
                          help="Gradescope visibility of the question rows in results.json")

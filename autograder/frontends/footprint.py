@@ -23,8 +23,8 @@ can take: the student's time limit runs out). Each run is sampled every
   settings come from.
 
 ``--write`` stores the figures in :data:`FOOTPRINT_FILE`, the one home of these numbers:
-``gradescope-zip`` prints the settings derived from it (:func:`recommended_settings`) and the
-README quotes them.
+``gradescope-zip`` prints the settings derived from it (:func:`recommended_settings`) and
+docs/gradescope-prairielearn.md quotes them.
 """
 from __future__ import annotations
 
