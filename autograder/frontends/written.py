@@ -29,7 +29,6 @@ the scores.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import json
 import re
@@ -71,6 +70,83 @@ MAX_FORMULA_NESTING = 12  # braces deep
 FORMULA_DPI = 110
 COMMENT_CHARS = 500  # a TA comment as stored
 _PAGER = re.compile(r"<nav class='pager'>[^\n]*?</nav>")  # ours: student text is escaped
+# Every piece of HTML the pages are made of. Rendered with autoescaping (:func:`_html`): a value
+# is escaped unless it is a fragment rendered here (markupsafe.Markup), so student text can only
+# reach a page escaped.
+_TEMPLATES = {
+    "page": """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{{ csp|safe }}">
+<title>{{ title }}</title>
+<style>
+body { font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.45; }
+section { border-top: 2px solid #888; margin-top: 2em; }
+.prompt { color: #444; font-style: italic; }
+.answer { background: #f4f8ff; padding: 0.5em 1em; border-left: 4px solid #36c; }
+.missing, .pending { color: #a00; }
+pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; white-space: pre-wrap; }
+pre.source { color: #555; font-size: 85%; }
+img { max-width: 100%; }
+img.math { vertical-align: middle; }
+img.math.display { display: block; margin: 0.5em auto; }
+nav.pager { display: flex; justify-content: space-between; }
+table { border-collapse: collapse; }
+td, th { border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }
+</style></head>
+<body>
+<nav class='pager'></nav>
+{{ body }}
+</body></html>
+""",
+    "submission": """<h1>{{ title }}</h1>
+{% if sections is none %}<p class='missing'>No readable notebook in this submission.</p>
+{% else %}{% for section in sections %}{{ section }}
+{% endfor %}{% endif %}""",
+    "section": """<section id='{{ question }}'><h2>{{ question|upper }} ({{ heading }})</h2>
+<div class='prompt'>{{ prompt }}</div>
+<h3>Answer</h3>
+{% if answer is none %}<div class='answer missing'>No answer.</div>
+{% else %}<div class='answer'>{{ answer }}</div>
+{% endif %}{% if cells %}<h3>What the question refers to (the student's run)</h3>
+{% for cell in cells %}{{ cell }}
+{% endfor %}{% endif %}</section>""",
+    "cell": "<div class='cell'><pre class='source'>{{ source }}</pre>"
+            "{% for output in outputs %}{{ output }}{% if not loop.last %}\n{% endif %}"
+            "{% else %}<p class='missing'>(no output: the cell was not run)</p>{% endfor %}</div>",
+    "text": "<pre class='output'>{{ text }}</pre>",
+    "plot": "<img alt='plot' src='{{ uri }}'>",
+    "formula": "<img class='{{ kind }}' alt='{{ tex }}' src='{{ uri }}'>",
+    "formula_text": "<code class='math'>{{ tex }}</code>",
+    "markdown_text": "<pre>{{ text }}</pre>",
+    "image_not_shown": "<span class='not-shown'>[image not shown: {{ text }}]</span>",
+    "notice": "<h1>{{ title }}</h1><p class='missing'>This submission's page could not be made "
+              "({{ error }}); open its notebook directly.</p>",
+    "index": """<h1>Written answers</h1><p>{{ progress }}</p><table><tr><th>submission</th><th>name</th>\
+{% for question, heading in headings %}<th>{{ question|upper }} ({{ heading }})</th>{% endfor %}</tr>
+{% for row in rows %}<tr><td><a href='{{ row.href }}'>{{ row.id }}</a></td><td>{{ row.name }}</td>\
+{% for cell in row.cells %}{% if cell is none %}<td class='pending'>not graded yet</td>\
+{% else %}<td>{{ cell }}</td>{% endif %}{% endfor %}</tr>{% if not loop.last %}
+{% endif %}{% endfor %}</table>""",
+    "pager": "<nav class='pager'>{% if previous %}<a href='{{ previous.href }}'>&larr; "
+             "{{ previous.id }}</a>{% else %}<span></span>{% endif %}<a href='index.html'>index "
+             "({{ position }} of {{ count }})</a>{% if following %}<a href='{{ following.href }}'>"
+             "{{ following.id }} &rarr;</a>{% else %}<span></span>{% endif %}</nav>",
+}
+_ENVIRONMENT = None  # the jinja2 environment, made on first use (the grader never needs it)
+
+
+def _html(template: str, **values):
+    """``template`` of :data:`_TEMPLATES` rendered with ``values`` escaped (a markupsafe.Markup
+    fragment, rendered here, is kept as it is)."""
+    global _ENVIRONMENT
+    if _ENVIRONMENT is None:
+        import jinja2
+
+        _ENVIRONMENT = jinja2.Environment(loader=jinja2.DictLoader(_TEMPLATES), autoescape=True,
+                                          keep_trailing_newline=True)
+    from markupsafe import Markup
+
+    return Markup(_ENVIRONMENT.get_template(template).render(**values))
 
 
 class ManualScoresError(ValueError):
@@ -169,29 +245,20 @@ def written_page(submission_id: str, notebook: dict | None, questions: Mapping[s
                  who: str = "") -> str:
     """The HTML page of one submission's written answers (see the module docstring)."""
     title = f"Written answers: {submission_id}" + (f" ({who})" if who else "")
-    body = [f"<h1>{html.escape(title)}</h1>"]
-    if notebook is None:
-        body.append("<p class='missing'>No readable notebook in this submission.</p>")
-    else:
+    sections = None
+    if notebook is not None:
         given = answers(notebook)
-        for question, info in questions.items():
-            body.append(_question_section(question, info, given.get(question, ""), notebook))
-    return _page(title, "\n".join(body))
+        sections = [_question_section(question, info, given.get(question, ""), notebook)
+                    for question, info in questions.items()]
+    return _page(title, _html("submission", title=title, sections=sections))
 
 
 def _question_section(question: str, info: Mapping, answer: str, notebook: dict) -> str:
     placeholder = not answer or answer.startswith("_Type your answer here")
-    parts = [f"<section id='{question}'><h2>{question.upper()} ({points_heading(info)})</h2>",
-             f"<div class='prompt'>{_markdown(_prompt_text(info['prompt']))}</div>",
-             "<h3>Answer</h3>",
-             "<div class='answer missing'>No answer.</div>" if placeholder
-             else f"<div class='answer'>{_markdown(answer)}</div>"]
-    cells = evidence_cells(notebook, question)
-    if cells:
-        parts.append("<h3>What the question refers to (the student's run)</h3>")
-        parts += [_cell_html(cell) for cell in cells]
-    parts.append("</section>")
-    return "\n".join(parts)
+    return _html("section", question=question, heading=points_heading(info),
+                 prompt=_markdown(_prompt_text(info["prompt"])),
+                 answer=None if placeholder else _markdown(answer),
+                 cells=[_cell_html(cell) for cell in evidence_cells(notebook, question)])
 
 
 def _prompt_text(prompt: str) -> str:
@@ -199,12 +266,10 @@ def _prompt_text(prompt: str) -> str:
 
 
 def _cell_html(cell: dict) -> str:
-    source = html.escape(_text(cell.get("source"))[:MAX_TEXT_CHARS])
     raw_outputs = cell.get("outputs") if isinstance(cell.get("outputs"), list) else []
     outputs = [_output_html(output) for output in raw_outputs if isinstance(output, dict)]
-    shown = "\n".join(o for o in outputs if o) or "<p class='missing'>(no output: the cell " \
-                                                  "was not run)</p>"
-    return f"<div class='cell'><pre class='source'>{source}</pre>{shown}</div>"
+    return _html("cell", source=_text(cell.get("source"))[:MAX_TEXT_CHARS],
+                 outputs=[output for output in outputs if output])
 
 
 def _output_html(output: dict) -> str:
@@ -217,7 +282,7 @@ def _output_html(output: dict) -> str:
     data = output.get("data", {}) if isinstance(output.get("data"), dict) else {}
     image = _png_data_uri(data.get("image/png"))
     if image:
-        return f"<img alt='plot' src='{image}'>"
+        return _html("plot", uri=image)
     text = _text(data.get("text/plain"))
     return _text_html(text) if text else ""
 
@@ -245,7 +310,7 @@ def _png_data_uri(value) -> str:
 
 def _text_html(text: str) -> str:
     text = text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS] + "\n…"
-    return f"<pre class='output'>{html.escape(text)}</pre>"
+    return _html("text", text=text)
 
 
 def _markdown(text: str) -> str:
@@ -270,8 +335,11 @@ def _markdown(text: str) -> str:
 
         rendered = mistune.create_markdown(renderer=_answer_renderer(mistune))(held)
     except ImportError:
-        rendered = f"<pre>{html.escape(held)}</pre>"
-    return re.sub(f"MATH{nonce}N(\\d+)X", lambda m: formulas[int(m.group(1))], rendered)
+        rendered = _html("markdown_text", text=held)
+    from markupsafe import Markup
+
+    # trusted: mistune escaped every raw tag of the student's text, the formulas are fragments
+    return Markup(re.sub(f"MATH{nonce}N(\\d+)X", lambda m: formulas[int(m.group(1))], rendered))
 
 
 def _answer_renderer(mistune):
@@ -280,8 +348,7 @@ def _answer_renderer(mistune):
     an outside picture never reaches a TA's browser (the CSP would also block it)."""
     class AnswerRenderer(mistune.HTMLRenderer):
         def image(self, text: str, url: str, title=None) -> str:
-            return (f"<span class='not-shown'>[image not shown: "
-                    f"{html.escape(text or url, quote=True)}]</span>")
+            return _html("image_not_shown", text=text or url)
 
     return AnswerRenderer(escape=True)
 
@@ -294,9 +361,8 @@ def _math_html(tex: str, display: bool, draw: bool = True) -> str:
     image = _math_png(tex) if draw else ""
     marks = "$$" if display else "$"
     if not image:
-        return f"<code class='math'>{html.escape(marks + tex + marks)}</code>"
-    kind = "math display" if display else "math"
-    return f"<img class='{kind}' alt='{html.escape(tex, quote=True)}' src='{image}'>"
+        return _html("formula_text", tex=marks + tex + marks)
+    return _html("formula", kind="math display" if display else "math", tex=tex, uri=image)
 
 
 def _math_png(tex: str) -> str:
@@ -324,32 +390,9 @@ def _nesting(tex: str) -> int:
 
 
 def _page(title: str, body: str) -> str:
-    """A page of the written folder: ``body`` under an empty pager (:func:`write_index` fills
-    it), with the CSP that forbids scripts and outside loads."""
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<title>{html.escape(title)}</title>
-<style>
-body {{ font-family: sans-serif; max-width: 60em; margin: 2em auto; line-height: 1.45; }}
-section {{ border-top: 2px solid #888; margin-top: 2em; }}
-.prompt {{ color: #444; font-style: italic; }}
-.answer {{ background: #f4f8ff; padding: 0.5em 1em; border-left: 4px solid #36c; }}
-.missing, .pending {{ color: #a00; }}
-pre {{ background: #f6f6f6; padding: 0.5em; overflow-x: auto; white-space: pre-wrap; }}
-pre.source {{ color: #555; font-size: 85%; }}
-img {{ max-width: 100%; }}
-img.math {{ vertical-align: middle; }}
-img.math.display {{ display: block; margin: 0.5em auto; }}
-nav.pager {{ display: flex; justify-content: space-between; }}
-table {{ border-collapse: collapse; }}
-td, th {{ border: 1px solid #ccc; padding: 0.2em 0.6em; text-align: left; }}
-</style></head>
-<body>
-<nav class='pager'></nav>
-{body}
-</body></html>
-"""
+    """A page of the written folder: ``body`` (a rendered fragment) under an empty pager
+    (:func:`write_index` fills it), with the CSP that forbids scripts and outside loads."""
+    return str(_html("page", csp=CSP, title=title, body=body))  # CSP: our constant, unescaped
 
 
 def write_pages(submissions: Sequence, out_dir: Path,
@@ -382,9 +425,7 @@ def _page_or_notice(submission, questions: Mapping[str, dict], who: str) -> str:
         return written_page(submission.id, notebook, questions, who)
     except Exception as error:  # noqa: BLE001 - any failure on student data costs one page
         title = f"Written answers: {submission.id}"
-        return _page(title, f"<h1>{html.escape(title)}</h1><p class='missing'>This submission's "
-                            f"page could not be made ({html.escape(type(error).__name__)}); "
-                            "open its notebook directly.</p>")
+        return _page(title, _html("notice", title=title, error=type(error).__name__))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -419,46 +460,40 @@ def write_index(out_dir: Path) -> Path:
     identities, scores = load_identities(out_dir), load_manual(out_dir)
     rows = [_index_row(page, identity_columns(identities.get(page.stem, ()))["name"],
                        scores.get(page.stem, {}), questions) for page in pages]
-    head = "".join(f"<th>{q.upper()} ({points_heading(info)})</th>"
-                   for q, info in questions.items())
-    body = (f"<h1>Written answers</h1><p>{_progress(pages, scores, questions)}</p>"
-            f"<table><tr><th>submission</th><th>name</th>{head}</tr>\n"
-            + "\n".join(rows) + "</table>")
+    body = _html("index", progress=_progress(pages, scores, questions), rows=rows,
+                 headings=[(q, points_heading(info)) for q, info in questions.items()])
     index = folder / "index.html"
     index.write_text(_page("Written answers", body), encoding="utf-8")
     return index
 
 
-def _href(page: Path) -> str:
-    return html.escape(urllib.parse.quote(page.name), quote=True)
+def _link(page: Path) -> dict[str, str]:
+    """A page as a link: its quoted file name and its id."""
+    return {"href": urllib.parse.quote(page.name), "id": page.stem}
 
 
-def _index_row(page: Path, name: str, entry: Mapping, questions: Mapping[str, dict]) -> str:
-    cells = "".join(f"<td>{entry[q]:g} / {info['points']:g}</td>" if q in entry
-                    else "<td class='pending'>not graded yet</td>"
-                    for q, info in questions.items())
-    return (f"<tr><td><a href='{_href(page)}'>{html.escape(page.stem)}</a></td>"
-            f"<td>{html.escape(name)}</td>{cells}</tr>")
+def _index_row(page: Path, name: str, entry: Mapping, questions: Mapping[str, dict]) -> dict:
+    """One row of the index: the page's link, the submitters' names and each question's
+    score ("4 / 6"), None where no TA scored it yet."""
+    return {**_link(page), "name": name,
+            "cells": [f"{entry[q]:g} / {info['points']:g}" if q in entry else None
+                      for q, info in questions.items()]}
 
 
 def _progress(pages: Sequence[Path], scores: Mapping, questions: Mapping[str, dict]) -> str:
     """"12 submissions; scored: W1 5, W2 3, W3 0"."""
     scored = ", ".join(f"{q.upper()} {sum(q in scores.get(p.stem, {}) for p in pages)}"
                        for q in questions)
-    return html.escape(f"{len(pages)} submissions; scored: {scored}")
+    return f"{len(pages)} submissions; scored: {scored}"
 
 
 def _set_pager(pages: Sequence[Path], position: int) -> None:
     """Fill the pager of ``pages[position]`` with links to the previous page, the index and
     the next page. Side effect: rewrites the page when its pager differs."""
-    previous = pages[position - 1] if position else None
-    following = pages[position + 1] if position + 1 < len(pages) else None
-    links = [f"<a href='{_href(previous)}'>&larr; {html.escape(previous.stem)}</a>"
-             if previous else "<span></span>",
-             f"<a href='index.html'>index ({position + 1} of {len(pages)})</a>",
-             f"<a href='{_href(following)}'>{html.escape(following.stem)} &rarr;</a>"
-             if following else "<span></span>"]
-    pager = f"<nav class='pager'>{''.join(links)}</nav>"
+    previous = _link(pages[position - 1]) if position else None
+    following = _link(pages[position + 1]) if position + 1 < len(pages) else None
+    pager = str(_html("pager", previous=previous, following=following, position=position + 1,
+                      count=len(pages)))
     text = pages[position].read_text(encoding="utf-8")
     updated = _PAGER.sub(lambda _: pager, text, count=1)
     if updated != text:
