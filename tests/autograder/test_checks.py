@@ -22,6 +22,7 @@ from autograder.checks.base import Context, Plan
 from autograder.checks.otter_bridge import judge_inprocess
 from autograder.checks.settings import NotCalibrated, load_settings
 from prunekit.submission import MODEL_FILES
+from tests.graders import harness
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE = questions.load()
@@ -56,89 +57,36 @@ BLANK_CELL = "\n".join(
        "target_sparsity = ...\nsparsity_dict = {'backbone.conv0.weight': ...}\n"
        "channel_prune_ratio = ...\n"])
 
-# Typical bugs: a cell appended to the reference that redefines one thing. Each must lose points
-# on its question (and, where named, exactly these checks) and keep full marks elsewhere.
-MUTANTS = {
-    "fgp_greater_equal": ("q3", """
-        def fine_grained_prune(tensor, sparsity):
-            sparsity = min(max(float(sparsity), 0.0), 1.0)
-            num_zeros = round(tensor.numel() * sparsity)
-            if num_zeros == 0:
-                return torch.ones_like(tensor, dtype=torch.bool)
-            importance = tensor.detach().abs()
-            threshold = importance.reshape(-1).kthvalue(num_zeros).values
-            mask = importance >= threshold  # BUG: keeps the entries tied with the threshold
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
-    "fgp_truncates": ("q3", """
-        def fine_grained_prune(tensor, sparsity):
-            sparsity = min(max(float(sparsity), 0.0), 1.0)
-            num_zeros = int(tensor.numel() * sparsity)  # BUG: int() instead of round()
-            if num_zeros == 0:
-                return torch.ones_like(tensor, dtype=torch.bool)
-            importance = tensor.detach().abs()
-            threshold = importance.reshape(-1).kthvalue(num_zeros).values
-            mask = importance > threshold
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
-    "fgp_float_mask": ("q3", """
-        _reference_fgp = fine_grained_prune
-        def fine_grained_prune(tensor, sparsity):
-            return _reference_fgp(tensor, sparsity).float()  # BUG: float mask
-        """),
-    "fgp_not_in_place": ("q3", """
-        _reference_fgp = fine_grained_prune
-        def fine_grained_prune(tensor, sparsity):
-            return _reference_fgp(tensor.clone(), sparsity)  # BUG: prunes a copy
-        """),
-    "fgp_crash_at_zero": ("q3", """
-        def fine_grained_prune(tensor, sparsity):
-            num_zeros = round(tensor.numel() * sparsity)
-            importance = tensor.detach().abs()
-            threshold = importance.reshape(-1).kthvalue(num_zeros).values  # BUG: k = 0 crashes
-            mask = importance > threshold
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
-    "sparsity_percent": ("q1", """
-        def get_sparsity(tensor):
-            return 100.0 * (1.0 - float(tensor.count_nonzero()) / tensor.numel())  # BUG: percent
-        """),
+# Typical bugs: each must lose points on its question (and, where named, exactly these checks)
+# and keep full marks elsewhere. Most are the grader evidence's mutant cases (graded there in
+# sandboxes, tests/graders/mutants/), graded here in process too: the case files are their one
+# source.
+CASE_MUTANTS = ("fgp_crash_all_zeros", "fgp_float_mask", "fgp_greater_equal",
+                "fgp_int_truncation", "fgp_not_in_place", "fgp_quantile", "importance_l1",
+                "keep_ceil", "keep_int_truncation", "model_sparsity_buffers", "nm_float_mask",
+                "nm_global_half", "nm_groups_down_columns", "nm_keeps_smallest",
+                "nm_no_row_check", "nm_not_in_place", "nm_ties_keep_later", "num_params_tensor",
+                "size_bytes", "sparsity_percent")
+
+
+def case_mutant(name: str) -> tuple[str, str]:
+    """(the question a mutant case file loses points on, its code as one cell)."""
+    case = harness.parse_case(harness.KINDS["mutant"] / f"{name}.py", "mutant")
+    return case.loses[0], "\n".join(section.text for section in case.sections)
+
+
+# The rest: a cell appended to the reference that redefines one thing, using the reference's
+# own helpers (``_convs_and_bns``, ``_reindexed``: a notebook case cannot) or not yet a case.
+INLINE_MUTANTS = {
     "sparsity_nan": ("q1", """
         def get_sparsity(tensor):
             return float('nan')  # BUG: NaN
-        """),
-    "model_sparsity_state_dict": ("q1", """
-        def get_model_sparsity(model):
-            tensors = [t for t in model.state_dict().values() if t.is_floating_point()]
-            zeros = sum(t.numel() - int(t.count_nonzero()) for t in tensors)  # BUG: buffers
-            return zeros / sum(t.numel() for t in tensors)
-        """),
-    "size_in_bytes": ("q2", """
-        def get_model_size(model, data_width=32, count_nonzero_only=False):
-            return get_num_parameters(model, count_nonzero_only) * data_width // 8  # BUG: bytes
-        """),
-    "num_parameters_tensor": ("q2", """
-        def get_num_parameters(model, count_nonzero_only=False):
-            total = torch.tensor(0)  # BUG: returns a tensor, not an int
-            for p in model.parameters():
-                total = total + (p.count_nonzero() if count_nonzero_only else p.numel())
-            return total
         """),
     "target_sparsity_wrong": ("q4", "target_sparsity = 0.5\n"),
     "pruner_apply_noop": ("q5", """
         class FineGrainedPruner(FineGrainedPruner):
             def apply(self, model):
                 pass  # BUG: pruned weights grow back
-        """),
-    "num_channels_int": ("q7", """
-        def get_num_channels_to_keep(channels, prune_ratio):
-            return int(channels * (1 - prune_ratio))  # BUG: truncates
         """),
     "prune_bn_stats_not_sliced": ("q7", """
         def channel_prune(model, prune_ratio):
@@ -181,10 +129,6 @@ MUTANTS = {
                     next_conv.weight = _reindexed(next_conv.weight, order, dim=1)
             return model
         """),
-    "importance_l1": ("q8", """
-        def get_input_channel_importance(weight):
-            return weight.detach().abs().sum(dim=(0, 2, 3))  # BUG: L1 norm
-        """),
     "importance_max": ("q8", """
         def get_input_channel_importance(weight):
             return weight.detach().abs().amax(dim=(0, 2, 3))  # BUG: the largest magnitude
@@ -193,17 +137,6 @@ MUTANTS = {
         def get_input_channel_importance(weight):
             return weight.detach().pow(2).mean(dim=(0, 2, 3)).sqrt()  # BUG: averages
         """),
-    "fgp_quantile": ("q3", """
-        def fine_grained_prune(tensor, sparsity):
-            sparsity = min(max(float(sparsity), 0.0), 1.0)
-            if sparsity == 0:
-                return torch.ones_like(tensor, dtype=torch.bool)
-            magnitudes = tensor.detach().abs()
-            mask = magnitudes > torch.quantile(magnitudes.flatten(), sparsity)  # BUG: interpolates
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
     "pruner_apply_reprunes": ("q5", """
         def _apply_reprunes(self, model):
             params = dict(model.named_parameters())
@@ -211,80 +144,12 @@ MUTANTS = {
                 fine_grained_prune(params[name], 1.0 - float(mask.float().mean()))
         FineGrainedPruner.apply = _apply_reprunes
         """),
-    "num_channels_ceil": ("q7", """
-        import math
-
-        def get_num_channels_to_keep(channels, prune_ratio):
-            return math.ceil(channels * (1 - prune_ratio))  # BUG: rounds up
-        """),
-    "nm_smallest": ("q10", """
-        def nm_prune(tensor, n=2, m=4):
-            _check_pattern(tensor, n, m)
-            groups = tensor.detach().abs().reshape(-1, m)
-            kept = groups.sort(dim=1, stable=True).indices[:, :n]  # BUG: the n smallest
-            mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, kept, True)
-            mask = mask.reshape(tensor.shape)
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
-    "nm_columns": ("q10", """
-        def nm_prune(tensor, n=2, m=4):
-            _check_pattern(tensor, n, m)
-            rows = tensor.detach().reshape(tensor.shape[0], -1)
-            groups = rows.abs().t().reshape(-1, m)  # BUG: groups down the columns
-            kept = groups.sort(dim=1, descending=True, stable=True).indices[:, :n]
-            mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, kept, True)
-            mask = mask.reshape(rows.shape[1], rows.shape[0]).t().reshape(tensor.shape)
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
-    "nm_not_in_place": ("q10", """
-        _nm_prune_reference = nm_prune
-
-        def nm_prune(tensor, n=2, m=4):
-            return _nm_prune_reference(tensor.clone(), n, m)  # BUG: prunes a copy
-        """),
-    "nm_float_mask": ("q10", """
-        _nm_prune_reference = nm_prune
-
-        def nm_prune(tensor, n=2, m=4):
-            return _nm_prune_reference(tensor, n, m).float()  # BUG: a float mask
-        """),
-    "nm_later_ties": ("q10", """
-        def nm_prune(tensor, n=2, m=4):
-            _check_pattern(tensor, n, m)
-            groups = tensor.detach().abs().reshape(-1, m).flip(1)  # BUG: ties keep the later
-            kept = groups.sort(dim=1, descending=True, stable=True).indices[:, :n]
-            mask = torch.zeros_like(groups, dtype=torch.bool).scatter_(1, kept, True)
-            mask = mask.flip(1).reshape(tensor.shape)
-            with torch.no_grad():
-                tensor.mul_(mask)
-            return mask
-        """),
-    "nm_global": ("q10", """
-        def nm_prune(tensor, n=2, m=4):
-            _check_pattern(tensor, n, m)
-            return fine_grained_prune(tensor, 1 - n / m)  # BUG: the same sparsity, not per group
-        """),
-    "nm_no_row_check": ("q10", """
-        _nm_prune_reference = nm_prune
-
-        def nm_prune(tensor, n=2, m=4):
-            if tensor.numel() % m == 0 and 0 <= n <= m:  # BUG: groups may straddle rows
-                flat = tensor.detach().reshape(1, -1)
-                mask = _nm_prune_reference(flat.clone(), n, m).reshape(tensor.shape)
-                with torch.no_grad():
-                    tensor.mul_(mask)
-                return mask
-            return _nm_prune_reference(tensor, n, m)
-        """),
 }
+MUTANTS = {**{name: case_mutant(name) for name in CASE_MUTANTS}, **INLINE_MUTANTS}
 # Mutants whose points once depended on the drawn inputs (a count, a ratio, a regrowth that
 # only some draws exposed): each must lose the same checks under every submission id.
-ID_SENSITIVE = ("fgp_quantile", "fgp_truncates", "pruner_apply_reprunes", "num_channels_ceil",
-                "num_channels_int", "nm_global", "nm_later_ties")
+ID_SENSITIVE = ("fgp_quantile", "fgp_int_truncation", "pruner_apply_reprunes", "keep_ceil",
+                "keep_int_truncation", "nm_global_half", "nm_ties_keep_later")
 SUBMISSION_SEEDS = (SEED, 1, 2, 3, 4, 5)
 
 
@@ -401,17 +266,17 @@ def test_mutant_messages_name_the_property(mutant_graded):
         return " ".join(r.message for r in mutant_graded[mutant][question] if not r.passed)
 
     assert "strictly greater" in messages("fgp_greater_equal", "q3")
-    assert "Python's round, not int()" in messages("fgp_truncates", "q3")
+    assert "Python's round, not int()" in messages("fgp_int_truncation", "q3")
     assert "torch.bool" in messages("fgp_float_mask", "q3")
     assert "in place" in messages("fgp_not_in_place", "q3")
     assert "percent" in messages("sparsity_percent", "q1")
     assert "nan" in messages("sparsity_nan", "q1")
-    assert "buffers" in messages("model_sparsity_state_dict", "q1")
-    assert "bytes" in messages("size_in_bytes", "q2")
-    assert "Python int" in messages("num_parameters_tensor", "q2")
+    assert "buffers" in messages("model_sparsity_buffers", "q1")
+    assert "bytes" in messages("size_bytes", "q2")
+    assert "Python int" in messages("num_params_tensor", "q2")
     assert "keeps 13 of the 25 entries" in messages("target_sparsity_wrong", "q4")
     assert "non-zero again" in messages("pruner_apply_noop", "q5")
-    assert "truncates" in messages("num_channels_int", "q7")
+    assert "truncates" in messages("keep_int_truncation", "q7")
     assert "running" in messages("prune_bn_stats_not_sliced", "q7")
     assert "changed the input model" in messages("prune_modifies_input", "q7")
     assert "ascending" in messages("sorting_ascending", "q8")
@@ -420,12 +285,12 @@ def test_mutant_messages_name_the_property(mutant_graded):
     assert "root mean square" in messages("importance_rms", "q8")
     assert "torch.quantile" in messages("fgp_quantile", "q3")
     assert "re-apply the masks" in messages("pruner_apply_reprunes", "q5")
-    assert "the 2 smallest magnitudes of each group" in messages("nm_smallest", "q10")
-    assert "down each column" in messages("nm_columns", "q10")
+    assert "the 2 smallest magnitudes of each group" in messages("nm_keeps_smallest", "q10")
+    assert "down each column" in messages("nm_groups_down_columns", "q10")
     assert "in place" in messages("nm_not_in_place", "q10")
     assert "torch.bool" in messages("nm_float_mask", "q10")
-    assert "kept the later of entries with equal magnitude" in messages("nm_later_ties", "q10")
-    assert "not per group" in messages("nm_global", "q10")
+    assert "kept the later of entries with equal magnitude" in messages("nm_ties_keep_later", "q10")
+    assert "not per group" in messages("nm_global_half", "q10")
     assert "27 entries, not a multiple of m = 4" in messages("nm_no_row_check", "q10")
 
 
@@ -445,7 +310,7 @@ def test_mutant_loses_the_same_checks_under_every_submission_id(mutant, settings
 def test_keep_count_bug_costs_its_own_checks_only(mutant_graded):
     """A get_num_channels_to_keep that rounds up fails its own checks, named as math.ceil;
     channel_prune, which uses it, is judged against its counts and loses nothing."""
-    failed = {r.name: r.message for r in mutant_graded["num_channels_ceil"]["q7"] if not r.passed}
+    failed = {r.name: r.message for r in mutant_graded["keep_ceil"]["q7"] if not r.passed}
     assert set(failed) == {"num_channels_values", "num_channels_int"}, failed
     assert "math.ceil" in failed["num_channels_values"]
 
