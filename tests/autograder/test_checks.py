@@ -39,8 +39,10 @@ def reference_cells() -> list[str]:
     """The reference solutions as notebook cells (solutions/*.py, no package imports) plus the
     reference choices as notebook variables."""
     cells = []
-    for name in ("sparsity.py", "fine_grained.py", "channel.py", "semi_structured.py"):
-        source = (REPO_ROOT / "solutions" / name).read_text()
+    for path in sorted((REPO_ROOT / "solutions").glob("*.py")):
+        if path.name in ("__init__.py", "choices.py"):  # the package's exports, the answers
+            continue
+        source = path.read_text()
         cells.append(re.sub(r"^from __future__ import annotations\n", "", source, flags=re.M))
     cells.append("from solutions.choices import CHANNEL_PRUNE_RATIO, SPARSITY_DICT, TARGET_SPARSITY\n"
                  "sparsity_dict = dict(SPARSITY_DICT)\n"
