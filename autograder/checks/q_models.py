@@ -112,12 +112,13 @@ def plan_q6(ctx: Context) -> Plan:
     plan.add_check("sparsity_dict_valid", 1, "sparsity_dict maps conv / classifier weight names "
                    "to sparsities in [0, 1]", judge_sparsity_dict_valid, case)
     plan.add_check("size_at_most_25_percent", 2, "pruning the base model with sparsity_dict "
-                   "leaves at most 25% of its dense size", judge_sparsity_dict_size, case)
+                   f"leaves at most {MAX_SIZE_FRACTION:.0%} of its dense size",
+                   judge_sparsity_dict_size, case)
     plan.add_check("finegrained_file_loads", 1, f"{FINEGRAINED_FILE} loads (weights_only) into a "
                    f"VGG with the base model's channels", judge_finegrained_loads, case)
-    plan.add_check("finegrained_size", 1, f"{FINEGRAINED_FILE} has at most 25% of the base "
-                   f"model's parameter count in non-zero parameters", judge_finegrained_size,
-                   case)
+    plan.add_check("finegrained_size", 1, f"{FINEGRAINED_FILE} has at most "
+                   f"{MAX_SIZE_FRACTION:.0%} of the base model's parameter count in non-zero "
+                   f"parameters", judge_finegrained_size, case)
     plan.add_check("finegrained_zeros_match_dict", 2, f"every weight of {FINEGRAINED_FILE} has "
                    f"at least the zeros its sparsity_dict entry asks (masks kept while "
                    f"fine-tuning)", judge_finegrained_zeros_match_dict, case)
@@ -229,14 +230,16 @@ def plan_q9(ctx: Context) -> Plan:
               name="channel_prune_ratio")
     case = _submitted_file(ctx, CHANNEL_PRUNED_FILE, "channel_accuracy")
     plan.add_check("channel_prune_ratio_valid", 1, "channel_prune_ratio is a ratio in [0, 1] or a "
-                   "list of one per boundary, and leaves at most 60% of the dense MACs",
+                   f"list of one per boundary, and leaves at most {MAX_MACS_FRACTION:.0%} of the "
+                   f"dense MACs",
                    judge_channel_prune_ratio_valid, case)
     plan.add_check("channel_pruned_loads", 1, f"{CHANNEL_PRUNED_FILE} loads (weights_only) into a "
                    f"VGG built from its channel counts", judge_channel_pruned_loads, case)
     plan.add_check("channel_pruned_accuracy", 3, f"{CHANNEL_PRUNED_FILE} reaches the accuracy "
                    f"threshold on the hidden test split", judge_channel_pruned_accuracy, case)
-    plan.add_check("channel_pruned_macs", 2, f"{CHANNEL_PRUNED_FILE} needs at most 60% of the "
-                   f"dense model's MACs", judge_channel_pruned_macs, case)
+    plan.add_check("channel_pruned_macs", 2, f"{CHANNEL_PRUNED_FILE} needs at most "
+                   f"{MAX_MACS_FRACTION:.0%} of the dense model's MACs", judge_channel_pruned_macs,
+                   case)
     plan.add_check("channel_pruned_speedup", 2, f"{CHANNEL_PRUNED_FILE} is measurably faster than "
                    f"the dense model (paired median latency)", judge_channel_pruned_speedup, case)
     return plan
