@@ -63,6 +63,27 @@ class CheckSpec:
     requires: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Grades:
+    """The check a judge written for that one check grades (see :func:`grades`)."""
+    name: str
+    weight: float
+    summary: str
+    requires: tuple[str, ...] = ()
+
+
+def grades(name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
+    """Decorator declaring, where a judge written for one check is defined, the check it grades:
+    its name, relative weight, summary for the student and ``requires`` (see
+    :class:`CheckSpec`); :meth:`Plan.add_checks` registers it. A judge that several checks
+    share (a generic comparison) is registered with each check's name, weight and summary by
+    :meth:`Plan.add_check` instead."""
+    def declare(judge: Callable[..., str | None]) -> Callable[..., str | None]:
+        judge.grades = Grades(name, weight, summary, tuple(requires))  # type: ignore[attr-defined]
+        return judge
+    return declare
+
+
 class Plan:
     """The probe calls and the checks of one question for one submission."""
 
@@ -95,6 +116,13 @@ class Plan:
         bound = judge if case is None else functools.partial(judge, case=case)
         self.checks.append(CheckSpec(self.question, name, float(weight), summary, bound,
                                      tuple(requires)))
+
+    def add_checks(self, case: Any, *judges: Callable[..., str | None]) -> None:
+        """Register, in order, the check each of ``judges`` grades (declared with
+        :func:`grades`), each judging ``case`` (see :meth:`add_check`)."""
+        for judge in judges:
+            check = judge.grades  # type: ignore[attr-defined]
+            self.add_check(check.name, check.weight, check.summary, judge, case, check.requires)
 
     def check(self, name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
         """Decorator form of :meth:`add_check` for a judge without case data."""

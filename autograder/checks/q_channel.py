@@ -8,28 +8,97 @@ counts, MACs and outputs with the reference's. The test VGGs have random BatchNo
 and running statistics, so slicing or permuting any of them wrongly changes the outputs.
 channel_prune keeps the contract's channel counts or those of the notebook's own
 get_num_channels_to_keep (probed at every boundary channel_prune meets), so a wrong keep count
-costs get_num_channels_to_keep's checks only, whatever ratios are drawn. The sort is graded on the lab's VGG only (no conv biases, which the notebook never shows), with
-input channels that every norm-like importance ranks alike, so a wrong importance costs its own
-check only; its running statistics are judged against the order the sort itself chose.
+costs get_num_channels_to_keep's checks only, whatever ratios are drawn. The sort is graded on
+the lab's VGG only (no conv biases, which the notebook never shows), with input channels that
+every norm-like importance ranks alike, so a wrong importance costs its own check only; its
+running statistics are judged against the order the sort itself chose.
 """
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
+from torch import nn
 
 from prunekit.measure import count_macs
 from prunekit.model import NUM_CONVS, VGG, scaled_channels, vgg_from_state_dict
 from solutions import get_num_parameters
 
 from . import reference as ref
-from .base import (Context, Fail, Plan, as_number, as_state_dict, as_tensor,
-                   check_within_shapes, close, describe_value, fmt, require_type, shape_text)
+from .base import (Context, Fail, Outputs, Plan, Probed, as_number, as_state_dict, as_tensor,
+                   check_within_shapes, close, describe_value, fmt, grades, judge_returns_int,
+                   returned_number, shape_text, wrong_number)
 from .inputs import SMALL_WIDTH, images, randint, small_vgg_state, uniform
 
 OUTPUT_RTOL, OUTPUT_ATOL = 1e-4, 1e-4  # logits of rebuilt models vs the reference's
 BN_TENSORS = ("weight", "bias", "running_mean", "running_var")
+
+
+# --- the cases ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class VggCall(Probed):
+    """A ``call_on_vgg`` call: ``state`` is the state dict of the small VGG it is given."""
+    state: dict[str, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """A model the reference pruned: ``model`` (eval mode), ``state`` (its state dict) and the
+    names of its parameters."""
+    model: nn.Module
+    state: dict[str, torch.Tensor]
+    parameter_names: list[str]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChannelPruneCall(VggCall):
+    """A channel_prune call: ``ratios`` (one per conv-to-conv boundary), ``expected`` (the
+    reference's :class:`Pruned` model), ``images`` (to compare outputs on), ``own_keep`` (the
+    keys of the probes of the notebook's get_num_channels_to_keep at each boundary's channels
+    and ratio) and ``by_counts`` (the reference's pruned models for other channel counts, made
+    on first use: :func:`_expected_for_counts`)."""
+    ratios: tuple[float, ...]
+    images: torch.Tensor
+    own_keep: tuple[str, ...] = ()
+    by_counts: dict[tuple[int, ...], Pruned] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChannelPruneCases:
+    """q7's channel_prune calls: by a float ratio, by a list of ratios, on a VGG with conv
+    biases, and with lists of the wrong length (which must raise)."""
+    by_float: ChannelPruneCall
+    by_list: ChannelPruneCall
+    with_bias: ChannelPruneCall
+    wrong_lengths: tuple[Probed, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class KeepCall(Probed):
+    """A get_num_channels_to_keep(``channels``, ``ratio``) call."""
+    channels: int
+    ratio: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImportanceCall(Probed):
+    """A get_input_channel_importance call on the conv weight ``weight``."""
+    weight: torch.Tensor
+
+
+@dataclass(frozen=True, kw_only=True)
+class SortCall(VggCall):
+    """The apply_channel_sorting call: ``expected`` (the reference's sorted state dict),
+    ``model`` (the reference's sorted model), ``original`` (the input model, as the reference
+    builds it), ``images`` (to compare outputs on) and ``importance`` (the
+    get_input_channel_importance calls, whose wrong values explain a wrong sort)."""
+    model: nn.Module
+    original: nn.Module
+    images: torch.Tensor
+    importance: tuple[ImportanceCall, ...]
 
 
 # --- shared helpers ------------------------------------------------------------------------------
@@ -44,21 +113,28 @@ def _input_shapes() -> dict[str, tuple[int, ...]]:
 INPUT_SHAPES = _input_shapes()
 
 
-def _returned_state(out, key: str, describe: str) -> dict[str, torch.Tensor]:
+def _state_dict_returned(out: Outputs, call: Probed) -> dict[str, torch.Tensor]:
+    """The state dict of the model a ``call_on_vgg`` call returned (any shapes); Fail when it
+    returned no module."""
+    state = out.field(call.key, "state_dict")
+    if state is None:
+        returned = out.field(call.key, "returned_type")
+        raise Fail(f"{call.describe} returned a {returned}, not an nn.Module")
+    return as_state_dict(state, f"{call.describe}: the returned model's state dict")
+
+
+def _returned_state(out: Outputs, call: Probed) -> dict[str, torch.Tensor]:
     """The state dict of the model a ``call_on_vgg`` call returned, its shapes known to be no
     larger than the input model's (nothing is built from it yet)."""
-    state = out.field(key, "state_dict")
-    if state is None:
-        returned = out.field(key, "returned_type")
-        raise Fail(f"{describe} returned a {returned}, not an nn.Module")
-    state = as_state_dict(state, f"{describe}: the returned model's state dict")
-    check_within_shapes(state, f"{describe}: the returned model", INPUT_SHAPES)
+    state = _state_dict_returned(out, call)
+    check_within_shapes(state, f"{call.describe}: the returned model", INPUT_SHAPES)
     return state
 
 
-def _rebuild(out, key: str, describe: str) -> tuple[torch.nn.Module, dict[str, torch.Tensor]]:
+def _rebuild(out: Outputs, call: Probed) -> tuple[nn.Module, dict[str, torch.Tensor]]:
     """The model a ``call_on_vgg`` call returned, rebuilt in the grader (eval mode)."""
-    state = _returned_state(out, key, describe)
+    describe = call.describe
+    state = _returned_state(out, call)
     mismatch = _channel_mismatch(state)
     if mismatch:
         raise Fail(f"{describe}: the returned model's state dict does not load into a VGG built "
@@ -116,37 +192,40 @@ def _first_difference(state: dict[str, torch.Tensor], expected: dict[str, torch.
     return None
 
 
-def _input_untouched(out, key: str, describe: str, state: dict[str, torch.Tensor]) -> None:
+def _input_untouched(out: Outputs, call: VggCall) -> None:
+    """Fail unless ``call`` returned a model other than its input and left the input as it
+    was."""
+    key, describe = call.key, call.describe
     after = as_state_dict(out.field(key, "input_state_dict_after"), f"{describe}: the input model")
     if out.field(key, "same_object") is True:
         raise Fail(f"{describe} returned the model it was given; it must return a modified copy "
                    f"(copy.deepcopy) and leave the input untouched")
-    for name, tensor in state.items():
+    for name, tensor in call.state.items():
         got = after.get(name)
         if got is None or tuple(got.shape) != tuple(tensor.shape) or not torch.equal(got, tensor):
             raise Fail(f"{describe} changed the input model ({name}); work on a copy "
                        f"(copy.deepcopy) and leave the input untouched")
-    _returned_state(out, key, describe)  # untouched only counts for a call that returned a model
+    _returned_state(out, call)  # untouched only counts for a call that returned a model
 
 
-def _require_rearranged(out, case: dict) -> None:
+def _require_rearranged(out: Outputs, case: SortCall) -> None:
     """Fail unless the sort returned a rearrangement of its input: every tensor holds the input
     tensor's values (in some order) and not all are where they were. A fresh or unchanged
     model satisfies "same outputs" or "input untouched" trivially, so those properties count
     only once the function does its work."""
-    returned = _returned_state(out, case["key"], case["describe"])
+    returned = _returned_state(out, case)
     moved = False
-    for name, tensor in case["state"].items():
+    for name, tensor in case.state.items():
         got = returned.get(name)
         if name.endswith("num_batches_tracked"):
             continue
         if not isinstance(got, torch.Tensor) or tuple(got.shape) != tuple(tensor.shape) or \
                 not torch.equal(got.flatten().sort().values, tensor.flatten().sort().values):
-            raise Fail(f"{case['describe']}: {name} does not hold the input's values in a new "
+            raise Fail(f"{case.describe}: {name} does not hold the input's values in a new "
                        "order (this property counts once the function sorts the channels)")
         moved = moved or not torch.equal(got, tensor)
     if not moved:
-        raise Fail(f"{case['describe']} returned a model identical to its input: nothing was "
+        raise Fail(f"{case.describe} returned a model identical to its input: nothing was "
                    "sorted (this property counts once the function does its work)")
 
 
@@ -192,11 +271,11 @@ KEEP_MISTAKES: dict[str, Callable[[int, float], int]] = {
 }
 
 
-def _explaining_keep_mistakes(cases: list[tuple[int, float]], got: list[float]) -> str:
+def _explaining_keep_mistakes(calls: tuple[KeepCall, ...], got: list[float]) -> str:
     """" (that ...; the contract is ...)" naming the typical mistakes that give every count
-    ``got`` for ``cases`` (channels, ratio), or "" when none does."""
+    ``got`` for ``calls``, or "" when none does."""
     names = [name for name, rule in KEEP_MISTAKES.items()
-             if all(rule(channels, ratio) == count for (channels, ratio), count in zip(cases, got))]
+             if all(rule(call.channels, call.ratio) == count for call, count in zip(calls, got))]
     return f" ({' or '.join(names)}; {KEEP_CONTRACT})" if names else ""
 
 
@@ -204,12 +283,8 @@ def plan_q7(ctx: Context) -> Plan:
     """q7: channels to keep and channel pruning (layer surgery)."""
     g = ctx.generator("q7")
     plan = Plan("q7", ("get_num_channels_to_keep", "channel_prune"))
-    keep_inputs, keep_cases = _keep_cases(g), []
-    for index, (channels, ratio) in enumerate(keep_inputs):
-        describe = f"get_num_channels_to_keep({channels}, {fmt(ratio)})"
-        key = plan.call(f"keep{index}", "call_function", describe, "get_num_channels_to_keep",
-                        name="get_num_channels_to_keep", args=[channels, ratio])
-        keep_cases.append((key, describe, ref.call("get_num_channels_to_keep", channels, ratio)))
+    keep = tuple(_keep_call(plan, index, channels, ratio)
+                 for index, (channels, ratio) in enumerate(_keep_cases(g)))
     inputs = images(4, g)
     plain, biased = small_vgg_state(g), small_vgg_state(g, conv_bias=True)
     float_ratio = round(uniform(g, 0.2, 0.6), 2)
@@ -218,195 +293,235 @@ def plan_q7(ctx: Context) -> Plan:
     # get_num_channels_to_keep can be judged on its own counts under every draw
     list_ratios = [round(uniform(g, 0.15, 0.7), 2) for _ in range(NUM_CONVS - 1)]
     bias_ratio = round(uniform(g, 0.2, 0.6), 2)
-    cases = {}
-    for label, state, ratio, text in [
-            ("float", plain, float_ratio, f"channel_prune(small VGG, {fmt(float_ratio)})"),
-            ("list", plain, list_ratios, f"channel_prune(small VGG, {list_ratios})"),
-            ("bias", biased, bias_ratio, f"channel_prune(small VGG with conv biases, "
-                                         f"{fmt(bias_ratio)})")]:
-        plan.call(label, "call_on_vgg", text, "channel_prune", name="channel_prune",
-                  state_dict=state, args=[ratio])
-        cases[label] = {"key": label, "describe": text, "state": state,
-                        "ratios": _per_boundary(ratio), "by_counts": {},
-                        **_reference_pruned(state, ratio)}
-    _own_keep_calls(plan, cases)
+    drafts = [_channel_prune_call(plan, label, state, ratio, text, inputs)
+              for label, state, ratio, text in [
+                  ("float", plain, float_ratio, f"channel_prune(small VGG, {fmt(float_ratio)})"),
+                  ("list", plain, list_ratios, f"channel_prune(small VGG, {list_ratios})"),
+                  ("bias", biased, bias_ratio, f"channel_prune(small VGG with conv biases, "
+                                               f"{fmt(bias_ratio)})")]]
+    # the probes of the notebook's own keep counts come after the three calls they serve
+    by_float, by_list, with_bias = (replace(call, own_keep=_own_keep_calls(plan, call))
+                                    for call in drafts)
     # One list too short and one too long (zip would cut it silently), for every submission.
-    wrong_lengths = {}
-    for key, wrong in (("too_short", list_ratios[:-1]), ("too_long", list_ratios + [0.5])):
-        wrong_lengths[key] = f"channel_prune(small VGG, a list of {len(wrong)} ratios)"
-        plan.call(key, "call_on_vgg", wrong_lengths[key], "channel_prune", name="channel_prune",
-                  state_dict=plain, args=[wrong])
-
-    @plan.check("num_channels_values", 2, "get_num_channels_to_keep rounds channels * (1 - ratio) "
-                                          "to the nearest integer")
-    def _(out):
-        got = [as_number(out.field(key), describe) for key, describe, _ in keep_cases]
-        for (_, describe, expected), count in zip(keep_cases, got):
-            if count != expected:
-                raise Fail(f"{describe} returned {fmt(count)}, expected {expected}"
-                           f"{_explaining_keep_mistakes(keep_inputs, got)}")
-
-    @plan.check("num_channels_int", 1, "get_num_channels_to_keep returns a Python int",
-                requires=("num_channels_values",))
-    def _(out):
-        for key, describe, *_ in keep_cases:
-            require_type(out.field(key), int, describe)
-
-    def counts_right(out, case) -> tuple[dict, dict]:
-        """(the returned state dict, the expected pruned model for its channel counts), once
-        its conv output channels are the contract's or those of the notebook's own
-        get_num_channels_to_keep (read from the tensors: a model whose state dict does not load
-        may still have pruned them right). A wrong keep count costs its own check only, the
-        same whatever ratios were drawn."""
-        state = _returned_state(out, case["key"], case["describe"])
-        got, expected = _conv_channels(state), _conv_channels(case["expected"])
-        if got == expected:
-            return state, case
-        own = _own_counts(out, case)
-        if own is not None and got == own:
-            return state, _expected_for_counts(case, own)
-        also = f" (or {own}, from your get_num_channels_to_keep)" if own not in (None, expected) \
-            else ""
-        raise Fail(f"{case['describe']} gives conv output channels {got}; expected {expected}"
-                   f"{also}")
-
-    def counts_match(out, case) -> tuple[torch.nn.Module, dict, dict]:
-        """(rebuilt model, returned state dict, expected pruned model), once the counts are
-        right (:func:`counts_right`)."""
-        _, target = counts_right(out, case)
-        return (*_rebuild(out, case["key"], case["describe"]), target)
-
-    @plan.check("prune_channel_counts", 1, "a float ratio keeps get_num_channels_to_keep("
-                                           "channels, ratio) channels at every conv-to-conv "
-                                           "boundary, all of the last conv's")
-    def _(out):
-        counts_right(out, cases["float"])
-
-    def require_pruned(out) -> None:
-        """Properties a do-nothing function satisfies (a fresh or empty module is "consistent",
-        leaves its input untouched) count once the float ratio's channel counts are right."""
-        try:
-            counts_right(out, cases["float"])
-        except Fail as fail:
-            raise Fail(f"{fail} (this property counts once channel_prune prunes the right "
-                       "channel counts)") from None
-
-    @plan.check("prune_state_dict_loads", 1, "the pruned model's state dict loads into a VGG built "
-                                             "from its channel counts")
-    def _(out):
-        _rebuild(out, "float", cases["float"]["describe"])
-        require_pruned(out)
-
-    @plan.check("prune_modules_consistent", 1, "in_channels / out_channels / num_features / "
-                                               "in_features agree with the pruned tensors")
-    def _(out):
-        case = cases["float"]
-        layers = out.field("float", "layers")
-        if layers is None:
-            raise Fail(f"{case['describe']} did not return an nn.Module")
-        _check_layers(layers, case["describe"])
-        require_pruned(out)
-
-    @plan.check("prune_bn_sliced", 2, "BatchNorm weight, bias, running_mean and running_var are "
-                                      "sliced with the channels")
-    def _(out):
-        # Judged against the submission's own conv channel counts (their rounding is judged by
-        # the other checks): BatchNorm i must hold the first n_i entries of the original.
-        case = cases["float"]
-        state = out.field("float", "state_dict")
-        if state is None:
-            raise Fail(f"{case['describe']} returned a {out.field('float', 'returned_type')}, "
-                       f"not an nn.Module")
-        state = as_state_dict(state, f"{case['describe']}: the returned model's state dict")
-        for index in range(NUM_CONVS):
-            conv = state.get(f"backbone.conv{index}.weight")
-            if conv is None or conv.dim() != 4:
-                raise Fail(f"{case['describe']}: backbone.conv{index}.weight is missing")
-            kept = int(conv.shape[0])
-            for tensor in BN_TENSORS:
-                name = f"backbone.bn{index}.{tensor}"
-                got, original = state.get(name), case["state"][name]
-                if got is None or tuple(got.shape) != (kept,):
-                    size = "is missing" if got is None else f"has {got.numel()} entries"
-                    raise Fail(f"{case['describe']}: {name} {size}, but conv{index} keeps {kept} "
-                               f"channels ({_bn_slice_hint(state, index, tensor, kept)})")
-                if not close(got, original[:kept], rtol=1e-5, atol=1e-6):
-                    raise Fail(f"{case['describe']}: {name} is not the original {tensor} of the "
-                               f"kept channels")
-        require_pruned(out)
-
-    @plan.check("prune_outputs", 2, "the pruned model's weights and outputs equal those of the "
-                                    "contract's pruned model (first channels kept)")
-    def _(out):
-        case = cases["float"]
-        model, state, target = counts_match(out, case)
-        differs = _first_difference(state, target["expected"])
-        if differs:
-            raise Fail(f"{case['describe']}: {differs} is not the original's entries for the kept "
-                       f"channels (keep the first n output channels of each conv and the same "
-                       f"input channels of the next conv)")
-        if not _outputs_equal(model, target["model"], inputs):
-            raise Fail(f"{case['describe']}: the pruned model's outputs differ from the expected "
-                       f"pruned model's on random images")
-
-    @plan.check("prune_params_macs", 1, "parameter count and MACs equal those of the contract's "
-                                        "pruned model")
-    def _(out):
-        # Counted from the returned tensors and the conv widths, so that a model whose state
-        # dict does not load (a buffer left unsliced) is still judged on its parameters.
-        case = cases["float"]
-        state, target = counts_right(out, case)
-        got_params = sum(int(state[name].numel()) for name in target["parameter_names"]
-                         if name in state)
-        expected_params = get_num_parameters(target["model"])
-        if got_params != expected_params:
-            raise Fail(f"{case['describe']}: the pruned model has {got_params} parameters, "
-                       f"expected {expected_params}")
-        got_macs = count_macs(VGG(conv_channels=_conv_channels(state)))
-        expected_macs = count_macs(target["model"])
-        if got_macs != expected_macs:
-            raise Fail(f"{case['describe']}: the pruned model has {got_macs} MACs, expected "
-                       f"{expected_macs}")
-
-    @plan.check("prune_list_ratios", 2, "a list of ratios prunes each boundary by its own ratio")
-    def _(out):
-        case = cases["list"]
-        model, state, target = counts_match(out, case)
-        if _first_difference(state, target["expected"]) or \
-                not _outputs_equal(model, target["model"], inputs):
-            raise Fail(f"{case['describe']}: the pruned model's tensors or outputs differ from "
-                       f"the expected pruned model's")
-
-    @plan.check("prune_conv_bias", 1, "convs with a bias: the bias is sliced with the output "
-                                      "channels")
-    def _(out):
-        case = cases["bias"]
-        model, state, target = counts_match(out, case)
-        differs = _first_difference(state, target["expected"])
-        if differs:
-            raise Fail(f"{case['describe']}: {differs} is not the original's entries for the kept "
-                       f"channels")
-        if not _outputs_equal(model, target["model"], inputs):
-            raise Fail(f"{case['describe']}: the outputs differ from the expected pruned model's")
-
-    @plan.check("prune_input_untouched", 1, "channel_prune returns a copy and leaves its input "
-                                            "model untouched")
-    def _(out):
-        for case in cases.values():
-            _input_untouched(out, case["key"], case["describe"], case["state"])
-        require_pruned(out)
-
-    @plan.check("prune_wrong_length_rejected", 1, "a list of ratios of the wrong length is an "
-                                                  "error")
-    def _(out):
-        require_pruned(out)  # it must work on valid ratios first
-        for key, describe in wrong_lengths.items():
-            if out.raised(key) is None:
-                raise Fail(f"{describe} returned without an error; a list must hold one ratio "
-                           f"per conv-to-conv boundary ({NUM_CONVS - 1}), anything else is an "
-                           f"error")
-
+    wrong_lengths = tuple(_wrong_length_call(plan, key, plain, wrong) for key, wrong in (
+        ("too_short", list_ratios[:-1]), ("too_long", list_ratios + [0.5])))
+    prunes = ChannelPruneCases(by_float, by_list, with_bias, wrong_lengths)
+    plan.add_checks(keep, judge_num_channels_values)
+    plan.add_check("num_channels_int", 1, "get_num_channels_to_keep returns a Python int",
+                   judge_returns_int, keep, requires=("num_channels_values",))
+    plan.add_checks(by_float, judge_prune_channel_counts, judge_prune_state_dict_loads,
+                    judge_prune_modules_consistent, judge_prune_bn_sliced, judge_prune_outputs,
+                    judge_prune_params_macs)
+    plan.add_checks(by_list, judge_prune_list_ratios)
+    plan.add_checks(with_bias, judge_prune_conv_bias)
+    plan.add_checks(prunes, judge_prune_input_untouched, judge_prune_wrong_length_rejected)
     return plan
+
+
+def _keep_call(plan: Plan, index: int, channels: int, ratio: float) -> KeepCall:
+    """Declare get_num_channels_to_keep(``channels``, ``ratio``) and ask the reference."""
+    describe = f"get_num_channels_to_keep({channels}, {fmt(ratio)})"
+    key = plan.call(f"keep{index}", "call_function", describe, "get_num_channels_to_keep",
+                    name="get_num_channels_to_keep", args=[channels, ratio])
+    return KeepCall(key=key, describe=describe, channels=channels, ratio=ratio,
+                    expected=ref.call("get_num_channels_to_keep", channels, ratio))
+
+
+def _channel_prune_call(plan: Plan, label: str, state: dict[str, torch.Tensor],
+                        ratio: float | list[float], describe: str,
+                        inputs: torch.Tensor) -> ChannelPruneCall:
+    """Declare channel_prune(the VGG ``state``, ``ratio``) (its key: ``label``) and ask the
+    reference for its pruned model."""
+    plan.call(label, "call_on_vgg", describe, "channel_prune", name="channel_prune",
+              state_dict=state, args=[ratio])
+    return ChannelPruneCall(key=label, describe=describe, state=state,
+                            ratios=_per_boundary(ratio), images=inputs,
+                            expected=_reference_pruned(state, ratio))
+
+
+def _wrong_length_call(plan: Plan, key: str, state: dict[str, torch.Tensor],
+                       wrong: list[float]) -> Probed:
+    """Declare channel_prune with a list of ratios of the wrong length (it must raise)."""
+    describe = f"channel_prune(small VGG, a list of {len(wrong)} ratios)"
+    plan.call(key, "call_on_vgg", describe, "channel_prune", name="channel_prune",
+              state_dict=state, args=[wrong])
+    return Probed(key=key, describe=describe)
+
+
+@grades("num_channels_values", 2, "get_num_channels_to_keep rounds channels * (1 - ratio) to the "
+        "nearest integer")
+def judge_num_channels_values(out: Outputs, case: tuple[KeepCall, ...]) -> None:
+    """Every call returned the contract's count; a failure names the typical rounding mistakes
+    that give every count returned."""
+    got = [returned_number(out, call) for call in case]
+    for call, count in zip(case, got):
+        if count != call.expected:
+            raise wrong_number(call, count, _explaining_keep_mistakes(case, got))
+
+
+def _counts_right(out: Outputs, case: ChannelPruneCall) -> tuple[dict, Pruned]:
+    """(the returned state dict, the expected pruned model for its channel counts), once
+    its conv output channels are the contract's or those of the notebook's own
+    get_num_channels_to_keep (read from the tensors: a model whose state dict does not load
+    may still have pruned them right). A wrong keep count costs its own check only, the
+    same whatever ratios were drawn."""
+    state = _returned_state(out, case)
+    got, expected = _conv_channels(state), _conv_channels(case.expected.state)
+    if got == expected:
+        return state, case.expected
+    own = _own_counts(out, case)
+    if own is not None and got == own:
+        return state, _expected_for_counts(case, own)
+    also = f" (or {own}, from your get_num_channels_to_keep)" if own not in (None, expected) \
+        else ""
+    raise Fail(f"{case.describe} gives conv output channels {got}; expected {expected}{also}")
+
+
+def _counts_match(out: Outputs, case: ChannelPruneCall) -> tuple[nn.Module, dict, Pruned]:
+    """(rebuilt model, returned state dict, expected pruned model), once the counts are
+    right (:func:`_counts_right`)."""
+    _, target = _counts_right(out, case)
+    return (*_rebuild(out, case), target)
+
+
+def _require_pruned(out: Outputs, case: ChannelPruneCall) -> None:
+    """Properties a do-nothing function satisfies (a fresh or empty module is "consistent",
+    leaves its input untouched) count once the float ratio's channel counts are right."""
+    try:
+        _counts_right(out, case)
+    except Fail as fail:
+        raise Fail(f"{fail} (this property counts once channel_prune prunes the right "
+                   "channel counts)") from None
+
+
+def _require_pruned_like_reference(out: Outputs, case: ChannelPruneCall, tensor_text: str,
+                                   outputs_text: str) -> None:
+    """Fail unless the returned model's tensors, then its outputs on ``case.images``, are the
+    expected pruned model's for its counts; the messages are the call's description and
+    ``tensor_text`` (its "{name}": the first tensor that differs) or ``outputs_text``."""
+    model, state, target = _counts_match(out, case)
+    differs = _first_difference(state, target.state)
+    if differs:
+        raise Fail(f"{case.describe}: " + tensor_text.format(name=differs))
+    if not _outputs_equal(model, target.model, case.images):
+        raise Fail(f"{case.describe}: {outputs_text}")
+
+
+@grades("prune_channel_counts", 1, "a float ratio keeps get_num_channels_to_keep(channels, ratio) "
+        "channels at every conv-to-conv boundary, all of the last conv's")
+def judge_prune_channel_counts(out: Outputs, case: ChannelPruneCall) -> None:
+    _counts_right(out, case)
+
+
+@grades("prune_state_dict_loads", 1, "the pruned model's state dict loads into a VGG built from "
+        "its channel counts")
+def judge_prune_state_dict_loads(out: Outputs, case: ChannelPruneCall) -> None:
+    _rebuild(out, case)
+    _require_pruned(out, case)
+
+
+@grades("prune_modules_consistent", 1, "in_channels / out_channels / num_features / in_features "
+        "agree with the pruned tensors")
+def judge_prune_modules_consistent(out: Outputs, case: ChannelPruneCall) -> None:
+    """The returned modules' size attributes agree with their tensors (once it prunes)."""
+    layers = out.field(case.key, "layers")
+    if layers is None:
+        raise Fail(f"{case.describe} did not return an nn.Module")
+    _check_layers(layers, case.describe)
+    _require_pruned(out, case)
+
+
+@grades("prune_bn_sliced", 2, "BatchNorm weight, bias, running_mean and running_var are sliced "
+        "with the channels")
+def judge_prune_bn_sliced(out: Outputs, case: ChannelPruneCall) -> None:
+    """Every BatchNorm holds its original's first n entries, n the output channels its conv
+    kept (once it prunes)."""
+    # Judged against the submission's own conv channel counts (their rounding is judged by
+    # the other checks): BatchNorm i must hold the first n_i entries of the original.
+    state = _state_dict_returned(out, case)
+    for index in range(NUM_CONVS):
+        conv = state.get(f"backbone.conv{index}.weight")
+        if conv is None or conv.dim() != 4:
+            raise Fail(f"{case.describe}: backbone.conv{index}.weight is missing")
+        _require_bn_sliced(case, state, index, int(conv.shape[0]))
+    _require_pruned(out, case)
+
+
+def _require_bn_sliced(case: ChannelPruneCall, state: dict[str, torch.Tensor], index: int,
+                       kept: int) -> None:
+    """Fail unless BatchNorm ``index`` holds the first ``kept`` entries of the original's."""
+    for tensor in BN_TENSORS:
+        name = f"backbone.bn{index}.{tensor}"
+        got, original = state.get(name), case.state[name]
+        if got is None or tuple(got.shape) != (kept,):
+            size = "is missing" if got is None else f"has {got.numel()} entries"
+            raise Fail(f"{case.describe}: {name} {size}, but conv{index} keeps {kept} "
+                       f"channels ({_bn_slice_hint(state, index, tensor, kept)})")
+        if not close(got, original[:kept], rtol=1e-5, atol=1e-6):
+            raise Fail(f"{case.describe}: {name} is not the original {tensor} of the "
+                       f"kept channels")
+
+
+@grades("prune_outputs", 2, "the pruned model's weights and outputs equal those of the contract's "
+        "pruned model (first channels kept)")
+def judge_prune_outputs(out: Outputs, case: ChannelPruneCall) -> None:
+    _require_pruned_like_reference(
+        out, case, "{name} is not the original's entries for the kept channels (keep the first n "
+        "output channels of each conv and the same input channels of the next conv)",
+        "the pruned model's outputs differ from the expected pruned model's on random images")
+
+
+@grades("prune_params_macs", 1, "parameter count and MACs equal those of the contract's pruned "
+        "model")
+def judge_prune_params_macs(out: Outputs, case: ChannelPruneCall) -> None:
+    """The returned model has the expected pruned model's parameter count and MACs."""
+    # Counted from the returned tensors and the conv widths, so that a model whose state
+    # dict does not load (a buffer left unsliced) is still judged on its parameters.
+    state, target = _counts_right(out, case)
+    got_params = sum(int(state[name].numel()) for name in target.parameter_names
+                     if name in state)
+    expected_params = get_num_parameters(target.model)
+    if got_params != expected_params:
+        raise Fail(f"{case.describe}: the pruned model has {got_params} parameters, "
+                   f"expected {expected_params}")
+    got_macs = count_macs(VGG(conv_channels=_conv_channels(state)))
+    expected_macs = count_macs(target.model)
+    if got_macs != expected_macs:
+        raise Fail(f"{case.describe}: the pruned model has {got_macs} MACs, expected "
+                   f"{expected_macs}")
+
+
+@grades("prune_list_ratios", 2, "a list of ratios prunes each boundary by its own ratio")
+def judge_prune_list_ratios(out: Outputs, case: ChannelPruneCall) -> None:
+    differs = "the pruned model's tensors or outputs differ from the expected pruned model's"
+    _require_pruned_like_reference(out, case, differs, differs)
+
+
+@grades("prune_conv_bias", 1, "convs with a bias: the bias is sliced with the output channels")
+def judge_prune_conv_bias(out: Outputs, case: ChannelPruneCall) -> None:
+    _require_pruned_like_reference(
+        out, case, "{name} is not the original's entries for the kept channels",
+        "the outputs differ from the expected pruned model's")
+
+
+@grades("prune_input_untouched", 1, "channel_prune returns a copy and leaves its input model "
+        "untouched")
+def judge_prune_input_untouched(out: Outputs, case: ChannelPruneCases) -> None:
+    """Every channel_prune call left its input model untouched (once it prunes)."""
+    for call in (case.by_float, case.by_list, case.with_bias):
+        _input_untouched(out, call)
+    _require_pruned(out, case.by_float)
+
+
+@grades("prune_wrong_length_rejected", 1, "a list of ratios of the wrong length is an error")
+def judge_prune_wrong_length_rejected(out: Outputs, case: ChannelPruneCases) -> None:
+    """A list of ratios of the wrong length raised (once the float ratio prunes right)."""
+    _require_pruned(out, case.by_float)  # it must work on valid ratios first
+    for call in case.wrong_lengths:
+        if out.raised(call.key) is None:
+            raise Fail(f"{call.describe} returned without an error; a list must hold one ratio "
+                       f"per conv-to-conv boundary ({NUM_CONVS - 1}), anything else is an "
+                       f"error")
 
 
 # The channels at each conv-to-conv boundary of the test VGG (the last conv's are kept).
@@ -418,36 +533,33 @@ def _per_boundary(ratio: float | list[float]) -> tuple[float, ...]:
     return tuple(ratio) if isinstance(ratio, list) else (ratio,) * len(BOUNDARY_WIDTHS)
 
 
-def _reference_pruned(state: dict[str, torch.Tensor], ratio) -> dict:
+def _reference_pruned(state: dict[str, torch.Tensor], ratio) -> Pruned:
     """The reference's channel_prune of the VGG ``state`` at ``ratio`` (a float or one per
-    boundary): {"model": the pruned model (eval mode), "expected": its state dict,
-    "parameter_names": its parameters' names}."""
+    boundary)."""
     model = ref.call("channel_prune", ref.model(state), ratio).eval()
-    return {"model": model, "expected": dict(model.state_dict()),
-            "parameter_names": [name for name, _ in model.named_parameters()]}
+    return Pruned(model, dict(model.state_dict()),
+                  [name for name, _ in model.named_parameters()])
 
 
-def _own_keep_calls(plan: Plan, cases: dict[str, dict]) -> None:
+def _own_keep_calls(plan: Plan, case: ChannelPruneCall) -> tuple[str, ...]:
     """Declare a probe of the notebook's get_num_channels_to_keep at every (channels, ratio)
-    that channel_prune meets in each case (one per case and boundary, so that every submission
-    gets the same calls); their keys go into the case's "own_keep"."""
-    for label, case in cases.items():
-        case["own_keep"] = [
-            plan.call(f"own_keep_{label}{index}", "call_function",
-                      f"get_num_channels_to_keep({channels}, {fmt(ratio)})",
-                      "get_num_channels_to_keep", name="get_num_channels_to_keep",
-                      args=[channels, ratio])
-            for index, (channels, ratio) in enumerate(zip(BOUNDARY_WIDTHS, case["ratios"]))]
+    that channel_prune meets in ``case`` (one per boundary, so that every submission gets the
+    same calls); returns their keys."""
+    return tuple(plan.call(f"own_keep_{case.key}{index}", "call_function",
+                           f"get_num_channels_to_keep({channels}, {fmt(ratio)})",
+                           "get_num_channels_to_keep", name="get_num_channels_to_keep",
+                           args=[channels, ratio])
+                 for index, (channels, ratio) in enumerate(zip(BOUNDARY_WIDTHS, case.ratios)))
 
 
-def _own_counts(out, case: dict) -> list[int] | None:
+def _own_counts(out: Outputs, case: ChannelPruneCall) -> list[int] | None:
     """The conv output channels channel_prune gives for ``case`` when it keeps what the
     notebook's own get_num_channels_to_keep says (the last conv's all); None when that
     function fails, gives a count no model can have (not a whole number in 1..channels), or
     keeps every channel everywhere: a channel_prune that returns its input unchanged must not
     pass as right for a count function that does nothing too."""
     counts = []
-    for channels, key in zip(BOUNDARY_WIDTHS, case["own_keep"]):
+    for channels, key in zip(BOUNDARY_WIDTHS, case.own_keep):
         try:
             count = as_number(out.field(key), "get_num_channels_to_keep")
         except Fail:
@@ -460,18 +572,18 @@ def _own_counts(out, case: dict) -> list[int] | None:
     return counts + [scaled_channels(SMALL_WIDTH)[-1]]
 
 
-def _expected_for_counts(case: dict, counts: list[int]) -> dict:
+def _expected_for_counts(case: ChannelPruneCall, counts: list[int]) -> Pruned:
     """The reference's pruned model of ``case`` keeping ``counts`` channels (as
     :func:`_reference_pruned`), remembered in the case. The ratios 1 - n / channels give
     exactly n under the contract's rounding, since the test VGG's widths are powers of two."""
     key = tuple(counts)
-    if key not in case["by_counts"]:
+    if key not in case.by_counts:
         ratios = [1 - count / channels for count, channels in zip(counts, BOUNDARY_WIDTHS)]
-        pruned = _reference_pruned(case["state"], ratios)
-        if _conv_channels(pruned["expected"]) != counts:  # a width that is no power of two
+        pruned = _reference_pruned(case.state, ratios)
+        if _conv_channels(pruned.state) != counts:  # a width that is no power of two
             raise RuntimeError(f"ratios {ratios} do not keep {counts} channels")
-        case["by_counts"][key] = pruned
-    return case["by_counts"][key]
+        case.by_counts[key] = pruned
+    return case.by_counts[key]
 
 
 def _bn_slice_hint(state: dict[str, torch.Tensor], index: int, tensor: str, kept: int) -> str:
@@ -636,21 +748,21 @@ def _follows_orders(state: dict[str, torch.Tensor], original: dict[str, torch.Te
     return True
 
 
-def _require_stats_follow_channels(case: dict, state: dict[str, torch.Tensor]) -> None:
+def _require_stats_follow_channels(case: SortCall, state: dict[str, torch.Tensor]) -> None:
     """Fail unless some channel moved and every BatchNorm's running statistics are in the order
     the sort gave the output channels of the conv before it (the contract's order where that
     order cannot be read off the conv). Whether the order is the contract's is judged by the
     other checks, so a wrong order costs there only."""
-    orders = _channel_orders(state, case["state"])
+    orders = _channel_orders(state, case.state)
     if all(order is not None and torch.equal(order, torch.arange(len(order)))
            for order in orders):
-        raise Fail(f"{case['describe']} left every channel where it was: nothing was sorted "
+        raise Fail(f"{case.describe} left every channel where it was: nothing was sorted "
                    f"(this property counts once the function sorts the channels)")
     for index, order in enumerate(orders):
         for name in (f"backbone.bn{index}.running_mean", f"backbone.bn{index}.running_var"):
-            expected = case["expected"][name] if order is None else case["state"][name][order]
+            expected = case.expected[name] if order is None else case.state[name][order]
             if not close(state[name], expected, rtol=1e-5, atol=1e-6):
-                raise Fail(f"{case['describe']}: {name} is not in the order of conv{index}'s "
+                raise Fail(f"{case.describe}: {name} is not in the order of conv{index}'s "
                            f"output channels (permute BatchNorm running statistics with them)")
 
 
@@ -658,15 +770,8 @@ def plan_q8(ctx: Context) -> Plan:
     """q8: input-channel importance and channel sorting."""
     g = ctx.generator("q8")
     plan = Plan("q8", ("get_input_channel_importance", "apply_channel_sorting"))
-    importance_cases = []
-    for index, shape in enumerate(IMPORTANCE_SHAPES):
-        weight = torch.randn(shape, generator=g)
-        describe = f"get_input_channel_importance(weight of shape {shape_text(shape)})"
-        key = plan.call(f"importance{index}", "call_function", describe,
-                        "get_input_channel_importance", name="get_input_channel_importance",
-                        args=[weight])
-        importance_cases.append((key, describe, weight,
-                                 ref.call("get_input_channel_importance", weight)))
+    importance = tuple(_importance_call(plan, index, torch.randn(shape, generator=g))
+                       for index, shape in enumerate(IMPORTANCE_SHAPES))
     inputs = images(4, g)
     # The lab's VGG only: its convs have no bias, so the notebook never shows whether a sort
     # permutes conv biases, and that is not graded.
@@ -675,100 +780,119 @@ def plan_q8(ctx: Context) -> Plan:
     plan.call("plain", "call_on_vgg", text, "apply_channel_sorting",
               name="apply_channel_sorting", state_dict=state)
     expected = ref.call("apply_channel_sorting", ref.model(state)).eval()
-    cases = {"plain": {"key": "plain", "describe": text, "state": state, "model": expected,
-                       "original": ref.model(state),
-                       "expected": {k: v for k, v in expected.state_dict().items()}}}
-
-    @plan.check("importance_values", 3, "the L2 norm of weight[:, i] for every input channel i")
-    def _(out):
-        for key, describe, weight, expected in importance_cases:
-            got = as_tensor(out.field(key), describe)
-            if tuple(got.shape) != tuple(expected.shape):
-                hint = (" (that is one value per output channel; importance is per input "
-                        "channel, dim 1)" if tuple(got.shape) == (weight.shape[0],) else "")
-                raise Fail(f"{describe} returned a tensor of shape {shape_text(got.shape)}, "
-                           f"expected one value per input channel, shape "
-                           f"{shape_text(expected.shape)}{hint}")
-            if not got.is_floating_point() or not close(got, expected, rtol=1e-4, atol=1e-5):
-                raise Fail(f"{describe} returned wrong values{_importance_hint(got, weight)}")
-
-    def importance_note(out) -> str:
-        """Why the sort may be off besides the sort itself: the notebook's importance function,
-        which the sort ranks by, is wrong ("" when it is right on every case)."""
-        for key, _, _, expected in importance_cases:
-            try:
-                got = out.field(key)
-            except Fail:
-                break
-            if not (isinstance(got, torch.Tensor) and got.is_floating_point()
-                    and close(got, expected, rtol=1e-4, atol=1e-5)):
-                break
-        else:
-            return ""
-        return (" (the sort ranks channels with get_input_channel_importance, which gives wrong "
-                "values: see its check)")
-
-    def sorted_model(out, case):
-        model, state = _rebuild(out, case["key"], case["describe"])
-        got, expected = _conv_channels(state), _conv_channels(case["expected"])
-        if got != expected:
-            raise Fail(f"{case['describe']} changed the channel counts to {got}")
-        return model, state
-
-    @plan.check("sorting_descending", 2, "the channels between consecutive convs are in "
-                                         "descending order of the next conv's input-channel "
-                                         "importance")
-    def _(out):
-        case = cases["plain"]
-        _, state = sorted_model(out, case)
-        importance = ref.solutions().get_input_channel_importance
-        for index in range(1, NUM_CONVS):
-            values = importance(state[f"backbone.conv{index}.weight"])
-            steps = values[1:] - values[:-1]
-            if bool((steps > 1e-6).any()):
-                ascending = bool((steps >= -1e-6).all())
-                hint = (importance_note(out) or _repeat_hint(_channel_orders(state, case["state"]))
-                        or (" (they are ascending; sort in descending order)" if ascending
-                            else ""))
-                raise Fail(f"{case['describe']}: the input channels of backbone.conv{index} are "
-                           f"not in descending order of importance{hint}")
-
-    @plan.check("sorting_matches_reference", 2, "conv weights and BatchNorm weight / bias are "
-                                                "permuted consistently (previous conv's outputs, "
-                                                "BatchNorm, next conv's inputs)")
-    def _(out):
-        case = cases["plain"]
-        _, state = sorted_model(out, case)
-        names = [n for n in case["expected"] if "running" not in n]
-        differs = _first_difference(state, case["expected"], names)
-        if differs:
-            cause = importance_note(out) or _order_hint(state, case["state"])
-            raise Fail(f"{case['describe']}: {differs} is not permuted like the sorted "
-                       f"channels{cause}")
-
-    @plan.check("sorting_bn_running_stats", 1, "BatchNorm running_mean and running_var are "
-                                               "permuted with the channels")
-    def _(out):
-        case = cases["plain"]
-        _, state = sorted_model(out, case)
-        _require_stats_follow_channels(case, state)
-
-    @plan.check("sorting_preserves_outputs", 2, "the sorted model computes the same outputs as "
-                                                "the original")
-    def _(out):
-        case = cases["plain"]
-        model, _ = sorted_model(out, case)
-        _require_rearranged(out, case)
-        if not _outputs_equal(model, case["original"], inputs):
-            raise Fail(f"{case['describe']}: the sorted model's outputs differ from the original "
-                       f"model's on random images (every permutation must be applied "
-                       f"consistently)")
-
-    @plan.check("sorting_input_untouched", 1, "apply_channel_sorting returns a copy and leaves its "
-                                              "input model untouched")
-    def _(out):
-        for case in cases.values():
-            _input_untouched(out, case["key"], case["describe"], case["state"])
-        _require_rearranged(out, cases["plain"])
-
+    sort = SortCall(key="plain", describe=text, state=state, model=expected,
+                    original=ref.model(state), expected=dict(expected.state_dict()),
+                    images=inputs, importance=importance)
+    plan.add_checks(importance, judge_importance_values)
+    plan.add_checks(sort, judge_sorting_descending, judge_sorting_matches_reference,
+                    judge_sorting_bn_running_stats, judge_sorting_preserves_outputs,
+                    judge_sorting_input_untouched)
     return plan
+
+
+def _importance_call(plan: Plan, index: int, weight: torch.Tensor) -> ImportanceCall:
+    """Declare get_input_channel_importance(``weight``) and ask the reference."""
+    describe = f"get_input_channel_importance(weight of shape {shape_text(weight.shape)})"
+    key = plan.call(f"importance{index}", "call_function", describe,
+                    "get_input_channel_importance", name="get_input_channel_importance",
+                    args=[weight])
+    return ImportanceCall(key=key, describe=describe, weight=weight,
+                          expected=ref.call("get_input_channel_importance", weight))
+
+
+@grades("importance_values", 3, "the L2 norm of weight[:, i] for every input channel i")
+def judge_importance_values(out: Outputs, case: tuple[ImportanceCall, ...]) -> None:
+    """Every call returned one floating-point value per input channel, the reference's (a
+    typical wrong norm is named)."""
+    for call in case:
+        got = as_tensor(out.field(call.key), call.describe)
+        if tuple(got.shape) != tuple(call.expected.shape):
+            hint = (" (that is one value per output channel; importance is per input "
+                    "channel, dim 1)" if tuple(got.shape) == (call.weight.shape[0],) else "")
+            raise Fail(f"{call.describe} returned a tensor of shape {shape_text(got.shape)}, "
+                       f"expected one value per input channel, shape "
+                       f"{shape_text(call.expected.shape)}{hint}")
+        if not got.is_floating_point() or not close(got, call.expected, rtol=1e-4, atol=1e-5):
+            raise Fail(f"{call.describe} returned wrong values"
+                       f"{_importance_hint(got, call.weight)}")
+
+
+def _importance_note(out: Outputs, case: SortCall) -> str:
+    """Why the sort may be off besides the sort itself: the notebook's importance function,
+    which the sort ranks by, is wrong ("" when it is right on every case)."""
+    for call in case.importance:
+        try:
+            got = out.field(call.key)
+        except Fail:
+            break
+        if not (isinstance(got, torch.Tensor) and got.is_floating_point()
+                and close(got, call.expected, rtol=1e-4, atol=1e-5)):
+            break
+    else:
+        return ""
+    return (" (the sort ranks channels with get_input_channel_importance, which gives wrong "
+            "values: see its check)")
+
+
+def _sorted_model(out: Outputs, case: SortCall) -> tuple[nn.Module, dict[str, torch.Tensor]]:
+    """(rebuilt model, returned state dict) of the sort, once it kept the channel counts."""
+    model, state = _rebuild(out, case)
+    got, expected = _conv_channels(state), _conv_channels(case.expected)
+    if got != expected:
+        raise Fail(f"{case.describe} changed the channel counts to {got}")
+    return model, state
+
+
+@grades("sorting_descending", 2, "the channels between consecutive convs are in descending order "
+        "of the next conv's input-channel importance")
+def judge_sorting_descending(out: Outputs, case: SortCall) -> None:
+    """Each conv's input channels are in descending order of the reference's importance."""
+    _, state = _sorted_model(out, case)
+    importance = ref.solutions().get_input_channel_importance
+    for index in range(1, NUM_CONVS):
+        values = importance(state[f"backbone.conv{index}.weight"])
+        steps = values[1:] - values[:-1]
+        if bool((steps > 1e-6).any()):
+            ascending = bool((steps >= -1e-6).all())
+            hint = (_importance_note(out, case) or _repeat_hint(_channel_orders(state, case.state))
+                    or (" (they are ascending; sort in descending order)" if ascending else ""))
+            raise Fail(f"{case.describe}: the input channels of backbone.conv{index} are "
+                       f"not in descending order of importance{hint}")
+
+
+@grades("sorting_matches_reference", 2, "conv weights and BatchNorm weight / bias are permuted "
+        "consistently (previous conv's outputs, BatchNorm, next conv's inputs)")
+def judge_sorting_matches_reference(out: Outputs, case: SortCall) -> None:
+    """Every tensor but the running statistics is the reference's sorted one."""
+    _, state = _sorted_model(out, case)
+    names = [n for n in case.expected if "running" not in n]
+    differs = _first_difference(state, case.expected, names)
+    if differs:
+        cause = _importance_note(out, case) or _order_hint(state, case.state)
+        raise Fail(f"{case.describe}: {differs} is not permuted like the sorted channels{cause}")
+
+
+@grades("sorting_bn_running_stats", 1, "BatchNorm running_mean and running_var are permuted with "
+        "the channels")
+def judge_sorting_bn_running_stats(out: Outputs, case: SortCall) -> None:
+    _, state = _sorted_model(out, case)
+    _require_stats_follow_channels(case, state)
+
+
+@grades("sorting_preserves_outputs", 2, "the sorted model computes the same outputs as the "
+        "original")
+def judge_sorting_preserves_outputs(out: Outputs, case: SortCall) -> None:
+    """The sorted model's outputs on ``case.images`` are the original's (once it sorts)."""
+    model, _ = _sorted_model(out, case)
+    _require_rearranged(out, case)
+    if not _outputs_equal(model, case.original, case.images):
+        raise Fail(f"{case.describe}: the sorted model's outputs differ from the original "
+                   f"model's on random images (every permutation must be applied "
+                   f"consistently)")
+
+
+@grades("sorting_input_untouched", 1, "apply_channel_sorting returns a copy and leaves its input "
+        "model untouched")
+def judge_sorting_input_untouched(out: Outputs, case: SortCall) -> None:
+    _input_untouched(out, case)
+    _require_rearranged(out, case)
