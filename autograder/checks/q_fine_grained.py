@@ -23,8 +23,8 @@ import torch
 
 from . import reference as ref
 from .base import (Context, Fail, MaskProbed, Outputs, Plan, as_mask, as_number, as_state_dict,
-                   close, describe_value, fmt, require_bool_masks, require_call_pruned_in_place,
-                   returned_mask, shape_text)
+                   close, describe_value, fmt, grades, require_bool_masks,
+                   require_call_pruned_in_place, returned_mask, shape_text)
 from .inputs import (images, labels, model_from_state, prunable_names, small_vgg_state,
                      tie_free_tensor, tied_tensor, uniform)
 
@@ -101,16 +101,10 @@ def plan_q3(ctx: Context) -> Plan:
              _prune_call(plan, "half_up", tie_free_tensor((half_up,), g), 0.5))
     ties = _prune_call(plan, "ties", *tied_tensor(g))
     cases = FineGrainedCases(exact, zero, one, below, above, edges, ties)
-    plan.add_check("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the "
-                   "input's shape", judge_returns_bool_mask, cases)
+    plan.add_checks(cases, judge_returns_bool_mask)
     plan.add_check("mask_exact_tie_free", 4, "the exact keep-mask on tie-free tensors of several "
                    "shapes and sparsities", judge_masks_match_contract, cases.exact)
-    plan.add_check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
-                   "where the mask is False)", judge_prunes_in_place, cases)
-    plan.add_check("sparsity_zero", 1, "sparsity 0 (or below, clamped to 0) prunes nothing",
-                   judge_sparsity_zero, cases)
-    plan.add_check("sparsity_one", 1, "sparsity 1 (or above, clamped to 1) prunes every entry",
-                   judge_sparsity_one, cases)
+    plan.add_checks(cases, judge_prunes_in_place, judge_sparsity_zero, judge_sparsity_one)
     plan.add_check("rounding_edges", 1, "num_zeros rounding to 0, to every entry and from exact "
                    "halves (to the even integer, as Python's round does)",
                    judge_masks_match_contract, cases.edges)
@@ -186,12 +180,15 @@ def _require_ranking(out: Outputs, exact: tuple[PruneCall, ...]) -> None:
                        f"function prunes the smallest magnitudes)")
 
 
+@grades("returns_bool_mask", 1, "fine_grained_prune returns a bool tensor of the input's shape")
 def judge_returns_bool_mask(out: Outputs, case: FineGrainedCases) -> None:
     """Every call returned a torch.bool mask of its input's shape, once the function ranks."""
     _require_ranking(out, case.exact)
     require_bool_masks(out, case.every())
 
 
+@grades("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly where the "
+        "mask is False)")
 def judge_prunes_in_place(out: Outputs, case: FineGrainedCases) -> None:
     """Every exact call and sparsity 1 prune the tensor passed in, in place."""
     # Judged against the function's own mask: a mask that keeps everything (a rounding
@@ -206,6 +203,7 @@ def judge_prunes_in_place(out: Outputs, case: FineGrainedCases) -> None:
     _require_ranking(out, case.exact)
 
 
+@grades("sparsity_zero", 1, "sparsity 0 (or below, clamped to 0) prunes nothing")
 def judge_sparsity_zero(out: Outputs, case: FineGrainedCases) -> None:
     """Sparsity 0, and below, keep every entry; sparsity 0 leaves the tensor as it was."""
     judge_masks_match_contract(out, (case.zero, case.below))
@@ -216,6 +214,7 @@ def judge_sparsity_zero(out: Outputs, case: FineGrainedCases) -> None:
         raise Fail(f"{case.zero.describe} changed the tensor; sparsity 0 prunes nothing")
 
 
+@grades("sparsity_one", 1, "sparsity 1 (or above, clamped to 1) prunes every entry")
 def judge_sparsity_one(out: Outputs, case: FineGrainedCases) -> None:
     """Sparsity 1, and above, prune every entry, once the function ranks."""
     judge_masks_match_contract(out, (case.one, case.above))
@@ -386,12 +385,12 @@ def plan_q4(ctx: Context) -> Plan:
     plan = Plan("q4", ("target_sparsity",))
     plan.call("value", "read_variable", "target_sparsity", "target_sparsity",
               name="target_sparsity")
-    plan.add_check("target_sparsity_value", 1, "fine_grained_prune on the notebook's example "
-                   "with target_sparsity keeps exactly the number of entries asked",
-                   judge_target_sparsity_value)
+    plan.add_checks(None, judge_target_sparsity_value)
     return plan
 
 
+@grades("target_sparsity_value", 1, "fine_grained_prune on the notebook's example with "
+        "target_sparsity keeps exactly the number of entries asked")
 def judge_target_sparsity_value(out: Outputs) -> None:
     """target_sparsity is a Python number in [0, 1] with which the reference's
     fine_grained_prune keeps exactly :data:`NONZEROS_ASKED` entries of :data:`DEMO_TENSOR`."""
@@ -468,19 +467,9 @@ def plan_q5(ctx: Context) -> Plan:
                           ("scenario", state, every_weight, ""),
                           ("subset", state, SUBSET_SPARSITIES, SUBSET_HINT),
                           ("regrowth", tiny_classifier, REGROWTH_SPARSITIES, REGROWTH_HINT)))
-    plan.add_check("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter "
-                   "listed in sparsity_dict, of its shape", judge_masks_for_listed_params,
-                   scenarios)
-    plan.add_check("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its "
-                   "parameter at the listed sparsity", judge_masks_correct, scenarios)
-    plan.add_check("prunes_at_construction", 2, "constructing the pruner zeroes the masked "
-                   "entries of the listed parameters and changes nothing else",
-                   judge_prunes_at_construction, scenarios, requires=("masks_correct",))
-    plan.add_check("zeros_stay_after_steps", 3, f"after {STEPS_TEXT}, pruned weights are still "
-                   f"zero", judge_zeros_stay_after_steps, scenarios, requires=("masks_correct",))
-    plan.add_check("apply_changes_nothing_else", 1, f"{STEPS_TEXT} train exactly like SGD with "
-                   f"the masks re-applied (apply touches nothing else)",
-                   judge_apply_changes_nothing_else, scenarios, requires=("masks_correct",))
+    plan.add_checks(scenarios, judge_masks_for_listed_params, judge_masks_correct,
+                    judge_prunes_at_construction, judge_zeros_stay_after_steps,
+                    judge_apply_changes_nothing_else)
     return plan
 
 
@@ -507,26 +496,36 @@ def _each_scenario(scenarios: tuple[PrunerScenario, ...],
             raise Fail(f"{fail} {scenario.hint}".rstrip()) from None
 
 
+@grades("masks_for_listed_params", 2, "pruner.masks holds one bool mask per parameter listed in "
+        "sparsity_dict, of its shape")
 def judge_masks_for_listed_params(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
     """In every scenario, pruner.masks holds one ranked bool mask per listed parameter."""
     _each_scenario(case, lambda scenario: _pruner_masks(out, scenario, strict=True))
 
 
+@grades("masks_correct", 2, "each mask is fine_grained_prune's keep-mask of its parameter at the "
+        "listed sparsity")
 def judge_masks_correct(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
     """In every scenario, each mask is the reference's or the notebook's own keep-mask."""
     _each_scenario(case, lambda scenario: _require_masks_correct(out, scenario))
 
 
+@grades("prunes_at_construction", 2, "constructing the pruner zeroes the masked entries of the "
+        "listed parameters and changes nothing else", requires=("masks_correct",))
 def judge_prunes_at_construction(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
     """In every scenario, construction zeroes the masked entries and changes nothing else."""
     _each_scenario(case, lambda scenario: _require_pruned_at_construction(out, scenario))
 
 
+@grades("zeros_stay_after_steps", 3, f"after {STEPS_TEXT}, pruned weights are still "
+        "zero", requires=("masks_correct",))
 def judge_zeros_stay_after_steps(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
     """In every scenario, the masked entries are still zero after the SGD steps."""
     _each_scenario(case, lambda scenario: _require_zeros_stay(out, scenario))
 
 
+@grades("apply_changes_nothing_else", 1, f"{STEPS_TEXT} train exactly like SGD with the masks "
+        "re-applied (apply touches nothing else)", requires=("masks_correct",))
 def judge_apply_changes_nothing_else(out: Outputs, case: tuple[PrunerScenario, ...]) -> None:
     """In every scenario, the steps train like plain SGD with the masks re-applied (replayed
     in the grader)."""

@@ -20,7 +20,7 @@ from prunekit.submission import (CHANNEL_PRUNED_FILE, FINEGRAINED_FILE, size_fra
                                  zeros_short_of)
 
 from . import reference as ref
-from .base import Context, Fail, Outputs, Plan, as_number, describe_value, fmt
+from .base import Context, Fail, Outputs, Plan, as_number, describe_value, fmt, grades
 from .resources import load_submitted_model
 from .settings import (MAX_MACS_FRACTION, MAX_SIZE_FRACTION, SPEEDUP_ATTEMPTS,
                        SPEEDUP_GAIN_FRACTION)
@@ -109,21 +109,9 @@ def plan_q6(ctx: Context) -> Plan:
     plan = Plan("q6", ("sparsity_dict",))
     plan.call("dict", "read_variable", "sparsity_dict", "sparsity_dict", name="sparsity_dict")
     case = _submitted_file(ctx, FINEGRAINED_FILE, "finegrained_accuracy")
-    plan.add_check("sparsity_dict_valid", 1, "sparsity_dict maps conv / classifier weight names "
-                   "to sparsities in [0, 1]", judge_sparsity_dict_valid, case)
-    plan.add_check("size_at_most_25_percent", 2, "pruning the base model with sparsity_dict "
-                   f"leaves at most {MAX_SIZE_FRACTION:.0%} of its dense size",
-                   judge_sparsity_dict_size, case)
-    plan.add_check("finegrained_file_loads", 1, f"{FINEGRAINED_FILE} loads (weights_only) into a "
-                   f"VGG with the base model's channels", judge_finegrained_loads, case)
-    plan.add_check("finegrained_size", 1, f"{FINEGRAINED_FILE} has at most "
-                   f"{MAX_SIZE_FRACTION:.0%} of the base model's parameter count in non-zero "
-                   f"parameters", judge_finegrained_size, case)
-    plan.add_check("finegrained_zeros_match_dict", 2, f"every weight of {FINEGRAINED_FILE} has "
-                   f"at least the zeros its sparsity_dict entry asks (masks kept while "
-                   f"fine-tuning)", judge_finegrained_zeros_match_dict, case)
-    plan.add_check("finegrained_accuracy", 3, f"{FINEGRAINED_FILE} reaches the accuracy threshold "
-                   f"on the hidden test split", judge_finegrained_accuracy, case)
+    plan.add_checks(case, judge_sparsity_dict_valid, judge_sparsity_dict_size,
+                    judge_finegrained_loads, judge_finegrained_size,
+                    judge_finegrained_zeros_match_dict, judge_finegrained_accuracy)
     return plan
 
 
@@ -169,10 +157,14 @@ def _fine_grained_model(case: SubmittedFile):
     return submitted
 
 
+@grades("sparsity_dict_valid", 1, "sparsity_dict maps conv / classifier weight names to sparsities "
+        "in [0, 1]")
 def judge_sparsity_dict_valid(out: Outputs, case: SubmittedFile) -> None:
     _chosen_sparsities(out, case.ctx)
 
 
+@grades("size_at_most_25_percent", 2, "pruning the base model with sparsity_dict leaves at most "
+        f"{MAX_SIZE_FRACTION:.0%} of its dense size")
 def judge_sparsity_dict_size(out: Outputs, case: SubmittedFile) -> str:
     """The base model pruned with the reference's FineGrainedPruner at the notebook's
     sparsity_dict keeps at most MAX_SIZE_FRACTION of its dense size."""
@@ -187,10 +179,14 @@ def judge_sparsity_dict_size(out: Outputs, case: SubmittedFile) -> str:
     return kept + _require_at_most(fraction, MAX_SIZE_FRACTION, kept)
 
 
+@grades("finegrained_file_loads", 1, f"{FINEGRAINED_FILE} loads (weights_only) into a VGG with the "
+        "base model's channels")
 def judge_finegrained_loads(out: Outputs, case: SubmittedFile) -> None:
     _fine_grained_model(case)
 
 
+@grades("finegrained_size", 1, f"{FINEGRAINED_FILE} has at most {MAX_SIZE_FRACTION:.0%} of the "
+        "base model's parameter count in non-zero parameters")
 def judge_finegrained_size(out: Outputs, case: SubmittedFile) -> str:
     """The file keeps at most MAX_SIZE_FRACTION of the base model's parameter count non-zero."""
     submitted = _fine_grained_model(case)
@@ -203,6 +199,8 @@ def judge_finegrained_size(out: Outputs, case: SubmittedFile) -> str:
                                f"{FINEGRAINED_FILE} keeps {percent} of its parameters non-zero"))
 
 
+@grades("finegrained_zeros_match_dict", 2, f"every weight of {FINEGRAINED_FILE} has at least the "
+        "zeros its sparsity_dict entry asks (masks kept while fine-tuning)")
 def judge_finegrained_zeros_match_dict(out: Outputs, case: SubmittedFile) -> None:
     """Every weight of the file has at least the zeros its sparsity_dict entry prunes."""
     sparsities = _chosen_sparsities(out, case.ctx)
@@ -215,6 +213,8 @@ def judge_finegrained_zeros_match_dict(out: Outputs, case: SubmittedFile) -> Non
                    f"(re-apply the masks after every fine-tuning step)")
 
 
+@grades("finegrained_accuracy", 3, f"{FINEGRAINED_FILE} reaches the accuracy threshold on the "
+        "hidden test split")
 def judge_finegrained_accuracy(out: Outputs, case: SubmittedFile) -> str:
     _fine_grained_model(case)
     return _require_accuracy(case)
@@ -229,24 +229,16 @@ def plan_q9(ctx: Context) -> Plan:
     plan.call("ratio", "read_variable", "channel_prune_ratio", "channel_prune_ratio",
               name="channel_prune_ratio")
     case = _submitted_file(ctx, CHANNEL_PRUNED_FILE, "channel_accuracy")
-    plan.add_check("channel_prune_ratio_valid", 1, "channel_prune_ratio is a ratio in [0, 1] or a "
-                   f"list of one per boundary, and leaves at most {MAX_MACS_FRACTION:.0%} of the "
-                   f"dense MACs",
-                   judge_channel_prune_ratio_valid, case)
-    plan.add_check("channel_pruned_loads", 1, f"{CHANNEL_PRUNED_FILE} loads (weights_only) into a "
-                   f"VGG built from its channel counts", judge_channel_pruned_loads, case)
-    plan.add_check("channel_pruned_accuracy", 3, f"{CHANNEL_PRUNED_FILE} reaches the accuracy "
-                   f"threshold on the hidden test split", judge_channel_pruned_accuracy, case)
-    plan.add_check("channel_pruned_macs", 2, f"{CHANNEL_PRUNED_FILE} needs at most "
-                   f"{MAX_MACS_FRACTION:.0%} of the dense model's MACs", judge_channel_pruned_macs,
-                   case)
-    plan.add_check("channel_pruned_speedup", 2, f"{CHANNEL_PRUNED_FILE} is measurably faster than "
-                   f"the dense model (paired median latency)", judge_channel_pruned_speedup, case)
+    plan.add_checks(case, judge_channel_prune_ratio_valid, judge_channel_pruned_loads,
+                    judge_channel_pruned_accuracy, judge_channel_pruned_macs,
+                    judge_channel_pruned_speedup)
     return plan
 
 
 # The MACs and speedup limits are fixed code constants (settings.py), not calibrated values.
 
+@grades("channel_prune_ratio_valid", 1, "channel_prune_ratio is a ratio in [0, 1] or a list of one "
+        f"per boundary, and leaves at most {MAX_MACS_FRACTION:.0%} of the dense MACs")
 def judge_channel_prune_ratio_valid(out: Outputs, case: SubmittedFile) -> None:
     """channel_prune_ratio is one ratio in [0, 1] or a list of one per conv-to-conv boundary,
     keeps a channel at every boundary and, built into a VGG of the channels it keeps, needs at
@@ -282,14 +274,20 @@ def _prune_ratios(value, boundaries: int) -> list[float]:
     return numbers
 
 
+@grades("channel_pruned_loads", 1, f"{CHANNEL_PRUNED_FILE} loads (weights_only) into a VGG built "
+        "from its channel counts")
 def judge_channel_pruned_loads(out: Outputs, case: SubmittedFile) -> None:
     case.model()
 
 
+@grades("channel_pruned_accuracy", 3, f"{CHANNEL_PRUNED_FILE} reaches the accuracy threshold on "
+        "the hidden test split")
 def judge_channel_pruned_accuracy(out: Outputs, case: SubmittedFile) -> str:
     return _require_accuracy(case)
 
 
+@grades("channel_pruned_macs", 2, f"{CHANNEL_PRUNED_FILE} needs at most {MAX_MACS_FRACTION:.0%} of "
+        "the dense model's MACs")
 def judge_channel_pruned_macs(out: Outputs, case: SubmittedFile) -> str:
     """The file's model needs at most MAX_MACS_FRACTION of the dense model's MACs per image."""
     macs = count_macs(case.model())
@@ -303,6 +301,8 @@ def judge_channel_pruned_macs(out: Outputs, case: SubmittedFile) -> str:
             f"most {100 * MAX_MACS_FRACTION:g}%)")
 
 
+@grades("channel_pruned_speedup", 2, f"{CHANNEL_PRUNED_FILE} is measurably faster than the dense "
+        "model (paired median latency)")
 def judge_channel_pruned_speedup(out: Outputs, case: SubmittedFile) -> str:
     """The file's model runs faster than the dense model by at least SPEEDUP_GAIN_FRACTION of
     the gain of the reference architecture, timed in the same rounds (:func:`_speedup_needed`;

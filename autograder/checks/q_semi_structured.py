@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from . import reference as ref
-from .base import (Context, Fail, MaskProbed, Outputs, Plan, require_bool_masks,
+from .base import (Context, Fail, MaskProbed, Outputs, Plan, grades, require_bool_masks,
                    require_call_pruned_in_place, returned_mask, shape_text)
 from .inputs import tie_free_tensor, uniform
 
@@ -99,16 +99,10 @@ def plan_q10(ctx: Context) -> Plan:
     plan.add_check("mask_exact", 4, "the exact keep-mask on tie-free tensors (a conv weight at "
                    "2:4, the defaults, 1:3, 3:8, a linear weight)",
                    judge_nm_masks_match_contract, cases.exact)
-    plan.add_check("returns_bool_mask", 1, "nm_prune returns a bool tensor of the input's shape",
-                   judge_returns_bool_mask, cases)
-    plan.add_check("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly "
-                   "where the mask is False)", judge_prunes_in_place, cases)
+    plan.add_checks(cases, judge_returns_bool_mask, judge_prunes_in_place)
     plan.add_check("ties_keep_earlier", 1, "of entries with equal magnitude in a group, the "
                    "earlier one is kept", judge_nm_masks_match_contract, (cases.ties,))
-    plan.add_check("n_edges", 1, "n = 0 prunes every entry, n = m keeps every entry",
-                   judge_n_edges, cases)
-    plan.add_check("rejects_bad_shapes", 1, "a ValueError when a row's length is not a multiple "
-                   "of m, or n is not in 0..m", judge_rejects_bad_shapes, cases)
+    plan.add_checks(cases, judge_n_edges, judge_rejects_bad_shapes)
     return plan
 
 
@@ -147,6 +141,7 @@ def _require_pattern(out: Outputs, exact: tuple[NmCall, ...]) -> None:
                        f"counts once the function keeps n of every m)")
 
 
+@grades("returns_bool_mask", 1, "nm_prune returns a bool tensor of the input's shape")
 def judge_returns_bool_mask(out: Outputs, case: NmCases) -> None:
     """Every call that must return did return a torch.bool mask of its input's shape, once
     the function prunes N:M."""
@@ -154,6 +149,8 @@ def judge_returns_bool_mask(out: Outputs, case: NmCases) -> None:
     require_bool_masks(out, case.returning())
 
 
+@grades("prunes_in_place", 2, "the tensor passed in is pruned in place (zeros exactly where the "
+        "mask is False)")
 def judge_prunes_in_place(out: Outputs, case: NmCases) -> None:
     """The exact cases and n = 0 prune the tensor passed in, in place, once the function
     prunes N:M."""
@@ -162,6 +159,7 @@ def judge_prunes_in_place(out: Outputs, case: NmCases) -> None:
         require_call_pruned_in_place(out, call, returned_mask)
 
 
+@grades("n_edges", 1, "n = 0 prunes every entry, n = m keeps every entry")
 def judge_n_edges(out: Outputs, case: NmCases) -> None:
     """n = 0 prunes everything; n = m keeps everything and leaves the tensor as it was."""
     _require_pattern(out, case.exact)
@@ -170,6 +168,8 @@ def judge_n_edges(out: Outputs, case: NmCases) -> None:
         raise Fail(f"{case.all_kept.describe} changed the tensor; n = m keeps every entry")
 
 
+@grades("rejects_bad_shapes", 1, "a ValueError when a row's length is not a multiple of m, or n is "
+        "not in 0..m")
 def judge_rejects_bad_shapes(out: Outputs, case: NmCases) -> None:
     """Every call of :data:`ERROR_CASES` raised a ValueError, once the function prunes N:M."""
     _require_pattern(out, case.exact)

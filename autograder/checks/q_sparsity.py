@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import torch
 
 from . import reference as ref
-from .base import (Context, Outputs, Plan, Probed, judge_returns_float, judge_returns_int,
-                   returned_number, shape_text, wrong_number)
+from .base import (Context, Outputs, Plan, Probed, grades, judge_returns_float,
+                   judge_returns_int, returned_number, shape_text, wrong_number)
 from .inputs import randint, small_vgg_state, tensor_with_zeros
 
 TOLERANCE = 1e-6  # sparsities are fractions; any correct formula is exact to float rounding
@@ -56,13 +56,10 @@ def plan_q1(ctx: Context) -> Plan:
                for index, shape in enumerate([(10,), (4, 5), (3, 4, 2, 2), (2, 3, 3, 3)])]
     models = [_model_sparsity_call(plan, g, index, conv_bias, zero_fraction)
               for index, (conv_bias, zero_fraction) in enumerate([(False, 0.5), (True, 0.2)])]
-    plan.add_check("get_sparsity_values", 3, "get_sparsity on random tensors with 0, some and all "
-                   "entries zero", judge_sparsity_values, tensors)
+    plan.add_checks(tensors, judge_sparsity_values)
     plan.add_check("get_sparsity_returns_float", 1, "get_sparsity returns a Python float",
                    judge_returns_float, tensors, requires=("get_sparsity_values",))
-    plan.add_check("get_model_sparsity_values", 3, "get_model_sparsity over the parameters of "
-                   "small VGGs with known zeros (buffers not counted)",
-                   judge_model_sparsity_values, models)
+    plan.add_checks(models, judge_model_sparsity_values)
     plan.add_check("get_model_sparsity_returns_float", 1, "get_model_sparsity returns a Python "
                    "float", judge_returns_float, models, requires=("get_model_sparsity_values",))
     return plan
@@ -93,6 +90,8 @@ def _model_sparsity_call(plan: Plan, g: torch.Generator, index: int, conv_bias: 
                        with_buffers=_buffer_sparsity(state))
 
 
+@grades("get_sparsity_values", 3, "get_sparsity on random tensors with 0, some and all entries "
+        "zero")
 def judge_sparsity_values(out: Outputs, case: list[Probed]) -> None:
     """Every get_sparsity call returned the reference's fraction, to :data:`TOLERANCE`."""
     for call in case:
@@ -103,6 +102,8 @@ def judge_sparsity_values(out: Outputs, case: list[Probed]) -> None:
                                if percent else "")
 
 
+@grades("get_model_sparsity_values", 3, "get_model_sparsity over the parameters of small VGGs with "
+        "known zeros (buffers not counted)")
 def judge_model_sparsity_values(out: Outputs, case: list[CountProbed]) -> None:
     """Every get_model_sparsity call returned the reference's fraction over the parameters, to
     :data:`TOLERANCE` (the fraction over every state-dict tensor is the bug named)."""
