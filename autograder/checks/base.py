@@ -7,6 +7,13 @@ grading settings and resources): it draws inputs, declares the probe calls the s
 process after the sandbox is gone; it reads the outcomes through :class:`Outputs`, compares them
 with the reference and raises :class:`Fail` with a message for the student, or returns to pass.
 
+Every judge is a named module-level function, ``judge_...(outputs, case)``, given the data its
+builder drew as ``case`` (the probe calls it reads and the reference's answers: :class:`Probed`
+records, or a question's dataclass of them), so a traceback names it and a test can call it. A
+judge written for one check declares that check above it with :func:`grades` and is registered
+by :meth:`Plan.add_checks`; a judge several checks share is registered once per check by
+:meth:`Plan.add_check`. The comparisons several questions make are the helpers at the end.
+
 Messages say which property failed on which small input ("fine_grained_prune(tensor of shape
 (4, 5), sparsity=0.35) kept an entry tied with the threshold"); they never quote check source or
 the reference's code.
@@ -125,7 +132,8 @@ class Plan:
             self.add_check(check.name, check.weight, check.summary, judge, case, check.requires)
 
     def check(self, name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
-        """Decorator form of :meth:`add_check` for a judge without case data."""
+        """Decorator form of :meth:`add_check` for a judge without case data (tests build small
+        plans with it)."""
         def register(judge: Callable[[Outputs], str | None]) -> Callable[[Outputs], str | None]:
             self.add_check(name, weight, summary, judge, requires=requires)
             return judge
