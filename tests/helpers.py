@@ -33,3 +33,13 @@ def offline_grading_unready() -> str:
     if not calibration_path("offline").is_file():
         return "the offline profile is not calibrated (python -m autograder calibrate)"
     return ""
+
+
+def code_questions() -> tuple[str, ...]:
+    """The autograded questions graded without the submitted model files: those whose prompt
+    names no model file (the question table's order)."""
+    from autograder import questions
+    from prunekit.submission import MODEL_FILES
+
+    table = questions.load()
+    return tuple(q for q in table.graded if not any(name in table[q].prompt for name in MODEL_FILES))

@@ -131,14 +131,6 @@ class Plan:
             check = judge.grades  # type: ignore[attr-defined]
             self.add_check(check.name, check.weight, check.summary, judge, case, check.requires)
 
-    def check(self, name: str, weight: float, summary: str, requires: tuple[str, ...] = ()):
-        """Decorator form of :meth:`add_check` for a judge without case data (tests build small
-        plans with it)."""
-        def register(judge: Callable[[Outputs], str | None]) -> Callable[[Outputs], str | None]:
-            self.add_check(name, weight, summary, judge, requires=requires)
-            return judge
-        return register
-
     def request_id(self, key: str) -> str:
         """Globally unique id of a call's probe request."""
         return f"{self.question}.{key}"

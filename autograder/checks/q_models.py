@@ -163,7 +163,7 @@ def judge_sparsity_dict_valid(out: Outputs, case: SubmittedFile) -> None:
     _chosen_sparsities(out, case.ctx)
 
 
-@grades("size_at_most_25_percent", 2, "pruning the base model with sparsity_dict leaves at most "
+@grades("size_within_limit", 2, "pruning the base model with sparsity_dict leaves at most "
         f"{MAX_SIZE_FRACTION:.0%} of its dense size")
 def judge_sparsity_dict_size(out: Outputs, case: SubmittedFile) -> str:
     """The base model pruned with the reference's FineGrainedPruner at the notebook's

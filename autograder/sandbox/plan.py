@@ -114,8 +114,12 @@ def inside_path(host_path: str) -> str:
 
 
 def inside_executable() -> str:
-    """The grader's interpreter as the student process starts it inside bubblewrap."""
-    return inside_path(os.path.abspath(sys.executable))
+    """The grader's interpreter as the student process starts it inside bubblewrap: its folder
+    resolved as :func:`relocations` resolves the venv (a venv reached through a symlinked
+    folder is still moved), its own name kept (a venv's ``bin/python`` must stay the link that
+    makes Python read ``pyvenv.cfg``)."""
+    folder, name = os.path.split(os.path.abspath(sys.executable))
+    return inside_path(os.path.join(os.path.realpath(folder), name))
 
 
 def interpreter_links() -> dict[str, str]:

@@ -1,5 +1,5 @@
-"""Tests of the hidden checks (autograder/checks/) on the code questions q1-q5, q7, q8 and the
-bonus q10.
+"""Tests of the hidden checks (autograder/checks/) on the code questions (those graded without
+model files).
 
 The checks run in-process here (``otter_bridge.judge_inprocess``: the same probes, the same
 judges, no sandbox), on namespaces built from source: the reference solutions get full marks,
@@ -21,17 +21,16 @@ from autograder.checks import GRADED_QUESTIONS, PLAN_BUILDERS, build_plan, check
 from autograder.checks.base import Context, Plan
 from autograder.checks.otter_bridge import judge_inprocess
 from autograder.checks.settings import NotCalibrated, load_settings
-from prunekit.submission import MODEL_FILES
 from tests.graders import harness
+from tests.helpers import code_questions
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TABLE = questions.load()
-# The questions graded without the submitted model files: those whose prompt names none.
-CODE_QUESTIONS = tuple(q for q in TABLE.graded
-                       if not any(name in TABLE[q].prompt for name in MODEL_FILES))
-FUNCTIONS = ("get_sparsity", "get_model_sparsity", "get_num_parameters", "get_model_size",
-             "fine_grained_prune", "get_input_channel_importance", "apply_channel_sorting",
-             "get_num_channels_to_keep", "channel_prune", "nm_prune")
+CODE_QUESTIONS = code_questions()
+# The functions the prompts ask for (the blank notebook's stubs): the graded API but the class
+# and the answer variables.
+FUNCTIONS = tuple(name for name in harness.student_api() if "." not in name
+                  and any(name in TABLE[q].functions for q in TABLE.graded))
 SEED = 20240601
 
 
@@ -65,10 +64,11 @@ BLANK_CELL = "\n".join(
 # source.
 CASE_MUTANTS = ("fgp_crash_all_zeros", "fgp_float_mask", "fgp_greater_equal",
                 "fgp_int_truncation", "fgp_not_in_place", "fgp_quantile", "importance_l1",
-                "keep_ceil", "keep_int_truncation", "model_sparsity_buffers", "nm_float_mask",
-                "nm_global_half", "nm_groups_down_columns", "nm_keeps_smallest",
-                "nm_no_row_check", "nm_not_in_place", "nm_ties_keep_later", "num_params_tensor",
-                "size_bytes", "sparsity_percent")
+                "importance_max", "importance_rms", "keep_ceil", "keep_int_truncation",
+                "model_sparsity_buffers", "nm_float_mask", "nm_global_half",
+                "nm_groups_down_columns", "nm_keeps_smallest", "nm_no_row_check",
+                "nm_not_in_place", "nm_ties_keep_later", "num_params_tensor", "size_bytes",
+                "sparsity_nan", "sparsity_percent", "target_sparsity_half")
 
 
 def case_mutant(name: str) -> tuple[str, str]:
@@ -77,14 +77,9 @@ def case_mutant(name: str) -> tuple[str, str]:
     return case.loses[0], "\n".join(section.text for section in case.sections)
 
 
-# The rest: a cell appended to the reference that redefines one thing, using the reference's
-# own helpers (``_convs_and_bns``, ``_reindexed``: a notebook case cannot) or not yet a case.
+# The rest: a cell appended to the reference that redefines one thing with the reference's own
+# helpers (``_convs_and_bns``, ``_reindexed``, its FineGrainedPruner: a notebook case cannot).
 INLINE_MUTANTS = {
-    "sparsity_nan": ("q1", """
-        def get_sparsity(tensor):
-            return float('nan')  # BUG: NaN
-        """),
-    "target_sparsity_wrong": ("q4", "target_sparsity = 0.5\n"),
     "pruner_apply_noop": ("q5", """
         class FineGrainedPruner(FineGrainedPruner):
             def apply(self, model):
@@ -130,14 +125,6 @@ INLINE_MUTANTS = {
                     _reindex_out_channels(prev_conv, prev_bn, order)
                     next_conv.weight = _reindexed(next_conv.weight, order, dim=1)
             return model
-        """),
-    "importance_max": ("q8", """
-        def get_input_channel_importance(weight):
-            return weight.detach().abs().amax(dim=(0, 2, 3))  # BUG: the largest magnitude
-        """),
-    "importance_rms": ("q8", """
-        def get_input_channel_importance(weight):
-            return weight.detach().pow(2).mean(dim=(0, 2, 3)).sqrt()  # BUG: averages
         """),
     "pruner_apply_reprunes": ("q5", """
         def _apply_reprunes(self, model):
@@ -276,7 +263,7 @@ def test_mutant_messages_name_the_property(mutant_graded):
     assert "buffers" in messages("model_sparsity_buffers", "q1")
     assert "bytes" in messages("size_bytes", "q2")
     assert "Python int" in messages("num_params_tensor", "q2")
-    assert "keeps 13 of the 25 entries" in messages("target_sparsity_wrong", "q4")
+    assert "keeps 13 of the 25 entries" in messages("target_sparsity_half", "q4")
     assert "non-zero again" in messages("pruner_apply_noop", "q5")
     assert "truncates" in messages("keep_int_truncation", "q7")
     assert "running" in messages("prune_bn_stats_not_sliced", "q7")
@@ -426,7 +413,7 @@ def test_check_shares_add_up_exactly():
     for points in (1.0, 2.0, 3.0, 4.0, 7.0):
         plan = Plan("qx", ())
         for index, weight in enumerate((1, 4, 2, 1, 1, 1, 3)):
-            plan.check(f"c{index}", weight, "")(lambda out: None)
+            plan.add_check(f"c{index}", weight, "", lambda out: None)
         total = 0.0
         for share in check_shares(plan, points):
             total += share
@@ -447,16 +434,13 @@ def test_grader_file_errors_are_not_charged_to_the_student():
     from autograder.checks.base import Plan
 
     def plan_raising(error: Exception) -> Plan:
-        plan = Plan("q1", ("get_sparsity",))
-
-        @plan.check("reads_base_model", 1, "a check that reads a grader file")
-        def _(out):
+        def judge_reading_a_grader_file(out):
             raise error
 
-        @plan.check("other", 1, "another check")
-        def _(out):
-            return None
-
+        plan = Plan("q1", ("get_sparsity",))
+        plan.add_check("reads_base_model", 1, "a check that reads a grader file",
+                       judge_reading_a_grader_file)
+        plan.add_check("other", 1, "another check", lambda out: None)
         return plan
 
     with pytest.raises(PermissionError):

@@ -684,6 +684,24 @@ def test_the_sandboxs_pyvenv_cfg_names_no_host_path(monkeypatch):
                        "version = 3.11.7\n")
 
 
+def test_a_venv_reached_through_a_symlinked_folder_is_still_moved(tmp_path, monkeypatch):
+    """A grader run as ``link/bin/python`` where ``link`` is a symlink to the venv (a course's
+    shared venv linked into each checkout): the interpreter is started at the venv's mount
+    point, through the venv's own ``bin/python`` link, not at the host path (which the sandbox
+    does not show)."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
+    (tmp_path / "link").symlink_to(venv)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "link" / "bin" / "python"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "link"))
+    plan.relocations.cache_clear()  # computed once per process from sys.prefix
+    monkeypatch.setattr(plan, "relocations", plan.relocations.__wrapped__)
+    assert plan.inside_executable() == f"{plan.VENV_MOUNTPOINT}/bin/python"
+    assert plan.interpreter_links() == {
+        f"{plan.VENV_MOUNTPOINT}/bin/python": plan.inside_path(os.path.realpath(sys.executable))}
+
+
 def test_install_records_naming_the_checkout_are_empty_inside(workdir):
     """An editable install of the kit leaves its checkout's path in site-packages (the finder
     module, direct_url.json): inside the sandbox no file of the package folders names it."""

@@ -61,7 +61,7 @@ def test_passed_model_checks_state_their_measurements(evidence):
     hidden split, size, MACs, speedup) beside the pass, not only the check's name."""
     solved = evidence.graded["solved"]
     measured = {check.name: check.measured for check in solved.result.checks if check.measured}
-    assert set(measured) == {"size_at_most_25_percent", "finegrained_size", "finegrained_accuracy",
+    assert set(measured) == {"size_within_limit", "finegrained_size", "finegrained_accuracy",
                              "channel_pruned_accuracy", "channel_pruned_macs",
                              "channel_pruned_speedup"}
     assert "% on the hidden test split (at least " in measured["finegrained_accuracy"]
