@@ -18,6 +18,16 @@ from autograder.sandbox import IsolationUnavailable
 SUBMISSION_ID = "submission"  # only where the platform names no student (a local try-out)
 
 
+def platform_folder(root: Path, name: str, platform: str, error: type[Exception]) -> Path:
+    """The platform's folder ``root/name`` (the student's files); ``error`` naming the
+    platform's layout when it is not a folder (then nothing is graded or written)."""
+    folder = Path(root) / name
+    if not folder.is_dir():
+        raise error(f"no {name} folder at {folder} ({platform}'s layout: ROOT/{name}, "
+                    "ROOT/results)")
+    return folder
+
+
 def find_submission(folder: Path, submission_id: str = SUBMISSION_ID) -> batch.Submission:
     """The one submission in a platform's submission folder, under ``submission_id``: the
     folder itself when it holds one notebook, else the one zip in it; a submission with a

@@ -236,31 +236,19 @@ def _parser() -> argparse.ArgumentParser:
                                 "(what gradescope-zip prints its settings from)")
     footprint.set_defaults(run=_footprint)
 
-    gs_run = commands.add_parser("gradescope-run", help="grade ROOT/submission into "
-                                                        "ROOT/results/results.json")
-    gs_run.add_argument("--root", type=Path, default=Path("/autograder"),
-                        help="Gradescope's folder (default: /autograder)")
-    gs_run.add_argument("--timeout", type=float, default=None, metavar="S",
-                        help="seconds for the student's code (default: the core's)")
+    gs_run = _add_platform_run(commands, "gradescope-run", "submission", Path("/autograder"),
+                               "Gradescope", _gradescope_run)
     gs_run.add_argument("--visibility", default=None, choices=report.GRADESCOPE_VISIBILITIES,
                         help="of the question rows (default: the zip's, set by gradescope-zip)")
-    _add_isolation_option(gs_run)
-    gs_run.set_defaults(run=_gradescope_run)
 
     gs_prepare = commands.add_parser("gradescope-prepare", help="build the grader's caches "
                                                                 "into the image (setup.sh)")
     gs_prepare.add_argument("--profile", default=None, help="default: the zip's, else offline")
     gs_prepare.set_defaults(run=_gradescope_prepare)
 
-    pl_run = commands.add_parser("prairielearn-run", help="grade ROOT/student into "
-                                                          "ROOT/results/results.json")
-    pl_run.add_argument("--root", type=Path, default=Path("/grade"),
-                        help="PrairieLearn's folder (default: /grade)")
-    pl_run.add_argument("--timeout", type=float, default=None, metavar="S",
-                        help="seconds for the student's code (default: the core's)")
+    pl_run = _add_platform_run(commands, "prairielearn-run", "student", Path("/grade"),
+                               "PrairieLearn", _prairielearn_run)
     pl_run.add_argument("--profile", default=None, help="default: the zip's, else offline")
-    _add_isolation_option(pl_run)
-    pl_run.set_defaults(run=_prairielearn_run)
     return parser
 
 
@@ -295,6 +283,22 @@ def _add_grading_options(command: argparse.ArgumentParser) -> None:
                          help="Gradescope visibility of the question rows in results.json")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_isolation_option(command)
+
+
+def _add_platform_run(commands, name: str, folder: str, root: Path, platform: str,
+                      run) -> argparse.ArgumentParser:
+    """The command ``name`` that grades a platform's ROOT/``folder`` into
+    ROOT/results/results.json, with its ``--root`` (default ``root``), ``--timeout`` and the
+    isolation option."""
+    command = commands.add_parser(name, help=f"grade ROOT/{folder} into "
+                                              "ROOT/results/results.json")
+    command.add_argument("--root", type=Path, default=root,
+                         help=f"{platform}'s folder (default: {root})")
+    command.add_argument("--timeout", type=float, default=None, metavar="S",
+                         help="seconds for the student's code (default: the core's)")
+    _add_isolation_option(command)
+    command.set_defaults(run=run)
+    return command
 
 
 def _add_isolation_option(command: argparse.ArgumentParser) -> None:

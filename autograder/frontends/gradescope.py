@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder import manifest, questions
-from autograder.core.single import grade_folder
+from autograder.core.single import grade_folder, platform_folder
 from autograder.frontends import report
 from autograder.manifest import (KIT_ROOT, PACKAGED_SETTINGS, base_checkpoint_path,
                                  packaged_setting)
@@ -241,10 +241,7 @@ def run(root: Path = Path("/autograder"), timeout_s: float | None = None,
         GradescopeError: ``root/submission`` does not exist (nothing is written then).
     """
     root = Path(root)
-    submission_dir = root / "submission"
-    if not submission_dir.is_dir():
-        raise GradescopeError(f"no submission folder at {submission_dir} (Gradescope's layout: "
-                              "ROOT/submission, ROOT/results)")
+    submission_dir = platform_folder(root, "submission", "Gradescope", GradescopeError)
     result, question_max = grade_folder(submission_dir, gradescope_identity(root), METADATA_FILE,
                                         grade_fn, timeout_s, profile, allow_unisolated,
                                         before=lambda: _harden_kit(root))

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Callable
 
 from autograder import questions
-from autograder.core.single import grade_folder
+from autograder.core.single import grade_folder, platform_folder
 from autograder.frontends import report
 from autograder.results import SubmissionResult
 
@@ -53,10 +53,7 @@ def run(root: Path = Path("/grade"), timeout_s: float | None = None,
         PrairieLearnError: ``root/student`` does not exist (nothing is written then).
     """
     root = Path(root)
-    student = root / "student"
-    if not student.is_dir():
-        raise PrairieLearnError(f"no student folder at {student} (PrairieLearn's layout: "
-                                "ROOT/student, ROOT/results)")
+    student = platform_folder(root, "student", "PrairieLearn", PrairieLearnError)
     result, question_max = grade_folder(student, prairielearn_identity(root), DATA_FILE, grade_fn,
                                         timeout_s, profile, allow_unisolated)
     write_results(result, root / "results" / "results.json", question_max)
