@@ -28,12 +28,12 @@ import ast
 import copy
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
 from autograder.manifest import KIT_ROOT
+from autograder.master import defined_names, master_questions, resolve_solution
 from prunekit.files import write_reproducible_zip
 
 REPO_ROOT = KIT_ROOT
@@ -48,93 +48,6 @@ EXAMPLES_FORMAT = 1  # bump when what an example holds changes (cached folders a
 class ExampleError(RuntimeError):
     """An example cannot be made: a source is missing or a bug no longer applies to the master
     (the message says which and what to run)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Resolving the master's solution markers (Otter Assign's rules, OTTER_NOTES.md section 4)
-# ---------------------------------------------------------------------------------------------
-
-_MARKER_LINE = re.compile(r"^\s*#\s*(BEGIN|END)\s+SOLUTION(\s+NO\s+PROMPT)?\s*$")
-_PROMPT_START = re.compile(r"#\s*BEGIN\s+PROMPT\s*$")
-_PROMPT_END = re.compile(r"#\s*END\s+PROMPT\s*$")
-_SOLUTION_SUFFIX = re.compile(r"\s*#\s*(SOLUTION(\s+NO\s+PROMPT)?|SEED)\s*$")
-_IGNORE_LINE = re.compile(r"#\s*IGNORE\s*$")
-
-
-def resolve_solution(source: str) -> str:
-    """A master solution cell as the solved code it stands for: prompt blocks (``# BEGIN PROMPT``
-    ... ``# END PROMPT`` lines and what is between) and ``# BEGIN/END SOLUTION`` marker lines
-    removed, ``# SOLUTION`` / ``# SEED`` comments at line ends stripped, ``# IGNORE`` lines
-    dropped."""
-    kept, in_prompt = [], False
-    for line in source.splitlines():
-        if in_prompt:
-            in_prompt = not _PROMPT_END.search(line)
-            continue
-        if _PROMPT_START.search(line):
-            in_prompt = True
-            continue
-        if _MARKER_LINE.match(line) or _IGNORE_LINE.search(line):
-            continue
-        kept.append(_SOLUTION_SUFFIX.sub("", line))
-    return "\n".join(kept).strip("\n") + "\n"
-
-
-def master_questions(master: Path = MASTER) -> dict[str, list[str]]:
-    """Question name -> names the question's solution cells define (functions, classes,
-    assigned variables), in notebook order, read from the master."""
-    import nbformat
-
-    from autograder.master import question_blocks
-
-    cells = nbformat.read(master, as_version=4).cells
-    return {block.name: [name for cell in cells[block.start + 1:block.end]
-                         if cell.cell_type == "code"
-                         and not cell.source.strip().startswith('""" # BEGIN TEST')
-                         for name in defined_names(resolve_solution(cell.source))]
-            for block in question_blocks(cells)}
-
-
-# Cell magics that run their body in the notebook's namespace (what it defines stays defined).
-BODY_RUNNING_CELL_MAGICS = ("time", "capture", "prun")
-
-
-def defined_names(source: str) -> list[str]:
-    """Top-level functions, classes and assigned names of one cell, read as IPython runs it
-    (magics and shell lines transformed first; the body of a ``%%time`` or ``%%capture`` cell
-    counts); ``[]`` if it does not parse."""
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    try:
-        tree = ast.parse(TransformerManager().transform_cell(source))
-    except SyntaxError:
-        return []
-    body = _cell_magic_body(tree)
-    if body is not None:
-        return defined_names(body)
-    names = []
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            names.append(node.name)
-        elif isinstance(node, ast.Assign):
-            names.extend(t.id for t in node.targets if isinstance(t, ast.Name))
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            names.append(node.target.id)
-    return names
-
-
-def _cell_magic_body(tree: ast.Module) -> str | None:
-    """The body of a cell that is one ``get_ipython().run_cell_magic(name, line, body)`` call of
-    a magic in :data:`BODY_RUNNING_CELL_MAGICS`, else None."""
-    if len(tree.body) != 1 or not isinstance(tree.body[0], ast.Expr):
-        return None
-    call = tree.body[0].value
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "run_cell_magic" and len(call.args) == 3
-            and all(isinstance(arg, ast.Constant) and isinstance(arg.value, str)
-                    for arg in call.args)):
-        return None
-    return call.args[2].value if call.args[0].value in BODY_RUNNING_CELL_MAGICS else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -362,7 +275,7 @@ def make_examples(out_dir: Path = DEFAULT_OUT, profile_name: str = "offline",
     if not force and cached and cached.get("key") == key and all(
             (out_dir / entry["zip"]).is_file() for entry in cached["examples"]):
         return [_example_from_entry(out_dir, entry) for entry in cached["examples"]]
-    questions = master_questions()
+    questions = master_questions(MASTER)
     notebook_name = template.name
     solved = solved_notebook(template)
     examples = [_write_example(out_dir, "solved", "the reference solution (every answer "

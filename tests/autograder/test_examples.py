@@ -11,6 +11,7 @@ import nbformat
 import pytest
 
 from autograder.frontends import examples
+from autograder.master import master_questions, resolve_solution
 from prunekit.submission import MODEL_FILES
 
 needs_master = pytest.mark.skipif(not examples.MASTER.is_file(),
@@ -54,7 +55,7 @@ def test_resolve_solution_follows_otter_rules():
     """ # END PROMPT
 answer = 0.6  # SOLUTION
 scratch = 1  # IGNORE'''
-    assert examples.resolve_solution(source) == ('def f(x):\n    """Doc."""\n'
+    assert resolve_solution(source) == ('def f(x):\n    """Doc."""\n'
                                                  "    return x + 1\nanswer = 0.6\n")
 
 
@@ -75,13 +76,13 @@ def test_rewrite_function_changes_only_that_function():
 
 def question_of(name: str) -> str | None:
     """The question whose master solution defines ``name`` (a function, class or variable)."""
-    return next((q for q, names in examples.master_questions().items() if name in names), None)
+    return next((q for q, names in master_questions(examples.MASTER).items() if name in names), None)
 
 
 @needs_master
 def test_master_questions():
     """The master maps each graded function to its question."""
-    questions = examples.master_questions()
+    questions = master_questions(examples.MASTER)
     assert question_of("fine_grained_prune") in questions
     assert question_of("apply_channel_sorting") in questions
 

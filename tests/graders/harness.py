@@ -61,7 +61,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
 from autograder import manifest
-from autograder.frontends.examples import defined_names
+from autograder.master import defined_names
 from prunekit.submission import MODEL_FILES
 
 HERE = Path(__file__).resolve().parent
