@@ -10,6 +10,7 @@ the plain dicts of the notebook's JSON (a cell's source a string or a list of li
 from __future__ import annotations
 
 import ast
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,13 +117,11 @@ def resolve_solution(source: str) -> str:
 def master_questions(master: Path) -> dict[str, list[str]]:
     """Question name -> names the question's solution cells define (functions, classes,
     assigned variables), in notebook order, read from the master."""
-    import nbformat
-
-    cells = nbformat.read(master, as_version=4).cells
+    cells = json.loads(Path(master).read_text(encoding="utf-8"))["cells"]
     return {block.name: [name for cell in cells[block.start + 1:block.end]
-                         if cell.cell_type == "code"
-                         and not cell.source.strip().startswith('""" # BEGIN TEST')
-                         for name in defined_names(resolve_solution(cell.source))]
+                         if cell.get("cell_type") == "code"
+                         and not cell_source(cell).strip().startswith('""" # BEGIN TEST')
+                         for name in defined_names(resolve_solution(cell_source(cell)))]
             for block in question_blocks(cells)}
 
 

@@ -818,7 +818,8 @@ def _answer(sender, function: Callable, args: tuple) -> None:  # pragma: no cove
 _CONFIGS: dict[str, Any] = {}  # per worker process: the core's configuration, built once
 # What in autograder/ only runs, collects or reports gradings: a change there never changes a
 # grade, so it does not make records stale.
-NOT_GRADING = ("frontends", "core/batch.py", "core/single.py", "core/references.py", "__main__.py")
+NOT_GRADING = ("frontends", "core/batch.py", "core/single.py", "core/references.py", "master.py",
+               "__main__.py")
 
 
 def _grader_fingerprint(calibration: Path, kit: Path | None = None) -> str:
