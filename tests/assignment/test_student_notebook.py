@@ -21,8 +21,9 @@ from .notebooks import ANSWER_TAG, IGNORE_TAG, code_cells, copy_folder, read, ta
 # Solution-only API calls: none of these may appear anywhere in the student notebook.
 REFERENCE_ONLY = ["kthvalue", "argsort", "reindex_out_channels", "ratios_per_boundary",
                   ".transpose(0, 1).reshape(in_channels"]
+TABLE = questions.load()
 # The questions whose prompt asks for functions or classes (the others ask for values).
-FUNCTION_QUESTIONS = [q for q in questions.load().graded if questions.load()[q].functions]
+FUNCTION_QUESTIONS = [q for q in TABLE.graded if TABLE[q].functions]
 EXTENSION_CELLS = ("nm-prune-model", "nm-finetune", "nm-tradeoffs")  # the optional N:M section
 
 
@@ -105,7 +106,7 @@ def test_written_questions_have_answer_cells(student_nb):
     the reference answer."""
     answers = [cell for cell in student_nb.cells
                if ANSWER_TAG in tags(cell) and cell.cell_type == "markdown"]
-    assert len(answers) == len(questions.load().written)
+    assert len(answers) == len(TABLE.written)
     assert all(cell.source == "_Type your answer here, replacing this text._" for cell in answers)
 
 
@@ -113,7 +114,7 @@ def test_public_tests_only(student_nb, solved_nb):
     """The student notebook carries the public test cases of every autograded question in its
     metadata, none hidden, and no instructor note; the test files are those of the autograder."""
     student_tests = student_nb.metadata["otter"]["tests"]
-    assert sorted(student_tests) == sorted(questions.load().graded)
+    assert sorted(student_tests) == sorted(TABLE.graded)
     for name, text in student_tests.items():
         assert "hidden=True" not in text, f"{name} ships a hidden test"
         assert text.count("@test_case(") >= 1
