@@ -136,8 +136,10 @@ def sync_question_table(master: Path = MASTER, write: bool = True) -> bool:
     """Whether ``autograder/questions.json`` differs from the master's table; rewritten when it
     does and ``write``. (A missing table, or one whose questions are not the master's, is first
     written without check names: the checks read the table to know the questions.)"""
-    if write and _stored_question_ids() != questions.table_from_master(master).graded:
-        questions.write(questions.table_from_master(master))
+    if write:
+        unnamed = questions.table_from_master(master)  # the master read once, check names aside
+        if _stored_question_ids() != unnamed.graded:
+            questions.write(unnamed)
     table = question_table(master)
     if not write:
         return not questions.QUESTIONS_FILE.is_file() or questions.load() != table
